@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The one entry point of the quick start. Idempotent: installs only what is missing.
+#   bash scripts/dev.sh demo    set everything up, then run the local demo
+#   bash scripts/dev.sh test    set everything up, then run the whole test suite
+#   bash scripts/dev.sh bench   set everything up, then run the benchmarks
+#   bash scripts/dev.sh setup   only set up (apt packages, pnpm, dependencies, build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m[sqlrep]\033[0m %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_apt_packages() {
+  local missing=()
+  command -v fusermount >/dev/null 2>&1 || missing+=(fuse)
+  ldconfig -p 2>/dev/null | grep -q 'libfuse.so.2 ' || missing+=(libfuse2)
+  command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+  command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing apt packages: ${missing[*]}"
+    as_root apt-get update -qq
+    # etcd-server's postinst tries to start a service; there is no init system here.
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+install_pnpm() {
+  # corepack fails on this kind of machine; npm's global install works.
+  if ! command -v pnpm >/dev/null 2>&1; then
+    log "installing pnpm"
+    npm i -g pnpm@10 >/dev/null 2>&1
+  fi
+}
+
+setup() {
+  install_apt_packages
+  install_pnpm
+  log "installing dependencies"
+  CI=true pnpm install --frozen-lockfile --reporter=silent
+  log "building"
+  pnpm -s turbo run build --output-logs=errors-only
+}
+
+cmd=${1:-}
+case "$cmd" in
+  setup) setup ;;
+  demo) setup; log "running the demo"; pnpm -s demo ;;
+  test) setup; log "running the test suite"; pnpm -s vitest run ;;
+  bench) setup; log "running the benchmarks"; pnpm -s bench ;;
+  *) echo "usage: bash scripts/dev.sh demo|test|bench|setup" >&2; exit 2 ;;
+esac
