@@ -1,1 +1,1 @@
-export {};
+export * from "./crc64.js";
