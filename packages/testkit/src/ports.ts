@@ -1,3 +1,4 @@
+import { get } from "node:http";
 import { createConnection, createServer } from "node:net";
 
 /**
@@ -29,5 +30,21 @@ export function isPortOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
     socket.setTimeout(1_000, () => done(false));
     socket.once("connect", () => done(true));
     socket.once("error", () => done(false));
+  });
+}
+
+/**
+ * The status code `url` answers a plain GET with, or undefined when nothing answers
+ * within `timeoutMs`. It opens a fresh connection each time (no pooled sockets left to
+ * a process that is about to be killed).
+ */
+export function httpStatus(url: string, timeoutMs = 1_000): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const req = get(url, { agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.once("timeout", () => req.destroy());
+    req.once("error", () => resolve(undefined));
   });
 }
