@@ -19,6 +19,7 @@ export type LtxErrorCode =
   | "page-size-mismatch" // files of one chain or database disagree on page size
   | "invalid-filename" // not `%016x-%016x.ltx`
   | "invalid-argument" // a caller passed something impossible
+  | "unsupported" // valid LTX this library cannot represent (a 64-bit value above Number.MAX_SAFE_INTEGER)
   | "aborted";
 
 export interface LtxErrorOptions {
