@@ -1,4 +1,4 @@
-import { S3Client } from "@aws-sdk/client-s3";
+import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
@@ -29,8 +29,11 @@ export interface S3Server {
   readonly directory: string;
   /** A replica URL for `prefix`: `s3://BUCKET/PREFIX?endpoint=…&region=us-east-1&force-path-style=true`. */
   url(prefix: string): string;
-  /** A new SDK client for this server (path-style, the server's credentials and region). */
-  client(): S3Client;
+  /**
+   * A new SDK client for this server (path-style, the server's credentials and region);
+   * `overrides` change any of it, e.g. `{ endpoint: proxy.url, maxAttempts: 1 }`.
+   */
+  client(overrides?: S3ClientConfig): S3Client;
   /** Closes the server, drops open connections and removes the temp dir it created. Idempotent. */
   stop(): Promise<void>;
 }
@@ -92,8 +95,8 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       const path = prefix.replace(/^\/+/, "").split("/").map(encodeURIComponent).join("/");
       return `s3://${bucket}/${path}?endpoint=${endpoint}&region=us-east-1&force-path-style=true`;
     },
-    client() {
-      return new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials: { ...CREDENTIALS } });
+    client(overrides = {}) {
+      return new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials: { ...CREDENTIALS }, ...overrides });
     },
     stop() {
       stopping ??= (async () => {
