@@ -2,7 +2,8 @@ import { open } from "node:fs/promises";
 import { tempDir } from "@sqlrep/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ByteSource } from "./source.js";
-import { WAL_HEADER_SIZE, walFrameSize } from "./wal-format.js";
+import { concatBytes } from "./bytes.js";
+import { WAL_HEADER_SIZE, WalEncoder, walFrameSize } from "./wal-format.js";
 import {
   checkWalPosition,
   checkWalPositionSync,
@@ -250,3 +251,141 @@ describe("checkpoints and WAL restarts (better-sqlite3)", () => {
     }
   });
 });
+
+describe("torn, damaged and uncommitted tails stop where SQLite stops (better-sqlite3, page size 4096)", () => {
+  const pageSize = 4096;
+  const frameSize = walFrameSize(pageSize);
+  const path = tmp.join("torn.db");
+  let commits: Commit[] = [];
+  let db: Uint8Array;
+  let wal: Uint8Array;
+  let txs: readonly WalTransaction[] = [];
+
+  beforeAll(async () => {
+    const w = betterSqliteWriter(path);
+    try {
+      await w.exec(walSetup(pageSize));
+      commits = await runWorkload(w, path, workloadStatements(pageSize));
+    } finally {
+      await w.close();
+    }
+    ({ db, wal } = (commits.at(-1) as Commit).files);
+    txs = scanWalSync(wal).transactions;
+  });
+
+  /** Our reading of a damaged WAL, checked against SQLite's own recovery of the same bytes. */
+  function expectAgreement(damaged: Uint8Array, committed: number): WalScan {
+    const result = scanWalSync(damaged);
+    expect(result.transactions.map(summary)).toEqual(txs.slice(0, committed).map(summary));
+    const sqlite = checkpointWithSqlite(tmp.path, `torn-${committed}-${damaged.length}.db`, { db, wal: damaged });
+    expect(Buffer.compare(applyWal(db, damaged, { trailing: "ignore" }), sqlite)).toBe(0);
+    const fingerprint = queryImage(tmp.path, "torn-check.db", sqlite, (c) => String(c.prepare(FINGERPRINT_SQL).pluck().get()));
+    expect(fingerprint).toBe(commits[committed - 1]?.fingerprint);
+    return result;
+  }
+
+  it("a last frame cut in the middle: the last transaction is dropped", () => {
+    const last = txs.at(-1) as WalTransaction;
+    const cut = wal.subarray(0, last.end - (frameSize >> 1));
+    const result = expectAgreement(cut, txs.length - 1);
+    expect(result.stop).toEqual({ offset: last.end - frameSize, reason: "partial-frame" });
+    expect(result.pendingFrames).toBe(last.frameCount - 1);
+  });
+
+  it("a cut on a frame boundary inside a transaction: its frames are pending, never yielded", () => {
+    const k = txs.findLastIndex((t) => t.frameCount >= 2);
+    const tx = txs[k] as WalTransaction;
+    const cut = wal.subarray(0, tx.start + frameSize);
+    const result = expectAgreement(cut, k);
+    expect(result.stop).toEqual({ offset: cut.length, reason: "end-of-file" });
+    expect(result.pendingFrames).toBe(1);
+  });
+
+  it("a flipped byte in the last frame: checksum mismatch there, the position after it is invalid", () => {
+    const last = txs.at(-1) as WalTransaction;
+    const damaged = wal.slice();
+    const at = last.end - 100;
+    damaged[at] = (damaged[at] as number) ^ 0x40;
+    const result = expectAgreement(damaged, txs.length - 1);
+    expect(result.stop).toEqual({ offset: last.end - frameSize, reason: "checksum-mismatch" });
+    expect(checkWalPositionSync(damaged, last.position)).toMatchObject({ valid: false, reason: "checksum-mismatch" });
+    expect(checkWalPositionSync(damaged, (txs.at(-2) as WalTransaction).position)).toMatchObject({ valid: true });
+  });
+
+  it("a flipped byte in a middle transaction: everything from it on is ignored", () => {
+    const k = 3;
+    const tx = txs[k] as WalTransaction;
+    const damaged = wal.slice();
+    const at = tx.start + frameSize + 24 + 7; // inside the second frame's page, or the next transaction's first
+    damaged[at] = (damaged[at] as number) ^ 0x01;
+    const committed = tx.frameCount >= 2 ? k : k + 1;
+    const result = expectAgreement(damaged, committed);
+    expect(result.stop.reason).toBe("checksum-mismatch");
+  });
+
+  it("a frame salt from another generation stops the scan", () => {
+    const k = 5;
+    const tx = txs[k] as WalTransaction;
+    const damaged = wal.slice();
+    new DataView(damaged.buffer).setUint32(tx.start + 8, 0x12345678, false);
+    const result = expectAgreement(damaged, k);
+    expect(result.stop).toEqual({ offset: tx.start, reason: "salt-mismatch" });
+  });
+
+  it("frames a cache spill wrote for an open transaction are not yielded, nor after its rollback", async () => {
+    const Database = (await import("better-sqlite3")).default;
+    const spillPath = tmp.join("spill.db");
+    const conn = new Database(spillPath);
+    try {
+      conn.exec(walSetup(1024));
+      conn.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB); INSERT INTO t(v) VALUES (randomblob(100));");
+      const committedWal = await readFileBytes(`${spillPath}-wal`);
+      const committed = scanWalSync(committedWal);
+      expect(committed.stop.reason).toBe("end-of-file");
+
+      conn.pragma("cache_size=5");
+      conn.exec("BEGIN");
+      const insert = conn.prepare("INSERT INTO t(v) VALUES (randomblob(300))");
+      for (let i = 0; i < 500; i++) insert.run();
+      const midWal = await readFileBytes(`${spillPath}-wal`);
+      expect(midWal.length).toBeGreaterThan(committedWal.length); // the spill reached the file
+      const mid = scanWalSync(midWal);
+      expect(mid.transactions.map(summary)).toEqual(committed.transactions.map(summary));
+      expect(mid.position).toEqual(committed.position);
+      // SQLite defers salts and checksums of uncommitted frames once a page is rewritten
+      // within the transaction (it fixes them at commit), so the chain breaks right here.
+      expect(mid.stop.offset).toBeLessThan(midWal.length);
+      expect(checkWalPositionSync(midWal, committed.position)).toMatchObject({ valid: true });
+      conn.exec("ROLLBACK");
+
+      conn.exec("UPDATE t SET v = x'05' WHERE id = 1");
+      const afterWal = await readFileBytes(`${spillPath}-wal`);
+      const after = scanWalSync(afterWal, { from: committed.position });
+      expect(after.transactions.length).toBe(1);
+      expect(after.transactions[0]?.start).toBe(committed.position.offset);
+      // The rolled-back frames are still in the file but off the chain (zeroed salts or a stale checksum).
+      expect(after.stop.offset).toBe(after.position.offset);
+      expect(["salt-mismatch", "checksum-mismatch"]).toContain(after.stop.reason);
+      expect(afterWal.length).toBe(midWal.length);
+    } finally {
+      conn.close();
+    }
+  });
+});
+
+describe("uncommitted frames with a valid chain (encoder-made)", () => {
+  it("are counted as pending and never yielded", () => {
+    const page = (b: number): Uint8Array => new Uint8Array(512).fill(b);
+    const enc = new WalEncoder({ pageSize: 512, salt1: 1, salt2: 2 });
+    const bytes = concatBytes([enc.headerBytes, enc.frame(1, page(1), 1), enc.frame(2, page(2)), enc.frame(3, page(3))]);
+    const result = scanWalSync(bytes);
+    expect(result.transactions.length).toBe(1);
+    expect(result.pendingFrames).toBe(2);
+    expect(result.stop).toEqual({ offset: bytes.length, reason: "end-of-file" });
+    expect(result.position.offset).toBe(32 + 536);
+  });
+});
+
+async function readFileBytes(path: string): Promise<Uint8Array> {
+  return new Uint8Array(await (await import("node:fs/promises")).readFile(path));
+}

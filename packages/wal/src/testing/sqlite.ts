@@ -71,7 +71,8 @@ export interface DbFiles {
 
 /** Reads the database file and its `-wal` (empty when absent). */
 export function readDbFiles(path: string): DbFiles {
-  return { db: readFileSync(path), wal: existsSync(`${path}-wal`) ? readFileSync(`${path}-wal`) : new Uint8Array(0) };
+  // Fresh copies, not (possibly pooled) Buffers, so tests can slice and mutate them freely.
+  return { db: new Uint8Array(readFileSync(path)), wal: existsSync(`${path}-wal`) ? new Uint8Array(readFileSync(`${path}-wal`)) : new Uint8Array(0) };
 }
 
 /**
