@@ -1,2 +1,23 @@
 export * from "./paths.js";
 export * from "./temp.js";
+export { TestkitError, type TestkitErrorCode } from "./errors.js";
+export { waitFor, type WaitForOptions } from "./wait.js";
+export { freePort, httpStatus, isPortOpen } from "./ports.js";
+export { startS3Server, type S3Server, type S3ServerOptions } from "./s3.js";
+export { compareS3Keys, sortS3Keys } from "./s3-listing.js";
+export { etcdAvailable, etcdBinary, etcdUnavailableReason, startEtcd, type EtcdOptions, type EtcdServer } from "./etcd.js";
+export {
+  spawnProcess,
+  stopAllProcesses,
+  type ExitStatus,
+  type ProcessHandle,
+  type ReadyCheck,
+  type SpawnOptions,
+} from "./process.js";
+export {
+  startFaultProxy,
+  type FaultProxy,
+  type FaultProxyOptions,
+  type FaultProxyStats,
+  type Faults,
+} from "./fault-proxy.js";

@@ -6,14 +6,14 @@
  */
 
 /** Compares two keys the way S3 orders them: by their UTF-8 bytes. */
-export function compareKeys(a: string, b: string): number {
+export function compareS3Keys(a: string, b: string): number {
   // UTF-8 byte order equals code point order; UTF-16 order (the `<` operator) does not
   // once characters above U+FFFF meet characters in U+E000..U+FFFF.
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
 
 /** Sorts keys in S3 order (returns a new array). */
-export function sortKeys(keys: Iterable<string>): string[] {
+export function sortS3Keys(keys: Iterable<string>): string[] {
   const withBytes = [...keys].map((key) => ({ key, bytes: Buffer.from(key, "utf8") }));
   withBytes.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
   return withBytes.map((entry) => entry.key);
@@ -38,11 +38,11 @@ export interface ListingPage {
   last: string | undefined;
 }
 
-/** Cuts one page out of `sortedKeys` (sorted with {@link sortKeys}). */
+/** Cuts one page out of `sortedKeys` (sorted with {@link sortS3Keys}). */
 export function listPage(sortedKeys: readonly string[], request: ListingRequest): ListingPage {
   const { prefix, delimiter, after, maxKeys } = request;
   const page: ListingPage = { keys: [], commonPrefixes: [], truncated: false, last: undefined };
-  const isDone = (item: string) => after !== undefined && compareKeys(item, after) <= 0;
+  const isDone = (item: string) => after !== undefined && compareS3Keys(item, after) <= 0;
   let count = 0;
   for (const key of sortedKeys) {
     if (!key.startsWith(prefix) || isDone(key)) continue;

@@ -13,7 +13,7 @@ import { createServer } from "node:net";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startS3Server, type S3Server } from "./s3.js";
-import { sortKeys } from "./s3-listing.js";
+import { sortS3Keys } from "./s3-listing.js";
 import { waitFor } from "./wait.js";
 
 const TIMEOUT = 30_000;
@@ -191,7 +191,7 @@ describe("startS3Server", () => {
 
     it("lists every key under a prefix without a delimiter", async () => {
       const out = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: "tree/" }));
-      expect(out.Contents?.map((object) => object.Key)).toEqual(sortKeys(tree));
+      expect(out.Contents?.map((object) => object.Key)).toEqual(sortS3Keys(tree));
       expect(out.Contents?.[0]).toMatchObject({ Size: tree[4]!.length, StorageClass: "STANDARD" });
       expect(out.Contents?.[0]?.LastModified).toBeInstanceOf(Date);
       expect(out.IsTruncated).toBe(false);
@@ -277,7 +277,7 @@ describe("startS3Server", () => {
         "order/\u{1F600}",
       ];
       expect(out.Contents?.map((object) => object.Key)).toEqual(expected);
-      expect(sortKeys(keys)).toEqual(expected);
+      expect(sortS3Keys(keys)).toEqual(expected);
       const delimited = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: "order/", Delimiter: "/" }));
       expect(delimited.CommonPrefixes?.map((prefix) => prefix.Prefix)).toEqual(["order/a/", "order/z/"]);
     },
@@ -288,7 +288,7 @@ describe("startS3Server", () => {
     const count = 2500;
     // Written in a shuffled order so directory order cannot pass for sorted order.
     const keys = Array.from({ length: count }, (_, i) => `pages/k${String((i * 7919) % count).padStart(5, "0")}`);
-    const sorted = sortKeys(keys);
+    const sorted = sortS3Keys(keys);
 
     beforeAll(async () => {
       await putAll(client, s3.bucket, keys);

@@ -1,4 +1,4 @@
-import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
@@ -44,9 +44,7 @@ interface S3rverInstance {
   httpServer?: Server;
 }
 
-// s3rver ships no types; it is a Koa app with this constructor.
 const require = createRequire(import.meta.url);
-const S3rver = require("s3rver") as new (options: Record<string, unknown>) => S3rverInstance;
 
 /** The only credentials s3rver accepts (it checks signatures against them). */
 const CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
@@ -61,6 +59,10 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
     throw new TestkitError("INVALID_ARGUMENT", `bucket name ${JSON.stringify(bucket)} is not a valid S3 bucket name (3-63 of a-z 0-9 . -)`);
   }
+  // Loaded here, not at import: most users of the testkit never start an S3 server.
+  // s3rver ships no types; it is a Koa app with this constructor.
+  const S3rver = require("s3rver") as new (options: Record<string, unknown>) => S3rverInstance;
+  const { S3Client } = await import("@aws-sdk/client-s3");
   installS3rverPatches();
   const temp: TempDir | undefined = options.directory === undefined ? tempDir("sqlrep-s3-") : undefined;
   const directory = options.directory ?? temp!.path;

@@ -39,7 +39,7 @@ import { dirname, join } from "node:path";
 import { pipeline, Transform, type Readable } from "node:stream";
 import { pipeline as pipelineAsync } from "node:stream/promises";
 import { AwsChunkedDecoder, isAwsChunked, withoutAwsChunked } from "./aws-chunked.js";
-import { listPage, sortKeys, type ListingPage } from "./s3-listing.js";
+import { listPage, sortS3Keys, type ListingPage } from "./s3-listing.js";
 
 type Headers = Record<string, string | string[] | undefined>;
 type Metadata = Record<string, string | number>;
@@ -124,7 +124,7 @@ export function installS3rverPatches(): void {
     const after = token !== undefined ? decodeToken(token) : (v2 ? query("start-after") : query("marker")) || undefined;
     if (after === null) throw invalid("continuation-token", token, "The continuation token provided is incorrect");
 
-    const keys = sortKeys(await bucketKeys(ctx.store.getBucketPath(bucket), prefix));
+    const keys = sortS3Keys(await bucketKeys(ctx.store.getBucketPath(bucket), prefix));
     const page: ListingPage =
       maxKeys === 0
         ? { keys: [], commonPrefixes: [], truncated: false, last: undefined }

@@ -35,6 +35,10 @@ export async function waitFor<T>(
     if (Date.now() >= deadline) {
       throw new TestkitError("TIMEOUT", `timed out after ${timeoutMs} ms waiting for ${message}`, { cause: lastError });
     }
-    await sleep(Math.max(0, Math.min(intervalMs, deadline - Date.now())), undefined, { signal });
+    // Reject with the signal's reason (as throwIfAborted does), not the timer's AbortError.
+    await sleep(Math.max(0, Math.min(intervalMs, deadline - Date.now())), undefined, { signal }).catch((error: unknown) => {
+      signal?.throwIfAborted();
+      throw error;
+    });
   }
 }
