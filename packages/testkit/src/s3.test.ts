@@ -1,4 +1,6 @@
 import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -6,6 +8,7 @@ import {
   ListObjectsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  UploadPartCommand,
   paginateListObjectsV2,
   type S3Client,
 } from "@aws-sdk/client-s3";
@@ -149,6 +152,35 @@ describe("startS3Server", () => {
       const got = await client.send(new GetObjectCommand({ Bucket, Key: "stream/s" }));
       expect(got.ContentEncoding).toBeUndefined();
       expect(Buffer.from(await got.Body!.transformToByteArray()).equals(body)).toBe(true);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "assembles a multipart upload, streamed parts included",
+    async () => {
+      const Bucket = s3.bucket;
+      const Key = "multipart/object";
+      const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket, Key, Metadata: { a: "b" } }));
+      const first = Buffer.alloc(1024 * 1024, 1);
+      const second = Buffer.from("the tail");
+      const parts = [
+        await client.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: first })),
+        await client.send(
+          new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 2, Body: Readable.from([second]), ContentLength: second.length }),
+        ),
+      ];
+      await client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket,
+          Key,
+          UploadId,
+          MultipartUpload: { Parts: parts.map((part, i) => ({ PartNumber: i + 1, ETag: part.ETag })) },
+        }),
+      );
+      const got = await client.send(new GetObjectCommand({ Bucket, Key }));
+      expect(Buffer.from(await got.Body!.transformToByteArray()).equals(Buffer.concat([first, second]))).toBe(true);
+      expect(got.Metadata).toEqual({ a: "b" });
     },
     TIMEOUT,
   );

@@ -235,6 +235,8 @@ export function installS3rverPatches(): void {
       return object;
     } catch (error) {
       await handle.close();
+      // Deleted between open and stat: as missing as it would be a moment later.
+      if (errnoCode(error) === "ENOENT") return null;
       throw error;
     }
   };
