@@ -12,6 +12,8 @@ import {
   paginateListObjectsV2,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import { existsSync, readdirSync } from "node:fs";
+import { request } from "node:http";
 import { createServer } from "node:net";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -408,7 +410,6 @@ describe("several S3 servers", () => {
       await s3.stop();
       await s3.stop();
       client.destroy();
-      const { existsSync } = await import("node:fs");
       expect(existsSync(directory)).toBe(false);
       await new Promise<void>((resolve, reject) => {
         const server = createServer();
@@ -426,8 +427,6 @@ describe("S3 server uploads", () => {
     async () => {
       const s3 = await startS3Server();
       try {
-        const { request } = await import("node:http");
-        const { readdirSync } = await import("node:fs");
         const req = request(`${s3.endpoint}/${s3.bucket}/cut/object`, {
           method: "PUT",
           headers: { "content-length": "100000" },
