@@ -60,7 +60,8 @@ export class LtxReader implements AsyncIterable<LtxFramedPage> {
   private readonly parser: Generator<ParseEvent, LtxDecodeSummary, void>;
   private readonly chunks: AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
   private readonly signal: AbortSignal | undefined;
-  private readonly file: string | undefined;
+  /** The file name given in the options (named in errors). */
+  readonly file: string | undefined;
   private headerValue: LtxHeader | undefined;
   private formatValue: LtxFormat | undefined;
   private summaryValue: LtxDecodeSummary | undefined;
