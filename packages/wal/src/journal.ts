@@ -268,7 +268,7 @@ function* journalProgram(size: number, options: JournalReadOptions): Program<Jou
     if (recordCount === JOURNAL_RECORD_COUNT_TO_EOF) recordCount = Math.floor((size - offset) / recordSize);
     for (let i = 0; i < recordCount; i++) {
       const record = yield* read(offset, recordSize);
-      if (record.length < pageSize + 4) return end(record.length === 0 ? "end-of-file" : "partial-record", offset);
+      if (record.length < pageSize + 4) return end(offset === size ? "end-of-file" : "partial-record", offset);
       const rv = new DataView(record.buffer, record.byteOffset, record.byteLength);
       const pgno = rv.getUint32(0, false);
       if (pgno === 0 || pgno === lockPage) return end("invalid-page-number", offset);
