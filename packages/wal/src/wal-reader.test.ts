@@ -1,4 +1,5 @@
-import { open } from "node:fs/promises";
+import { open, readFile, writeFile } from "node:fs/promises";
+import Database from "better-sqlite3";
 import { tempDir } from "@sqlrep/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ByteSource } from "./source.js";
@@ -121,6 +122,19 @@ for (const writer of writers) {
           expect(() => scanWalSync(wal, { from: forged })).toThrow(expect.objectContaining({ code: "stale-position" }));
         });
 
+        it("the generator yields transactions as it finds them and returns how it stopped", () => {
+          const it = walTransactionsSync(wal);
+          const first = it.next();
+          expect(first.done).toBe(false);
+          expect(summary(first.value as WalTransaction)).toEqual(summary(scan.transactions[0] as WalTransaction));
+          let step = it.next();
+          let n = 1;
+          for (; step.done !== true; step = it.next()) n++;
+          expect(n).toBe(scan.transactions.length);
+          expect(step.value.stop).toEqual(scan.stop);
+          expect(step.value.position).toEqual(scan.position);
+        });
+
         it("bounds each call by maxBytes without splitting a transaction", () => {
           const bound = 3 * walFrameSize(pageSize);
           const seen: WalTransaction[] = [];
@@ -138,7 +152,7 @@ for (const writer of writers) {
 
         it("reads the same through an async readAt over the file as from memory", async () => {
           const file = tmp.join(`${name}-copy.db-wal`);
-          await (await import("node:fs/promises")).writeFile(file, wal);
+          await writeFile(file, wal);
           const source = await fileSource(file);
           try {
             const viaFile = await scanWal(source, { readSize: 4 * walFrameSize(pageSize) + 7 });
@@ -157,9 +171,8 @@ for (const writer of writers) {
 describe("checkpoints and WAL restarts (better-sqlite3)", () => {
   const pageSize = 1024;
 
-  async function setup(name: string): Promise<{ path: string; w: Writer; conn: import("better-sqlite3").Database }> {
+  async function setup(name: string): Promise<{ path: string; w: Writer; conn: Database.Database }> {
     const path = tmp.join(`${name}.db`);
-    const Database = (await import("better-sqlite3")).default;
     const conn = new Database(path);
     conn.exec(walSetup(pageSize));
     const w: Writer = {
@@ -171,7 +184,7 @@ describe("checkpoints and WAL restarts (better-sqlite3)", () => {
     return { path, w, conn };
   }
 
-  const readWal = async (path: string) => new Uint8Array(await (await import("node:fs/promises")).readFile(`${path}-wal`));
+  const readWal = async (path: string) => new Uint8Array(await readFile(`${path}-wal`));
 
   for (const mode of ["PASSIVE", "RESTART"] as const) {
     it(`${mode}: the position stays valid until the next writer resets the WAL, then is reported invalid`, async () => {
@@ -209,7 +222,6 @@ describe("checkpoints and WAL restarts (better-sqlite3)", () => {
 
   it("PASSIVE while a reader holds a snapshot: the WAL is not reset, the next commit appends after the position", async () => {
     const { path, conn } = await setup("ckpt-reader");
-    const Database = (await import("better-sqlite3")).default;
     const reader = new Database(path);
     try {
       reader.exec("BEGIN");
@@ -333,7 +345,6 @@ describe("torn, damaged and uncommitted tails stop where SQLite stops (better-sq
   });
 
   it("frames a cache spill wrote for an open transaction are not yielded, nor after its rollback", async () => {
-    const Database = (await import("better-sqlite3")).default;
     const spillPath = tmp.join("spill.db");
     const conn = new Database(spillPath);
     try {
@@ -387,5 +398,5 @@ describe("uncommitted frames with a valid chain (encoder-made)", () => {
 });
 
 async function readFileBytes(path: string): Promise<Uint8Array> {
-  return new Uint8Array(await (await import("node:fs/promises")).readFile(path));
+  return new Uint8Array(await readFile(path));
 }
