@@ -208,7 +208,7 @@ class PageChecks {
 /** v1: `pgno | page` frames, raw or inside one LZ4 frame, then a zero pgno. */
 function* parseV1Body(ctx: Ctx, header: LtxHeader, format: "v1" | "v1-lz4", pages: PageChecks): Parse<void> {
   const { pageSize } = header;
-  const body = format === "v1" ? new RawBody(ctx) : new Lz4Body(ctx, header);
+  const body = format === "v1" ? new RawBody(ctx) : new Lz4Body(ctx);
   for (;;) {
     const at = body.q.position;
     if (body.q.available < 4) yield* body.fill(4, "page number");
@@ -266,12 +266,9 @@ class Lz4Body implements Body {
   readonly q = new ByteQueue(0);
   private readonly decoder: Lz4FrameDecoder;
 
-  constructor(
-    private readonly ctx: Ctx,
-    header: LtxHeader,
-  ) {
-    const maxContentSize = ctx.strict ? header.commit * (4 + header.pageSize) + 4 : undefined;
-    this.decoder = new Lz4FrameDecoder({ baseOffset: ctx.q.position, file: ctx.file, maxContentSize });
+  constructor(private readonly ctx: Ctx) {
+    // No content limit: memory is bounded per block, and the page checks say more than "too big".
+    this.decoder = new Lz4FrameDecoder({ baseOffset: ctx.q.position, file: ctx.file });
   }
 
   *fill(n: number, what: string): Parse<void> {
