@@ -293,6 +293,15 @@ describe("SQLite rolls back journals written by our encoder, exactly as rollback
     expect(sqlite.length).toBe(orig.length);
   });
 
+  it("a half-written page 1 (garbage database header) is restored: the rollback does not read it", () => {
+    expect(dirty[0]).toBe(1);
+    const journal = encodeJournal({ pageSize, initialPages: origPages, segments: [{ records: dirty.map(oldPage) }] });
+    const torn = changed.slice();
+    torn.fill(0xee, 0, 100);
+    expect(Buffer.compare(rollbackJournal(torn, journal), orig)).toBe(0);
+    expect(Buffer.compare(rollbackWithSqlite(tmp.path, "enc-torn-page1.db", torn, journal), orig)).toBe(0);
+  });
+
   it("a super-journal name that does not exist means committed: SQLite does not roll back", () => {
     const journal = encodeJournal({ pageSize, initialPages: origPages, segments: [{ records: dirty.map(oldPage) }] });
     const name = new TextEncoder().encode(tmp.join("gone-mj01234567"));

@@ -207,7 +207,9 @@ export function readJournalSync(input: SyncInput, options: JournalReadOptions = 
  * name (check `JournalEnd.superJournal` first when it can matter).
  */
 export function rollbackJournal(database: Uint8Array, journal: Uint8Array, options: ReadOptions = {}): Uint8Array {
-  const pageSize = database.length >= 100 ? decodeDatabaseHeader(database, options.file).pageSize : undefined;
+  // Only a fallback for journals that store page size 0: the rollback itself must not
+  // depend on page 1, which is what a crash may have left half written.
+  const pageSize = databasePageSizeOrUndefined(database);
   const records: JournalRecord[] = [];
   const it = readJournalSync(bytesSource(journal), { ...options, pageSize });
   let step = it.next();
@@ -306,6 +308,14 @@ function* superJournalProgram(size: number): Program<never, string | undefined> 
   if (sum !== 0) return undefined;
   const end = name.indexOf(0);
   return new TextDecoder().decode(end < 0 ? name : name.subarray(0, end));
+}
+
+function databasePageSizeOrUndefined(database: Uint8Array): number | undefined {
+  try {
+    return decodeDatabaseHeader(database).pageSize;
+  } catch {
+    return undefined;
+  }
 }
 
 function checkSizes(pageSize: number, sectorSize: number, file: string | undefined, offset: number | undefined): void {

@@ -4,7 +4,7 @@ import { tempDir } from "@sqlrep/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ByteSource } from "./source.js";
 import { concatBytes } from "./bytes.js";
-import { WAL_HEADER_SIZE, WalEncoder, walFrameSize } from "./wal-format.js";
+import { encodeWal, WAL_HEADER_SIZE, WalEncoder, walFrameSize } from "./wal-format.js";
 import {
   checkWalPosition,
   checkWalPositionSync,
@@ -381,6 +381,26 @@ describe("torn, damaged and uncommitted tails stop where SQLite stops (better-sq
     } finally {
       conn.close();
     }
+  });
+});
+
+describe("encoder-made WALs", () => {
+  const page = (b: number): Uint8Array => new Uint8Array(512).fill(b);
+
+  it("a bound that falls on the end of the file reports the end of the file", () => {
+    const bytes = encodeWal({ pageSize: 512, salt1: 1, salt2: 2 }, [
+      { pages: [{ pgno: 1, data: page(1) }], commit: 1 },
+      { pages: [{ pgno: 2, data: page(2) }], commit: 2 },
+    ]);
+    expect(scanWalSync(bytes, { maxBytes: 2 * 536 })).toMatchObject({ stop: { offset: bytes.length, reason: "end-of-file" } });
+    expect(scanWalSync(bytes, { maxBytes: 536 })).toMatchObject({ stop: { offset: 32 + 536, reason: "max-bytes" } });
+  });
+
+  it("a position whose frame carries other salts is reported as such", () => {
+    const enc = new WalEncoder({ pageSize: 512, salt1: 1, salt2: 2 });
+    const bytes = concatBytes([enc.headerBytes, enc.frame(1, page(1), 1, { salt2: 3 })]);
+    const position = { offset: 32 + 536, salt1: 1, salt2: 2, checksum1: enc.checksum[0], checksum2: enc.checksum[1] };
+    expect(checkWalPositionSync(bytes, position)).toMatchObject({ valid: false, reason: "salt-mismatch" });
   });
 });
 

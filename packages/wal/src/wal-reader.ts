@@ -90,7 +90,7 @@ export interface WalScanOptions extends ReadOptions {
 export type WalPositionInvalidReason =
   | "no-header" // the file is shorter than a WAL header (e.g. truncated by a TRUNCATE checkpoint)
   | "invalid-header" // the header does not decode or verify
-  | "salt-mismatch" // the WAL was reset since the position was saved
+  | "salt-mismatch" // the WAL was reset since the position was saved (or the frame there is from another generation)
   | "truncated" // the file ends before the position
   | "misaligned" // the offset is not on a frame boundary
   | "not-a-commit" // the frame ending there is not a valid commit frame
@@ -228,7 +228,8 @@ function* verifyPosition(size: number, header: WalHeader, position: WalPosition)
     if (!saltsMatch(view, 0, header)) return "checksum-mismatch";
     seed = [view.getUint32(16, false), view.getUint32(20, false)];
   }
-  if (!saltsMatch(view, last, header) || view.getUint32(last, false) === 0 || view.getUint32(last + 4, false) === 0) return "not-a-commit";
+  if (!saltsMatch(view, last, header)) return "salt-mismatch";
+  if (view.getUint32(last, false) === 0 || view.getUint32(last + 4, false) === 0) return "not-a-commit";
   const sum = frameChecksum(view, last, frameSize, header.bigEndian, seed);
   const s1 = view.getUint32(last + 16, false);
   const s2 = view.getUint32(last + 20, false);
@@ -275,15 +276,15 @@ export function* scanProgram(size: number, options: WalScanOptions, knownHeader?
   let reason: WalStopReason;
 
   for (;;) {
+    if (offset + frameSize > size) {
+      reason = offset >= size ? "end-of-file" : "partial-frame";
+      break;
+    }
     if (yielded > 0 && offset + frameSize > limit) {
       reason = "max-bytes";
       break;
     }
     if (offset + frameSize > bufferStart + buffer.length) {
-      if (offset + frameSize > size) {
-        reason = offset >= size ? "end-of-file" : "partial-frame";
-        break;
-      }
       let n = Math.min(chunkFrames, Math.floor((size - offset) / frameSize));
       if (limit !== Infinity) n = Math.max(1, Math.min(n, Math.floor((limit - offset) / frameSize)));
       buffer = yield* read(offset, n * frameSize);
