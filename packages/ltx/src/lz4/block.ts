@@ -16,53 +16,47 @@ const K1 = 0xbcdc;
 const K2 = 0xcf1b;
 
 /**
- * The compressor's hash table, reused across calls: one slot per 16-bit hash
- * holding `(generation << 16) | (position & 0xffff)`. A slot written by an
- * earlier call carries an older generation and reads as unused, which stands in
- * for pierrec's "clear the table and its in-use bits at every call" without
- * clearing 256 KiB per page.
+ * The compressor's hash table, reused across calls: the low 16 bits of the last
+ * position seen per 16-bit hash, and one "used in this call" bit per slot. Only the
+ * 8 KiB of bits is cleared per call (pierrec clears both; a stale position behind
+ * a clear bit is never read).
  */
-const table = new Int32Array(0x10000);
-let generation = 0;
-
-function nextGeneration(): number {
-  if (++generation > 0x7fff) {
-    table.fill(0);
-    generation = 1;
-  }
-  return generation;
-}
+const table = new Uint16Array(0x10000);
+const used = new Int32Array(0x10000 >>> 5);
 
 function load32(b: Uint8Array, i: number): number {
   return b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
 }
 
 /**
- * Bits 48…63 of `(x << 16) * 227718039650203 mod 2^64` for the 6 bytes at `p`,
- * i.e. bits 32…47 of `x48 * K`, computed on 16-bit limbs modulo 2^32.
+ * pierrec's hash of 6 bytes given as three little-endian 16-bit limbs: bits 48…63 of
+ * `(x << 16) * 227718039650203 mod 2^64`, i.e. bits 32…47 of `x * K`, computed on
+ * 16-bit limbs modulo 2^32 so everything stays in small integers.
  */
-function hashAt(b: Uint8Array, p: number): number {
-  const x0 = b[p]! | (b[p + 1]! << 8);
-  const x1 = b[p + 2]! | (b[p + 3]! << 8);
-  const x2 = b[p + 4]! | (b[p + 5]! << 8);
+function hash6(x0: number, x1: number, x2: number): number {
   const carry = (Math.imul(x0, K1) + Math.imul(x1, K0) + (Math.imul(x0, K0) >>> 16)) >>> 16;
   return (Math.imul(x0, K2) + Math.imul(x1, K1) + Math.imul(x2, K0) + carry) & 0xffff;
 }
 
+function hashAt(b: Uint8Array, p: number): number {
+  return hash6(b[p]! | (b[p + 1]! << 8), b[p + 2]! | (b[p + 3]! << 8), b[p + 4]! | (b[p + 5]! << 8));
+}
+
 /** pierrec's candidate for `pos`: the slot's 16 bits placed in pos's 64 KiB window, or the window before. */
-function candidate(tag: number, h: number, pos: number): number {
-  const e = table[h]!;
-  const r = ((e >>> 16 === tag ? e & 0xffff : 0) + (pos & ~0xffff)) | 0;
+function candidate(h: number, pos: number): number {
+  const r = (((used[h >>> 5]! >>> (h & 31)) & 1 ? table[h]! : 0) + (pos & ~0xffff)) | 0;
   return r >= pos ? r - WINDOW : r;
 }
 
-function remember(tag: number, h: number, pos: number): void {
-  table[h] = (tag << 16) | (pos & 0xffff);
+function remember(h: number, pos: number): void {
+  table[h] = pos;
+  used[h >>> 5]! |= 1 << (h & 31);
 }
 
-function accepted(src: Uint8Array, r: number, p: number): boolean {
+/** Whether the candidate `r` for position `p` (whose first 4 bytes are `word`) is a usable match. */
+function accepted(src: Uint8Array, r: number, p: number, word: number): boolean {
   const off = p - r;
-  return off > 0 && off < WINDOW && load32(src, r) === load32(src, p);
+  return off > 0 && off < WINDOW && load32(src, r) === word;
 }
 
 /** Bytes taken by the extension of a 4-bit length field holding `v` (15 or more). */
@@ -95,29 +89,38 @@ function compress(src: Uint8Array, dst: Uint8Array, dStart: number, limit: numbe
   const n = src.length;
   const sn = n - MF_LIMIT;
   const dEnd = dStart + limit;
-  const tag = nextGeneration();
+  used.fill(0);
   let si = 0;
   let anchor = 0;
   let di = dStart;
 
   while (si < sn) {
-    const h1 = hashAt(src, si);
-    const h2 = hashAt(src, si + 1);
-    const r1 = candidate(tag, h1, si);
-    const r2 = candidate(tag, h2, si + 1);
-    remember(tag, h1, si);
-    remember(tag, h2, si + 1);
+    // The 8 bytes at si feed the hashes and 4-byte words at si, si+1 and si+2.
+    const b0 = src[si]!;
+    const b1 = src[si + 1]!;
+    const b2 = src[si + 2]!;
+    const b3 = src[si + 3]!;
+    const b4 = src[si + 4]!;
+    const b5 = src[si + 5]!;
+    const b6 = src[si + 6]!;
+    const b7 = src[si + 7]!;
+    const h1 = hash6(b0 | (b1 << 8), b2 | (b3 << 8), b4 | (b5 << 8));
+    const h2 = hash6(b1 | (b2 << 8), b3 | (b4 << 8), b5 | (b6 << 8));
+    const r1 = candidate(h1, si);
+    const r2 = candidate(h2, si + 1);
+    remember(h1, si);
+    remember(h2, si + 1);
     let ref = r1;
-    if (!accepted(src, r1, si)) {
-      const h3 = hashAt(src, si + 2);
-      const r3 = candidate(tag, h3, si + 2);
+    if (!accepted(src, r1, si, b0 | (b1 << 8) | (b2 << 16) | (b3 << 24))) {
+      const h3 = hash6(b2 | (b3 << 8), b4 | (b5 << 8), b6 | (b7 << 8));
+      const r3 = candidate(h3, si + 2);
       si += 1;
       ref = r2;
-      if (!accepted(src, r2, si)) {
+      if (!accepted(src, r2, si, b1 | (b2 << 8) | (b3 << 16) | (b4 << 24))) {
         si += 1;
-        remember(tag, h3, si);
+        remember(h3, si);
         ref = r3;
-        if (!accepted(src, r3, si)) {
+        if (!accepted(src, r3, si, b2 | (b3 << 8) | (b4 << 16) | (b5 << 24))) {
           si += 2 + ((si - anchor) >> SKIP_LOG);
           continue;
         }
@@ -161,7 +164,7 @@ function compress(src: Uint8Array, dst: Uint8Array, dStart: number, limit: numbe
     anchor = si;
 
     if (si >= sn) break;
-    remember(tag, hashAt(src, si - 2), si - 2);
+    remember(hashAt(src, si - 2), si - 2);
   }
 
   if (rawIfNoMatch && anchor === 0) return 0;
@@ -238,62 +241,17 @@ function readExt(src: Uint8Array, sp: number, send: number): number {
 }
 
 /**
- * Where a block stands after parsing the sequence at `sp`: the checks shared by the
- * decoder and by {@link lz4BlockDecodedLength}, kept in module state so the hot loop
- * allocates nothing.
- */
-let seqLiterals = 0;
-let seqMatch = 0; // match length, 0 for the closing literals-only sequence
-let seqOffset = 0;
-let seqLiteralsAt = 0;
-let seqNext = 0;
-
-/** Parses the sequence at `sp` (fills the seq* variables) or throws on a truncated one. */
-function parseSequence(src: Uint8Array, sp: number, send: number, bias: number, file: string | undefined): void {
-  if (sp >= send) throw fault("LZ4 block ends where a sequence token is expected", sp, bias, file);
-  const token = src[sp]!;
-  let p = sp + 1;
-  let lits = token >>> 4;
-  if (lits === 15) {
-    const ext = readExt(src, p, send);
-    if (ext < 0) throw fault("LZ4 literal length runs past the end of the block", sp, bias, file);
-    lits += ext;
-    p += Math.floor(ext / 255) + 1;
-  }
-  if (lits > send - p) throw fault(`LZ4 literal run of ${lits} bytes overruns the block`, sp, bias, file);
-  seqLiterals = lits;
-  seqLiteralsAt = p;
-  p += lits;
-  if (p === send) {
-    seqMatch = 0;
-    seqNext = p;
-    return;
-  }
-  if (send - p < 2) throw fault("LZ4 match offset cut off by the end of the block", p, bias, file);
-  seqOffset = src[p]! | (src[p + 1]! << 8);
-  if (seqOffset === 0) throw fault("LZ4 match offset is zero", p, bias, file);
-  p += 2;
-  let match = token & 15;
-  if (match === 15) {
-    const ext = readExt(src, p, send);
-    if (ext < 0) throw fault("LZ4 match length runs past the end of the block", sp, bias, file);
-    match += ext;
-    p += Math.floor(ext / 255) + 1;
-  }
-  seqMatch = match + 4;
-  seqNext = p;
-}
-
-/**
  * Decompresses the block `src[sp, send)` into `dst[dp, dend)`; matches may reach back
- * to `dst[history]` (the output start, or earlier output for dependent frame blocks).
- * Returns the end of the output. Error offsets are `bias` + the index in `src`.
+ * to `dst[history]` (the output start, or earlier output of a dependent frame block).
+ * Returns the end of the output. With `dst` null nothing is written: the call only
+ * validates the block and measures its output, so callers can allocate it exactly.
+ * Error offsets are `bias` + the index in `src`.
  */
 export function decodeBlock(
   src: Uint8Array,
   sp: number,
   send: number,
-  dst: Uint8Array,
+  dst: Uint8Array | null,
   dp: number,
   dend: number,
   history: number,
@@ -302,21 +260,55 @@ export function decodeBlock(
 ): number {
   for (;;) {
     const at = sp;
-    parseSequence(src, sp, send, bias, file);
-    const lits = seqLiterals;
-    if (lits > dend - dp) throw fault("LZ4 literals overrun the output buffer", at, bias, file);
-    copyBytes(src, seqLiteralsAt, lits, dst, dp);
-    dp += lits;
-    sp = seqNext;
-    const ml = seqMatch;
-    if (ml === 0) return dp;
-    const off = seqOffset;
-    if (off > dp - history) throw fault(`LZ4 match offset ${off} reaches before the start of the output`, at, bias, file);
-    if (ml > dend - dp) throw fault("LZ4 match overruns the output buffer", at, bias, file);
+    if (sp >= send) throw fault("LZ4 block ends where a sequence token is expected", sp, bias, file);
+    const token = src[sp++]!;
+    let lits = token >>> 4;
+    if (lits === 15) {
+      const ext = readExt(src, sp, send);
+      if (ext < 0) throw fault("LZ4 literal length runs past the end of the block", at, bias, file);
+      lits += ext;
+      sp += Math.floor(ext / 255) + 1;
+    }
+    if (lits > send - sp) throw fault(`LZ4 literal run of ${lits} bytes overruns the block`, at, bias, file);
+    if (lits > dend - dp) throw fault("LZ4 literals overrun the output", at, bias, file);
+    if (dst === null) {
+      dp += lits;
+      sp += lits;
+    } else if (lits < SHORT_COPY) {
+      for (const end = sp + lits; sp < end; ) dst[dp++] = src[sp++]!;
+    } else {
+      dst.set(src.subarray(sp, sp + lits), dp);
+      dp += lits;
+      sp += lits;
+    }
+    if (sp === send) return dp;
+
+    if (send - sp < 2) throw fault("LZ4 match offset cut off by the end of the block", sp, bias, file);
+    const off = src[sp]! | (src[sp + 1]! << 8);
+    if (off === 0) throw fault("LZ4 match offset is zero", sp, bias, file);
+    if (off > dp - history) throw fault(`LZ4 match offset ${off} reaches before the start of the output`, sp, bias, file);
+    sp += 2;
+    let ml = token & 15;
+    if (ml === 15) {
+      const ext = readExt(src, sp, send);
+      if (ext < 0) throw fault("LZ4 match length runs past the end of the block", at, bias, file);
+      ml += ext;
+      sp += Math.floor(ext / 255) + 1;
+    }
+    ml += 4;
+    if (ml > dend - dp) throw fault(`LZ4 match of ${ml} bytes overruns the output`, at, bias, file);
+    if (dst === null) {
+      dp += ml;
+      continue;
+    }
     let m = dp - off;
     if (off >= ml) {
-      copyBytes(dst, m, ml, dst, dp);
-      dp += ml;
+      if (ml < SHORT_COPY) {
+        for (const end = dp + ml; dp < end; ) dst[dp++] = dst[m++]!;
+      } else {
+        dst.copyWithin(dp, m, m + ml);
+        dp += ml;
+      }
     } else if (off === 1) {
       dst.fill(dst[m]!, dp, dp + ml);
       dp += ml;
@@ -330,30 +322,6 @@ export function decodeBlock(
         dp += k;
       }
     }
-  }
-}
-
-/**
- * The number of bytes the block `src[sp, send)` decompresses to, from its sequence
- * headers alone (nothing is copied), so callers can allocate the exact output. Throws
- * like the decoder on a truncated block, and when the output would exceed `limit`.
- */
-export function lz4BlockDecodedLength(
-  src: Uint8Array,
-  sp: number,
-  send: number,
-  limit: number,
-  bias: number,
-  file: string | undefined,
-): number {
-  let total = 0;
-  for (;;) {
-    const at = sp;
-    parseSequence(src, sp, send, bias, file);
-    total += seqLiterals + seqMatch;
-    if (total > limit) throw fault(`LZ4 block decompresses to more than ${limit} bytes`, at, bias, file);
-    if (seqMatch === 0) return total;
-    sp = seqNext;
   }
 }
 

@@ -4,7 +4,7 @@
  * frame and check every checksum it carries.
  */
 import { LtxError } from "../errors.js";
-import { compressFrameBlock, decodeBlock, lz4BlockDecodedLength } from "./block.js";
+import { compressFrameBlock, decodeBlock } from "./block.js";
 import { XxHash32, xxhash32 } from "./xxhash32.js";
 
 const MAGIC = 0x184d2204;
@@ -126,7 +126,8 @@ function parseHeader(b: Uint8Array, at: number, avail: number, maxContentSize: n
   if (flg & FLG_CONTENT_SIZE) {
     const high = readU32(b, at + 10);
     contentSize = high * 0x100000000 + readU32(b, at + 6);
-    if (high > 0x1fffff || contentSize > maxContentSize) {
+    if (high > 0x1fffff) throw lz4Error("LZ4 frame declares a content size of 2^53 bytes or more", at + 6, place);
+    if (contentSize > maxContentSize) {
       throw lz4Error(`LZ4 frame declares ${contentSize} content bytes, more than the allowed ${maxContentSize}`, at + 6, place);
     }
   }
@@ -354,7 +355,9 @@ export function lz4DecodeFrame(
 
   let total = 0;
   let end = walkBlocks(src, first, h, true, place, (at, size, stored) => {
-    total += stored ? size : lz4BlockDecodedLength(src, at, at + size, h.blockMax, 0, place.file);
+    // Validates the block fully (offsets included) and measures it, without writing.
+    const history = h.independent ? total : 0;
+    total = stored ? total + size : decodeBlock(src, at, at + size, null, total, total + h.blockMax, history, 0, place.file);
     checkTotal(total, h, max, at, place);
   });
   checkContentSize(total, h, end, place);
@@ -528,7 +531,9 @@ export class Lz4FrameDecoder {
     const size = this.blockWord & ~STORED;
     const stored = this.blockWord >= STORED;
     if (h.blockChecksum) verifyBlockChecksum(buf, at, size, place);
-    const n = stored ? size : lz4BlockDecodedLength(buf, at, at + size, h.blockMax, place.bias, place.file);
+    // A dry run validates the block and gives its exact output size before anything is allocated.
+    const base = h.independent ? 0 : this.windowLen;
+    const n = stored ? size : decodeBlock(buf, at, at + size, null, base, base + h.blockMax, 0, place.bias, place.file) - base;
     this.total += n;
     checkTotal(this.total, h, this.maxContentSize, at, place);
     let data: Uint8Array;
