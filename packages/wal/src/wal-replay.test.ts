@@ -88,6 +88,14 @@ describe("replayWal", () => {
     expect(() => applyWal(db, gap)).toThrow(expect.objectContaining({ code: "incomplete" }));
   });
 
+  it("frames after the last commit are `incomplete` too: a segment must end on a commit", () => {
+    const enc = new WalEncoder({ pageSize: 512, salt1: 1, salt2: 2 });
+    const page = new Uint8Array(512).fill(9);
+    const bytes = concatBytes([enc.headerBytes, enc.frame(1, page, 1), enc.frame(1, page)]);
+    expect(() => [...replayWalSync(bytes)]).toThrow(expect.objectContaining({ code: "incomplete", offset: bytes.length }));
+    expect([...replayWalSync(bytes, { trailing: "ignore" })].length).toBe(1);
+  });
+
   it("refuses a database whose page size differs from the WAL's", () => {
     const other = new Uint8Array(db.subarray(0, 1024));
     other.set([0x04, 0x00], 16);

@@ -24,7 +24,7 @@ export interface WalReplayEnd extends WalScanEnd {
 /** Options for replaying a WAL. */
 export interface WalReplayOptions extends Omit<WalScanOptions, "maxBytes"> {
   /**
-   * What to do when the checksum chain stops before the end of the input: `error`
+   * What to do when the input does not end with a verified commit frame: `error`
    * (default; right for concatenated Litestream segments, which end on a commit) throws
    * `WalError` code `incomplete` after the last good transaction's pages; `ignore`
    * stops there silently, as SQLite does with a live `-wal` file.
@@ -85,8 +85,9 @@ function* replayProgram(size: number, options: WalReplayOptions): Program<WalRep
     const step = scan.next(answer);
     if (step.done === true) {
       const end = step.value;
-      if ((options.trailing ?? "error") === "error" && end.stop.reason !== "end-of-file") {
-        throw new WalError("incomplete", `WAL replay stopped before the end of the input (${end.stop.reason})`, {
+      if ((options.trailing ?? "error") === "error" && (end.stop.reason !== "end-of-file" || end.pendingFrames > 0)) {
+        const why = end.pendingFrames > 0 ? `${end.pendingFrames} frames after the last commit` : end.stop.reason;
+        throw new WalError("incomplete", `WAL replay stopped before the end of the input (${why})`, {
           file: options.file,
           offset: end.stop.offset,
         });
