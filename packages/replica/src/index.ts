@@ -1,1 +1,26 @@
-export {};
+export { ReplicaError, isReplicaError, type ReplicaErrorCode, type ReplicaErrorOptions } from "./errors.js";
+export {
+  isObjectInfo,
+  readObject,
+  type ListOptions,
+  type ObjectEntry,
+  type ObjectHead,
+  type ObjectInfo,
+  type ObjectStore,
+  type ReadOptions,
+  type SignalOption,
+  type WriteOptions,
+} from "./object-store.js";
+export { FileObjectStore, compareKeys } from "./file-store.js";
+export { MAX_COMPACTION_LEVEL, SNAPSHOT_LEVEL, cleanPrefix, directoryLayout, s3Layout, type ReplicaLayout } from "./layout.js";
+export {
+  ObjectReplicaClient,
+  ltxKey,
+  type LtxFileInfo,
+  type LtxFileRef,
+  type LtxFilesOptions,
+  type ReplicaClient,
+  type WriteLtxOptions,
+} from "./replica-client.js";
+export { parseReplicaUrl, type ReplicaSpec } from "./replica-url.js";
+export { ReplicaRegistry, createFileReplicaClient, type ReplicaClientFactory } from "./registry.js";

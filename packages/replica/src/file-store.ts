@@ -1,0 +1,186 @@
+import { createReadStream } from "node:fs";
+import { mkdir, open, readdir, rename, rm, stat, unlink, utimes } from "node:fs/promises";
+import { dirname, join, resolve, sep } from "node:path";
+import { randomBytes } from "node:crypto";
+import { ReplicaError, throwIfAborted } from "./errors.js";
+import type { ListOptions, ObjectEntry, ObjectHead, ObjectInfo, ObjectStore, ReadOptions, SignalOption, WriteOptions } from "./object-store.js";
+
+/** Temp files carry this suffix while being written; listings never show them. */
+const TEMP_SUFFIX = ".sqlrep-tmp";
+
+/**
+ * An object store in a local directory: keys are relative paths. Writes go to a temp
+ * file that is fsynced and renamed into place (then the directory is fsynced), so a
+ * crash leaves the old object or the whole new one. The timestamp is kept as the
+ * file's modification time, as Litestream does.
+ */
+export class FileObjectStore implements ObjectStore {
+  readonly kind = "file";
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  get location(): string {
+    return this.root;
+  }
+
+  async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectEntry> {
+    throwIfAborted(options.signal);
+    // The directory part of the prefix is where the walk starts; the rest filters names.
+    const slash = prefix.lastIndexOf("/");
+    const baseKey = slash >= 0 ? prefix.slice(0, slash + 1) : "";
+    const keys: ObjectInfo[] = [];
+    await this.walk(baseKey, prefix, keys);
+    keys.sort((a, b) => compareKeys(a.key, b.key));
+    const rolledUp = new Set<string>();
+    for (const info of keys) {
+      throwIfAborted(options.signal);
+      if (options.startAfter !== undefined && compareKeys(info.key, options.startAfter) <= 0) continue;
+      if (options.delimiter) {
+        const at = info.key.indexOf(options.delimiter, prefix.length);
+        if (at >= 0) {
+          const common = info.key.slice(0, at + options.delimiter.length);
+          if (!rolledUp.has(common)) {
+            rolledUp.add(common);
+            yield { prefix: common };
+          }
+          continue;
+        }
+      }
+      yield info;
+    }
+  }
+
+  async read(key: string, options: ReadOptions = {}): Promise<AsyncIterable<Uint8Array>> {
+    throwIfAborted(options.signal);
+    const path = this.pathOf(key);
+    const handle = await open(path, "r").catch((err: unknown) => {
+      throw this.fail(err, "read", key);
+    });
+    const { size } = await handle.stat();
+    const start = options.offset ?? 0;
+    if (start > size) {
+      await handle.close();
+      throw new ReplicaError("io", `cannot read ${path} from offset ${start}: the file has ${size} bytes`, { key });
+    }
+    const end = options.length === undefined ? size : Math.min(size, start + options.length);
+    if (end === start) {
+      await handle.close();
+      return (async function* () {})();
+    }
+    // The stream owns (and closes) the handle.
+    return asUint8Arrays(createReadStream("", { fd: handle, start, end: end - 1, signal: options.signal, highWaterMark: 1 << 20 }));
+  }
+
+  async head(key: string, options: SignalOption = {}): Promise<ObjectHead> {
+    throwIfAborted(options.signal);
+    const st = await stat(this.pathOf(key)).catch((err: unknown) => {
+      throw this.fail(err, "stat", key);
+    });
+    return { key, size: st.size, lastModified: st.mtime, timestamp: st.mtime };
+  }
+
+  async write(key: string, body: Uint8Array | AsyncIterable<Uint8Array>, options: WriteOptions = {}): Promise<ObjectInfo> {
+    throwIfAborted(options.signal);
+    const path = this.pathOf(key);
+    const temp = `${path}.${randomBytes(4).toString("hex")}${TEMP_SUFFIX}`;
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      const handle = await open(temp, "w", 0o644);
+      let size = 0;
+      try {
+        if (body instanceof Uint8Array) {
+          await handle.write(body);
+          size = body.length;
+        } else {
+          for await (const chunk of body) {
+            throwIfAborted(options.signal);
+            await handle.write(chunk);
+            size += chunk.length;
+          }
+        }
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      if (options.timestamp) await utimes(temp, options.timestamp, options.timestamp);
+      await rename(temp, path);
+      await syncDirectory(dirname(path));
+      const mtime = options.timestamp ?? (await stat(path)).mtime;
+      return { key, size, lastModified: mtime };
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw this.fail(err, "write", key);
+    }
+  }
+
+  async delete(keys: readonly string[], options: SignalOption = {}): Promise<void> {
+    for (const key of keys) {
+      throwIfAborted(options.signal);
+      await unlink(this.pathOf(key)).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw this.fail(err, "delete", key);
+      });
+    }
+  }
+
+  /** Absolute path of a key; keys may not climb out of the root. */
+  pathOf(key: string): string {
+    const path = resolve(this.root, key);
+    if (path !== this.root && !path.startsWith(this.root + sep)) {
+      throw new ReplicaError("invalid-url", `key ${JSON.stringify(key)} points outside ${this.root}`, { key });
+    }
+    return path;
+  }
+
+  private async walk(dirKey: string, prefix: string, out: ObjectInfo[]): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(join(this.root, dirKey), { withFileTypes: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return;
+      throw this.fail(err, "list", dirKey);
+    }
+    for (const entry of entries) {
+      const key = dirKey + entry.name;
+      if (entry.isDirectory()) {
+        // Descend only where keys can still match the prefix.
+        const dirPrefix = `${key}/`;
+        if (dirPrefix.startsWith(prefix) || prefix.startsWith(dirPrefix)) await this.walk(dirPrefix, prefix, out);
+      } else if (entry.isFile() && key.startsWith(prefix) && !key.endsWith(TEMP_SUFFIX)) {
+        const st = await stat(join(this.root, key)).catch(() => undefined);
+        if (st) out.push({ key, size: st.size, lastModified: st.mtime });
+      }
+    }
+  }
+
+  private fail(err: unknown, op: string, key: string): ReplicaError {
+    if (err instanceof ReplicaError) return err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const path = join(this.root, key);
+    if (code === "ENOENT") return new ReplicaError("not-found", `${path} does not exist`, { key, cause: err });
+    if ((err as Error).name === "AbortError") return new ReplicaError("aborted", `${op} ${path} aborted`, { key, cause: err });
+    return new ReplicaError("io", `cannot ${op} ${path}: ${(err as Error).message}`, { key, cause: err, retryable: code === "EAGAIN" || code === "EBUSY" });
+  }
+}
+
+/** UTF-8 byte order, as S3 lists keys (JS string order differs above U+FFFF). */
+export function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** Node streams yield Buffers; the contract promises plain Uint8Array views (no copy). */
+async function* asUint8Arrays(chunks: AsyncIterable<Buffer>): AsyncIterable<Uint8Array> {
+  for await (const chunk of chunks) yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
