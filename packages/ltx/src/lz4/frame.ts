@@ -307,6 +307,18 @@ export function lz4EncodeFrame(data: Uint8Array, options?: Lz4FrameOptions): Uin
 }
 
 /**
+ * `buf` with room for `need` bytes, keeping its first `keep`: grown geometrically up to
+ * `max`, so a size word alone never makes a stream allocate a whole block before the
+ * bytes arrive.
+ */
+function grow(buf: Uint8Array | undefined, keep: number, need: number, max: number): Uint8Array {
+  if (buf !== undefined && buf.length >= need) return buf;
+  const grown = new Uint8Array(Math.min(max, Math.max(need, 2 * (buf?.length ?? 0))));
+  if (buf !== undefined) grown.set(buf.subarray(0, keep));
+  return grown;
+}
+
+/**
  * Calls `visit(at, size, stored)` for every block of the frame whose blocks start at
  * `pos` (checking block checksums when `verify`) and returns the offset just past the
  * EndMark. Everything is bounds-checked against `src`.
@@ -399,7 +411,7 @@ export class Lz4FrameDecoder {
   /** Bytes the current item (header, size word, block, checksum) needs. */
   private need = MIN_HEADER;
   /** The current item when it spans chunks. */
-  private pend = new Uint8Array(32);
+  private pend: Uint8Array = new Uint8Array(32);
   private pendLen = 0;
   /** Frame bytes of the items already handled. */
   private consumed = 0;
@@ -478,11 +490,7 @@ export class Lz4FrameDecoder {
   }
 
   private stash(chunk: Uint8Array, pos: number, n: number): void {
-    if (this.pend.length < this.pendLen + n) {
-      const grown = new Uint8Array(this.need);
-      grown.set(this.pend.subarray(0, this.pendLen));
-      this.pend = grown;
-    }
+    this.pend = grow(this.pend, this.pendLen, this.pendLen + n, this.need);
     this.pend.set(chunk.subarray(pos, pos + n), this.pendLen);
     this.pendLen += n;
   }
@@ -553,8 +561,8 @@ export class Lz4FrameDecoder {
 
   /** Decodes a block that may refer to the previous 64 KiB of output. */
   private dependent(buf: Uint8Array, at: number, size: number, stored: boolean, n: number, h: FrameHeader, place: Place): Uint8Array {
-    const w = (this.window ??= new Uint8Array(WINDOW + h.blockMax));
     const start = this.windowLen;
+    const w = (this.window = grow(this.window, start, start + n, WINDOW + h.blockMax));
     if (stored) w.set(buf.subarray(at, at + size), start);
     else decodeBlock(buf, at, at + size, w, start, start + n, 0, place.bias, place.file);
     const end = start + n;
