@@ -216,7 +216,10 @@ export function lz4CompressBlockInto(src: Uint8Array, dst: Uint8Array): number {
   return compress(src, dst, 0, short ? Math.min(dst.length, src.length - 1) : dst.length, short);
 }
 
-/** Compresses `src` into `dst[dStart…]` as pierrec's frame writer does: 0 means "store raw". */
+/**
+ * Compresses `src` into `dst[dStart…]` as pierrec's frame writer does (room for at most
+ * src.length − 1 bytes): 0 means "store raw". Internal to lz4/, not a package export.
+ */
 export function compressFrameBlock(src: Uint8Array, dst: Uint8Array, dStart: number): number {
   return compress(src, dst, dStart, src.length - 1, true);
 }
@@ -245,7 +248,7 @@ function readExt(src: Uint8Array, sp: number, send: number): number {
  * to `dst[history]` (the output start, or earlier output of a dependent frame block).
  * Returns the end of the output. With `dst` null nothing is written: the call only
  * validates the block and measures its output, so callers can allocate it exactly.
- * Error offsets are `bias` + the index in `src`.
+ * Error offsets are `bias` + the index in `src`. Internal to lz4/, not a package export.
  */
 export function decodeBlock(
   src: Uint8Array,

@@ -214,7 +214,7 @@ export class Lz4FrameEncoder {
   private readonly blockSize: number;
   private readonly checksum: XxHash32 | undefined;
   /** Input waiting for a full block; grows up to blockSize as input arrives. */
-  private pending = new Uint8Array(0);
+  private pending: Uint8Array = new Uint8Array(0);
   private pendingLen = 0;
   /** Encoded-block buffer, grown to 4 + the largest piece seen. */
   private scratch = new Uint8Array(0);
@@ -269,14 +269,9 @@ export class Lz4FrameEncoder {
   /** Copies as much of `chunk[pos…]` as fits in the pending block; returns the new pos. */
   private stash(chunk: Uint8Array, pos: number): number {
     const take = Math.min(chunk.length - pos, this.blockSize - this.pendingLen);
-    const want = this.pendingLen + take;
-    if (want > this.pending.length) {
-      const grown = new Uint8Array(Math.min(this.blockSize, Math.max(want, this.pending.length * 2)));
-      grown.set(this.pending.subarray(0, this.pendingLen));
-      this.pending = grown;
-    }
+    this.pending = grow(this.pending, this.pendingLen, this.pendingLen + take, this.blockSize);
     this.pending.set(chunk.subarray(pos, pos + take), this.pendingLen);
-    this.pendingLen = want;
+    this.pendingLen += take;
     return pos + take;
   }
 
