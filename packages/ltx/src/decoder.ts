@@ -43,9 +43,9 @@ export interface LtxReaderOptions extends DecodeOptions {
 
 /** A page frame as the streaming reader saw it. */
 export interface LtxFramedPage extends LtxPage {
-  /** Absolute offset of the frame (in a v1-lz4 file: how far the compressed input had been read). */
+  /** Absolute offset of the frame (v1-lz4: its offset in the uncompressed v1 layout). */
   offset: number;
-  /** Bytes of the frame in the file (v1-lz4: of the decompressed body). */
+  /** Bytes of the frame (v1-lz4: uncompressed). */
   size: number;
 }
 

@@ -223,7 +223,8 @@ function* parseV1Body(ctx: Ctx, header: LtxHeader, format: "v1" | "v1-lz4", page
     if (format === "v1-lz4" || ctx.options.copyPages) data = data.slice();
     ctx.crc.update(data);
     pages.page(pgno, data);
-    yield { kind: "page", page: { pgno, data }, offset: body.offset(at), size: 4 + pageSize };
+    // In v1-lz4 a frame has no file offset: report where it sits in the uncompressed layout.
+    yield { kind: "page", page: { pgno, data }, offset: format === "v1" ? at : HEADER_SIZE + at, size: 4 + pageSize };
   }
   yield* body.end();
 }
