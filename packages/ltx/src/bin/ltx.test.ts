@@ -96,6 +96,15 @@ describe("ltx bin on real SQLite databases", () => {
     expect(dump.pageIndex.length).toBe(dump.header.commit);
   });
 
+  it("the README's usage example runs against the built package", () => {
+    const readme = readFileSync(join(packageDir, "README.md"), "utf8");
+    const example = /```js\n([\s\S]*?)```/.exec(readme)![1]!;
+    // Run from the package folder so `@sqlrep/ltx` resolves to itself (package self-reference).
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", example], { cwd: packageDir, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/^header 2\npage 2\npage 3\nposition 0000000000000002\/[0-9a-f]{16}\ncompacted \[ 1, 2, 3 \]\npage 3 byte 3 from \{ minTXID: 1, maxTXID: 2 \}\n$/);
+  });
+
   it("rejects bad arguments with the usage and exit code 2", () => {
     for (const args of [[], ["frob"], ["verify"], ["dump", "a", "b"], ["encode-db", "x.db"], ["encode-db", "x.db", "-o", "y", "--format", "v9"], ["dump", "--bogus", "x"]]) {
       const r = run(...args);
