@@ -246,15 +246,14 @@ function readExt(src: Uint8Array, sp: number, send: number): number {
 /**
  * Decompresses the block `src[sp, send)` into `dst[dp, dend)`; matches may reach back
  * to `dst[history]` (the output start, or earlier output of a dependent frame block).
- * Returns the end of the output. With `dst` null nothing is written: the call only
- * validates the block and measures its output, so callers can allocate it exactly.
- * Error offsets are `bias` + the index in `src`. Internal to lz4/, not a package export.
+ * Returns the end of the output. Error offsets are `bias` + the index in `src`.
+ * Internal to lz4/, not a package export.
  */
 export function decodeBlock(
   src: Uint8Array,
   sp: number,
   send: number,
-  dst: Uint8Array | null,
+  dst: Uint8Array,
   dp: number,
   dend: number,
   history: number,
@@ -274,10 +273,7 @@ export function decodeBlock(
     }
     if (lits > send - sp) throw fault(`LZ4 literal run of ${lits} bytes overruns the block`, at, bias, file);
     if (lits > dend - dp) throw fault("LZ4 literals overrun the output", at, bias, file);
-    if (dst === null) {
-      dp += lits;
-      sp += lits;
-    } else if (lits < SHORT_COPY) {
+    if (lits < SHORT_COPY) {
       for (const end = sp + lits; sp < end; ) dst[dp++] = src[sp++]!;
     } else {
       dst.set(src.subarray(sp, sp + lits), dp);
@@ -300,10 +296,6 @@ export function decodeBlock(
     }
     ml += 4;
     if (ml > dend - dp) throw fault(`LZ4 match of ${ml} bytes overruns the output`, at, bias, file);
-    if (dst === null) {
-      dp += ml;
-      continue;
-    }
     let m = dp - off;
     if (off >= ml) {
       if (ml < SHORT_COPY) {
@@ -326,6 +318,14 @@ export function decodeBlock(
       }
     }
   }
+}
+
+/**
+ * The most a compressed block of `size` bytes can decompress to: a match sequence
+ * turns each length byte into at most 255 output bytes, a literal byte into one.
+ */
+export function maxDecodedSize(size: number): number {
+  return 255 * size;
 }
 
 /**

@@ -386,7 +386,7 @@ describe("frame errors", () => {
     expectBothReject(buildFrame({ blocks, content, contentSize: 2 ** 60 }), "lz4", /content size of 2\^53 bytes or more/, 6);
   });
 
-  it("enforces maxContentSize before allocating", () => {
+  it("enforces maxContentSize, declared or actual", () => {
     const content = sample("zeros", 200_000, 0);
     const frame = lz4EncodeFrame(content, { blockSize: 65536 });
     expectError(() => lz4DecodeFrame(frame, 0, { maxContentSize: 199_999 }), "lz4", /exceeds the allowed 199999 bytes/);

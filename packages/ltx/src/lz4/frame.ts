@@ -4,7 +4,7 @@
  * frame and check every checksum it carries.
  */
 import { LtxError } from "../errors.js";
-import { compressFrameBlock, decodeBlock } from "./block.js";
+import { compressFrameBlock, decodeBlock, maxDecodedSize } from "./block.js";
 import { XxHash32, xxhash32 } from "./xxhash32.js";
 
 const MAGIC = 0x184d2204;
@@ -306,23 +306,22 @@ export function lz4EncodeFrame(data: Uint8Array, options?: Lz4FrameOptions): Uin
  * `max`, so a size word alone never makes a stream allocate a whole block before the
  * bytes arrive.
  */
-function grow(buf: Uint8Array | undefined, keep: number, need: number, max: number): Uint8Array {
-  if (buf !== undefined && buf.length >= need) return buf;
-  const grown = new Uint8Array(Math.min(max, Math.max(need, 2 * (buf?.length ?? 0))));
-  if (buf !== undefined) grown.set(buf.subarray(0, keep));
+function grow(buf: Uint8Array, keep: number, need: number, max: number): Uint8Array {
+  if (buf.length >= need) return buf;
+  const grown = new Uint8Array(Math.min(max, Math.max(need, 2 * buf.length)));
+  grown.set(buf.subarray(0, keep));
   return grown;
 }
 
 /**
  * Calls `visit(at, size, stored)` for every block of the frame whose blocks start at
- * `pos` (checking block checksums when `verify`) and returns the offset just past the
+ * `pos`, after checking its block checksum, and returns the offset just past the
  * EndMark. Everything is bounds-checked against `src`.
  */
 function walkBlocks(
   src: Uint8Array,
   pos: number,
   h: FrameHeader,
-  verify: boolean,
   place: Place,
   visit: (at: number, size: number, stored: boolean) => void,
 ): number {
@@ -334,17 +333,49 @@ function walkBlocks(
     pos += 4;
     if (size === 0) return pos;
     if (src.length - pos < size + tail) throw truncated(`LZ4 block of ${size} bytes is cut off`, src.length, place);
-    if (verify && h.blockChecksum) verifyBlockChecksum(src, pos, size, place);
+    if (h.blockChecksum) verifyBlockChecksum(src, pos, size, place);
     visit(pos, size, word >= STORED);
     pos += size + tail;
   }
 }
 
+/** A decode buffer that may be replaced by a larger one. */
+interface Growable {
+  buf: Uint8Array;
+}
+
+/**
+ * Decodes one block to `into.buf[start…]` and returns the end of its output. The
+ * buffer grows (keeping `[0, start)`) only by what the block's bytes can produce,
+ * never beyond `start` + the block maximum.
+ */
+function decodeFrameBlock(
+  src: Uint8Array,
+  at: number,
+  size: number,
+  stored: boolean,
+  h: FrameHeader,
+  into: Growable,
+  start: number,
+  history: number,
+  place: Place,
+): number {
+  const room = stored ? size : Math.min(h.blockMax, maxDecodedSize(size));
+  const out = (into.buf = grow(into.buf, start, start + room, Number.MAX_SAFE_INTEGER));
+  if (!stored) return decodeBlock(src, at, at + size, out, start, start + room, history, place.bias, place.file);
+  out.set(src.subarray(at, at + size), start);
+  return start + size;
+}
+
+/** Decode buffer reused by lz4DecodeFrame while it stays small enough to keep. */
+const frameScratch: Growable = { buf: new Uint8Array(0) };
+const KEEP_SCRATCH = 4194304 + WINDOW;
+
 /**
  * Decodes exactly one frame starting at `offset`; returns its content and the offset
- * just past the frame (after the content checksum, if any). The content is allocated
- * once at its exact size, measured from the blocks themselves (never from the declared
- * content size alone).
+ * just past the frame (after the content checksum, if any). Blocks are decoded in one
+ * pass into a reused buffer that grows only with what the input can produce, then the
+ * content is copied out at its exact size.
  */
 export function lz4DecodeFrame(
   src: Uint8Array,
@@ -358,32 +389,21 @@ export function lz4DecodeFrame(
   }
   const h = parseHeader(src, offset, src.length - offset, max, place);
   if (typeof h === "number") throw truncated("LZ4 frame header is cut off", src.length, place);
-  const first = offset + h.length;
 
+  const into: Growable = { buf: frameScratch.buf };
   let total = 0;
-  let end = walkBlocks(src, first, h, true, place, (at, size, stored) => {
-    // Validates the block fully (offsets included) and measures it, without writing.
-    const history = h.independent ? total : 0;
-    total = stored ? total + size : decodeBlock(src, at, at + size, null, total, total + h.blockMax, history, 0, place.file);
+  let end = walkBlocks(src, offset + h.length, h, place, (at, size, stored) => {
+    total = decodeFrameBlock(src, at, size, stored, h, into, total, h.independent ? total : 0, place);
     checkTotal(total, h, max, at, place);
   });
+  if (into.buf.length <= KEEP_SCRATCH) frameScratch.buf = into.buf;
   checkContentSize(total, h, end, place);
+  const data = into.buf.slice(0, total);
   if (h.contentChecksum) {
     if (src.length - end < 4) throw truncated("LZ4 frame ends before its content checksum", src.length, place);
+    checkContentChecksum(xxhash32(data), src, end, place);
     end += 4;
   }
-
-  const data = new Uint8Array(total);
-  let dp = 0;
-  walkBlocks(src, first, h, false, place, (at, size, stored) => {
-    if (stored) {
-      data.set(src.subarray(at, at + size), dp);
-      dp += size;
-    } else {
-      dp = decodeBlock(src, at, at + size, data, dp, total, h.independent ? dp : 0, 0, place.file);
-    }
-  });
-  if (h.contentChecksum) checkContentChecksum(xxhash32(data), src, end - 4, place);
   return { data, end };
 }
 
@@ -414,8 +434,8 @@ export class Lz4FrameDecoder {
   private blockWord = 0;
   private total = 0;
   private checksum: XxHash32 | undefined;
-  /** Last 64 KiB of output followed by room for one block (dependent blocks only). */
-  private window: Uint8Array | undefined;
+  /** Where blocks are decoded: after the last 64 KiB of output for dependent blocks. */
+  private readonly window: Growable = { buf: new Uint8Array(0) };
   private windowLen = 0;
   private rest: Uint8Array[] = [];
   private failure: unknown;
@@ -532,38 +552,18 @@ export class Lz4FrameDecoder {
 
   private block(buf: Uint8Array, at: number, h: FrameHeader, place: Place): Uint8Array {
     const size = this.blockWord & ~STORED;
-    const stored = this.blockWord >= STORED;
     if (h.blockChecksum) verifyBlockChecksum(buf, at, size, place);
-    // A dry run validates the block and gives its exact output size before anything is allocated.
-    const base = h.independent ? 0 : this.windowLen;
-    const n = stored ? size : decodeBlock(buf, at, at + size, null, base, base + h.blockMax, 0, place.bias, place.file) - base;
-    this.total += n;
+    // Dependent blocks decode after the last 64 KiB of output, independent ones at 0.
+    const start = h.independent ? 0 : this.windowLen;
+    const end = decodeFrameBlock(buf, at, size, this.blockWord >= STORED, h, this.window, start, 0, place);
+    this.total += end - start;
     checkTotal(this.total, h, this.maxContentSize, at, place);
-    let data: Uint8Array;
-    if (h.independent) {
-      if (stored) {
-        data = buf.slice(at, at + size);
-      } else {
-        data = new Uint8Array(n);
-        decodeBlock(buf, at, at + size, data, 0, n, 0, place.bias, place.file);
-      }
-    } else {
-      data = this.dependent(buf, at, size, stored, n, h, place);
+    const data = this.window.buf.slice(start, end);
+    if (!h.independent) {
+      if (end > WINDOW) this.window.buf.copyWithin(0, end - WINDOW, end);
+      this.windowLen = Math.min(end, WINDOW);
     }
     this.checksum?.update(data);
-    return data;
-  }
-
-  /** Decodes a block that may refer to the previous 64 KiB of output. */
-  private dependent(buf: Uint8Array, at: number, size: number, stored: boolean, n: number, h: FrameHeader, place: Place): Uint8Array {
-    const start = this.windowLen;
-    const w = (this.window = grow(this.window, start, start + n, WINDOW + h.blockMax));
-    if (stored) w.set(buf.subarray(at, at + size), start);
-    else decodeBlock(buf, at, at + size, w, start, start + n, 0, place.bias, place.file);
-    const end = start + n;
-    const data = w.slice(start, end);
-    if (end > WINDOW) w.copyWithin(0, end - WINDOW, end);
-    this.windowLen = Math.min(end, WINDOW);
     return data;
   }
 }

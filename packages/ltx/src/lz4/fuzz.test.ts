@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { isLtxError } from "../errors.js";
-import { decodeBlock, lz4CompressBlock, lz4DecompressBlock } from "./block.js";
+import { lz4CompressBlock, lz4DecompressBlock } from "./block.js";
 import {
   below,
   buildFrame,
@@ -147,15 +147,11 @@ describe("LZ4 decoder fuzzing", () => {
         const expected = referenceDecodeBlock(input, capacity);
         const dst = new Uint8Array(capacity);
         const got = outcome(() => lz4DecompressBlock(input, dst));
-        // The dry run (used by the frame decoders to size their output) agrees too.
-        const measured = outcome(() => decodeBlock(input, 0, input.length, null, 0, capacity, 0, 0, undefined));
         if (expected === null) {
           expect(got).toBeInstanceOf(Error);
-          expect(measured).toBeInstanceOf(Error);
           errors++;
         } else {
           expect(got).toBe(expected.length);
-          expect(measured).toBe(expected.length);
           expect(same(dst.subarray(0, expected.length), expected)).toBe(true);
         }
         if (input === base.block && capacity >= base.data.length) expect(same(dst.subarray(0, base.data.length), base.data)).toBe(true);

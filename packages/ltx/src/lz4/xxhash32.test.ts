@@ -63,6 +63,7 @@ describe("xxhash32", () => {
           h.update(data.subarray(from));
           expect(h.digest()).toBe(xxhash32(data, seed));
           expect(h.digest()).toBe(xxhash32(data, seed)); // digest does not end the stream
+          expect(h.reset(seed).update(data).digest()).toBe(xxhash32(data, seed));
         },
       ),
       { seed: 3, numRuns: 500 },

@@ -22,11 +22,11 @@ function read32(b: Uint8Array, i: number): number {
 
 /** Incremental XXH32: `update` any number of chunks, then `digest` (which does not end the stream). */
 export class XxHash32 {
-  private v1: number;
-  private v2: number;
-  private v3: number;
-  private v4: number;
-  private readonly seed: number;
+  private v1 = 0;
+  private v2 = 0;
+  private v3 = 0;
+  private v4 = 0;
+  private seed = 0;
   /** Total bytes fed, modulo 2^32 as the algorithm defines it. */
   private total = 0;
   /** Whether at least 16 bytes were fed (the lanes are in use). */
@@ -36,11 +36,20 @@ export class XxHash32 {
   private tailLen = 0;
 
   constructor(seed = 0) {
+    this.reset(seed);
+  }
+
+  /** Starts over, as a new hasher with this seed. */
+  reset(seed = 0): this {
     this.seed = seed | 0;
     this.v1 = (this.seed + P1 + P2) | 0;
     this.v2 = (this.seed + P2) | 0;
     this.v3 = this.seed;
     this.v4 = (this.seed - P1) | 0;
+    this.total = 0;
+    this.large = false;
+    this.tailLen = 0;
+    return this;
   }
 
   /** Feeds `data[start, end)`; feeding A then B equals feeding A‖B. */
@@ -116,7 +125,10 @@ export class XxHash32 {
   }
 }
 
+/** Reused by xxhash32(), which is synchronous, so one-shot hashes allocate nothing. */
+const shared = new XxHash32();
+
 /** XXH32 of `data` (seed 0 unless given), as an unsigned 32-bit number. */
 export function xxhash32(data: Uint8Array, seed = 0): number {
-  return new XxHash32(seed).update(data).digest();
+  return shared.reset(seed).update(data).digest();
 }
