@@ -58,7 +58,7 @@ export async function applyLtx(store: PageStore, inputs: readonly ApplyInput[], 
         ? input
         : new LtxReader(input, { file: options.names?.[i] ?? `input ${i}`, strict: options.strict, format: options.format, signal: options.signal });
     try {
-      await applyOne(store, reader, state, options.strict ?? true);
+      await applyOne(store, reader, state);
     } catch (err) {
       await reader.cancel();
       throw err;
@@ -75,7 +75,7 @@ interface ChainState {
   pageSize: number | undefined;
 }
 
-async function applyOne(store: PageStore, reader: LtxReader, state: ChainState, strict: boolean): Promise<void> {
+async function applyOne(store: PageStore, reader: LtxReader, state: ChainState): Promise<void> {
   const header = await reader.header();
   const { file } = reader;
   const fail = (code: "non-contiguous" | "pre-apply-checksum-mismatch" | "post-apply-checksum-mismatch" | "page-size-mismatch", message: string) =>
@@ -83,8 +83,8 @@ async function applyOne(store: PageStore, reader: LtxReader, state: ChainState, 
   const { pageSize } = header;
   const size = await store.size();
   const snapshot = isSnapshot(header);
-  // A strict snapshot rewrites every page 1…commit, so the old content does not matter.
-  const fresh = snapshot && strict;
+  // A snapshot read strictly rewrites every page 1…commit, so the old content does not matter.
+  const fresh = snapshot && reader.strict;
   if (!fresh && (size % pageSize !== 0 || (!snapshot && state.pageSize !== undefined && state.pageSize !== pageSize))) {
     throw fail("page-size-mismatch", `page size ${pageSize} does not fit the database (${size} bytes, page size ${state.pageSize ?? "unknown"})`);
   }

@@ -62,6 +62,8 @@ export class LtxReader implements AsyncIterable<LtxFramedPage> {
   private readonly signal: AbortSignal | undefined;
   /** The file name given in the options (named in errors). */
   readonly file: string | undefined;
+  /** Whether the structural rules are enforced (`strict` option, default true). */
+  readonly strict: boolean;
   private headerValue: LtxHeader | undefined;
   private formatValue: LtxFormat | undefined;
   private summaryValue: LtxDecodeSummary | undefined;
@@ -71,6 +73,7 @@ export class LtxReader implements AsyncIterable<LtxFramedPage> {
   constructor(source: LtxSource, options: LtxReaderOptions = {}) {
     this.signal = options.signal;
     this.file = options.file;
+    this.strict = options.strict ?? true;
     this.chunks = iterate(source);
     this.parser = parseLtx(this.queue, { ...options, copyPages: true, emitIndex: false });
   }

@@ -83,7 +83,7 @@ export { MemoryPageStore, type PageStore } from "./page-store.js";
 
 // Names and positions (spec §9.1)
 export { formatFilename, formatTxid, isLtxFilename, parseFilename, parseTxid } from "./filename.js";
-export { EMPTY_POS, formatPos, parsePos, postApplyPos, preApplyPos, type Pos } from "./pos.js";
+export { formatPos, parsePos, postApplyPos, preApplyPos, type Pos } from "./pos.js";
 
 // LZ4 (used by the layouts; exposed for tools that read Litestream's legacy .lz4 files)
 export { lz4BlockBound, lz4CompressBlock, lz4DecompressBlock } from "./lz4/block.js";

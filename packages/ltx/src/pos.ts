@@ -14,9 +14,6 @@ export interface Pos {
   postApplyChecksum: bigint;
 }
 
-/** The position of an empty database (nothing applied). */
-export const EMPTY_POS: Pos = Object.freeze({ txid: 0, postApplyChecksum: 0n });
-
 /** `<txid 16 hex>/<checksum 16 hex>` (spec §9.1). */
 export function formatPos(pos: Pos): string {
   return `${formatTxid(pos.txid)}/${formatChecksum(pos.postApplyChecksum)}`;
