@@ -99,9 +99,8 @@ describe.skipIf(!hasSharedTestdata)(`decoder on the golden files${hasSharedTestd
   );
 
   describe("LiteFS fixture litefs-v1-incremental-txid13-3pages.ltx", () => {
-    const bytes = topFixtureBytes("litefs-v1-incremental-txid13-3pages.ltx");
-
     it("decodes with the values of the testdata README", async () => {
+      const bytes = topFixtureBytes("litefs-v1-incremental-txid13-3pages.ltx");
       const d = decodeLtx(bytes, { file: "litefs-v1-incremental-txid13-3pages.ltx" });
       expect(sha256(bytes)).toBe("79a22871c930cd51d85ed25b5ed8f603355175ef815d00d71230624b7762b1ad");
       expect(d.format).toBe("v1");

@@ -89,7 +89,7 @@ export class LtxMerge implements AsyncIterable<LtxPage> {
     try {
       const headers: LtxHeader[] = [];
       for (const reader of readers) headers.push(await reader.header());
-      checkInputs(headers, options);
+      checkInputs(headers, readers.map((r) => r.file), options);
       const checksums = options.checksums ?? headers.every(tracksChecksums);
       if (checksums && !isSnapshot(headers[0]!)) {
         const missing = [headers[0]!, headers[headers.length - 1]!].findIndex((h) => !tracksChecksums(h));
@@ -158,18 +158,19 @@ async function advance(cursor: Cursor, heap: CursorHeap): Promise<void> {
   if (cursor.page !== undefined) heap.push(cursor);
 }
 
-function checkInputs(headers: readonly LtxHeader[], options: MergeOptions): void {
+function checkInputs(headers: readonly LtxHeader[], files: readonly (string | undefined)[], options: MergeOptions): void {
   const first = headers[0]!;
   for (let i = 1; i < headers.length; i++) {
     const prev = headers[i - 1]!;
     const cur = headers[i]!;
     if (cur.pageSize !== first.pageSize) {
-      throw new LtxError("page-size-mismatch", `input files have mismatched page sizes: ${first.pageSize} != ${cur.pageSize}`);
+      throw new LtxError("page-size-mismatch", `input files have mismatched page sizes: ${first.pageSize} != ${cur.pageSize}`, { file: files[i] });
     }
     if (!options.allowNonContiguous && !(cur.minTXID <= prev.maxTXID + 1 && cur.maxTXID > prev.maxTXID)) {
       throw new LtxError(
         "non-contiguous",
         `non-contiguous transaction ids in input files: (${formatTxid(prev.minTXID)},${formatTxid(prev.maxTXID)}) -> (${formatTxid(cur.minTXID)},${formatTxid(cur.maxTXID)})`,
+        { file: files[i] },
       );
     }
   }
