@@ -12,7 +12,6 @@ import { LtxError, type LtxErrorCode } from "./errors.js";
 import {
   DETECT_SIZE,
   detectFormat,
-  hasPageIndex,
   HEADER_SIZE,
   PAGE_FLAG_SIZE,
   type LtxFormat,
@@ -91,8 +90,8 @@ class Ctx {
     this.file = options.file;
   }
 
-  error(code: LtxErrorCode, message: string, offset: number | undefined, cause?: unknown): LtxError {
-    return new LtxError(code, message, { file: this.file, offset, cause });
+  error(code: LtxErrorCode, message: string, offset: number | undefined): LtxError {
+    return new LtxError(code, message, { file: this.file, offset });
   }
 
   /** Waits until `n` bytes are buffered; the input ending first is `truncated`. */
@@ -121,14 +120,16 @@ export function* parseLtx(q: ByteQueue, options: ParserOptions): Parse<LtxDecode
   yield { kind: "header", header, format };
 
   const pages = new PageChecks(ctx, header);
-  const index = hasPageIndex(format) ? new IndexExpectation() : undefined;
+  let pageIndexSize: number | undefined;
   if (format === "v1" || format === "v1-lz4") {
     yield* parseV1Body(ctx, header, format, pages);
+    pages.finish();
   } else {
-    yield* parseIndexedPages(ctx, header, format, pages, index!);
+    const index = new IndexExpectation();
+    yield* parseIndexedPages(ctx, header, format, pages, index);
+    pages.finish();
+    pageIndexSize = yield* parseIndex(ctx, index);
   }
-  pages.finish();
-  const pageIndexSize = index === undefined ? undefined : yield* parseIndex(ctx, index);
   const trailer = yield* parseTrailer(ctx, header, pages);
   return { format, header, trailer, pageCount: pages.count, size: q.position, pageIndexSize };
 }
