@@ -220,7 +220,7 @@ function* parseV1Body(ctx: Ctx, header: LtxHeader, format: "v1" | "v1-lz4", page
     pages.pgno(pgno, body.offset(at), body.context(at));
     if (body.q.available < pageSize) yield* body.fill(pageSize, `page ${pgno}`);
     let data = body.q.take(pageSize);
-    // LZ4 output buffers belong to the frame decoder; raw chunks to the caller's source.
+    // Copies so a page the caller keeps pins neither a whole LZ4 block nor a source chunk.
     if (format === "v1-lz4" || ctx.options.copyPages) data = data.slice();
     ctx.crc.update(data);
     pages.page(pgno, data);
