@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { expandEnv } from "./env.js";
+
+const env = { NAME: "db", BUCKET: "my-bucket", EMPTY: "", _U1: "under", "1": "one", $: "dollar" };
+
+describe("expandEnv (Go os.Expand semantics)", () => {
+  it.each([
+    ["$NAME", "db"],
+    ["${NAME}", "db"],
+    ["s3://${BUCKET}/$NAME.db", "s3://my-bucket/db.db"],
+    ["$NAME-x", "db-x"],
+    ["$NAMEx", ""], // the name runs as far as name characters go
+    ["${NAME}x", "dbx"],
+    ["$_U1/$EMPTY/", "under//"],
+    ["$UNSET and ${UNSET}", " and "],
+    ["price: 5$", "price: 5$"], // a trailing $ stays
+    ["a $ b", "a $ b"], // $ followed by a non-name character stays
+    ["100%$%", "100%$%"],
+    ["$1", "one"], // shell special parameters are one character
+    ["$12", "one2"],
+    ["$$", "dollar"], // $$ names the variable "$"
+    ["${}", ""], // malformed: dropped
+    ["x${NAME", "xNAME"], // unterminated ${: the "${" is dropped
+    ["no dollars here", "no dollars here"],
+    ["${A B}", ""],
+  ])("%s → %s", (input, output) => {
+    expect(expandEnv(input, env)).toBe(output);
+  });
+
+  it("leaves the text alone when there is nothing to expand", () => {
+    const text = "dbs:\n  - path: /x\n";
+    expect(expandEnv(text, {})).toBe(text);
+  });
+
+  it("reads process.env-like records with undefined values as unset", () => {
+    expect(expandEnv("[$A]", { A: undefined })).toBe("[]");
+  });
+});

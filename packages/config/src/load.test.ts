@@ -1,0 +1,60 @@
+import { writeFileSync } from "node:fs";
+import { tempDir } from "@sqlrep/testkit";
+import { afterAll, describe, expect, it } from "vitest";
+import { isConfigError } from "./errors.js";
+import { loadConfigFile, parseConfig } from "./load.js";
+import { object, string } from "./schema.js";
+
+const tmp = tempDir("sqlrep-config-");
+afterAll(() => tmp.remove());
+
+const schema = object({ bucket: string(), path: string().optional() });
+
+describe("loadConfigFile", () => {
+  it("reads, expands and validates a file", async () => {
+    const file = tmp.join("a.yml");
+    writeFileSync(file, "bucket: ${BUCKET}\npath: $PREFIX/db\n");
+    expect(await loadConfigFile(file, schema, { env: { BUCKET: "b1", PREFIX: "p" } })).toEqual({ bucket: "b1", path: "p/db" });
+  });
+
+  it("can leave $ alone (-no-expand-env)", async () => {
+    const file = tmp.join("b.yml");
+    writeFileSync(file, "bucket: pa$$word\npath: ${X}\n");
+    expect(await loadConfigFile(file, schema, { expandEnv: false, env: { X: "y" } })).toEqual({ bucket: "pa$$word", path: "${X}" });
+    expect(await loadConfigFile(file, schema, { env: { X: "y" } })).toEqual({ bucket: "paword", path: "y" });
+  });
+
+  it("expands process.env by default", () => {
+    process.env["SQLREP_CONFIG_TEST_VAR"] = "from-env";
+    try {
+      expect(parseConfig("bucket: $SQLREP_CONFIG_TEST_VAR\n", schema)).toEqual({ bucket: "from-env" });
+    } finally {
+      delete process.env["SQLREP_CONFIG_TEST_VAR"];
+    }
+  });
+
+  it("an unset variable becomes empty, which a schema can then reject", () => {
+    expect(() => parseConfig("bucket: $NOPE\n", object({ bucket: string({ nonEmpty: true }) }), { env: {}, file: "c.yml" })).toThrow(
+      "c.yml:1:9: bucket: has no value",
+    );
+  });
+
+  it("a missing file is not-found and names it", async () => {
+    const file = tmp.join("missing.yml");
+    const err = await loadConfigFile(file, schema).catch((e: unknown) => e);
+    expect(isConfigError(err, "not-found")).toBe(true);
+    expect((err as Error).message).toBe(`${file}: config file not found`);
+  });
+
+  it("a directory is a parse error that names it", async () => {
+    const err = await loadConfigFile(tmp.path, schema).catch((e: unknown) => e);
+    expect(isConfigError(err, "parse")).toBe(true);
+    expect((err as Error).message).toContain(`${tmp.path}: cannot read config file`);
+  });
+
+  it("errors name the file it was loaded from", async () => {
+    const file = tmp.join("d.yml");
+    writeFileSync(file, "bucket: b\nbukcet: c\n");
+    await expect(loadConfigFile(file, schema)).rejects.toThrow(`${file}:2:1: bukcet: unknown key (did you mean "bucket"?)`);
+  });
+});
