@@ -53,7 +53,7 @@ export class ByteBuilder {
  * position after it, or `undefined` when the bytes end first. Throws on an over-long
  * encoding or a value beyond Number.MAX_SAFE_INTEGER.
  */
-export function readUvarint(
+function readUvarint(
   bytes: Uint8Array,
   at: number,
   what: string,
