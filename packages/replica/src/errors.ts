@@ -18,6 +18,8 @@ export interface ReplicaErrorOptions {
   key?: string | undefined;
   /** Whether retrying the same call may succeed (transient backend faults). */
   retryable?: boolean;
+  /** Byte offset in the object or file where the fault was found. */
+  offset?: number | undefined;
 }
 
 /** The single error type of `@sqlrep/replica` and its backends. */
@@ -26,12 +28,14 @@ export class ReplicaError extends Error {
   readonly code: ReplicaErrorCode;
   readonly key: string | undefined;
   readonly retryable: boolean;
+  readonly offset: number | undefined;
 
   constructor(code: ReplicaErrorCode, message: string, options: ReplicaErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.key = options.key;
     this.retryable = options.retryable ?? false;
+    this.offset = options.offset;
   }
 }
 

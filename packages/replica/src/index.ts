@@ -24,3 +24,9 @@ export {
 } from "./replica-client.js";
 export { parseReplicaUrl, type ReplicaSpec } from "./replica-url.js";
 export { ReplicaRegistry, createFileReplicaClient, type ReplicaClientFactory } from "./registry.js";
+export { planFromFiles, planRestore, type RestorePlan, type RestoreTarget } from "./restore-plan.js";
+export { restore, type RestoreOptions, type RestoreProgress, type RestoreResult } from "./restore.js";
+export { RangeScheduler, DEFAULT_PARALLELISM, DEFAULT_RANGE_SIZE, type RangeSchedulerOptions } from "./ranged-source.js";
+export { compactLevel, DEFAULT_LEVELS, type CompactLevelOptions, type LevelSchedule } from "./compaction.js";
+export { enforceRetention, type RetentionOptions } from "./retention.js";
+export { replicaPosition, type ReplicaPosition } from "./position.js";

@@ -1,0 +1,227 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { tempDir, type TempDir } from "@sqlrep/testkit";
+import { isReplicaError } from "./errors.js";
+import { FileObjectStore } from "./file-store.js";
+import { directoryLayout } from "./layout.js";
+import type { ListOptions, ObjectEntry, ObjectHead, ObjectInfo, ObjectStore, ReadOptions, SignalOption, WriteOptions } from "./object-store.js";
+import { createFileReplicaClient } from "./registry.js";
+import { ltxKey, ObjectReplicaClient, type ReplicaClient } from "./replica-client.js";
+import { restore, type RestoreProgress } from "./restore.js";
+import { History, Rng } from "./testing/history.js";
+
+let dir: TempDir;
+let client: ReplicaClient;
+
+beforeEach(() => {
+  dir = tempDir("sqlrep-restore-");
+  client = createFileReplicaClient(dir.join("replica"));
+});
+afterEach(() => dir.remove());
+
+/** A history of `n` transactions backed up as: snapshot at `snapshotAt`, L1 over 2…k, L0 after. */
+async function backedUp(n: number, options: { checksums?: boolean; seed?: number } = {}): Promise<History> {
+  const h = new History(new Rng(options.seed ?? 7));
+  for (let t = 1; t <= n; t++) h.commitRandom();
+  const snapshotAt = Math.floor(n / 3);
+  const l1End = Math.floor((2 * n) / 3);
+  await h.write(client, 9, 1, snapshotAt, options);
+  await h.write(client, 1, snapshotAt + 1, l1End, options);
+  for (let t = l1End + 1; t <= n; t++) await h.write(client, 0, t, t, options);
+  return h;
+}
+
+function expectSameBytes(actual: Uint8Array, expected: Uint8Array): void {
+  expect(actual.length).toBe(expected.length);
+  expect(Buffer.compare(actual, expected), "restored bytes differ from the model").toBe(0);
+}
+
+async function caught(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error("expected a rejection");
+    },
+    (err: unknown) => err,
+  );
+}
+
+describe("restore", () => {
+  it("restores the latest state byte for byte and verifies the database checksum", async () => {
+    const h = await backedUp(30);
+    const progress: RestoreProgress[] = [];
+    const output = dir.join("db.sqlite");
+    const result = await restore(client, { output, onProgress: (p) => progress.push(p) });
+    expectSameBytes(readFileSync(output), h.db(30));
+    expect(result).toMatchObject({ txid: 30, pageSize: 512, pageCount: h.db(30).length / 512, files: 12, checksumVerified: true });
+    expect(result.postApplyChecksum).toBe(h.checksum(30));
+    expect(result.databaseChecksum).toBe(h.checksum(30));
+    expect(result.timestamp.getTime()).toBe(h.timestamp(30));
+    expect(progress.map((p) => p.phase).filter((p, i, a) => a[i - 1] !== p)).toEqual(["plan", "download", "verify", "done"]);
+    expect(progress.at(-1)).toMatchObject({ phase: "done", files: 12 });
+    expect(progress.at(-1)!.bytesDone).toBe(progress.at(-1)!.bytesTotal);
+    expect(readdirSync(dir.path).sort()).toEqual(["db.sqlite", "replica"]);
+  });
+
+  it("restores every TXID and says it cannot verify files without checksums (Litestream's)", async () => {
+    const h = await backedUp(12, { checksums: false });
+    for (const t of [4, 8, 9, 10, 11, 12]) {
+      const output = dir.join(`db-${t}`);
+      const result = await restore(client, { output, target: { txid: t } });
+      expectSameBytes(readFileSync(output), h.db(t));
+      expect(result.checksumVerified).toBe(false);
+      expect(result.postApplyChecksum).toBeUndefined();
+      expect(result.databaseChecksum).toBe(h.checksum(t));
+    }
+  });
+
+  it("refuses to replace an existing output or pair with a stale WAL, unless asked", async () => {
+    const h = await backedUp(9);
+    const output = dir.join("db");
+    writeFileSync(output, "old");
+    expect(isReplicaError(await caught(restore(client, { output })), "exists")).toBe(true);
+    expect(readFileSync(output, "utf8")).toBe("old");
+    await restore(client, { output, overwrite: true });
+    expectSameBytes(readFileSync(output), h.db(9));
+    const other = dir.join("other");
+    writeFileSync(`${other}-wal`, "stale");
+    expect(isReplicaError(await caught(restore(client, { output: other })), "exists")).toBe(true);
+    await restore(client, { output: other, overwrite: true });
+    expect(existsSync(`${other}-wal`)).toBe(false);
+  });
+
+  it("names the file and offset of a corrupted byte in a middle file, and leaves nothing behind", async () => {
+    await backedUp(30);
+    const middle = { level: 0, minTXID: 25, maxTXID: 25 };
+    const path = new FileObjectStore(dir.join("replica")).pathOf(ltxKey(directoryLayout(), middle));
+    const bytes = readFileSync(path);
+    bytes[150] ^= 0x40; // inside the first page frame
+    writeFileSync(path, bytes);
+    const err = await caught(restore(client, { output: dir.join("db") }));
+    expect(isReplicaError(err, "corrupt")).toBe(true);
+    expect((err as Error).message).toContain("level 0 file 0000000000000019-0000000000000019.ltx");
+    expect((err as Error).message).toMatch(/at offset \d+/);
+    expect(readdirSync(dir.path)).toEqual(["replica"]);
+  });
+
+  it("names the gap when a middle file is gone", async () => {
+    await backedUp(30);
+    await client.deleteLtxFiles([{ level: 0, minTXID: 25, maxTXID: 25 }]);
+    const err = await caught(restore(client, { output: dir.join("db") }));
+    expect(isReplicaError(err, "non-contiguous")).toBe(true);
+    expect((err as Error).message).toContain("TXIDs 0000000000000019…0000000000000019 are missing");
+    expect(readdirSync(dir.path)).toEqual(["replica"]);
+  });
+
+  it("leaves no temp file when aborted", async () => {
+    await backedUp(30);
+    const controller = new AbortController();
+    const output = dir.join("db");
+    const err = await caught(
+      restore(client, {
+        output,
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.phase === "download") controller.abort();
+        },
+      }),
+    );
+    expect(isReplicaError(err, "aborted")).toBe(true);
+    expect(readdirSync(dir.path)).toEqual(["replica"]);
+  });
+});
+
+/** Wraps a store: counts concurrent reads and can fail or drop reads. */
+class InstrumentedStore implements ObjectStore {
+  readonly kind = "instrumented";
+  active = 0;
+  peak = 0;
+  reads = 0;
+  /** Runs before each read (by 1-based number); a returned error fails the read. */
+  fault: ((read: number, key: string) => Error | undefined | Promise<Error | undefined>) | undefined;
+
+  constructor(private readonly inner: ObjectStore) {}
+
+  get location(): string {
+    return this.inner.location;
+  }
+
+  list(prefix: string, options?: ListOptions): AsyncIterable<ObjectEntry> {
+    return this.inner.list(prefix, options);
+  }
+
+  async read(key: string, options?: ReadOptions): Promise<AsyncIterable<Uint8Array>> {
+    const n = ++this.reads;
+    const fault = await this.fault?.(n, key);
+    if (fault !== undefined) throw fault;
+    const body = await this.inner.read(key, options);
+    const self = this;
+    return (async function* () {
+      self.active++;
+      self.peak = Math.max(self.peak, self.active);
+      try {
+        for await (const chunk of body) {
+          yield chunk;
+          await new Promise((r) => setTimeout(r, 1)); // a read takes a while, as over a network
+        }
+      } finally {
+        self.active--;
+      }
+    })();
+  }
+
+  head(key: string, options?: SignalOption): Promise<ObjectHead> {
+    return this.inner.head(key, options);
+  }
+
+  write(key: string, body: Uint8Array | AsyncIterable<Uint8Array>, options?: WriteOptions): Promise<ObjectInfo> {
+    return this.inner.write(key, body, options);
+  }
+
+  delete(keys: readonly string[], options?: SignalOption): Promise<void> {
+    return this.inner.delete(keys, options);
+  }
+}
+
+describe("restore over ranged reads", () => {
+  it("reads ranges of several files in parallel, never more than `parallelism` at once", async () => {
+    const h = await backedUp(40);
+    const store = new InstrumentedStore(new FileObjectStore(dir.join("replica")));
+    const wrapped = new ObjectReplicaClient(store, directoryLayout());
+    const output = dir.join("db");
+    await restore(wrapped, { output, parallelism: 4, rangeSize: 1024 });
+    expectSameBytes(readFileSync(output), h.db(40));
+    expect(store.peak).toBeGreaterThan(1);
+    expect(store.peak).toBeLessThanOrEqual(4);
+    expect(store.reads).toBeGreaterThan(14); // more reads than files: ranges
+  });
+
+  it("retries a transient failure from where the range stopped", async () => {
+    const h = await backedUp(20);
+    const store = new InstrumentedStore(new FileObjectStore(dir.join("replica")));
+    const { ReplicaError } = await import("./errors.js");
+    store.fault = (n) => (n % 3 === 0 ? new ReplicaError("io", "connection reset", { retryable: true }) : undefined);
+    const output = dir.join("db");
+    await restore(new ObjectReplicaClient(store, directoryLayout()), { output, rangeSize: 2048 });
+    expectSameBytes(readFileSync(output), h.db(20));
+  });
+
+  it("re-plans once when a file vanishes between planning and reading", async () => {
+    const h = await backedUp(20);
+    const store = new InstrumentedStore(new FileObjectStore(dir.join("replica")));
+    let vanished = false;
+    store.fault = async (_n, key) => {
+      if (!vanished && key.includes("ltx/0/")) {
+        // Meanwhile 14…20 were compacted into level 1 and retention deleted the level-0 files.
+        vanished = true;
+        await h.write(client, 1, 14, 20);
+        await client.deleteLtxFiles(Array.from({ length: 7 }, (_, i) => ({ level: 0, minTXID: 14 + i, maxTXID: 14 + i })));
+      }
+      return undefined;
+    };
+    const output = dir.join("db");
+    const result = await restore(new ObjectReplicaClient(store, directoryLayout()), { output, target: { txid: 20 } });
+    expect(vanished).toBe(true);
+    expectSameBytes(readFileSync(output), h.db(20));
+    expect(result.plan.files.map((f) => f.level)).toEqual([9, 1, 1]);
+  });
+});

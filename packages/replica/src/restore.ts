@@ -1,0 +1,292 @@
+import { lstat, open, rename, rm, type FileHandle } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { DatabaseChecksum, formatChecksum, lockPgno, mergeLtx, pageChecksum, tracksChecksums } from "@sqlrep/ltx";
+import { isReplicaError, ReplicaError, throwIfAborted } from "./errors.js";
+import { MergeInputs } from "./inputs.js";
+import { fileLabel } from "./listing.js";
+import { DEFAULT_PARALLELISM, RangeScheduler } from "./ranged-source.js";
+import type { ReplicaClient } from "./replica-client.js";
+import { planRestore, type RestorePlan, type RestoreTarget } from "./restore-plan.js";
+
+/** Where a restore is; `bytesDone`/`bytesTotal` count the plan's bytes downloaded. */
+export interface RestoreProgress {
+  phase: "plan" | "download" | "verify" | "done";
+  bytesDone: number;
+  bytesTotal: number;
+  /** Files in the plan. */
+  files: number;
+}
+
+export interface RestoreOptions {
+  /** The database path; written as `<output>.tmp`, fsynced, renamed. */
+  output: string;
+  target?: RestoreTarget | undefined;
+  /** Concurrent ranged reads across all files (default 8). */
+  parallelism?: number | undefined;
+  /** Bytes per ranged read (default 4 MiB). */
+  rangeSize?: number | undefined;
+  /**
+   * Replace an existing output (default false: an existing output, or a `-wal` or
+   * `-journal` file beside it, is ReplicaError "exists"). Stale `-wal`, `-shm` and
+   * `-journal` files beside it are removed before the rename.
+   */
+  overwrite?: boolean | undefined;
+  /** Called at each phase change and at most every 100 ms while downloading. */
+  onProgress?: ((p: RestoreProgress) => void) | undefined;
+  /** Checks the finished temp database before the rename (e.g. PRAGMA integrity_check); throw to fail. */
+  verify?: ((tempPath: string) => Promise<void>) | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface RestoreResult {
+  txid: number;
+  /** When the restored state was committed (the last file's timestamp). */
+  timestamp: Date;
+  pageSize: number;
+  pageCount: number;
+  /** Size of the restored database file. */
+  bytes: number;
+  /** Files applied. */
+  files: number;
+  /** Bytes downloaded from the replica. */
+  bytesDownloaded: number;
+  /** The replica's post-apply checksum at the restored TXID; undefined when its last file carries none (Litestream writes NoChecksum). */
+  postApplyChecksum: bigint | undefined;
+  /** The database checksum of the restored file, computed from the pages written. */
+  databaseChecksum: bigint;
+  /** `databaseChecksum` was compared with `postApplyChecksum` and matched. */
+  checksumVerified: boolean;
+  plan: RestorePlan;
+}
+
+/** Database pages gathered before one positional write. */
+const WRITE_BATCH = 1024 * 1024;
+const PROGRESS_INTERVAL_MS = 100;
+/** Files beside a database that SQLite would apply to (or pair with) whatever database it finds. */
+const SIDE_FILES = ["-wal", "-journal"] as const;
+const STALE_FILES = ["-wal", "-shm", "-journal"] as const;
+
+/**
+ * Restores a database from a replica: plans (see `planRestore`), then runs ONE
+ * streaming k-way merge of every planned file, snapshot first, writing each merged
+ * page once in ascending order into `<output>.tmp`, fed by ranged reads
+ * (`parallelism` at a time across all files). Verifies every file checksum, names
+ * against headers, TXID contiguity, each pre-apply checksum against the previous
+ * post-apply checksum, completeness, and the database checksum of the pages written
+ * against the replica's post-apply checksum (when the files carry checksums). Then
+ * `verify`, fsync, rename, fsync of the directory. On failure the temp file is
+ * removed; a file that vanished since planning (retention) causes one re-plan.
+ */
+export async function restore(client: ReplicaClient, options: RestoreOptions): Promise<RestoreResult> {
+  if (!options.output) throw new ReplicaError("invalid-config", "a restore needs an output path");
+  const output = resolve(options.output);
+  const temp = `${output}.tmp`;
+  const { signal } = options;
+  throwIfAborted(signal);
+  await checkOutput(output, options.overwrite ?? false);
+  const progress = new Progress(options.onProgress);
+  for (let replanned = false; ; replanned = true) {
+    progress.phase("plan", 0, 0);
+    const plan = await planRestore(client, options.target, { signal });
+    try {
+      const result = await writeDatabase(client, plan, temp, options, progress);
+      if (options.verify) {
+        try {
+          await options.verify(temp);
+        } catch (err) {
+          throw new ReplicaError("corrupt", `verification of the restored database ${temp} failed: ${(err as Error).message}`, { cause: err, key: temp });
+        }
+      }
+      throwIfAborted(signal);
+      if (options.overwrite) for (const suffix of STALE_FILES) await rm(output + suffix, { force: true });
+      await rename(temp, output).catch((err: unknown) => {
+        throw ioError(err, `cannot rename ${temp} to ${output}`);
+      });
+      await syncDirectory(dirname(output));
+      progress.phase("done", result.bytesDownloaded, result.bytesDownloaded);
+      return result;
+    } catch (err) {
+      await rm(temp, { force: true });
+      if (!replanned && isReplicaError(err, "not-found") && !signal?.aborted) continue;
+      throw err;
+    }
+  }
+}
+
+/** Refuses to replace a database (or to pair a new one with a stale WAL or journal) unless asked. */
+async function checkOutput(output: string, overwrite: boolean): Promise<void> {
+  if (overwrite) return;
+  for (const path of [output, ...SIDE_FILES.map((s) => output + s)]) {
+    const st = await lstat(path).catch(() => undefined);
+    if (st !== undefined) {
+      const what = path === output ? "the output" : "a file SQLite would apply to the restored database";
+      throw new ReplicaError("exists", `${path} exists (${what}); pass overwrite to replace it`, { key: path });
+    }
+  }
+}
+
+/** Runs the merge of the plan into the temp file; returns the result (the file is fsynced and closed). */
+async function writeDatabase(client: ReplicaClient, plan: RestorePlan, temp: string, options: RestoreOptions, progress: Progress): Promise<RestoreResult> {
+  const { signal } = options;
+  const bytesTotal = plan.files.reduce((n, f) => n + f.size, 0);
+  let downloaded = 0;
+  progress.phase("download", 0, bytesTotal, plan.files.length);
+  const scheduler = new RangeScheduler(client, {
+    parallelism: options.parallelism ?? DEFAULT_PARALLELISM,
+    rangeSize: options.rangeSize,
+    signal,
+    onBytes: (n) => progress.download((downloaded += n)),
+  });
+  const inputs = new MergeInputs(client, plan.files, scheduler, signal);
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(temp, "w", 0o644).catch((err: unknown) => {
+      throw ioError(err, `cannot create ${temp}`);
+    });
+    const merge = await mergeLtx(inputs.readers, { checksums: false, signal });
+    inputs.checkNames(merge.inputHeaders);
+    const { pageSize, commit } = merge.header;
+    const writer = new PageWriter(handle, pageSize, temp);
+    const sum = new DatabaseChecksum();
+    const lock = lockPgno(pageSize);
+    let expected = 1;
+    for await (const page of merge) {
+      if (page.pgno !== expected) throw missingPages(plan, expected, page.pgno - 1);
+      sum.add(pageChecksum(page.pgno, page.data));
+      await writer.write(page.pgno, page.data);
+      expected = page.pgno + 1 === lock ? page.pgno + 2 : page.pgno + 1;
+    }
+    if (expected <= commit) throw missingPages(plan, expected, commit);
+    await writer.finish();
+    progress.phase("verify", downloaded, bytesTotal);
+    await handle.truncate(commit * pageSize);
+    const summaries = await inputs.checkChecksumChain();
+    const last = summaries[summaries.length - 1]!;
+    const tracked = tracksChecksums(last.header);
+    const postApplyChecksum = tracked ? last.trailer.postApplyChecksum : undefined;
+    if (postApplyChecksum !== undefined && postApplyChecksum !== sum.value) {
+      throw new ReplicaError(
+        "corrupt",
+        `the restored database's checksum ${formatChecksum(sum.value)} does not match the post-apply checksum ${formatChecksum(postApplyChecksum)} of ${fileLabel(plan.files[plan.files.length - 1]!)} at TXID ${plan.txid}`,
+      );
+    }
+    await handle.sync();
+    return {
+      txid: plan.txid,
+      timestamp: plan.timestamp,
+      pageSize,
+      pageCount: commit,
+      bytes: commit * pageSize,
+      files: plan.files.length,
+      bytesDownloaded: downloaded,
+      postApplyChecksum,
+      databaseChecksum: sum.value,
+      checksumVerified: postApplyChecksum !== undefined,
+      plan,
+    };
+  } catch (err) {
+    throw inputs.error(err);
+  } finally {
+    scheduler.close();
+    await handle?.close();
+  }
+}
+
+function missingPages(plan: RestorePlan, from: number, to: number): ReplicaError {
+  const files = plan.files.map(fileLabel).join(", ");
+  return new ReplicaError("corrupt", `the files of the restore plan hold no page ${from}${to > from ? `…${to}` : ""} of the database at TXID ${plan.txid} (files: ${files})`);
+}
+
+/**
+ * Writes ascending pages at their offsets, gathering runs of consecutive pages into one
+ * positional write; one write is in flight while the next batch fills.
+ */
+class PageWriter {
+  private buffers: [Uint8Array, Uint8Array];
+  private fill = 0;
+  private firstPgno = 0;
+  private nextPgno = 0;
+  private pending: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly pageSize: number,
+    private readonly path: string,
+  ) {
+    const size = Math.max(pageSize, WRITE_BATCH - (WRITE_BATCH % pageSize));
+    this.buffers = [new Uint8Array(size), new Uint8Array(size)];
+  }
+
+  async write(pgno: number, data: Uint8Array): Promise<void> {
+    if (this.fill > 0 && (pgno !== this.nextPgno || this.fill + this.pageSize > this.buffers[0].length)) await this.flush();
+    if (this.fill === 0) this.firstPgno = pgno;
+    this.buffers[0].set(data, this.fill);
+    this.fill += this.pageSize;
+    this.nextPgno = pgno + 1;
+  }
+
+  /** Starts writing the gathered batch once the previous write has completed. */
+  async flush(): Promise<void> {
+    await this.settle();
+    if (this.fill === 0) return;
+    const buffer = this.buffers[0];
+    const position = (this.firstPgno - 1) * this.pageSize;
+    this.pending = this.handle.write(buffer, 0, this.fill, position).catch((err: unknown) => {
+      throw ioError(err, `cannot write ${this.path} at offset ${position}`);
+    });
+    // Awaited by the next flush; a failure elsewhere first must not leave it unhandled.
+    this.pending.catch(() => undefined);
+    this.buffers = [this.buffers[1], buffer];
+    this.fill = 0;
+  }
+
+  /** Writes whatever is gathered and waits for every write. */
+  async finish(): Promise<void> {
+    await this.flush();
+    await this.settle();
+  }
+
+  private async settle(): Promise<void> {
+    const pending = this.pending;
+    this.pending = undefined;
+    await pending;
+  }
+}
+
+/** Progress callbacks: every phase change, and downloads at most every 100 ms. */
+class Progress {
+  private state: RestoreProgress = { phase: "plan", bytesDone: 0, bytesTotal: 0, files: 0 };
+  private last = 0;
+
+  constructor(private readonly callback: ((p: RestoreProgress) => void) | undefined) {}
+
+  phase(phase: RestoreProgress["phase"], bytesDone: number, bytesTotal: number, files = this.state.files): void {
+    this.state = { phase, bytesDone, bytesTotal, files };
+    this.emit();
+  }
+
+  download(bytesDone: number): void {
+    this.state.bytesDone = bytesDone;
+    const now = Date.now();
+    if (now - this.last >= PROGRESS_INTERVAL_MS) this.emit();
+  }
+
+  private emit(): void {
+    this.last = Date.now();
+    this.callback?.({ ...this.state });
+  }
+}
+
+function ioError(err: unknown, what: string): ReplicaError {
+  if (isReplicaError(err)) return err;
+  return new ReplicaError("io", `${what}: ${(err as Error).message}`, { cause: err });
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
