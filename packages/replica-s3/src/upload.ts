@@ -10,6 +10,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { ReplicaError } from "@sqlrep/replica";
 import type { OperationCounter } from "./operation-stats.js";
+import { TIMESTAMP_METADATA_KEY } from "./timestamp.js";
 
 /** S3's smallest part (all but the last part of a multipart upload). */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -38,7 +39,7 @@ export interface UploadLimits {
 /**
  * The size of part `partNumber` (1-based): `base` for the first 1,000 parts, doubling every
  * 1,000 parts after that (capped at 5 GiB). Streams have no known length, so this is how an
- * upload stays within S3's 10,000 parts whatever the size (5 MiB parts reach ≈ 5 TB), while
+ * upload stays within S3's 10,000 parts up to ≈ 4.9 TiB (with 5 MiB parts; S3's object limit is 5 TiB), while
  * every object below `1000 × base` (5 GB by default) keeps small, equal parts.
  */
 export function partSizeOf(base: number, partNumber: number): number {
@@ -196,9 +197,9 @@ async function multipartUpload(target: UploadTarget, head: Uint8Array[], rest: A
 }
 
 /**
- * Completes an upload. When the first Complete went through but its answer was lost, the
- * SDK's retry meets NoSuchUpload: the object is then checked to be there with the size
- * just uploaded.
+ * Completes an upload. When an earlier attempt went through but its answer was lost, the
+ * retries meet an upload that is gone (S3: NoSuchUpload; some servers: a 5xx). Then the
+ * object counts as written if it is there with the size and timestamp just uploaded.
  */
 async function completeUpload(target: UploadTarget, uploadId: string, parts: CompletedPart[], total: number): Promise<void> {
   const { client, bucket, key, signal } = target;
@@ -208,9 +209,11 @@ async function completeUpload(target: UploadTarget, uploadId: string, parts: Com
       { abortSignal: signal },
     );
   } catch (error) {
-    if ((error as Error).name !== "NoSuchUpload") throw error;
+    const e = error as { name?: string; $metadata?: { attempts?: number } };
+    if (e.name !== "NoSuchUpload" && (e.$metadata?.attempts ?? 1) < 2) throw error;
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }).catch(() => undefined);
-    if (head?.ContentLength !== total) throw error;
+    const stamp = (metadata: Record<string, string> | undefined) => metadata?.[TIMESTAMP_METADATA_KEY];
+    if (head?.ContentLength !== total || stamp(head.Metadata) !== stamp(target.metadata)) throw error;
   }
 }
 

@@ -21,9 +21,14 @@ export function testSettings(s3: S3Server, endpoint = s3.endpoint): S3Settings {
 export function testStore(
   s3: S3Server,
   options: { endpoint?: string; client?: S3ClientOptions } & Omit<S3ObjectStoreOptions, "client" | "bucket"> = {},
-): S3ObjectStore {
+): S3ObjectStore & Disposable {
   const { endpoint, client, ...rest } = options;
-  return new S3ObjectStore({ client: createS3Client(testSettings(s3, endpoint), client), bucket: s3.bucket, ownsClient: true, ...rest });
+  return disposable(new S3ObjectStore({ client: createS3Client(testSettings(s3, endpoint), client), bucket: s3.bucket, ownsClient: true, ...rest }));
+}
+
+/** A store that `using` destroys (with its client, when it owns it). */
+export function disposable(store: S3ObjectStore): S3ObjectStore & Disposable {
+  return Object.assign(store, { [Symbol.dispose]: () => store.destroy() });
 }
 
 /** `n` bytes from a seeded PRNG (the same seed gives the same bytes). */
