@@ -1,0 +1,206 @@
+import { spawn } from "node:child_process";
+import { constants } from "node:os";
+import { formatDuration } from "@sqlrep/config";
+import { isReplicaError, parseReplicaUrl } from "@sqlrep/replica";
+import { defineCommand } from "../command.js";
+import { absoluteFileSpec, configPath, resolveDatabasePath, type LitestreamConfig, type ReplicaConfig } from "../config.js";
+import { CliError, CONFIG_FLAGS, createClient, createRegistry, readConfig, type Io } from "../context.js";
+import { createEngine, type DatabaseOptions, type Engine } from "../engine.js";
+import { defineFlags, UsageError } from "../flags.js";
+import { startHttpServer } from "../http.js";
+import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from "../logger.js";
+import { splitShellWords } from "../shell-words.js";
+import { VERSION } from "../version.js";
+
+const flags = defineFlags({
+  ...CONFIG_FLAGS,
+  exec: {
+    type: "string",
+    placeholder: "CMD",
+    usage: "Executes a subcommand. Litestream will exit when the child\nprocess exits. Useful for simple process management.",
+  },
+});
+
+/** `litestream replicate`: continuous backup of the databases of the config (or of one DB to URLs). */
+export const replicateCommand = defineCommand({
+  name: "replicate",
+  summary: "runs a server to replicate databases",
+  description: [
+    "The replicate command starts a server to monitor & replicate databases.",
+    "You can specify your database & replicas in a configuration file or you can",
+    "replicate a single database file by specifying its path and its replicas in the",
+    "command line arguments.",
+  ].join("\n"),
+  synopsis: ["[arguments]", "[arguments] DB_PATH REPLICA_URL [REPLICA_URL...]"],
+  flags,
+  examples: [
+    "# Replicate the databases of /etc/litestream.yml.",
+    "$ litestream replicate",
+    "",
+    "# Replicate one database to a directory and to S3.",
+    "$ litestream replicate /path/to/db file:///backups/db s3://mybkt/db",
+    "",
+    "# Run an application under litestream; exit when it exits.",
+    '$ litestream replicate -exec "node server.js"',
+  ],
+  async run({ flags, given, positionals }, io) {
+    let config: LitestreamConfig;
+    if (positionals.length > 0) {
+      if (given.has("config")) throw new UsageError("cannot specify a replica URL and the -config flag");
+      if (positionals.length === 1) throw new UsageError(`must specify at least one replica URL for ${positionals[0]}`);
+      config = positionalConfig(positionals, io);
+    } else {
+      config = await readConfig(flags, io);
+      if (config.dbs.length === 0) throw new CliError(`no databases specified in configuration (${configPath(flags.config, io.env)})`);
+    }
+    const exec = flags.exec ?? config.exec;
+    const logger = createLogger({
+      level: logLevel(config.logging.level, io.env),
+      format: config.logging.type,
+      stream: config.logging.stderr ? io.stderr : io.stdout,
+    });
+    return replicate(config, exec, logger, io);
+  },
+});
+
+/** `replicate DB_PATH URL…`: one database, each URL a replica (named by its type; `s3`, `s3-2`, …). */
+function positionalConfig([dbArg, ...urls]: readonly string[], io: Io): LitestreamConfig {
+  const seen = new Map<string, number>();
+  const replicas = urls.map((url): ReplicaConfig => {
+    let spec;
+    try {
+      spec = absoluteFileSpec(parseReplicaUrl(url), io.cwd);
+    } catch (err) {
+      if (isReplicaError(err)) throw new CliError(err.message, { cause: err });
+      throw err;
+    }
+    const n = (seen.get(spec.type) ?? 0) + 1;
+    seen.set(spec.type, n);
+    return { name: n === 1 ? spec.type : `${spec.type}-${n}`, spec };
+  });
+  return { logging: { level: "info", type: "text", stderr: false }, dbs: [{ path: resolveDatabasePath(dbArg!, io.cwd), settings: {}, replicas }] };
+}
+
+/** `LOG_LEVEL` overrides `logging.level`, as in Litestream v0.5. */
+function logLevel(configured: LogLevel, env: NodeJS.ProcessEnv): LogLevel {
+  const fromEnv = env["LOG_LEVEL"]?.toLowerCase();
+  if (fromEnv === undefined || fromEnv === "") return configured;
+  if (fromEnv === "trace") return "debug";
+  if (!(LOG_LEVELS as readonly string[]).includes(fromEnv)) throw new CliError(`LOG_LEVEL=${env["LOG_LEVEL"]}: expected debug, info, warn or error`);
+  return fromEnv as LogLevel;
+}
+
+async function replicate(config: LitestreamConfig, exec: string | undefined, logger: Logger, io: Io): Promise<number> {
+  const argv = exec === undefined ? undefined : splitShellWords(exec);
+  if (argv !== undefined && argv.length === 0) throw new UsageError("the exec command is empty");
+  const registry = createRegistry();
+  const databases: DatabaseOptions[] = config.dbs.map((db) => ({
+    path: db.path,
+    ...db.settings,
+    replicas: db.replicas.map((r) => ({ name: r.name, client: createClient(registry, r), ...(r.syncInterval !== undefined ? { syncInterval: r.syncInterval } : {}) })),
+  }));
+  const engine = createEngine(databases, logger);
+  engine.on("synced", (event) => logger.info("replica sync", event));
+
+  logger.info("litestream", { version: `v${VERSION}`, implementation: "sqlrep", ...(config.file ? { config: config.file } : {}) });
+  for (const db of config.dbs) {
+    logger.info("initialized db", { path: db.path });
+    for (const r of db.replicas) {
+      logger.info("replicating to", {
+        db: db.path,
+        name: r.name,
+        type: r.spec.type,
+        ...(r.spec.bucket ? { bucket: r.spec.bucket } : {}),
+        path: r.spec.path ?? "",
+        ...(r.spec.region ? { region: r.spec.region } : {}),
+        ...(r.spec.endpoint ? { endpoint: r.spec.endpoint } : {}),
+        ...(r.syncInterval !== undefined ? { "sync-interval": formatDuration(r.syncInterval) } : {}),
+      });
+    }
+  }
+
+  const shutdown = new Shutdown(io);
+  await engine.start();
+  let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
+  try {
+    if (config.addr !== undefined) {
+      try {
+        http = await startHttpServer(config.addr, { metrics: () => engine.metrics(), status: () => engine.status() });
+      } catch (err) {
+        throw new CliError(`cannot serve metrics on ${config.addr}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+      logger.info("serving metrics and status", { url: `${http.url}/metrics`, status: `${http.url}/status` });
+    }
+    if (argv !== undefined) return await runExec(argv, engine, logger, io, shutdown);
+    const signal = await shutdown.requested;
+    logger.info("signal received, litestream shutting down", { signal });
+    return 0;
+  } finally {
+    shutdown.release();
+    await engine.stop(config.shutdownSyncTimeout !== undefined ? { timeoutMs: config.shutdownSyncTimeout } : {});
+    await http?.close();
+    logger.info("litestream shut down");
+  }
+}
+
+/**
+ * Signals while replicating: the first SIGINT/SIGTERM asks for a graceful stop (or is
+ * forwarded to the `-exec` child); one more while stopping exits at once.
+ */
+class Shutdown {
+  readonly requested: Promise<NodeJS.Signals>;
+  /** Set while an `-exec` child runs: signals go to it. */
+  child: { kill(sig: NodeJS.Signals): boolean } | undefined;
+  private readonly listener: () => void;
+  private count = 0;
+
+  constructor(private readonly io: Io) {
+    let resolve!: (sig: NodeJS.Signals) => void;
+    this.requested = new Promise((r) => (resolve = r));
+    this.listener = () => {
+      const sig = (io.signal.reason as NodeJS.Signals | undefined) ?? "SIGTERM";
+      resolve(sig);
+    };
+    io.signal.addEventListener("abort", this.listener, { once: true });
+    process.on("SIGINT", this.onSignal).on("SIGTERM", this.onSignal);
+  }
+
+  private readonly onSignal = (sig: NodeJS.Signals): void => {
+    if (this.child) {
+      this.child.kill(sig);
+      return;
+    }
+    this.count++;
+    if (this.count > 1) {
+      this.io.stderr.write(`${sig} again: exiting without waiting for the final sync\n`);
+      process.exit(1);
+    }
+  };
+
+  release(): void {
+    this.io.signal.removeEventListener("abort", this.listener);
+    process.off("SIGINT", this.onSignal).off("SIGTERM", this.onSignal);
+  }
+}
+
+/** Runs the `-exec` child with our stdio; when it exits, a final sync, then its exit code. */
+async function runExec(argv: string[], engine: Engine, logger: Logger, io: Io, shutdown: Shutdown): Promise<number> {
+  const [command, ...args] = argv as [string, ...string[]];
+  const child = spawn(command, args, { stdio: "inherit", env: io.env, cwd: io.cwd });
+  shutdown.child = child;
+  const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | Error>((resolve) => {
+    child.once("error", resolve);
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+  });
+  shutdown.child = undefined;
+  if (ended instanceof Error) throw new CliError(`cannot run exec command ${JSON.stringify(command)}: ${ended.message}`, { cause: ended });
+  const code = ended.code ?? 128 + (ended.signal ? (constants.signals[ended.signal] ?? 0) : 0);
+  logger.info("subprocess exited, final sync", { code, ...(ended.signal ? { signal: ended.signal } : {}) });
+  try {
+    await engine.sync();
+  } catch (err) {
+    logger.error("final sync failed", { error: err });
+    return code === 0 ? 1 : code;
+  }
+  return code;
+}

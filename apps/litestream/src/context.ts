@@ -1,0 +1,111 @@
+import { isConfigError } from "@sqlrep/config";
+import { isReplicaError, ReplicaRegistry, type ReplicaClient } from "@sqlrep/replica";
+import { createS3ReplicaClient } from "@sqlrep/replica-s3";
+import { configPath, loadLitestreamConfig, resolveDatabasePath, type DatabaseConfig, type LitestreamConfig, type ReplicaConfig } from "./config.js";
+import { defineFlags, UsageError } from "./flags.js";
+
+/** What a command runs with: its streams, environment and working directory. */
+export interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Fires on SIGINT/SIGTERM (commands other than replicate stop what they are doing). */
+  signal: AbortSignal;
+}
+
+/** A failure the CLI reports as `error: <message>` with exit code 1 (no usage). */
+export class CliError extends Error {
+  override readonly name = "CliError";
+}
+
+/** The flags of every command that reads the config file. */
+export const CONFIG_FLAGS = defineFlags({
+  config: { type: "string", placeholder: "PATH", usage: "Specifies the configuration file.\nDefaults to $LITESTREAM_CONFIG, else /etc/litestream.yml" },
+  "no-expand-env": { type: "boolean", usage: "Disables environment variable expansion in the configuration file." },
+});
+
+/** Reads the config named by `-config` (or the default), honouring `-no-expand-env`. */
+export function readConfig(flags: { config?: string | undefined; "no-expand-env": boolean }, io: Io): Promise<LitestreamConfig> {
+  return loadLitestreamConfig(configPath(flags.config, io.env), { expandEnv: !flags["no-expand-env"], env: io.env, cwd: io.cwd });
+}
+
+/**
+ * The replica types this CLI serves. Backends are registered here, explicitly:
+ * importing a package registers nothing.
+ */
+export function createRegistry(): ReplicaRegistry {
+  return new ReplicaRegistry().register("s3", createS3ReplicaClient);
+}
+
+/** Whether a positional argument is a replica URL rather than a database path. */
+export function isReplicaUrl(arg: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(arg) && !/^sqlite3?:\/\//.test(arg);
+}
+
+/** A replica, named, with its client. */
+export interface NamedReplica {
+  name: string;
+  config: ReplicaConfig;
+  client: ReplicaClient;
+}
+
+/** The database of the config whose path is `arg` (after `~`, `sqlite://` and cwd resolution). */
+export function findDatabase(config: LitestreamConfig, arg: string, io: Io): DatabaseConfig {
+  const path = resolveDatabasePath(arg, io.cwd);
+  const db = config.dbs.find((d) => d.path === path);
+  if (!db) throw new CliError(`database not found in config: ${path} (config: ${config.file})`);
+  return db;
+}
+
+/** The replicas of a database, or only the one named by `-replica`. */
+export function databaseReplicas(db: DatabaseConfig, registry: ReplicaRegistry, only?: string): NamedReplica[] {
+  const chosen = only === undefined ? db.replicas : db.replicas.filter((r) => r.name === only);
+  if (chosen.length === 0) {
+    throw new CliError(`replica ${JSON.stringify(only)} not found for database ${db.path} (replicas: ${db.replicas.map((r) => r.name).join(", ")})`);
+  }
+  return chosen.map((r) => ({ name: r.name, config: r, client: createClient(registry, r) }));
+}
+
+/** A client for a replica config; a backend failure to build one names the replica. */
+export function createClient(registry: ReplicaRegistry, replica: ReplicaConfig): ReplicaClient {
+  try {
+    return registry.create(replica.spec);
+  } catch (err) {
+    if (isReplicaError(err)) throw new CliError(`replica ${JSON.stringify(replica.name)}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+/** The replica named by a URL argument, as a one-replica list. */
+export function urlReplica(url: string, registry: ReplicaRegistry): NamedReplica {
+  const client = registry.create(url);
+  const spec = { type: client.type, url };
+  return { name: client.type, config: { name: client.type, spec }, client };
+}
+
+/**
+ * Resolves the `DB_PATH | REPLICA_URL` argument of `restore`, `ltx`, `status`…: a URL is
+ * one replica (`-config` and `-replica` do not apply); a path is looked up in the config.
+ */
+export async function resolveTarget(
+  arg: string,
+  flags: { config?: string | undefined; "no-expand-env": boolean; replica?: string | undefined },
+  given: ReadonlySet<string>,
+  io: Io,
+): Promise<{ db?: DatabaseConfig; config?: LitestreamConfig; replicas: NamedReplica[] }> {
+  const registry = createRegistry();
+  if (isReplicaUrl(arg)) {
+    if (given.has("config")) throw new UsageError("cannot specify a replica URL and the -config flag");
+    if (given.has("replica")) throw new UsageError("cannot specify a replica URL and the -replica flag");
+    return { replicas: [urlReplica(arg, registry)] };
+  }
+  const config = await readConfig(flags, io);
+  const db = findDatabase(config, arg, io);
+  return { db, config, replicas: databaseReplicas(db, registry, flags.replica) };
+}
+
+/** Whether an error is one the CLI reports as a plain message (no stack). */
+export function isReportable(err: unknown): err is Error {
+  return err instanceof CliError || isConfigError(err) || isReplicaError(err) || (err instanceof Error && /Error$/.test(err.name) && "code" in err);
+}

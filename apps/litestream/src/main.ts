@@ -1,0 +1,89 @@
+import type { Command } from "./command.js";
+import { databasesCommand } from "./commands/databases.js";
+import { generationsCommand, snapshotsCommand, walCommand } from "./commands/legacy.js";
+import { ltxCommand } from "./commands/ltx.js";
+import { replicateCommand } from "./commands/replicate.js";
+import { restoreCommand } from "./commands/restore.js";
+import { statusCommand } from "./commands/status.js";
+import { versionCommand } from "./commands/version.js";
+import { isReportable, type Io } from "./context.js";
+import { HelpRequested, UsageError } from "./flags.js";
+
+/** Every command, in the order the usage lists them. */
+export const COMMANDS: readonly Command[] = [
+  databasesCommand,
+  generationsCommand,
+  ltxCommand,
+  replicateCommand,
+  restoreCommand,
+  snapshotsCommand,
+  statusCommand,
+  versionCommand,
+  walCommand,
+];
+
+/** The top-level usage text. */
+export function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 4;
+  return [
+    "litestream is a tool for replicating SQLite databases.",
+    "",
+    "Usage:",
+    "",
+    "\tlitestream <command> [arguments]",
+    "",
+    "The commands are:",
+    "",
+    ...COMMANDS.map((c) => `\t${c.name.padEnd(width)}${c.summary}`),
+    "",
+    'Run "litestream <command> -h" for a command\'s arguments.',
+    "",
+  ].join("\n");
+}
+
+/**
+ * Runs `litestream <args>` and resolves with the exit code: 0 on success (and on
+ * `-h`), 1 on any error (printed as `error: …` on stderr, with the usage for a usage
+ * mistake).
+ */
+export async function main(args: readonly string[], io: Io): Promise<number> {
+  copyCredentials(io.env);
+  const [name, ...rest] = args;
+  if (name === undefined) {
+    io.stderr.write(usage());
+    return 1;
+  }
+  if (name === "help" || name === "-h" || name === "-help" || name === "--help") {
+    const command = COMMANDS.find((c) => c.name === rest[0]);
+    io.stdout.write(command ? command.usage() : usage());
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    io.stderr.write(`error: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    return 1;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    if (err instanceof HelpRequested) {
+      io.stdout.write(command.usage());
+      return 0;
+    }
+    if (err instanceof UsageError) {
+      io.stderr.write(`error: ${err.message}\n\n${command.usage()}`);
+      return 1;
+    }
+    io.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (!isReportable(err) && err instanceof Error && io.env["LITESTREAM_DEBUG"]) io.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}
+
+/** Litestream copies `LITESTREAM_ACCESS_KEY_ID`/`_SECRET_ACCESS_KEY` to the `AWS_*` names the SDK reads, when those are unset. */
+export function copyCredentials(env: NodeJS.ProcessEnv): void {
+  for (const suffix of ["ACCESS_KEY_ID", "SECRET_ACCESS_KEY"]) {
+    const ours = env[`LITESTREAM_${suffix}`];
+    if (ours && !env[`AWS_${suffix}`]) env[`AWS_${suffix}`] = ours;
+  }
+}
