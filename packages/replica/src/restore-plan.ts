@@ -119,10 +119,8 @@ class Planner {
     const allBases = this.files.filter((f) => f.minTXID === 1);
     if (allBases.length === 0) {
       const first = Math.min(...this.files.map((f) => f.minTXID));
-      return new ReplicaError(
-        "non-contiguous",
-        `no file in ${this.where} starts at TXID 1 (no snapshot): TXIDs 1…${formatTxid(first - 1)} are missing (${this.levelSummary()})`,
-      );
+      const code = txid === undefined && timestamp === undefined ? "non-contiguous" : "txid-not-available";
+      return new ReplicaError(code, `no file in ${this.where} starts at TXID 1 (no snapshot): TXIDs 1…${formatTxid(first - 1)} are missing (${this.levelSummary()})`);
     }
     if (timestamp !== undefined) {
       const earliest = new Date(Math.min(...allBases.map((f) => f.createdAt.getTime())));

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempDir, type TempDir } from "@sqlrep/testkit";
-import { isReplicaError } from "./errors.js";
+import { isReplicaError, ReplicaError } from "./errors.js";
 import { FileObjectStore } from "./file-store.js";
 import { directoryLayout } from "./layout.js";
 import type { ListOptions, ObjectEntry, ObjectHead, ObjectInfo, ObjectStore, ReadOptions, SignalOption, WriteOptions } from "./object-store.js";
@@ -94,7 +94,7 @@ describe("restore", () => {
     const middle = { level: 0, minTXID: 25, maxTXID: 25 };
     const path = new FileObjectStore(dir.join("replica")).pathOf(ltxKey(directoryLayout(), middle));
     const bytes = readFileSync(path);
-    bytes[150] ^= 0x40; // inside the first page frame
+    bytes[150] = bytes[150]! ^ 0x40; // inside the first page frame
     writeFileSync(path, bytes);
     const err = await caught(restore(client, { output: dir.join("db") }));
     expect(isReplicaError(err, "corrupt")).toBe(true);
@@ -130,14 +130,22 @@ describe("restore", () => {
   });
 });
 
-/** Wraps a store: counts concurrent reads and can fail or drop reads. */
+interface Fault {
+  error: Error;
+  /** Fail after sending this many bytes (default: fail before sending any). */
+  after?: number;
+}
+
+/** Wraps a store: counts concurrent reads, logs them and can fail them. */
 class InstrumentedStore implements ObjectStore {
   readonly kind = "instrumented";
   active = 0;
   peak = 0;
   reads = 0;
-  /** Runs before each read (by 1-based number); a returned error fails the read. */
-  fault: ((read: number, key: string) => Error | undefined | Promise<Error | undefined>) | undefined;
+  /** Runs before each read (by 1-based number); a returned error fails the read, after `after` bytes if given. */
+  fault: ((read: number, key: string, offset: number) => Fault | undefined | Promise<Fault | undefined>) | undefined;
+  /** Every read: key, offset, length. */
+  readonly log: { key: string; offset: number; length: number | undefined }[] = [];
 
   constructor(private readonly inner: ObjectStore) {}
 
@@ -151,17 +159,27 @@ class InstrumentedStore implements ObjectStore {
 
   async read(key: string, options?: ReadOptions): Promise<AsyncIterable<Uint8Array>> {
     const n = ++this.reads;
-    const fault = await this.fault?.(n, key);
-    if (fault !== undefined) throw fault;
+    this.log.push({ key, offset: options?.offset ?? 0, length: options?.length });
+    const fault = await this.fault?.(n, key, options?.offset ?? 0);
+    if (fault !== undefined && fault.after === undefined) throw fault.error;
     const body = await this.inner.read(key, options);
     const self = this;
     return (async function* () {
       self.active++;
       self.peak = Math.max(self.peak, self.active);
+      let sent = 0;
       try {
         for await (const chunk of body) {
-          yield chunk;
-          await new Promise((r) => setTimeout(r, 1)); // a read takes a while, as over a network
+          // Network-sized pieces, each taking a while; a fault cuts the stream at exactly `after` bytes.
+          for (let at = 0; at < chunk.length; ) {
+            const limit = fault?.after === undefined ? 512 : Math.min(512, fault.after - sent);
+            if (limit <= 0) throw fault!.error;
+            const piece = chunk.subarray(at, at + limit);
+            at += piece.length;
+            sent += piece.length;
+            yield piece;
+            await new Promise((r) => setTimeout(r, 0));
+          }
         }
       } finally {
         self.active--;
@@ -198,11 +216,30 @@ describe("restore over ranged reads", () => {
   it("retries a transient failure from where the range stopped", async () => {
     const h = await backedUp(20);
     const store = new InstrumentedStore(new FileObjectStore(dir.join("replica")));
-    const { ReplicaError } = await import("./errors.js");
-    store.fault = (n) => (n % 3 === 0 ? new ReplicaError("io", "connection reset", { retryable: true }) : undefined);
+    const reset = () => new ReplicaError("io", "connection reset", { retryable: true });
+    // Every third read fails at once, every fifth after 100 bytes.
+    store.fault = (n) => (n % 3 === 0 ? { error: reset() } : n % 5 === 0 ? { error: reset(), after: 100 } : undefined);
     const output = dir.join("db");
-    await restore(new ObjectReplicaClient(store, directoryLayout()), { output, rangeSize: 2048 });
+    await restore(new ObjectReplicaClient(store, directoryLayout()), { output, rangeSize: 4096, retryDelay: 1 });
     expectSameBytes(readFileSync(output), h.db(20));
+    // A read that broke after 100 bytes was resumed 100 bytes further on, for the rest of its range.
+    const broken = store.log[4]!;
+    const resumed = store.log.slice(5).find((r) => r.key === broken.key && r.offset === broken.offset + 100);
+    expect(resumed, `resumed read of ${broken.key}`).toBeDefined();
+    expect(resumed!.length).toBe(broken.length! - 100);
+  });
+
+  it("gives up on a range after the retries, naming the file and offset", async () => {
+    await backedUp(20);
+    const store = new InstrumentedStore(new FileObjectStore(dir.join("replica")));
+    // The first read of the level-1 file breaks at byte 600; every retry fails at once.
+    store.fault = (_n, key, offset) =>
+      key.includes("ltx/1/") ? { error: new ReplicaError("io", "503 slow down", { retryable: true }), after: offset === 0 ? 600 : 0 } : undefined;
+    const err = await caught(restore(new ObjectReplicaClient(store, directoryLayout()), { output: dir.join("db"), retries: 3, retryDelay: 1 }));
+    expect(isReplicaError(err, "io")).toBe(true);
+    expect((err as Error).message).toContain("level 1 file 0000000000000007-000000000000000d.ltx");
+    expect((err as Error).message).toContain("at offset 600");
+    expect(readdirSync(dir.path)).toEqual(["replica"]);
   });
 
   it("re-plans once when a file vanishes between planning and reading", async () => {

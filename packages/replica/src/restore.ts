@@ -25,6 +25,10 @@ export interface RestoreOptions {
   parallelism?: number | undefined;
   /** Bytes per ranged read (default 4 MiB). */
   rangeSize?: number | undefined;
+  /** Retries of a ranged read after a transient failure (default 5), each resumed where it stopped. */
+  retries?: number | undefined;
+  /** First retry delay in ms, doubled at each retry (default 100). */
+  retryDelay?: number | undefined;
   /**
    * Replace an existing output (default false: an existing output, or a `-wal` or
    * `-journal` file beside it, is ReplicaError "exists"). Stale `-wal`, `-shm` and
@@ -134,6 +138,8 @@ async function writeDatabase(client: ReplicaClient, plan: RestorePlan, temp: str
   const scheduler = new RangeScheduler(client, {
     parallelism: options.parallelism ?? DEFAULT_PARALLELISM,
     rangeSize: options.rangeSize,
+    retries: options.retries,
+    retryDelay: options.retryDelay,
     signal,
     onBytes: (n) => progress.download((downloaded += n)),
   });

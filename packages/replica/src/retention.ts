@@ -24,7 +24,8 @@ export interface RetentionOptions {
  *   anywhere in the window still finds its base and chain;
  * - level 0 also: files covered by level 1 (MaxTXID ≤ level 1's highest) and older than
  *   `l0Retention`, in order, stopping at the first too-recent one (level 0 stays
- *   contiguous).
+ *   contiguous) — and at a file starting at TXID 1 while no kept snapshot is as old:
+ *   it is the only base for times before the first snapshot.
  *
  * Each level keeps its last file (compaction and the replica position read it).
  * Snapshot ages come from listings (upload time on S3, never earlier than the LTX
@@ -45,6 +46,7 @@ export async function enforceRetention(client: ReplicaClient, options: Retention
   const anchor = snapshots.findLastIndex((s) => s.createdAt.getTime() <= windowStart);
   const floor = anchor >= 0 ? snapshots[anchor]!.maxTXID : 0;
   const oldSnapshots = anchor > 0 ? snapshots.slice(0, anchor) : [];
+  const kept = snapshots.slice(oldSnapshots.length);
 
   const coveredByL1 = byLevel.has(1) ? highestTXID(byLevel.get(1)!) : 0;
   for (const [level, files] of byLevel) {
@@ -57,6 +59,9 @@ export async function enforceRetention(client: ReplicaClient, options: Retention
       for (let i = 0; i < keep; i++) {
         const f = files[i]!;
         if (f.maxTXID > coveredByL1 || f.createdAt.getTime() > now - options.l0Retention) break;
+        // A level-0 file starting at TXID 1 is the base of restores to times before the
+        // first snapshot: it goes only once a kept snapshot is at least as old.
+        if (f.minTXID === 1 && !kept.some((s) => s.maxTXID <= f.maxTXID)) break;
         doomed.add(f);
       }
     }
