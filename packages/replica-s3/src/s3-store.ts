@@ -86,7 +86,7 @@ export class S3ObjectStore implements ObjectStore {
     const { signal } = options;
     let token: string | undefined;
     do {
-      const page = await this.call("list", `${prefix}*`, undefined, signal, () =>
+      const page = await this.call("list", `${this.target(prefix)}*`, prefix, signal, () =>
         this.client.send(
           new ListObjectsV2Command({
             Bucket: this.bucket,
@@ -229,7 +229,8 @@ export class S3ObjectStore implements ObjectStore {
 
   /**
    * Streams a GET's body; when it breaks (reset, timeout, cut short) the rest is fetched
-   * with a new ranged GET from the first byte not yet delivered, pinned to the same ETag.
+   * with a new ranged GET from the first byte not yet delivered, pinned to the first
+   * response's ETag (If-Match, and compared: a replaced object is an error, never spliced).
    * Gives up after `maxAttempts` breaks in a row that delivered nothing.
    */
   private async *stream(key: string, first: GetObjectCommandOutput, start: number, end: number | undefined, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
@@ -263,7 +264,10 @@ export class S3ObjectStore implements ObjectStore {
       }
       await sleep(backoffDelay(fruitless - 1, this.retry.baseDelayMs, this.retry.maxDelayMs), signal);
       response = await this.get(key, position, end, first.ETag, signal);
-      if (response === undefined) throw new ReplicaError("io", `cannot read ${target} at offset ${position}: the object became shorter while being read`, { key });
+      // If-Match should have refused a replaced object; not every server honours it.
+      if (response === undefined || (response.ETag !== undefined && first.ETag !== undefined && response.ETag !== first.ETag)) {
+        throw new ReplicaError("io", `cannot read ${target} at offset ${position}: the object was replaced while being read`, { key });
+      }
     }
   }
 
