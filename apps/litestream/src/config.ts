@@ -2,6 +2,7 @@ import { homedir } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import {
   boolean,
+  byteSize,
   ConfigError,
   duration,
   errorAt,
@@ -47,6 +48,8 @@ export interface ReplicaConfig {
   name: string;
   spec: ReplicaSpec;
   syncInterval?: number;
+  /** S3 upload settings (`part-size`, `concurrency`) that the spec has no field for. */
+  s3Options?: { partSize?: number; concurrency?: number };
 }
 
 export interface DatabaseConfig {
@@ -70,14 +73,16 @@ export interface LitestreamConfig {
 
 const NOT_SUPPORTED = "not supported by sqlrep";
 
+/** S3's multipart limits: parts of 5 MiB to 5 GiB. */
+const MIN_PART_SIZE = 5 * 1024 ** 2;
+const MAX_PART_SIZE = 5 * 1024 ** 3;
+
 /** Keys of Litestream's S3, ABS, SFTP, WebDAV, NATS and OSS replicas that we do not implement. */
 const UNSUPPORTED_REPLICA_KEYS = {
   age: unsupported(`${NOT_SUPPORTED}: client-side (age) encryption; remove the age block (Litestream v0.5 refuses it too)`),
   "sign-payload": unsupported(`${NOT_SUPPORTED}: payloads are always signed`),
   "require-content-md5": unsupported(`${NOT_SUPPORTED}: Content-MD5 is not configurable`),
   "storage-class": unsupported(`${NOT_SUPPORTED}: S3 storage classes (use a bucket lifecycle rule)`),
-  "part-size": unsupported(`${NOT_SUPPORTED}: the multipart part size is not configurable`),
-  concurrency: unsupported(`${NOT_SUPPORTED}: upload concurrency is not configurable`),
   "sse-customer-algorithm": unsupported(`${NOT_SUPPORTED}: S3 server-side encryption with customer keys`),
   "sse-customer-key": unsupported(`${NOT_SUPPORTED}: S3 server-side encryption with customer keys`),
   "sse-customer-key-path": unsupported(`${NOT_SUPPORTED}: S3 server-side encryption with customer keys`),
@@ -120,6 +125,8 @@ const S3_KEYS = {
   "skip-verify": boolean().optional(),
   "access-key-id": string().optional(),
   "secret-access-key": string().optional(),
+  "part-size": byteSize({ min: MIN_PART_SIZE, max: MAX_PART_SIZE }).optional(),
+  concurrency: integer({ min: 1, max: 64 }).optional(),
 };
 
 const replicaSchema = object({
@@ -194,7 +201,10 @@ const rootSchema = object({
 type RootYaml = Infer<typeof rootSchema>;
 type DbYaml = Infer<typeof dbSchema>;
 type ReplicaYaml = Infer<typeof replicaSchema>;
-type S3Defaults = Pick<RootYaml, "bucket" | "endpoint" | "region" | "forcePathStyle" | "skipVerify" | "accessKeyId" | "secretAccessKey" | "syncInterval">;
+type S3Defaults = Pick<
+  RootYaml,
+  "bucket" | "endpoint" | "region" | "forcePathStyle" | "skipVerify" | "accessKeyId" | "secretAccessKey" | "partSize" | "concurrency" | "syncInterval"
+>;
 
 /** Options of {@link loadLitestreamConfig} and {@link parseLitestreamConfig}. */
 export interface ConfigOptions {
@@ -363,6 +373,13 @@ function resolveReplica(r: ReplicaYaml, defaults: S3Defaults, cwd: string): Repl
   const config: ReplicaConfig = { name: r.name ?? spec.type, spec };
   const syncInterval = r.syncInterval ?? defaults.syncInterval;
   if (syncInterval !== undefined) config.syncInterval = syncInterval;
+  if (spec.type === "s3") {
+    const partSize = r.partSize ?? defaults.partSize;
+    const concurrency = r.concurrency ?? defaults.concurrency;
+    if (partSize !== undefined || concurrency !== undefined) {
+      config.s3Options = { ...(partSize !== undefined ? { partSize } : {}), ...(concurrency !== undefined ? { concurrency } : {}) };
+    }
+  }
   return config;
 }
 
@@ -386,7 +403,17 @@ function withS3Settings(spec: ReplicaSpec, r: ReplicaYaml, defaults: S3Defaults)
 }
 
 function rejectS3Keys(r: ReplicaYaml): void {
-  const keys = { bucket: r.bucket, endpoint: r.endpoint, region: r.region, "force-path-style": r.forcePathStyle, "skip-verify": r.skipVerify, "access-key-id": r.accessKeyId, "secret-access-key": r.secretAccessKey };
+  const keys = {
+    bucket: r.bucket,
+    endpoint: r.endpoint,
+    region: r.region,
+    "force-path-style": r.forcePathStyle,
+    "skip-verify": r.skipVerify,
+    "access-key-id": r.accessKeyId,
+    "secret-access-key": r.secretAccessKey,
+    "part-size": r.partSize,
+    concurrency: r.concurrency,
+  };
   for (const [key, value] of Object.entries(keys)) {
     if (value !== undefined) throw errorAt(r, key, "conflict", `${key} only applies to s3 replicas, and this one is a file replica`);
   }

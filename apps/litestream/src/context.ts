@@ -1,6 +1,5 @@
 import { isConfigError } from "@sqlrep/config";
 import { isReplicaError, ReplicaRegistry, type ReplicaClient } from "@sqlrep/replica";
-import { createS3ReplicaClient } from "@sqlrep/replica-s3";
 import { configPath, loadLitestreamConfig, resolveDatabasePath, type DatabaseConfig, type LitestreamConfig, type ReplicaConfig } from "./config.js";
 import { defineFlags, UsageError } from "./flags.js";
 
@@ -30,12 +29,17 @@ export function readConfig(flags: { config?: string | undefined; "no-expand-env"
   return loadLitestreamConfig(configPath(flags.config, io.env), { expandEnv: !flags["no-expand-env"], env: io.env, cwd: io.cwd });
 }
 
+type S3Module = typeof import("@sqlrep/replica-s3");
+let s3: S3Module | undefined;
+
 /**
  * The replica types this CLI serves. Backends are registered here, explicitly:
- * importing a package registers nothing.
+ * importing a package registers nothing. The S3 package (and the AWS SDK under it,
+ * ~150 ms to load) is loaded here, so commands without replicas start fast.
  */
-export function createRegistry(): ReplicaRegistry {
-  return new ReplicaRegistry().register("s3", createS3ReplicaClient);
+export async function createRegistry(): Promise<ReplicaRegistry> {
+  s3 ??= await import("@sqlrep/replica-s3");
+  return new ReplicaRegistry().register("s3", s3.createS3ReplicaClient);
 }
 
 /** Whether a positional argument is a replica URL rather than a database path. */
@@ -70,6 +74,8 @@ export function databaseReplicas(db: DatabaseConfig, registry: ReplicaRegistry, 
 /** A client for a replica config; a backend failure to build one names the replica. */
 export function createClient(registry: ReplicaRegistry, replica: ReplicaConfig): ReplicaClient {
   try {
+    // Upload settings a spec cannot carry go straight to the S3 factory.
+    if (replica.s3Options && s3) return s3.createS3ReplicaClient(replica.spec, replica.s3Options);
     return registry.create(replica.spec);
   } catch (err) {
     if (isReplicaError(err)) throw new CliError(`replica ${JSON.stringify(replica.name)}: ${err.message}`, { cause: err });
@@ -94,7 +100,7 @@ export async function resolveTarget(
   given: ReadonlySet<string>,
   io: Io,
 ): Promise<{ db?: DatabaseConfig; config?: LitestreamConfig; replicas: NamedReplica[] }> {
-  const registry = createRegistry();
+  const registry = await createRegistry();
   if (isReplicaUrl(arg)) {
     if (given.has("config")) throw new UsageError("cannot specify a replica URL and the -config flag");
     if (given.has("replica")) throw new UsageError("cannot specify a replica URL and the -replica flag");

@@ -93,7 +93,7 @@ function logLevel(configured: LogLevel, env: NodeJS.ProcessEnv): LogLevel {
 async function replicate(config: LitestreamConfig, exec: string | undefined, logger: Logger, io: Io): Promise<number> {
   const argv = exec === undefined ? undefined : splitShellWords(exec);
   if (argv !== undefined && argv.length === 0) throw new UsageError("the exec command is empty");
-  const registry = createRegistry();
+  const registry = await createRegistry();
   const databases: DatabaseOptions[] = config.dbs.map((db) => ({
     path: db.path,
     ...db.settings,

@@ -1,5 +1,5 @@
 import { stat } from "node:fs/promises";
-import { replicaPosition } from "@sqlrep/replica";
+import { replicaPosition, type ReplicaRegistry } from "@sqlrep/replica";
 import { defineCommand } from "../command.js";
 import { connectAddress, type DatabaseConfig } from "../config.js";
 import { CONFIG_FLAGS, createRegistry, databaseReplicas, findDatabase, readConfig, type Io } from "../context.js";
@@ -52,7 +52,8 @@ export const statusCommand = defineCommand({
     const config = await readConfig(flags, io);
     const dbs = positionals.length === 1 ? [findDatabase(config, positionals[0]!, io)] : config.dbs;
     const live = config.addr === undefined ? undefined : await fetchLive(config.addr);
-    const reports = await Promise.all(dbs.map((db) => report(db, live)));
+  const registry = await createRegistry();
+  const reports = await Promise.all(dbs.map((db) => report(db, registry, live)));
     if (flags.json) {
       io.stdout.write(JSON.stringify(reports, null, 2) + "\n");
       return 0;
@@ -71,11 +72,11 @@ async function fileSize(path: string): Promise<number | undefined> {
   }
 }
 
-async function report(db: DatabaseConfig, live: LiveStatus | undefined): Promise<DatabaseReport> {
+async function report(db: DatabaseConfig, registry: ReplicaRegistry, live: LiveStatus | undefined): Promise<DatabaseReport> {
   const [dbSize, walSize] = await Promise.all([fileSize(db.path), fileSize(`${db.path}-wal`)]);
   const liveDb = live?.databases.find((d) => d.path === db.path);
   const replicas = await Promise.all(
-    databaseReplicas(db, createRegistry()).map(async ({ name, client }): Promise<ReplicaReport> => {
+    databaseReplicas(db, registry).map(async ({ name, client }): Promise<ReplicaReport> => {
       const out: ReplicaReport = { name, type: client.type, location: client.location, txid: null, time: null };
       try {
         const position = await replicaPosition(client, { signal: AbortSignal.timeout(30_000) });

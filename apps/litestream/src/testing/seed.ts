@@ -1,0 +1,77 @@
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { encodeLtx } from "@sqlrep/ltx";
+import type { ReplicaClient } from "@sqlrep/replica";
+import Database from "better-sqlite3";
+
+/** The built CLI the tests run as a child process. */
+export const CLI = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "cli.js");
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node dist/cli.js …args` to completion. */
+export async function runCli(args: readonly string[], options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, LITESTREAM_CONFIG: "/nonexistent/litestream.yml", LOG_LEVEL: "" };
+  for (const [k, v] of Object.entries(options.env ?? {})) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { env, cwd: options.cwd, timeout: options.timeoutMs ?? 60_000, encoding: "utf8" });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number | string; stdout?: string; stderr?: string };
+    if (typeof e.code !== "number") throw err;
+    return { code: e.code, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
+
+/**
+ * Writes the database file at `dbPath` (not in WAL mode, or checkpointed) to a replica
+ * as a level-9 snapshot ending at `txid`, stamped `timestamp`: a stand-in for what the
+ * backup engine uploads, so that restore, ltx and status are tested on real SQLite files.
+ */
+export async function writeSnapshot(client: ReplicaClient, dbPath: string, txid: number, timestamp: Date): Promise<void> {
+  const bytes = readFileSync(dbPath);
+  const raw = (bytes[16]! << 8) | bytes[17]!;
+  const pageSize = raw === 1 ? 65536 : raw;
+  const commit = bytes.length / pageSize;
+  const pages = Array.from({ length: commit }, (_, i) => ({ pgno: i + 1, data: bytes.subarray(i * pageSize, (i + 1) * pageSize) }));
+  const body = encodeLtx({ pageSize, commit, minTXID: 1, maxTXID: txid, timestamp: timestamp.getTime() }, pages);
+  await client.writeLtxFile({ level: 9, minTXID: 1, maxTXID: txid }, body, { timestamp });
+}
+
+/** Creates a rollback-journal database with a table `t(id, v)` holding `rows` rows. */
+export function createDatabase(path: string, rows: number): void {
+  const db = new Database(path);
+  db.exec("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+  addRows(db, rows);
+  db.close();
+}
+
+/** Appends rows to `t` in one transaction. */
+export function addRows(db: Database.Database, count: number): void {
+  const insert = db.prepare("INSERT INTO t (v) VALUES (?)");
+  db.transaction(() => {
+    for (let i = 0; i < count; i++) insert.run(`row ${i} ${"x".repeat(100)}`);
+  })();
+}
+
+/** The rows of `t` and the result of `PRAGMA integrity_check`. */
+export function readDatabase(path: string): { rows: { id: number; v: string }[]; integrity: string } {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const rows = db.prepare("SELECT id, v FROM t ORDER BY id").all() as { id: number; v: string }[];
+    const integrity = (db.pragma("integrity_check", { simple: true }) as string) ?? "";
+    return { rows, integrity };
+  } finally {
+    db.close();
+  }
+}
