@@ -1,1 +1,25 @@
-export {};
+/**
+ * @sqlrep/backup — the engine behind `litestream replicate`: follows a WAL-mode SQLite
+ * database, turns its committed transactions into LTX files, uploads them to replicas,
+ * owns its checkpoints and snapshots. Embeddable in a Node application.
+ */
+
+/** The engine. */
+export { BackupEngine } from "./engine.js";
+
+/** Options. */
+export type { BackupEngineOptions, DatabaseOptions, ReplicaTarget } from "./options.js";
+
+/** Status, sync results and events. */
+export type { DatabaseStatus, ReplicaStatus } from "./database.js";
+export type { SyncResult } from "./stream.js";
+export type { BackupEvents, CheckpointEvent, ErrorEvent, SnapshotEvent, SyncedEvent } from "./events.js";
+
+/** Errors: one class, branch on `code`. */
+export { BackupError, isBackupError, type BackupErrorCode, type BackupErrorOptions } from "./errors.js";
+
+/** The logger interface the engine writes to (silent unless one is passed). */
+export { silentLogger, type Logger } from "./logger.js";
+
+/** Verifying a replica's checksum chain without the engine (used by `validationInterval`). */
+export { verifyReplicaChain, type ChainEnd } from "./validate.js";

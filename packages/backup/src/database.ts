@@ -1,0 +1,554 @@
+import { statSync } from "node:fs";
+import { basename, dirname } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import Database from "better-sqlite3";
+import { walTransactionsSync, WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE, type WalHeader } from "@sqlrep/wal";
+import { BackupError, describeError } from "./errors.js";
+import type { CheckpointEvent } from "./events.js";
+import { FileSource } from "./file-source.js";
+import { MeteredReplicaClient } from "./metered-client.js";
+import type { ResolvedDatabaseOptions } from "./options.js";
+import type { PageChecksums } from "./page-checksums.js";
+import { databaseFileChecksums } from "./resume.js";
+import { RwLock } from "./rw-lock.js";
+import type { Timer } from "./scheduler.js";
+import { ReplicaStream, toBackupError, type EngineServices, type StreamHost, type SyncResult } from "./stream.js";
+import { readHeader, type WalCursor } from "./wal-follow.js";
+
+type Connection = Database.Database;
+type CheckpointMode = CheckpointEvent["mode"];
+
+/** How long after a commit is noticed the WAL is read, so the frames of one burst go into one file. */
+export const COALESCE_MS = 5;
+/** A checkpoint that could not run (busy, replicas behind) is not tried again sooner than this. */
+const CHECKPOINT_RETRY_MS = 1000;
+/** How often to try for the write lock while waiting for it. */
+const LOCK_POLL_MS = 5;
+
+/** The status of one replica of a database. */
+export interface ReplicaStatus {
+  name: string;
+  /** The client's type: "file", "s3", … */
+  type: string;
+  location: string;
+  /** The replica's TXID. */
+  txid: number;
+  /** Age of the oldest committed transaction not yet uploaded, ms; 0 when caught up. */
+  lagMs: number;
+  lastSyncAt?: Date | undefined;
+  /** The last sync error, until a sync succeeds. */
+  lastError?: string | undefined;
+  lastVerifiedAt?: Date | undefined;
+}
+
+/** The status of one database. */
+export interface DatabaseStatus {
+  path: string;
+  pageSize: number;
+  /** Size of the database file, bytes. */
+  dbSize: number;
+  /** Size of the `-wal` file, bytes. */
+  walSize: number;
+  /** The highest TXID written to any replica of the database. */
+  localTXID: number;
+  lastCheckpointAt?: Date | undefined;
+  replicas: ReplicaStatus[];
+}
+
+/**
+ * One database under replication: its SQLite connections (two readers that take turns
+ * holding the read transaction, a writer used only to take the write lock, a
+ * checkpointer), its WAL and database files, its replica streams, and the checkpoints
+ * the engine owns.
+ */
+export class TrackedDatabase implements StreamHost {
+  readonly path: string;
+  readonly dir: string;
+  readonly file: string;
+  readonly wal: FileSource;
+  readonly db: FileSource;
+  readonly lock = new RwLock();
+  readonly streams: ReplicaStream[];
+  pageSize = 0;
+  readerEpoch = 0;
+  lastCheckpointAt: Date | undefined;
+
+  private readonly abort = new AbortController();
+  private readers: [Connection, Connection] | undefined;
+  private active = 0;
+  private writer: Connection | undefined;
+  private checkpointer: Connection | undefined;
+  private readonly readStatements = new Map<Connection, Database.Statement>();
+  private coalesceTimer: Timer | undefined;
+  private pollTimer: Timer | undefined;
+  private lastWalStat = "";
+  private maintaining = false;
+  private maintainAgain = false;
+  private startedAt = Date.now();
+  private lastCheckpointTry = 0;
+  private lastCheckpointEnd = "";
+  private baseCache: Promise<PageChecksums> | undefined;
+  private baseCacheOpen = true;
+  private walHighWater = { salt1: -1, salt2: -1, offset: 0 };
+  private stopped = false;
+
+  constructor(
+    readonly options: ResolvedDatabaseOptions,
+    readonly services: EngineServices,
+  ) {
+    this.path = options.path;
+    this.dir = dirname(this.path);
+    this.file = basename(this.path);
+    this.wal = new FileSource(`${this.path}-wal`);
+    this.db = new FileSource(this.path);
+    this.streams = options.replicas.map(
+      (r) => new ReplicaStream(this, { name: r.name, client: new MeteredReplicaClient(r.client, services.metrics), syncInterval: r.syncInterval }),
+    );
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  private get fields(): Record<string, unknown> {
+    return { db: this.path };
+  }
+
+  /**
+   * Opens the connections and starts the read transaction. Throws BackupError
+   * "not-found" for a missing file, "not-wal" for a database in rollback-journal mode,
+   * "open" when SQLite cannot open it.
+   */
+  open(): void {
+    try {
+      const st = statSync(this.path);
+      if (!st.isFile()) throw new BackupError("not-found", `${this.path} is not a file`, { path: this.path });
+    } catch (err) {
+      if (err instanceof BackupError) throw err;
+      throw new BackupError("not-found", `database ${this.path} does not exist`, { path: this.path, cause: err });
+    }
+    const opened: Connection[] = [];
+    try {
+      const connect = (timeout: number): Connection => {
+        const c = new Database(this.path, { fileMustExist: true, timeout });
+        opened.push(c);
+        c.pragma("wal_autocheckpoint = 0");
+        return c;
+      };
+      const first = connect(this.options.busyTimeout);
+      const mode = String(first.pragma("journal_mode", { simple: true }));
+      if (mode !== "wal") {
+        throw new BackupError(
+          "not-wal",
+          `${this.path} is in journal mode "${mode}", not WAL: switch it once with \`PRAGMA journal_mode=WAL\` (e.g. \`sqlite3 ${this.path} "PRAGMA journal_mode=WAL"\`); the setting is persistent`,
+          { path: this.path },
+        );
+      }
+      this.pageSize = Number(first.pragma("page_size", { simple: true }));
+      this.readers = [first, connect(this.options.busyTimeout)];
+      // The writer and checkpointer never wait inside SQLite (that would block the event
+      // loop): waits are polled asynchronously up to busyTimeout.
+      this.writer = connect(0);
+      this.checkpointer = connect(0);
+      this.beginRead(first);
+    } catch (err) {
+      for (const c of opened) c.close();
+      this.readers = undefined;
+      if (err instanceof BackupError) throw err;
+      throw new BackupError("open", `cannot open ${this.path}: ${describeError(err)}`, { path: this.path, cause: err });
+    }
+  }
+
+  /** Resumes (or snapshots) every replica and runs a first sync; failures are retried in the background. */
+  async start(): Promise<void> {
+    this.startedAt = Date.now();
+    try {
+      await Promise.all(this.streams.map((s) => s.start()));
+    } finally {
+      this.baseCacheOpen = false;
+      this.baseCache = undefined;
+    }
+    this.poll();
+  }
+
+  /** The WAL changed (file-system event): sync after the coalescing window. */
+  onWalChange(): void {
+    if (this.stopped || this.coalesceTimer !== undefined) return;
+    this.coalesceTimer = this.services.scheduler.schedule(COALESCE_MS, () => {
+      this.coalesceTimer = undefined;
+      for (const s of this.streams) s.requestSync();
+    });
+  }
+
+  /** Syncs every replica now and waits for the uploads. */
+  async sync(signal?: AbortSignal): Promise<SyncResult[]> {
+    const results = await Promise.allSettled(this.streams.map((s) => s.syncNow(signal)));
+    const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ name: this.streams[i]!.name, error: r.reason as unknown }] : []));
+    if (failed.length > 0) {
+      const aborted = failed.find((f) => f.error instanceof BackupError && f.error.code === "aborted");
+      if (aborted !== undefined) throw aborted.error;
+      throw new BackupError("sync", `${this.path}: ${failed.map((f) => `replica ${f.name}: ${describeError(f.error)}`).join("; ")}`, {
+        path: this.path,
+        replica: failed.length === 1 ? failed[0]!.name : undefined,
+        retryable: true,
+        cause: failed[0]!.error,
+      });
+    }
+    return results.map((r) => (r as PromiseFulfilledResult<SyncResult>).value);
+  }
+
+  status(): DatabaseStatus {
+    return {
+      path: this.path,
+      pageSize: this.pageSize,
+      dbSize: this.db.size,
+      walSize: this.wal.size,
+      localTXID: Math.max(0, ...this.streams.map((s) => s.txid)),
+      lastCheckpointAt: this.lastCheckpointAt,
+      replicas: this.streams.map((s) => ({
+        name: s.name,
+        type: s.client.type,
+        location: s.client.location,
+        txid: s.txid,
+        lagMs: s.lagMs,
+        lastSyncAt: s.lastSyncAt,
+        lastError: s.lastError,
+        lastVerifiedAt: s.lastVerifiedAt,
+      })),
+    };
+  }
+
+  /** Sets the gauges of this database before the metrics are rendered. */
+  updateGauges(): void {
+    const { metrics } = this.services;
+    const db = { db: this.path };
+    metrics.dbSize.set(db, this.db.size);
+    metrics.walSize.set(db, this.wal.size);
+    metrics.txid.set(db, Math.max(0, ...this.streams.map((s) => s.txid)));
+    for (const s of this.streams) {
+      const labels = { db: this.path, name: s.name };
+      metrics.replicaTxid.set(labels, s.txid);
+      metrics.replicaLag.set(labels, s.lagMs / 1000);
+    }
+  }
+
+  /**
+   * Graceful stop: a final sync of everything committed (bounded by `timeoutMs`, then
+   * in-flight uploads are aborted), then the connections are closed.
+   */
+  async stop(timeoutMs: number): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.coalesceTimer?.cancel();
+    this.pollTimer?.cancel();
+    const deadline = AbortSignal.timeout(Math.max(1, timeoutMs));
+    const onTimeout = () => this.abort.abort(new BackupError("timeout", `final sync of ${this.path} did not finish within ${timeoutMs} ms`, { path: this.path }));
+    deadline.addEventListener("abort", onTimeout, { once: true });
+    try {
+      await this.sync(this.abort.signal);
+    } catch (err) {
+      this.services.logger.warn("final sync failed", { ...this.fields, error: describeError(err) });
+    } finally {
+      deadline.removeEventListener("abort", onTimeout);
+    }
+    if (!this.abort.signal.aborted) this.abort.abort(new BackupError("closed", "the engine stopped", { path: this.path }));
+    for (const s of this.streams) s.close();
+    await Promise.all(this.streams.map((s) => s.drain()));
+    this.close();
+  }
+
+  /** Closes connections and files at once (after `stop`, or when `start` fails). */
+  close(): void {
+    this.stopped = true;
+    if (!this.abort.signal.aborted) this.abort.abort(new BackupError("closed", "the engine stopped", { path: this.path }));
+    this.coalesceTimer?.cancel();
+    this.pollTimer?.cancel();
+    for (const c of [this.checkpointer, this.writer]) c?.close();
+    if (this.readers !== undefined) {
+      const [a, b] = this.active === 0 ? this.readers : [this.readers[1], this.readers[0]];
+      b.close();
+      if (a.inTransaction) a.exec("COMMIT");
+      a.close();
+    }
+    this.readers = this.writer = this.checkpointer = undefined;
+    this.wal.close();
+    this.db.close();
+  }
+
+  baseChecksums(signal: AbortSignal): Promise<PageChecksums> {
+    if (!this.baseCacheOpen) return databaseFileChecksums(this.db, this.pageSize, signal);
+    this.baseCache ??= databaseFileChecksums(this.db, this.pageSize, signal);
+    return this.baseCache;
+  }
+
+  walBytesSynced(header: WalHeader, from: number, to: number): void {
+    const hw = this.walHighWater;
+    let bytes: number;
+    if (hw.salt1 === header.salt1 && hw.salt2 === header.salt2) {
+      bytes = Math.max(0, to - Math.max(from, hw.offset));
+      hw.offset = Math.max(hw.offset, to);
+    } else {
+      bytes = to - from;
+      this.walHighWater = { salt1: header.salt1, salt2: header.salt2, offset: to };
+    }
+    if (bytes > 0) this.services.metrics.totalWalBytes.inc({ db: this.path }, bytes);
+  }
+
+  streamSettled(): void {
+    if (this.stopped) return;
+    if (this.streams.every((s) => !s.busy)) void this.maintain();
+  }
+
+  /** The fallback poll: a cheap stat of the WAL; also where interval checkpoints are noticed. */
+  private poll(): void {
+    if (this.stopped) return;
+    let stat = "";
+    try {
+      const st = statSync(this.wal.path);
+      stat = `${st.size}:${st.mtimeMs}:${st.ino}`;
+    } catch {
+      stat = "missing";
+    }
+    if (stat !== this.lastWalStat) {
+      if (this.lastWalStat !== "") this.onWalChange();
+      this.lastWalStat = stat;
+    } else if (this.streams.every((s) => s.idle) && this.checkpointMode() !== undefined) {
+      void this.maintain();
+    }
+    this.pollTimer = this.services.scheduler.schedule(this.options.monitorInterval, () => this.poll());
+  }
+
+  /**
+   * With every replica settled: hand the read transaction to the other reader (so other
+   * connections' checkpoints can progress), then checkpoint if one is due.
+   */
+  private async maintain(): Promise<void> {
+    if (this.maintaining) {
+      this.maintainAgain = true;
+      return;
+    }
+    this.maintaining = true;
+    try {
+      do {
+        this.maintainAgain = false;
+        await this.lock.withExclusive(async () => {
+          if (this.stopped || this.readers === undefined) return;
+          if (this.allCaughtUp()) this.handOffReader();
+          const mode = this.checkpointMode();
+          if (mode !== undefined) await this.checkpoint(mode);
+        });
+      } while (this.maintainAgain && !this.stopped);
+    } catch (err) {
+      this.services.logger.error("maintenance failed", { ...this.fields, error: describeError(err) });
+    } finally {
+      this.maintaining = false;
+    }
+  }
+
+  /** Every replica reached the end of the WAL since the current read transaction began. */
+  private allCaughtUp(): boolean {
+    return this.streams.every((s) => !s.busy && s.caughtUpEpoch === this.readerEpoch);
+  }
+
+  private beginRead(conn: Connection): void {
+    let stmt = this.readStatements.get(conn);
+    if (stmt === undefined) {
+      stmt = conn.prepare("SELECT count(*) FROM sqlite_master");
+      this.readStatements.set(conn, stmt);
+    }
+    conn.exec("BEGIN");
+    try {
+      stmt.get();
+    } catch (err) {
+      conn.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
+  private endRead(conn: Connection): void {
+    if (conn.inTransaction) conn.exec("COMMIT");
+  }
+
+  /**
+   * Starts a read transaction on the idle reader before ending the held one, so there
+   * is never a moment without one: a WAL reset can then only discard frames every
+   * replica has already uploaded (README, "Why a reset loses nothing").
+   */
+  private handOffReader(): void {
+    const readers = this.readers!;
+    const next = 1 - this.active;
+    try {
+      this.beginRead(readers[next]!);
+    } catch (err) {
+      this.services.logger.debug("read transaction hand-off postponed", { ...this.fields, error: describeError(err) });
+      return;
+    }
+    this.endRead(readers[this.active]!);
+    this.active = next;
+    this.readerEpoch++;
+  }
+
+  /** Which checkpoint is due, if any (cheap: a stat and what the streams know). */
+  private checkpointMode(): CheckpointMode | undefined {
+    const now = Date.now();
+    if (now - this.lastCheckpointTry < CHECKPOINT_RETRY_MS || this.pageSize === 0) return undefined;
+    const { truncatePageCount, minCheckpointPageCount, checkpointInterval } = this.options;
+    const frameSize = this.pageSize + WAL_FRAME_HEADER_SIZE;
+    if (truncatePageCount > 0 && this.wal.size >= WAL_HEADER_SIZE + truncatePageCount * frameSize) return "TRUNCATE";
+    if (!this.allCaughtUp()) return undefined;
+    const lead = this.leadingCursor();
+    if (lead === undefined) return undefined;
+    const frames = (lead.position.offset - WAL_HEADER_SIZE) / frameSize;
+    if (frames >= minCheckpointPageCount) return "PASSIVE";
+    const since = now - (this.lastCheckpointAt?.getTime() ?? this.startedAt);
+    if (frames > 0 && since >= checkpointInterval && endKey(lead) !== this.lastCheckpointEnd) return "PASSIVE";
+    return undefined;
+  }
+
+  /** The stream cursor furthest into the newest WAL. */
+  private leadingCursor(): Extract<WalCursor, { kind: "at" }> | undefined {
+    let lead: Extract<WalCursor, { kind: "at" }> | undefined;
+    for (const s of this.streams) {
+      const c = s.cursor;
+      if (c?.kind !== "at") continue;
+      if (
+        lead === undefined ||
+        c.header.checkpointSequence > lead.header.checkpointSequence ||
+        (c.header.checkpointSequence === lead.header.checkpointSequence && c.position.offset > lead.position.offset)
+      ) {
+        lead = c;
+      }
+    }
+    return lead;
+  }
+
+  /**
+   * Our checkpoint (runs under the exclusive lock, so no upload reads the WAL meanwhile):
+   * take the write lock, make sure the WAL ends where the replicas are, release our
+   * read transaction, PASSIVE checkpoint on the checkpointer, read transaction again,
+   * release the write lock. TRUNCATE then runs right after, while our new read
+   * transaction stops it from copying any frame written in between (so it succeeds
+   * only if nothing was, and never loses one). Past the TRUNCATE threshold replicas
+   * that are behind lose their place and get a snapshot.
+   */
+  private async checkpoint(mode: CheckpointMode): Promise<void> {
+    const { metrics, logger } = this.services;
+    const labels = { db: this.path, mode };
+    const started = performance.now();
+    this.lastCheckpointTry = Date.now();
+    const readers = this.readers!;
+    let passive: { busy: number; log: number; checkpointed: number } | undefined;
+    let behind: ReplicaStream[] = [];
+    let end: Extract<WalCursor, { kind: "at" }> | undefined;
+    try {
+      if (!(await this.takeWriteLock())) {
+        logger.debug("checkpoint skipped: the database is busy", { ...this.fields, mode });
+        return;
+      }
+      try {
+        end = this.committedEnd();
+        if (end === undefined) return;
+        behind = this.streams.filter((s) => !sameCursor(s.cursor, end!));
+        if (behind.length > 0 && mode === "PASSIVE") {
+          logger.debug("checkpoint postponed: replicas are behind the WAL", { ...this.fields, replicas: behind.map((s) => s.name) });
+          for (const s of behind) s.requestSync();
+          return;
+        }
+        this.endRead(readers[this.active]!);
+        try {
+          passive = this.runCheckpoint("PASSIVE");
+        } finally {
+          this.beginRead(readers[this.active]!);
+          this.readerEpoch++;
+        }
+      } finally {
+        if (this.writer!.inTransaction) this.writer!.exec("ROLLBACK");
+      }
+      let result = passive;
+      if (mode === "TRUNCATE") {
+        const truncate = this.runCheckpoint("TRUNCATE");
+        result = { busy: truncate.busy, log: passive.log, checkpointed: passive.checkpointed };
+      }
+      const complete = passive.busy === 0 && passive.checkpointed === passive.log;
+      if (complete && behind.length > 0) {
+        for (const s of behind) s.markLost(`a ${mode} checkpoint past ${this.options.truncatePageCount} WAL pages ran while this replica was behind`);
+      }
+      const durationMs = performance.now() - started;
+      this.lastCheckpointAt = new Date();
+      this.lastCheckpointEnd = endKey(end);
+      metrics.checkpointCount.inc(labels);
+      metrics.checkpointSeconds.inc(labels, durationMs / 1000);
+      logger.info("checkpoint", { ...this.fields, mode, busy: result.busy, log: result.log, checkpointed: result.checkpointed, ms: Math.round(durationMs) });
+      this.services.emit("checkpoint", { path: this.path, mode, busy: result.busy, log: result.log, checkpointed: result.checkpointed, durationMs });
+    } catch (err) {
+      metrics.checkpointErrorCount.inc(labels);
+      const error = toBackupError(err, "checkpoint", { path: this.path });
+      logger.warn("checkpoint failed", { ...this.fields, mode, error: describeError(error) });
+      this.services.emit("error", { path: this.path, error });
+    }
+  }
+
+  private runCheckpoint(mode: CheckpointMode): { busy: number; log: number; checkpointed: number } {
+    const rows = this.checkpointer!.pragma(`wal_checkpoint(${mode})`) as { busy: number; log: number; checkpointed: number }[];
+    const row = rows[0];
+    if (row === undefined) throw new BackupError("checkpoint", `wal_checkpoint(${mode}) returned nothing`, { path: this.path });
+    return row;
+  }
+
+  /** BEGIN IMMEDIATE on the writer, polled without blocking the event loop, for up to busyTimeout. */
+  private async takeWriteLock(): Promise<boolean> {
+    const deadline = Date.now() + this.options.busyTimeout;
+    for (;;) {
+      try {
+        this.writer!.exec("BEGIN IMMEDIATE");
+        return true;
+      } catch (err) {
+        if ((err as { code?: string }).code !== "SQLITE_BUSY" || Date.now() >= deadline) {
+          if ((err as { code?: string }).code === "SQLITE_BUSY") return false;
+          throw err;
+        }
+      }
+      await sleep(LOCK_POLL_MS);
+    }
+  }
+
+  /** The committed end of the WAL, as a cursor (undefined without a WAL header, or when it cannot be read now). */
+  private committedEnd(): Extract<WalCursor, { kind: "at" }> | undefined {
+    this.wal.refresh();
+    let header: WalHeader | undefined;
+    try {
+      header = readHeader(this.wal);
+    } catch {
+      return undefined;
+    }
+    if (header === undefined) return undefined;
+    const lead = this.leadingCursor();
+    const from = lead !== undefined && lead.header.salt1 === header.salt1 && lead.header.salt2 === header.salt2 ? lead.position : undefined;
+    let position = from;
+    try {
+      const it = walTransactionsSync(this.wal, { from, file: this.wal.path });
+      for (let step = it.next(); ; step = it.next()) {
+        if (step.done === true) {
+          position = step.value.position;
+          break;
+        }
+      }
+    } catch {
+      return undefined;
+    }
+    return { kind: "at", header, position: position! };
+  }
+}
+
+function sameCursor(c: WalCursor | undefined, end: Extract<WalCursor, { kind: "at" }>): boolean {
+  return (
+    c?.kind === "at" &&
+    c.header.salt1 === end.header.salt1 &&
+    c.header.salt2 === end.header.salt2 &&
+    c.position.offset === end.position.offset
+  );
+}
+
+function endKey(c: Extract<WalCursor, { kind: "at" }>): string {
+  return `${c.header.salt1}:${c.header.salt2}:${c.position.offset}`;
+}

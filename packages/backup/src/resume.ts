@@ -1,0 +1,158 @@
+import { setImmediate as yieldToLoop } from "node:timers/promises";
+import { decodeHeader, decodeTrailer, HEADER_SIZE, lockPgno, pageChecksum, TRAILER_SIZE, tracksChecksums, type LtxHeader } from "@sqlrep/ltx";
+import { replicaPosition, type LtxFileInfo, type ReplicaClient } from "@sqlrep/replica";
+import { readWalPageSync, walStartPosition, walTransactionsSync, type WalHeader, type WalPosition } from "@sqlrep/wal";
+import { throwIfAborted } from "./errors.js";
+import type { FileSource } from "./file-source.js";
+import { PageChecksums } from "./page-checksums.js";
+import { databaseFilePages, readHeader, type WalCursor } from "./wal-follow.js";
+
+/** Bytes processed between two yields to the event loop in long local reads. */
+const YIELD_BYTES = 8 << 20;
+
+/** The page checksums of the database file as it is (pages 1…its page count), read once at start. */
+export async function databaseFileChecksums(db: FileSource, pageSize: number, signal?: AbortSignal): Promise<PageChecksums> {
+  const pages = databaseFilePages(db);
+  const sums = new PageChecksums(pageSize, pages);
+  sums.resize(pages);
+  const lock = lockPgno(pageSize);
+  const perChunk = Math.max(1, Math.floor((1 << 20) / pageSize));
+  let sinceYield = 0;
+  for (let first = 1; first <= pages; first += perChunk) {
+    const count = Math.min(perChunk, pages - first + 1);
+    const chunk = db.readZeroFilled((first - 1) * pageSize, count * pageSize);
+    for (let i = 0; i < count; i++) {
+      const pgno = first + i;
+      if (pgno !== lock) sums.set(pgno, pageChecksum(pgno, chunk.subarray(i * pageSize, (i + 1) * pageSize)));
+    }
+    sinceYield += chunk.length;
+    if (sinceYield >= YIELD_BYTES) {
+      sinceYield = 0;
+      await yieldToLoop();
+      throwIfAborted(signal);
+    }
+  }
+  return sums;
+}
+
+/** What the replica says its last state is. */
+export interface ReplicaTip {
+  /** 0 for an empty replica. */
+  txid: number;
+  file: LtxFileInfo | undefined;
+  header: LtxHeader | undefined;
+  /** The database checksum after `txid` (0 when the file has none). */
+  postApply: bigint;
+}
+
+/** Reads the replica's highest TXID and the header and trailer of the file that ends there. */
+export async function readReplicaTip(client: ReplicaClient, signal?: AbortSignal): Promise<ReplicaTip> {
+  const { txid, file } = await replicaPosition(client, { signal });
+  if (file === undefined) return { txid: 0, file: undefined, header: undefined, postApply: 0n };
+  const [head, tail] = await Promise.all([
+    client.readLtxRange(file, 0, HEADER_SIZE, { signal }),
+    client.readLtxRange(file, Math.max(0, file.size - TRAILER_SIZE), TRAILER_SIZE, { signal }),
+  ]);
+  const header = decodeHeader(head, { file: `level ${file.level} ${file.minTXID}-${file.maxTXID}` });
+  return { txid, file, header, postApply: tail.length === TRAILER_SIZE ? decodeTrailer(tail).postApplyChecksum : 0n };
+}
+
+/** A place in the local WAL whose database state equals the replica's last state. */
+export interface ResumePoint {
+  cursor: WalCursor;
+  checksums: PageChecksums;
+  /** The cursor is at the end of the committed WAL (as scanned after our read transaction began). */
+  atEnd: boolean;
+}
+
+/**
+ * Finds where to continue so that the replica's last state is the starting point.
+ * Candidates are the start of the WAL (the database file alone) and every commit in it:
+ * the state at a commit is the database file overlaid with the newest frame of each
+ * page up to that commit, its checksum maintained incrementally. The position named
+ * by the replica file's WAL fields wins when it matches; otherwise the last match.
+ * Matching means equal page count and equal database checksum, so a wrong candidate
+ * is never taken; none matching means the replica needs a snapshot.
+ *
+ * Continuing from a commit whose state equals the replica is sound even if another
+ * process's checkpoint had copied later frames into the database file: the next batch
+ * covers every frame after that commit, so what it leaves is the true state.
+ */
+export async function findResumePoint(
+  wal: FileSource,
+  db: FileSource,
+  base: PageChecksums,
+  tip: ReplicaTip,
+  signal?: AbortSignal,
+): Promise<ResumePoint | undefined> {
+  const header = tip.header;
+  if (header === undefined || !tracksChecksums(header) || header.pageSize !== base.pageSize) return undefined;
+  const target = { commit: header.commit, checksum: tip.postApply };
+  const hint = header.walOffset > 0 ? { offset: header.walOffset + header.walSize, salt1: header.walSalt1, salt2: header.walSalt2 } : undefined;
+  const matches = (sums: PageChecksums) => sums.commit === target.commit && sums.checksum === target.checksum;
+
+  wal.refresh();
+  let walHeader: WalHeader | undefined;
+  try {
+    walHeader = readHeader(wal);
+  } catch {
+    walHeader = undefined; // a torn or foreign header: only the database file can be trusted
+  }
+  const sums = base.clone();
+  const startCursor: WalCursor = walHeader === undefined ? { kind: "next", after: undefined } : { kind: "at", header: walHeader, position: walStartPosition(walHeader) };
+  let last: ResumePoint | undefined = matches(sums) ? { cursor: startCursor, checksums: sums.clone(), atEnd: false } : undefined;
+  if (walHeader === undefined) return last === undefined ? undefined : { ...last, atEnd: true };
+
+  const pageSize = walHeader.pageSize;
+  if (pageSize !== base.pageSize) return undefined;
+  const lock = lockPgno(pageSize);
+  const it = walTransactionsSync(wal, { file: wal.path });
+  let end: WalPosition = walStartPosition(walHeader);
+  let sinceYield = 0;
+  for (;;) {
+    const step = it.next();
+    if (step.done === true) {
+      end = step.value.position;
+      break;
+    }
+    const tx = step.value;
+    const change = sums.change();
+    for (const [pgno, frame] of tx.pages) {
+      if (pgno <= tx.commit) change.set(pgno, pageChecksum(pgno, readWalPageSync(wal, frame, pageSize, { file: wal.path })));
+    }
+    // Pages a growing transaction did not write (never seen from SQLite, but possible in
+    // the format): the database file's bytes, zeros past its end.
+    for (let pgno = sums.commit + 1; pgno <= tx.commit; pgno++) {
+      if (pgno !== lock && !tx.pages.has(pgno)) change.set(pgno, pageChecksum(pgno, db.readZeroFilled((pgno - 1) * pageSize, pageSize)));
+    }
+    change.finish(tx.commit);
+    change.commit();
+    if (matches(sums)) {
+      const point: ResumePoint = { cursor: { kind: "at", header: walHeader, position: tx.position }, checksums: sums.clone(), atEnd: false };
+      if (hint !== undefined && tx.position.offset === hint.offset && walHeader.salt1 === hint.salt1 && walHeader.salt2 === hint.salt2) {
+        last = point;
+        // The replica named this commit: no later one is preferable, but the scan goes on
+        // to learn whether it is the end of the WAL.
+        end = scanToEnd(it);
+        break;
+      }
+      last = point;
+    }
+    sinceYield += tx.end - tx.start;
+    if (sinceYield >= YIELD_BYTES) {
+      sinceYield = 0;
+      await yieldToLoop();
+      throwIfAborted(signal);
+    }
+  }
+  if (last === undefined) return undefined;
+  const lastOffset = last.cursor.kind === "at" ? last.cursor.position.offset : 0;
+  return { ...last, atEnd: lastOffset === end.offset };
+}
+
+function scanToEnd(it: Generator<unknown, { position: WalPosition }, undefined>): WalPosition {
+  for (;;) {
+    const step = it.next();
+    if (step.done === true) return step.value.position;
+  }
+}

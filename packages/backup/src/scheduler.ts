@@ -1,0 +1,169 @@
+import { watch, type FSWatcher } from "node:fs";
+
+/** A scheduled call; `cancel()` is idempotent. */
+export interface Timer {
+  cancel(): void;
+}
+
+interface Entry {
+  at: number;
+  seq: number;
+  fn: () => void;
+  cancelled: boolean;
+}
+
+/**
+ * Every timer of an engine on one Node timer: a binary heap of deadlines and a single
+ * `setTimeout` armed for the earliest. Thousands of idle databases cost heap entries,
+ * not Node timers, and nothing runs until something is due.
+ */
+export class Scheduler {
+  private readonly heap: Entry[] = [];
+  private seq = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private armedAt = Infinity;
+  private closed = false;
+
+  constructor(private readonly onError: (err: unknown) => void) {}
+
+  /** Calls `fn` after `delayMs`. */
+  schedule(delayMs: number, fn: () => void): Timer {
+    const entry: Entry = { at: Date.now() + Math.max(0, delayMs), seq: this.seq++, fn, cancelled: false };
+    if (this.closed) return { cancel() {} };
+    this.push(entry);
+    this.arm();
+    return {
+      cancel: () => {
+        entry.cancelled = true;
+      },
+    };
+  }
+
+  /** Cancels everything; later `schedule` calls do nothing. */
+  close(): void {
+    this.closed = true;
+    this.heap.length = 0;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private arm(): void {
+    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
+    const next = this.heap[0];
+    if (next === undefined || this.closed) return;
+    if (this.timer !== undefined && this.armedAt <= next.at) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.armedAt = next.at;
+    this.timer = setTimeout(() => this.fire(), Math.max(0, next.at - Date.now()));
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.armedAt = Infinity;
+    const now = Date.now();
+    while (this.heap.length > 0 && this.heap[0]!.at <= now) {
+      const entry = this.pop()!;
+      if (entry.cancelled) continue;
+      try {
+        entry.fn();
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+    this.arm();
+  }
+
+  private less(a: Entry, b: Entry): boolean {
+    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  }
+
+  private push(entry: Entry): void {
+    const h = this.heap;
+    h.push(entry);
+    let i = h.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.less(h[i]!, h[parent]!)) break;
+      [h[i], h[parent]] = [h[parent]!, h[i]!];
+      i = parent;
+    }
+  }
+
+  private pop(): Entry | undefined {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length > 0 && last !== undefined) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
+        if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+/**
+ * One `fs.watch` per directory, shared by every database in it: a change to `<db>-wal`
+ * is routed to that database's callback.
+ */
+export class DirectoryWatchers {
+  private readonly dirs = new Map<string, { watcher: FSWatcher; files: Map<string, () => void> }>();
+
+  constructor(private readonly onError: (dir: string, err: unknown) => void) {}
+
+  /** Calls `onChange` when `file-wal` in `dir` changes. Returns false if the directory cannot be watched. */
+  add(dir: string, file: string, onChange: () => void): boolean {
+    let entry = this.dirs.get(dir);
+    if (entry === undefined) {
+      const files = new Map<string, () => void>();
+      let watcher: FSWatcher;
+      try {
+        watcher = watch(dir, { persistent: true }, (_event, name) => this.route(files, name));
+      } catch (err) {
+        this.onError(dir, err);
+        return false;
+      }
+      watcher.on("error", (err) => this.onError(dir, err));
+      entry = { watcher, files };
+      this.dirs.set(dir, entry);
+    }
+    entry.files.set(file, onChange);
+    return true;
+  }
+
+  /** Stops routing changes of `file`; closes the directory's watcher with its last file. */
+  remove(dir: string, file: string): void {
+    const entry = this.dirs.get(dir);
+    if (entry === undefined) return;
+    entry.files.delete(file);
+    if (entry.files.size === 0) {
+      entry.watcher.close();
+      this.dirs.delete(dir);
+    }
+  }
+
+  close(): void {
+    for (const { watcher } of this.dirs.values()) watcher.close();
+    this.dirs.clear();
+  }
+
+  private route(files: Map<string, () => void>, name: string | Buffer | null): void {
+    if (name === null) {
+      for (const fn of files.values()) fn();
+      return;
+    }
+    // Only the WAL matters: commits land there; the database file changes only when
+    // checkpoints copy frames that were already seen.
+    const text = typeof name === "string" ? name : name.toString();
+    if (text.endsWith("-wal")) files.get(text.slice(0, -4))?.();
+  }
+}
