@@ -6,8 +6,10 @@
 /** The operations counted. Multipart bookkeeping (create, complete, abort) is not counted. */
 export type S3Operation = "GET" | "PUT" | "DELETE" | "LIST" | "HEAD";
 
+/** Every operation, in a stable order (for metric output). */
 export const S3_OPERATIONS: readonly S3Operation[] = ["GET", "PUT", "DELETE", "LIST", "HEAD"];
 
+/** Totals of one operation. */
 export interface OperationCount {
   /** Successful requests (a request the SDK retried counts once). */
   count: number;
@@ -15,6 +17,7 @@ export interface OperationCount {
   bytes: number;
 }
 
+/** Totals of every operation. */
 export type S3OperationStats = Record<S3Operation, OperationCount>;
 
 /**

@@ -15,10 +15,13 @@ export interface RetryOptions {
   maxDelayMs?: number | undefined;
 }
 
+/** Retry options with every value filled in. */
 export type ResolvedRetry = Required<{ [K in keyof RetryOptions]: number }>;
 
-export const DEFAULT_RETRY: ResolvedRetry = { maxAttempts: 5, baseDelayMs: 100, throttleDelayMs: 500, maxDelayMs: 5_000 };
+/** The defaults: 5 attempts, 100 ms (500 ms after throttling) backoff base, 5 s cap. */
+export const DEFAULT_RETRY: Readonly<ResolvedRetry> = { maxAttempts: 5, baseDelayMs: 100, throttleDelayMs: 500, maxDelayMs: 5_000 };
 
+/** Fills in the defaults; an unusable value is a ReplicaError("invalid-config") naming it. */
 export function resolveRetry(options: RetryOptions = {}): ResolvedRetry {
   const out = { ...DEFAULT_RETRY };
   for (const name of Object.keys(out) as (keyof ResolvedRetry)[]) {

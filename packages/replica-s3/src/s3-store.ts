@@ -19,6 +19,7 @@ import { MAX_PART_SIZE, MIN_PART_SIZE, putObject, uploadStream, type UploadLimit
 
 /** Litestream's defaults (the AWS SDK for Go's upload manager): 5 MiB parts, 5 at a time. */
 export const DEFAULT_PART_SIZE = MIN_PART_SIZE;
+/** Parts of one upload in flight by default (Litestream's `concurrency`). */
 export const DEFAULT_CONCURRENCY = 5;
 /** S3 deletes at most 1,000 keys per DeleteObjects request. */
 const DELETE_BATCH = 1000;
@@ -54,6 +55,7 @@ export interface S3ObjectStoreOptions {
 export class S3ObjectStore implements ObjectStore {
   readonly kind = "s3";
   readonly location: string;
+  /** The SDK client every request goes through. */
   readonly client: S3Client;
   readonly bucket: string;
   private readonly counter: OperationCounter;

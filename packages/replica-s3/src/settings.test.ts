@@ -143,6 +143,24 @@ describe("createS3ReplicaClient against the S3 server", () => {
     expect((error as Error).message).toContain(`cannot write s3://${s3.bucket}/settings/wrong/0000/0000000000000001-0000000000000001.ltx: InvalidAccessKeyId (HTTP 403)`);
   });
 
+  it("registers as the registry's s3 factory and signs with credentials from the spec", async () => {
+    const registry = new ReplicaRegistry().register("s3", createS3ReplicaClient);
+    const replica = registry.create({
+      type: "s3",
+      bucket: s3.bucket,
+      path: "settings/spec-credentials",
+      endpoint: s3.endpoint,
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
+    });
+    try {
+      await replica.writeLtxFile({ level: 1, minTXID: 2, maxTXID: 3 }, ltxFile(2, 3));
+      expect((await replica.statLtxFile({ level: 1, minTXID: 2, maxTXID: 3 })).size).toBeGreaterThan(0);
+    } finally {
+      (replica.store as S3ObjectStore).destroy();
+    }
+  });
+
   it("uses an injected client as it is", async () => {
     const client = s3.client();
     try {
