@@ -1,0 +1,355 @@
+// @sqlrep/ltx: CRC-64, database checksum, LTX encode/decode (v1, v1-lz4, v3-block),
+// compaction of 100 files and the LZ4 block codec, each next to a plain memory copy of
+// the same size measured in the same run. Page data comes from a real SQLite database
+// (bench/lib/sqlite-data.mjs). `--quick` stops at 256 MiB.
+import { execFileSync } from "node:child_process";
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, writeSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import {
+  compactLtx,
+  crc64,
+  DatabaseChecksum,
+  encodeLtx,
+  formatChecksum,
+  lockPgno,
+  LtxEncoder,
+  LtxReader,
+  lz4CompressBlock,
+  lz4DecompressBlock,
+  pageChecksum,
+} from "@sqlrep/ltx";
+import { bestTime, collect, copyRate, GiB, mbps, MiB, nsPerByte, Rng, RssPeak, sizeLabel } from "../lib/measure.mjs";
+import { realisticDatabase } from "../lib/sqlite-data.mjs";
+
+const PAGE = 4096;
+const DB_BYTES = 256 * MiB;
+const TIMESTAMP = 1_700_000_000_000;
+
+export default async function run(bench) {
+  const maxSize = bench.quick ? 256 * MiB : GiB;
+  const dbPath = realisticDatabase(bench.cache, DB_BYTES, bench.log);
+  // The first 256 MiB of the database's pages: the page data of every benchmark below
+  // (larger sizes cycle through it with ascending page numbers).
+  const pool = new Uint8Array(readFileSync(dbPath).subarray(0, DB_BYTES));
+  const copy = await referenceAndCrc(bench, pool, maxSize);
+  await databaseChecksum(bench, dbPath, copy);
+  await codec(bench, pool, maxSize, copy);
+  await compaction(bench, pool, copy);
+  lz4Blocks(bench, pool, copy);
+}
+
+/** How many timed runs a size gets (the best one counts): fewer as it grows. */
+function runsFor(bytes) {
+  return bytes <= MiB ? 20 : bytes <= 64 * MiB ? 3 : bytes <= 256 * MiB ? 2 : 1;
+}
+
+/** Memory copy at every size used (the reference), then CRC-64 over one buffer allocated once. */
+async function referenceAndCrc(bench, pool, maxSize) {
+  bench.log("memory copy and CRC-64");
+  const src = new Uint8Array(maxSize);
+  for (let o = 0; o < maxSize; o += pool.length) src.set(pool.subarray(0, Math.min(pool.length, maxSize - o)), o);
+  const dst = new Uint8Array(maxSize);
+  const sizes = [MiB, 16 * MiB, 64 * MiB, 256 * MiB, GiB].filter((s) => s <= maxSize);
+  const copy = new Map();
+  for (const size of sizes) {
+    const t = await copyRate(src, dst, size, { runs: size >= 256 * MiB ? 3 : 5 });
+    copy.set(size, t.mbps);
+    bench.row("memory copy (Uint8Array.set, the reference)", { size: sizeLabel(size), "MB/s": t.mbps, "ns/B": nsPerByte(size, t.ms), runs: t.runs });
+  }
+  // JIT warm-up on the same code path before anything is timed.
+  for (let i = 0; i < 8; i++) crc64(src.subarray(0, 16 * MiB));
+  for (const size of [MiB, 16 * MiB, 256 * MiB, GiB].filter((s) => s <= maxSize)) {
+    const data = src.subarray(0, size);
+    const t = await bestTime(() => crc64(data), { runs: size >= 256 * MiB ? 3 : 5 });
+    bench.row("CRC-64 (crc64 over one buffer)", crcRow(size, t, copy.get(size)));
+  }
+  // The shape every checksum in LTX has: a 4-byte page number, then one page.
+  const pages = pool.subarray(0, 256 * MiB);
+  const t = await bestTime(
+    () => {
+      for (let o = 0, pgno = 1; o < pages.length; o += PAGE, pgno++) pageChecksum(pgno, pages.subarray(o, o + PAGE));
+    },
+    { runs: 3 },
+  );
+  bench.row("CRC-64 (crc64 over one buffer)", { ...crcRow(pages.length, t, copy.get(256 * MiB)), size: "256 MiB as pageChecksum per 4 KiB" });
+  return copy;
+}
+
+function crcRow(size, t, copyMbps) {
+  const rate = mbps(size, t.ms);
+  return { size: sizeLabel(size), "MB/s": rate, "ns/B": nsPerByte(size, t.ms), "× copy": rate / copyMbps, runs: t.runs };
+}
+
+/** The database checksum of the whole file from disk (page cache warm), library and bin. */
+async function databaseChecksum(bench, dbPath, copy) {
+  bench.log("database checksum");
+  const table = "database checksum of a 256 MiB SQLite file (from disk, page cache warm)";
+  const ref = copy.get(256 * MiB);
+  const buf = new Uint8Array(MiB);
+  let library;
+  const t = await bestTime(
+    () => {
+      const fd = openSync(dbPath, "r");
+      try {
+        const size = fstatSync(fd).size;
+        const lock = lockPgno(PAGE);
+        const sum = new DatabaseChecksum();
+        let pgno = 1;
+        for (let pos = 0; pos < size; pos += buf.length) {
+          const n = readSync(fd, buf, 0, buf.length, pos);
+          for (let o = 0; o < n; o += PAGE, pgno++) if (pgno !== lock) sum.add(pageChecksum(pgno, buf.subarray(o, o + PAGE)));
+        }
+        library = formatChecksum(sum.value);
+      } finally {
+        closeSync(fd);
+      }
+    },
+    { runs: 3 },
+  );
+  const size = statSync(dbPath).size;
+  const rate = mbps(size, t.ms);
+  bench.row(table, { path: "library: 1 MiB reads, pageChecksum + DatabaseChecksum", MiB: size / MiB, "MB/s": rate, "ns/B": nsPerByte(size, t.ms), "× copy": rate / ref, runs: t.runs });
+
+  const ltxBin = join(dirname(createRequire(import.meta.url).resolve("@sqlrep/ltx/package.json")), "dist", "bin", "ltx.js");
+  let printed;
+  const b = await bestTime(() => (printed = execFileSync(process.execPath, [ltxBin, "checksum", dbPath], { encoding: "utf8" }).trim()), {
+    runs: 2,
+    warmup: 0,
+  });
+  const binRate = mbps(size, b.ms);
+  bench.row(table, { path: "`ltx checksum` bin: a read per page, process start included", MiB: size / MiB, "MB/s": binRate, "ns/B": nsPerByte(size, b.ms), "× copy": binRate / ref, runs: b.runs });
+  if (printed !== library) throw new Error(`ltx checksum printed ${printed}, the library computed ${library}`);
+}
+
+/** Collects an encoder's output into a file through a staging buffer; the time spent here is not the encoder's. */
+class FileSink {
+  constructor(path) {
+    this.fd = openSync(path, "w");
+    this.stage = new Uint8Array(8 * MiB);
+    this.used = 0;
+    this.bytes = 0;
+    this.ms = 0;
+  }
+
+  write(chunks) {
+    const t = performance.now();
+    for (const c of chunks) {
+      if (this.used + c.length > this.stage.length) this.flush();
+      if (c.length > this.stage.length) writeSync(this.fd, c);
+      else {
+        this.stage.set(c, this.used);
+        this.used += c.length;
+      }
+      this.bytes += c.length;
+    }
+    this.ms += performance.now() - t;
+  }
+
+  flush() {
+    writeSync(this.fd, this.stage, 0, this.used);
+    this.used = 0;
+  }
+
+  close() {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
+
+/** Encodes a snapshot of `bytes` of page data to `path`; returns the encoder's own time and the file size. */
+function encodeSnapshot(pool, bytes, format, path) {
+  const pages = bytes / PAGE;
+  const poolPages = pool.length / PAGE;
+  const sink = new FileSink(path);
+  const t = performance.now();
+  const encoder = new LtxEncoder({ pageSize: PAGE, commit: pages, minTXID: 1, maxTXID: 1, timestamp: TIMESTAMP }, { format });
+  for (let i = 0; i < pages; i++) {
+    const o = (i % poolPages) * PAGE;
+    sink.write(encoder.writePage(i + 1, pool.subarray(o, o + PAGE)));
+  }
+  sink.write(encoder.finish());
+  const total = performance.now() - t;
+  sink.close();
+  return { ms: total - sink.ms, fileBytes: sink.bytes };
+}
+
+/** Streams `path` through an LtxReader in 1 MiB chunks; returns the decoder's own time (reads excluded) and peak RSS. */
+async function decodeFile(path, expectPages) {
+  let readMs = 0;
+  const fd = openSync(path, "r");
+  const size = fstatSync(fd).size;
+  function* chunks() {
+    for (let pos = 0; pos < size; pos += MiB) {
+      const t = performance.now();
+      const buf = new Uint8Array(Math.min(MiB, size - pos));
+      readSync(fd, buf, 0, buf.length, pos);
+      readMs += performance.now() - t;
+      yield buf;
+    }
+  }
+  const rss = new RssPeak();
+  try {
+    const t = performance.now();
+    const reader = new LtxReader(chunks(), { file: path });
+    let pages = 0;
+    for await (const page of reader) {
+      if ((++pages & 255) === 0) rss.sample();
+      if (page.data.length !== PAGE) throw new Error("short page");
+    }
+    await reader.finish();
+    const total = performance.now() - t;
+    if (pages !== expectPages) throw new Error(`${path}: decoded ${pages} pages, expected ${expectPages}`);
+    return { ms: total - readMs, rss: rss.result() };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function codec(bench, pool, maxSize, copy) {
+  const sizes = [MiB, 64 * MiB, 256 * MiB, GiB].filter((s) => s <= maxSize);
+  for (const format of ["v1", "v1-lz4", "v3-block"]) {
+    bench.log(`encode and decode ${format}`);
+    const path = join(bench.scratch, `snapshot-${format}.ltx`);
+    // Warm-up: a few small files through both paths.
+    for (let i = 0; i < 5; i++) {
+      encodeSnapshot(pool, 4 * MiB, format, path);
+      await decodeFile(path, (4 * MiB) / PAGE);
+    }
+    for (const size of sizes) {
+      const runs = runsFor(size);
+      let enc = Infinity;
+      let fileBytes = 0;
+      for (let r = 0; r < runs; r++) {
+        collect();
+        const e = encodeSnapshot(pool, size, format, path);
+        enc = Math.min(enc, e.ms);
+        fileBytes = e.fileBytes;
+      }
+      const encRate = mbps(size, enc);
+      bench.row("LTX encode (snapshot of 4 KiB pages; MB/s of page data)", {
+        format,
+        pages: sizeLabel(size),
+        "file/pages": fileBytes / size,
+        "MB/s": encRate,
+        "ns/B": nsPerByte(size, enc),
+        "× copy": encRate / copy.get(size),
+        runs,
+      });
+      let dec = Infinity;
+      let rss;
+      for (let r = 0; r < runs; r++) {
+        const d = await decodeFile(path, size / PAGE);
+        dec = Math.min(dec, d.ms);
+        if (rss === undefined || d.rss.peak > rss.peak) rss = d.rss;
+      }
+      const decRate = mbps(size, dec);
+      bench.row("LTX decode (LtxReader streaming 1 MiB chunks, every checksum verified; MB/s of page data)", {
+        format,
+        pages: sizeLabel(size),
+        "MB/s": decRate,
+        "ns/B": nsPerByte(size, dec),
+        "× copy": decRate / copy.get(size),
+        "RSS peak MiB": rss.peak,
+        "RSS growth MiB": rss.growth,
+        runs,
+      });
+    }
+  }
+}
+
+/**
+ * A 64 MiB snapshot and 99 incremental files (48 rewritten pages each, a hot set among
+ * them, the database growing by 16 pages every 10th file), v3-block, compacted into one.
+ */
+async function compaction(bench, pool, copy) {
+  bench.log("compaction of 100 files");
+  const rng = new Rng(100);
+  const poolPages = pool.length / PAGE;
+  const poolPage = (i) => pool.subarray(i * PAGE, (i + 1) * PAGE);
+  let commit = 16384;
+  const sums = [];
+  for (let p = 1; p <= commit; p++) sums[p] = pageChecksum(p, poolPage(p - 1));
+  const snapshot = encodeLtx(
+    { pageSize: PAGE, commit, minTXID: 1, maxTXID: 1, timestamp: TIMESTAMP },
+    Array.from({ length: commit }, (_, i) => ({ pgno: i + 1, data: poolPage(i) })),
+  );
+  const files = [snapshot];
+  let pageBytes = commit * PAGE;
+  let db = new DatabaseChecksum();
+  for (let p = 1; p <= commit; p++) db.add(sums[p]);
+  for (let txid = 2; txid <= 100; txid++) {
+    const pre = db.value;
+    const grown = txid % 10 === 0 ? commit + 16 : commit;
+    const chosen = new Set();
+    while (chosen.size < 48) chosen.add(1 + (rng.below(2) === 0 ? rng.below(256) : rng.below(commit)));
+    for (let p = commit + 1; p <= grown; p++) chosen.add(p);
+    commit = grown;
+    const pages = [...chosen].sort((a, b) => a - b).map((pgno) => ({ pgno, data: poolPage(16384 + rng.below(poolPages - 16384)) }));
+    for (const { pgno, data } of pages) {
+      const sum = pageChecksum(pgno, data);
+      if (sums[pgno] === undefined) db.add(sum);
+      else db.replace(sums[pgno], sum);
+      sums[pgno] = sum;
+    }
+    files.push(
+      encodeLtx({ pageSize: PAGE, commit, minTXID: txid, maxTXID: txid, timestamp: TIMESTAMP + txid, preApplyChecksum: pre }, pages, {
+        postApplyChecksum: db.value,
+      }),
+    );
+    pageBytes += pages.length * PAGE;
+  }
+  const inBytes = files.reduce((n, f) => n + f.length, 0);
+  let outBytes = 0;
+  const t = await bestTime(
+    async () => {
+      outBytes = 0;
+      for await (const chunk of compactLtx(files)) outBytes += chunk.length;
+    },
+    { runs: 3, warmup: 1 },
+  );
+  const pageRate = mbps(pageBytes, t.ms);
+  bench.row("compaction of 100 files (v3-block snapshot of 64 MiB + 99 incrementals → one v3-block snapshot, in memory)", {
+    "in MiB": inBytes / MiB,
+    "in pages MiB": pageBytes / MiB,
+    "out MiB": outBytes / MiB,
+    seconds: t.ms / 1000,
+    "in MB/s": mbps(inBytes, t.ms),
+    "out MB/s": mbps(outBytes, t.ms),
+    "in pages MB/s": pageRate,
+    "× copy": pageRate / copy.get(64 * MiB),
+    runs: t.runs,
+  });
+}
+
+/** The LZ4 block codec alone, page by page, on 64 MiB of the database's pages. */
+function lz4Blocks(bench, pool, copy) {
+  bench.log("LZ4 blocks");
+  const pages = pool.subarray(0, 64 * MiB);
+  const n = pages.length / PAGE;
+  const blocks = new Array(n);
+  const compress = () => {
+    for (let i = 0; i < n; i++) blocks[i] = lz4CompressBlock(pages.subarray(i * PAGE, (i + 1) * PAGE));
+  };
+  const out = new Uint8Array(PAGE);
+  const decompress = () => {
+    for (let i = 0; i < n; i++) if (lz4DecompressBlock(blocks[i], out) !== PAGE) throw new Error("short block");
+  };
+  const table = "LZ4 block codec, one 4 KiB page per block (64 MiB of pages; MB/s of page data)";
+  const ref = copy.get(64 * MiB);
+  for (const [op, fn] of [
+    ["compress (lz4CompressBlock)", compress],
+    ["decompress (lz4DecompressBlock)", decompress],
+  ]) {
+    for (let i = 0; i < 2; i++) fn();
+    let best = Infinity;
+    for (let r = 0; r < 5; r++) {
+      const t = performance.now();
+      fn();
+      best = Math.min(best, performance.now() - t);
+    }
+    const rate = mbps(pages.length, best);
+    const packed = blocks.reduce((s, b) => s + b.length, 0);
+    bench.row(table, { op, "out/in": op.startsWith("compress") ? packed / pages.length : pages.length / packed, "MB/s": rate, "ns/B": nsPerByte(pages.length, best), "× copy": rate / ref, runs: 5 });
+  }
+}
