@@ -38,6 +38,8 @@ export interface DatabaseOptions {
   retentionEnabled?: boolean;
   /** Verify the replica's checksum chain this often, ms; 0 (default) never. */
   validationInterval?: number;
+  /** At most this many bytes of WAL frames per level-0 file (64 MiB); a transaction is never split. */
+  maxBatchBytes?: number;
 }
 
 /** The engine's options. */
@@ -61,6 +63,7 @@ export interface ResolvedDatabaseOptions {
   readonly l0Retention: number;
   readonly retentionEnabled: boolean;
   readonly validationInterval: number;
+  readonly maxBatchBytes: number;
 }
 
 const HOUR = 60 * 60_000;
@@ -116,5 +119,6 @@ export function resolveDatabaseOptions(options: DatabaseOptions): ResolvedDataba
     l0Retention: duration("l0Retention", options.l0Retention, 5 * 60_000),
     retentionEnabled: options.retentionEnabled ?? true,
     validationInterval: duration("validationInterval", options.validationInterval, 0),
+    maxBatchBytes: count("maxBatchBytes", options.maxBatchBytes, 64 << 20, 1),
   };
 }

@@ -15,8 +15,6 @@ import type { Scheduler, Timer } from "./scheduler.js";
 import { verifyReplicaChain } from "./validate.js";
 import { databaseFilePages, locateCursor, readHeader, scanBatch, StateReader, walPageMap, type WalBatch, type WalCursor } from "./wal-follow.js";
 
-/** At most this many bytes of WAL frames go into one level-0 file (a transaction is never split). */
-export const MAX_BATCH_BYTES = 64 << 20;
 const RETRY_BASE_MS = 1000;
 const RETRY_MAX_MS = 30_000;
 const BUSY_RETRY_MS = 50;
@@ -363,7 +361,7 @@ export class ReplicaStream {
     const pending = this.pending;
     const retry =
       pending !== undefined && pending.salt1 === loc.header.salt1 && pending.salt2 === loc.header.salt2 && pending.from === loc.from.offset && pending.txid === this.txid + 1;
-    const batch = scanBatch(this.host.wal, loc.header, loc.from, retry ? pending.end - pending.from : MAX_BATCH_BYTES);
+    const batch = scanBatch(this.host.wal, loc.header, loc.from, retry ? pending.end - pending.from : this.host.options.maxBatchBytes);
     if (batch.transactions === 0) {
       this.pending = undefined;
       if (batch.stop !== "max-bytes") this.reachedEnd(epoch);
