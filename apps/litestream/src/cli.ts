@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 import { main } from "./main.js";
 
+// The AWS SDK warns on every run that its 2027 releases will need Node 22: noise on a
+// CLI's stderr (the README says so). Set the variable to "false" to see it.
+process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] ??= "true";
+
 // The first SIGINT/SIGTERM aborts the running command (replicate stops gracefully,
 // restore removes its temp file); another one, when nothing else handles it, exits.
 const controller = new AbortController();

@@ -124,7 +124,7 @@ async function integrityCheck(path: string, mode: string): Promise<void> {
     const rows = db.pragma(pragma, { simple: false }) as Record<string, string>[];
     const lines = rows.map((r) => Object.values(r)[0]);
     if (lines.length !== 1 || lines[0] !== "ok") {
-      throw new CliError(`PRAGMA ${pragma} failed on the restored database: ${lines.slice(0, 5).join("; ")}${lines.length > 5 ? ` (and ${lines.length - 5} more)` : ""}`);
+      throw new CliError(`PRAGMA ${pragma} did not return ok: ${lines.slice(0, 5).join("; ")}${lines.length > 5 ? ` (and ${lines.length - 5} more)` : ""}`);
     }
   } finally {
     db.close();
