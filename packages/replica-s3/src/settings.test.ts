@@ -61,7 +61,7 @@ describe("S3 settings from a spec and the environment", () => {
     expect(resolveS3Settings({ type: "s3", bucket: "b" }, noEnv).prefix).toBe("");
   });
 
-  it("takes credentials from the spec, else LITESTREAM_*, else AWS_*, else leaves them to the SDK's chain", () => {
+  it("takes credentials from the spec, else AWS_*, else LITESTREAM_* (Litestream's order), else leaves them to the SDK's chain", () => {
     const env = {
       LITESTREAM_ACCESS_KEY_ID: "ls-id",
       LITESTREAM_SECRET_ACCESS_KEY: "ls-secret",
@@ -78,12 +78,12 @@ describe("S3 settings from a spec and the environment", () => {
       credentials: { accessKeyId: "spec-id", secretAccessKey: "spec-secret" },
       credentialSource: "spec",
     });
-    expect(creds(spec, env)).toEqual({ credentials: { accessKeyId: "ls-id", secretAccessKey: "ls-secret" }, credentialSource: "LITESTREAM_*" });
-    const { LITESTREAM_ACCESS_KEY_ID: _a, LITESTREAM_SECRET_ACCESS_KEY: _b, ...awsOnly } = env;
-    expect(creds(spec, awsOnly)).toEqual({
+    expect(creds(spec, env)).toEqual({
       credentials: { accessKeyId: "aws-id", secretAccessKey: "aws-secret", sessionToken: "aws-token" },
       credentialSource: "AWS_*",
     });
+    const { AWS_ACCESS_KEY_ID: _a, AWS_SECRET_ACCESS_KEY: _b, AWS_SESSION_TOKEN: _c, ...litestreamOnly } = env;
+    expect(creds(spec, litestreamOnly)).toEqual({ credentials: { accessKeyId: "ls-id", secretAccessKey: "ls-secret" }, credentialSource: "LITESTREAM_*" });
     expect(creds(spec, { AWS_ACCESS_KEY_ID: "", LITESTREAM_SECRET_ACCESS_KEY: " " })).toEqual({ credentials: undefined, credentialSource: "sdk-default-chain" });
   });
 
@@ -130,12 +130,13 @@ describe("createS3ReplicaClient against the S3 server", () => {
     }
   }
 
-  it("signs with LITESTREAM_* over AWS_* (the server checks signatures)", async () => {
-    const env = { LITESTREAM_ACCESS_KEY_ID: good.id, LITESTREAM_SECRET_ACCESS_KEY: good.secret, AWS_ACCESS_KEY_ID: bad.id, AWS_SECRET_ACCESS_KEY: bad.secret };
-    expect(await roundTrip(env, "settings/litestream-env")).toEqual([1]);
+  it("signs with AWS_* over LITESTREAM_*, and with LITESTREAM_* when AWS_* is unset (the server checks signatures)", async () => {
+    const env = { AWS_ACCESS_KEY_ID: good.id, AWS_SECRET_ACCESS_KEY: good.secret, LITESTREAM_ACCESS_KEY_ID: bad.id, LITESTREAM_SECRET_ACCESS_KEY: bad.secret };
+    expect(await roundTrip(env, "settings/aws-over-litestream")).toEqual([1]);
+    expect(await roundTrip({ LITESTREAM_ACCESS_KEY_ID: good.id, LITESTREAM_SECRET_ACCESS_KEY: good.secret }, "settings/litestream-env")).toEqual([1]);
   });
 
-  it("signs with AWS_* when LITESTREAM_* is unset, and fails clearly (io, not retryable) on wrong keys", async () => {
+  it("signs with AWS_* alone, and fails clearly (io, not retryable) on wrong keys", async () => {
     expect(await roundTrip({ AWS_ACCESS_KEY_ID: good.id, AWS_SECRET_ACCESS_KEY: good.secret }, "settings/aws-env")).toEqual([1]);
     const error = await rejection(roundTrip({ AWS_ACCESS_KEY_ID: bad.id, AWS_SECRET_ACCESS_KEY: bad.secret }, "settings/wrong"));
     expect(isReplicaError(error, "io")).toBe(true);

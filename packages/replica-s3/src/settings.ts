@@ -26,11 +26,12 @@ export interface S3Settings {
  *   names no scheme. A custom endpoint defaults to path-style addressing and region
  *   `us-east-1`; AWS uses the spec's region, else `AWS_REGION`/`AWS_DEFAULT_REGION`, else
  *   `us-east-1` (the client then follows region redirects).
- * - credentials: the spec's pair; else, each variable on its own,
- *   `LITESTREAM_ACCESS_KEY_ID` / `LITESTREAM_SECRET_ACCESS_KEY` before `AWS_ACCESS_KEY_ID` /
- *   `AWS_SECRET_ACCESS_KEY` (with `AWS_SESSION_TOKEN`); else the SDK's default chain.
- *   Half a pair is an error naming the missing half. (Litestream itself lets a set `AWS_*`
- *   variable win over `LITESTREAM_*`; we prefer the variable named for us.)
+ * - credentials: the spec's pair; else, each variable on its own, `AWS_ACCESS_KEY_ID` /
+ *   `AWS_SECRET_ACCESS_KEY` (with `AWS_SESSION_TOKEN`), and `LITESTREAM_ACCESS_KEY_ID` /
+ *   `LITESTREAM_SECRET_ACCESS_KEY` where the `AWS_*` one is unset — exactly Litestream's
+ *   rule (it copies `LITESTREAM_*` into unset `AWS_*` variables) so an environment that
+ *   works with Litestream signs the same way here; else the SDK's default chain.
+ *   Half a pair is an error naming the missing half.
  */
 export function resolveS3Settings(spec: ReplicaSpec, env: NodeJS.ProcessEnv = process.env): S3Settings {
   const where = spec.url ? ` (${spec.url})` : "";
@@ -62,7 +63,7 @@ function resolveCredentials(spec: ReplicaSpec, env: NodeJS.ProcessEnv, where: st
     }
     return { credentials: { accessKeyId: specId, secretAccessKey: specSecret }, credentialSource: "spec" };
   }
-  // Each variable on its own, as Litestream copies LITESTREAM_* over unset AWS_* ones.
+  // Each variable on its own, as Litestream copies LITESTREAM_* into unset AWS_* ones.
   const id = fromEnv(env, "ACCESS_KEY_ID");
   const secret = fromEnv(env, "SECRET_ACCESS_KEY");
   if (id === undefined && secret === undefined) return { credentials: undefined, credentialSource: "sdk-default-chain" };
@@ -78,7 +79,7 @@ function resolveCredentials(spec: ReplicaSpec, env: NodeJS.ProcessEnv, where: st
 }
 
 function fromEnv(env: NodeJS.ProcessEnv, suffix: string): { name: string; value: string } | undefined {
-  for (const name of [`LITESTREAM_${suffix}`, `AWS_${suffix}`]) {
+  for (const name of [`AWS_${suffix}`, `LITESTREAM_${suffix}`]) {
     const value = nonEmpty(env[name]);
     if (value !== undefined) return { name, value };
   }
