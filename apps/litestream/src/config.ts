@@ -17,6 +17,7 @@ import {
   type Env,
   type Infer,
 } from "@sqlrep/config";
+import type { DatabaseOptions } from "@sqlrep/backup";
 import { cleanPrefix, isReplicaError, parseReplicaUrl, type ReplicaSpec } from "@sqlrep/replica";
 import type { LogLevel } from "./logger.js";
 
@@ -29,19 +30,7 @@ export function configPath(flag: string | undefined, env: Env): string {
 }
 
 /** Per-database engine settings a config file sets (durations in ms); absent = the engine's default. */
-export interface DatabaseSettings {
-  monitorInterval?: number;
-  checkpointInterval?: number;
-  minCheckpointPageCount?: number;
-  truncatePageCount?: number;
-  busyTimeout?: number;
-  levels?: { level: number; interval: number }[];
-  snapshotInterval?: number;
-  snapshotRetention?: number;
-  l0Retention?: number;
-  retentionEnabled?: boolean;
-  validationInterval?: number;
-}
+export type DatabaseSettings = Omit<DatabaseOptions, "path" | "replicas">;
 
 /** One replica of a database: a name (for `-replica`), where it is, and its sync interval. */
 export interface ReplicaConfig {
@@ -157,7 +146,7 @@ const dbSchema = object({
   pattern: unsupported(`${NOT_SUPPORTED}: directory mode (dir/pattern)`),
   recursive: unsupported(`${NOT_SUPPORTED}: directory mode (dir/pattern)`),
   watch: unsupported(`${NOT_SUPPORTED}: directory mode (dir/pattern)`),
-  "max-sync-wal-bytes": unsupported(`${NOT_SUPPORTED}: the engine reads the WAL in bounded chunks without this cap`),
+  "max-sync-wal-bytes": byteSize({ min: 1 }).optional(),
   "restore-if-db-not-exists": unsupported(`${NOT_SUPPORTED} yet: run "litestream restore -if-db-not-exists -if-replica-exists DB_PATH" before replicate`),
   "monitor-interval": duration({ min: 1 }).optional(),
   "checkpoint-interval": duration({ min: 1 }).optional(),
@@ -289,6 +278,7 @@ function resolveSettings(db: DbYaml, replicas: readonly ReplicaYaml[], global: D
   if (db.checkpointInterval !== undefined) s.checkpointInterval = db.checkpointInterval;
   if (db.busyTimeout !== undefined) s.busyTimeout = db.busyTimeout;
   if (db.minCheckpointPageCount !== undefined) s.minCheckpointPageCount = db.minCheckpointPageCount;
+  if (db.maxSyncWalBytes !== undefined) s.maxBatchBytes = db.maxSyncWalBytes;
   if (db.maxCheckpointPageCount !== undefined && db.truncatePageN !== undefined) {
     throw errorAt(db, "max-checkpoint-page-count", "conflict", "give either max-checkpoint-page-count (v0.3) or truncate-page-n (v0.5): both set the TRUNCATE checkpoint threshold");
   }

@@ -1,12 +1,13 @@
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
+import { BackupEngine, type DatabaseOptions } from "@sqlrep/backup";
 import { formatDuration } from "@sqlrep/config";
 import { isReplicaError, parseReplicaUrl } from "@sqlrep/replica";
 import { defineCommand } from "../command.js";
 import { absoluteFileSpec, configPath, resolveDatabasePath, type LitestreamConfig, type ReplicaConfig } from "../config.js";
 import { CliError, CONFIG_FLAGS, createClient, createRegistry, readConfig, type Io } from "../context.js";
-import { createEngine, type DatabaseOptions, type Engine } from "../engine.js";
 import { defineFlags, UsageError } from "../flags.js";
+import { formatTxid } from "../format.js";
 import { startHttpServer } from "../http.js";
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from "../logger.js";
 import { splitShellWords } from "../shell-words.js";
@@ -99,8 +100,8 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
     ...db.settings,
     replicas: db.replicas.map((r) => ({ name: r.name, client: createClient(registry, r), ...(r.syncInterval !== undefined ? { syncInterval: r.syncInterval } : {}) })),
   }));
-  const engine = createEngine(databases, logger);
-  engine.on("synced", (event) => logger.info("replica sync", event));
+  const engine = new BackupEngine({ databases, logger });
+  logEvents(engine, logger);
 
   logger.info("litestream", { version: `v${VERSION}`, implementation: "sqlrep", ...(config.file ? { config: config.file } : {}) });
   for (const db of config.dbs) {
@@ -120,9 +121,9 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
   }
 
   const shutdown = new Shutdown(io);
-  await engine.start();
   let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
   try {
+    await engine.start({ signal: io.signal });
     if (config.addr !== undefined) {
       try {
         http = await startHttpServer(config.addr, { metrics: () => engine.metrics(), status: () => engine.status() });
@@ -141,6 +142,17 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
     await http?.close();
     logger.info("litestream shut down");
   }
+}
+
+/** One line per upload (Litestream logs each sync) and per failure; the engine logs snapshots itself. */
+function logEvents(engine: BackupEngine, logger: Logger): void {
+  engine.on("synced", (e) => {
+    if (e.level !== 0) return;
+    logger.info("replica sync", { db: e.path, replica: e.replica, level: e.level, txid: formatTxid(e.txid), size: e.bytes });
+  });
+  engine.on("error", (e) => {
+    logger.error("sync error", { db: e.path, ...(e.replica ? { replica: e.replica } : {}), error: e.error.message });
+  });
 }
 
 /**
@@ -184,7 +196,7 @@ class Shutdown {
 }
 
 /** Runs the `-exec` child with our stdio; when it exits, a final sync, then its exit code. */
-async function runExec(argv: string[], engine: Engine, logger: Logger, io: Io, shutdown: Shutdown): Promise<number> {
+async function runExec(argv: string[], engine: BackupEngine, logger: Logger, io: Io, shutdown: Shutdown): Promise<number> {
   const [command, ...args] = argv as [string, ...string[]];
   const child = spawn(command, args, { stdio: "inherit", env: io.env, cwd: io.cwd });
   shutdown.child = child;
