@@ -30,3 +30,4 @@ export { RangeScheduler, DEFAULT_PARALLELISM, DEFAULT_RANGE_SIZE, type RangeSche
 export { compactLevel, DEFAULT_LEVELS, type CompactLevelOptions, type LevelSchedule } from "./compaction.js";
 export { enforceRetention, type RetentionOptions } from "./retention.js";
 export { replicaPosition, type ReplicaPosition } from "./position.js";
+export * from "./legacy/index.js";
