@@ -27,16 +27,22 @@ export interface RangeSchedulerOptions {
 export const DEFAULT_PARALLELISM = 8;
 export const DEFAULT_RANGE_SIZE = 4 * 1024 * 1024;
 
-/** One byte range of a file and what became of its read. */
+/**
+ * One byte range of a file and what became of its read. No promise is kept: a settled
+ * promise (or its resolving functions) would keep the bytes alive after the reader
+ * took them.
+ */
 interface Range {
   start: number;
   end: number;
-  /** Settles with the range's bytes once the whole range has arrived (or its read failed). */
-  bytes: Promise<Uint8Array[]>;
-  settle: { resolve(chunks: Uint8Array[]): void; reject(err: unknown): void };
   started: boolean;
   /** Its bytes are counted in the scheduler's buffered total. */
   reserved: boolean;
+  /** The whole range, once arrived (dropped when the reader has taken it). */
+  chunks: Uint8Array[] | undefined;
+  failure: unknown;
+  /** The reader waiting for this range. */
+  waiter: (() => void) | undefined;
 }
 
 /**
@@ -138,9 +144,13 @@ export class RangeScheduler {
     this.buffered += range.end - range.start;
     range.reserved = true;
     this.fetch(source, range)
-      .then(range.settle.resolve, range.settle.reject)
+      .then(
+        (chunks) => (range.chunks = chunks),
+        (err: unknown) => (range.failure = err),
+      )
       .finally(() => {
         this.inFlight--;
+        wake(range);
         this.pump();
       });
   }
@@ -198,6 +208,7 @@ export class RangeScheduler {
   }
 }
 
+
 /** Errors from sockets and the OS that a retry may cure. */
 const TRANSIENT_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "EAGAIN", "EBUSY", "UND_ERR_SOCKET"]);
 
@@ -220,11 +231,7 @@ class RangedSource implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8Arra
   ) {
     this.signal = AbortSignal.any([scheduler.abortSignal, this.controller.signal]);
     for (let start = 0; start < file.size; start += scheduler.rangeSize) {
-      let settle!: Range["settle"];
-      const bytes = new Promise<Uint8Array[]>((resolve, reject) => (settle = { resolve, reject }));
-      // A range nobody waits for any more (its source was closed) must not be an unhandled rejection.
-      bytes.catch(() => undefined);
-      this.ranges.push({ start, end: Math.min(file.size, start + scheduler.rangeSize), bytes, settle, started: false, reserved: false });
+      this.ranges.push({ start, end: Math.min(file.size, start + scheduler.rangeSize), started: false, reserved: false, chunks: undefined, failure: undefined, waiter: undefined });
     }
   }
 
@@ -251,12 +258,16 @@ class RangedSource implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8Arra
         this.waiting = true;
         this.scheduler.pump();
       }
-      try {
-        this.chunks = await range.bytes;
-      } catch (err) {
-        this.close();
-        throw err;
+      while (range.chunks === undefined && range.failure === undefined && !this.closed) {
+        await new Promise<void>((resolve) => (range.waiter = resolve));
       }
+      if (range.failure !== undefined || this.closed) {
+        const failure = range.failure ?? new ReplicaError("aborted", `reading ${fileLabel(this.file)} stopped`);
+        this.close();
+        throw failure;
+      }
+      this.chunks = range.chunks;
+      range.chunks = undefined;
       this.chunk = 0;
     }
   }
@@ -272,10 +283,10 @@ class RangedSource implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8Arra
     this.closed = true;
     this.controller.abort(new ReplicaError("aborted", `reading ${fileLabel(this.file)} stopped`));
     this.scheduler.forget(this);
-    const reason = new ReplicaError("aborted", `reading ${fileLabel(this.file)} stopped`);
     for (const range of this.ranges) {
-      if (!range.started) range.settle.reject(reason);
+      range.chunks = undefined;
       this.scheduler.release(range);
+      wake(range);
     }
   }
 
@@ -301,6 +312,12 @@ class RangedSource implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8Arra
     range.started = true;
     return range;
   }
+}
+
+function wake(range: Range): void {
+  const waiter = range.waiter;
+  range.waiter = undefined;
+  waiter?.();
 }
 
 function positive(n: number, name: string): number {

@@ -1,5 +1,5 @@
 import { LtxError, decodeHeader, formatFilename, HEADER_SIZE, parseFilename } from "@sqlrep/ltx";
-import { ReplicaError, throwIfAborted } from "./errors.js";
+import { isReplicaError, ReplicaError, throwIfAborted } from "./errors.js";
 import { SNAPSHOT_LEVEL, type ReplicaLayout } from "./layout.js";
 import { isObjectInfo, readObject, type ObjectStore, type SignalOption } from "./object-store.js";
 
@@ -101,7 +101,12 @@ export class ObjectReplicaClient implements ReplicaClient {
       if (range.minTXID < seek) continue;
       let createdAt = entry.lastModified;
       if (options.useMetadata) {
-        const head = await this.store.head(entry.key, { signal: options.signal });
+        const head = await this.store.head(entry.key, { signal: options.signal }).catch((err: unknown) => {
+          // Deleted between the listing and the HEAD (retention running): it is not there any more.
+          if (isReplicaError(err, "not-found")) return undefined;
+          throw err;
+        });
+        if (head === undefined) continue;
         createdAt = head.timestamp ?? head.lastModified;
       }
       yield { level, ...range, size: entry.size, createdAt };

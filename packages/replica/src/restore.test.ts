@@ -4,11 +4,11 @@ import { tempDir, type TempDir } from "@sqlrep/testkit";
 import { isReplicaError, ReplicaError } from "./errors.js";
 import { FileObjectStore } from "./file-store.js";
 import { directoryLayout } from "./layout.js";
-import type { ListOptions, ObjectEntry, ObjectHead, ObjectInfo, ObjectStore, ReadOptions, SignalOption, WriteOptions } from "./object-store.js";
 import { createFileReplicaClient } from "./registry.js";
 import { ltxKey, ObjectReplicaClient, type ReplicaClient } from "./replica-client.js";
 import { restore, type RestoreProgress } from "./restore.js";
 import { History, Rng } from "./testing/history.js";
+import { InstrumentedStore } from "./testing/instrumented-store.js";
 
 let dir: TempDir;
 let client: ReplicaClient;
@@ -130,76 +130,6 @@ describe("restore", () => {
   });
 });
 
-interface Fault {
-  error: Error;
-  /** Fail after sending this many bytes (default: fail before sending any). */
-  after?: number;
-}
-
-/** Wraps a store: counts concurrent reads, logs them and can fail them. */
-class InstrumentedStore implements ObjectStore {
-  readonly kind = "instrumented";
-  active = 0;
-  peak = 0;
-  reads = 0;
-  /** Runs before each read (by 1-based number); a returned error fails the read, after `after` bytes if given. */
-  fault: ((read: number, key: string, offset: number) => Fault | undefined | Promise<Fault | undefined>) | undefined;
-  /** Every read: key, offset, length. */
-  readonly log: { key: string; offset: number; length: number | undefined }[] = [];
-
-  constructor(private readonly inner: ObjectStore) {}
-
-  get location(): string {
-    return this.inner.location;
-  }
-
-  list(prefix: string, options?: ListOptions): AsyncIterable<ObjectEntry> {
-    return this.inner.list(prefix, options);
-  }
-
-  async read(key: string, options?: ReadOptions): Promise<AsyncIterable<Uint8Array>> {
-    const n = ++this.reads;
-    this.log.push({ key, offset: options?.offset ?? 0, length: options?.length });
-    const fault = await this.fault?.(n, key, options?.offset ?? 0);
-    if (fault !== undefined && fault.after === undefined) throw fault.error;
-    const body = await this.inner.read(key, options);
-    const self = this;
-    return (async function* () {
-      self.active++;
-      self.peak = Math.max(self.peak, self.active);
-      let sent = 0;
-      try {
-        for await (const chunk of body) {
-          // Network-sized pieces, each taking a while; a fault cuts the stream at exactly `after` bytes.
-          for (let at = 0; at < chunk.length; ) {
-            const limit = fault?.after === undefined ? 512 : Math.min(512, fault.after - sent);
-            if (limit <= 0) throw fault!.error;
-            const piece = chunk.subarray(at, at + limit);
-            at += piece.length;
-            sent += piece.length;
-            yield piece;
-            await new Promise((r) => setTimeout(r, 0));
-          }
-        }
-      } finally {
-        self.active--;
-      }
-    })();
-  }
-
-  head(key: string, options?: SignalOption): Promise<ObjectHead> {
-    return this.inner.head(key, options);
-  }
-
-  write(key: string, body: Uint8Array | AsyncIterable<Uint8Array>, options?: WriteOptions): Promise<ObjectInfo> {
-    return this.inner.write(key, body, options);
-  }
-
-  delete(keys: readonly string[], options?: SignalOption): Promise<void> {
-    return this.inner.delete(keys, options);
-  }
-}
-
 describe("restore over ranged reads", () => {
   it("reads ranges of several files in parallel, never more than `parallelism` at once", async () => {
     const h = await backedUp(40);
@@ -242,7 +172,7 @@ describe("restore over ranged reads", () => {
     expect(readdirSync(dir.path)).toEqual(["replica"]);
   });
 
-  it("re-plans once when a file vanishes between planning and reading", async () => {
+  it("re-plans when a file vanishes between planning and reading", async () => {
     const h = await backedUp(20);
     const store = new InstrumentedStore(new FileObjectStore(dir.join("replica")));
     let vanished = false;

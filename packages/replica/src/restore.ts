@@ -66,6 +66,12 @@ export interface RestoreResult {
 /** Database pages gathered before one positional write. */
 const WRITE_BATCH = 1024 * 1024;
 const PROGRESS_INTERVAL_MS = 100;
+/**
+ * Re-plans after a planned file vanished (retention deleted it meanwhile). Each re-plan
+ * sees the newer listing; more than one is needed only when retention runs again
+ * during the retry.
+ */
+const MAX_REPLANS = 3;
 /** Files beside a database that SQLite would apply to (or pair with) whatever database it finds. */
 const SIDE_FILES = ["-wal", "-journal"] as const;
 const STALE_FILES = ["-wal", "-shm", "-journal"] as const;
@@ -79,7 +85,7 @@ const STALE_FILES = ["-wal", "-shm", "-journal"] as const;
  * post-apply checksum, completeness, and the database checksum of the pages written
  * against the replica's post-apply checksum (when the files carry checksums). Then
  * `verify`, fsync, rename, fsync of the directory. On failure the temp file is
- * removed; a file that vanished since planning (retention) causes one re-plan.
+ * removed; a file that vanished since planning (retention) causes a re-plan (up to 3).
  */
 export async function restore(client: ReplicaClient, options: RestoreOptions): Promise<RestoreResult> {
   if (!options.output) throw new ReplicaError("invalid-config", "a restore needs an output path");
@@ -89,7 +95,7 @@ export async function restore(client: ReplicaClient, options: RestoreOptions): P
   throwIfAborted(signal);
   await checkOutput(output, options.overwrite ?? false);
   const progress = new Progress(options.onProgress);
-  for (let replanned = false; ; replanned = true) {
+  for (let replans = 0; ; replans++) {
     progress.phase("plan", 0, 0);
     const plan = await planRestore(client, options.target, { signal });
     try {
@@ -111,7 +117,7 @@ export async function restore(client: ReplicaClient, options: RestoreOptions): P
       return result;
     } catch (err) {
       await rm(temp, { force: true });
-      if (!replanned && isReplicaError(err, "not-found") && !signal?.aborted) continue;
+      if (replans < MAX_REPLANS && isReplicaError(err, "not-found") && !signal?.aborted) continue;
       throw err;
     }
   }
