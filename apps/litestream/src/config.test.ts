@@ -79,6 +79,7 @@ dbs:
       bucket: b
       path: a
   - path: ~/b.db
+    restore-if-db-not-exists: true
     replica:
       url: s3://b/b
       sync-interval: 0
@@ -183,6 +184,8 @@ describe("a Litestream v0.5 config", () => {
   it("strips sqlite://, expands ~ and reads the single replica key", () => {
     expect(config.dbs[0]!.path).toBe("/data/a.db");
     expect(config.dbs[1]!.path).toBe(`${homedir()}/b.db`);
+    expect(config.dbs[1]!.restoreIfNotExists).toBe(true);
+    expect(config.dbs[0]!.restoreIfNotExists).toBeUndefined();
   });
 
   it("fills replicas from the global replica defaults (credentials from ${VAR} and $VAR)", () => {

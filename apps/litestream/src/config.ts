@@ -44,6 +44,8 @@ export interface ReplicaConfig {
 export interface DatabaseConfig {
   /** Absolute path of the database file. */
   path: string;
+  /** Restore from the replicas before replicating when the file does not exist (v0.5). */
+  restoreIfNotExists?: boolean;
   settings: DatabaseSettings;
   replicas: ReplicaConfig[];
 }
@@ -147,7 +149,7 @@ const dbSchema = object({
   recursive: unsupported(`${NOT_SUPPORTED}: directory mode (dir/pattern)`),
   watch: unsupported(`${NOT_SUPPORTED}: directory mode (dir/pattern)`),
   "max-sync-wal-bytes": byteSize({ min: 1 }).optional(),
-  "restore-if-db-not-exists": unsupported(`${NOT_SUPPORTED} yet: run "litestream restore -if-db-not-exists -if-replica-exists DB_PATH" before replicate`),
+  "restore-if-db-not-exists": boolean().optional(),
   "monitor-interval": duration({ min: 1 }).optional(),
   "checkpoint-interval": duration({ min: 1 }).optional(),
   "busy-timeout": duration().optional(),
@@ -264,7 +266,9 @@ function resolveDatabase(db: DbYaml, defaults: S3Defaults, global: DatabaseSetti
     if (names.has(r.name)) throw errorAt(replicasYaml[i]!, undefined, "conflict", `replica name ${JSON.stringify(r.name)} is used twice for ${db.path}: give each replica a distinct name:`);
     names.add(r.name);
   });
-  return { path: resolveDatabasePath(db.path, cwd), settings: resolveSettings(db, replicasYaml, global), replicas };
+  const out: DatabaseConfig = { path: resolveDatabasePath(db.path, cwd), settings: resolveSettings(db, replicasYaml, global), replicas };
+  if (db.restoreIfDbNotExists) out.restoreIfNotExists = true;
+  return out;
 }
 
 /**

@@ -83,6 +83,11 @@ export function createClient(registry: ReplicaRegistry, replica: ReplicaConfig):
   }
 }
 
+/** `s3 replica "backup" (s3://bucket/db)`, for messages. */
+export function describeReplica(r: NamedReplica): string {
+  return `${r.client.type} replica ${JSON.stringify(r.name)} (${r.client.location})`;
+}
+
 /** The replica named by a URL argument, as a one-replica list. */
 export function urlReplica(url: string, registry: ReplicaRegistry): NamedReplica {
   const client = registry.create(url);

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { freePort, spawnProcess, startS3Server, stopAllProcesses, tempDir, type ProcessHandle, type S3Server } from "@sqlrep/testkit";
@@ -161,6 +161,26 @@ describe.skipIf(!built)(`litestream replicate as a child process${built ? "" : "
     // With the process gone, status says so and shows what the replica holds.
     const offline = await runCli(["status", "-config", config]);
     expect(offline.stderr).toBe(`note: no replicate process answered on :${port}; showing stored state only\n`);
+  }, 90_000);
+
+  it("-restore-if-db-not-exists restores a missing database, then replication continues from the replica's position", async () => {
+    const db = walDatabase();
+    const replica = tmp.join("restore-first-replica");
+    const first = await replicate([db, `file://${replica}`]);
+    await write(db, 30);
+    expect(await stopGracefully(first)).toBe(0);
+    const before = readDatabase(db).rows;
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${db}${suffix}`, { force: true });
+
+    const second = await replicate(["-restore-if-db-not-exists", db, `file://${replica}`]);
+    const log = second.output().join("\n");
+    expect(log).toContain(`msg="database does not exist, restoring from replica" db=${db}`);
+    expect(log).toMatch(/msg="restored .* from file replica \\"file\\" .*quick_check ok"/);
+    expect(readDatabase(db).rows).toEqual(before);
+    await write(db, 20);
+    expect(await stopGracefully(second)).toBe(0);
+    expect(readDatabase(db).rows).toHaveLength(50);
+    await expectRestoredEqual(`file://${replica}`, db);
   }, 90_000);
 
   it("a database that is not in WAL mode is an error that says how to fix it", async () => {

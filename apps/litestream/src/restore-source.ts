@@ -1,6 +1,5 @@
 import { isReplicaError, planRestore, restore, type RestoreProgress, type RestoreTarget } from "@sqlrep/replica";
-import type { NamedReplica } from "./context.js";
-import { CliError } from "./context.js";
+import { CliError, describeReplica, type NamedReplica } from "./context.js";
 
 /** What the user asked `restore` for, after flag parsing. */
 export interface RestoreRequest {
@@ -52,7 +51,7 @@ class LtxRestoreSource implements RestoreSource {
   readonly description: string;
   constructor(private readonly replica: NamedReplica) {
     this.name = replica.name;
-    this.description = `${replica.client.type} replica ${JSON.stringify(replica.name)} (${replica.client.location})`;
+    this.description = describeReplica(replica);
   }
 
   async plan(request: RestoreRequest, signal?: AbortSignal): Promise<{ txid: number; timestamp: Date } | undefined> {

@@ -1,15 +1,17 @@
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { constants } from "node:os";
 import { BackupEngine, type DatabaseOptions } from "@sqlrep/backup";
 import { formatDuration } from "@sqlrep/config";
 import { isReplicaError, parseReplicaUrl } from "@sqlrep/replica";
 import { defineCommand } from "../command.js";
 import { absoluteFileSpec, configPath, resolveDatabasePath, type LitestreamConfig, type ReplicaConfig } from "../config.js";
-import { CliError, CONFIG_FLAGS, createClient, createRegistry, readConfig, type Io } from "../context.js";
+import { CliError, CONFIG_FLAGS, createClient, createRegistry, readConfig, type Io, type NamedReplica } from "../context.js";
 import { defineFlags, UsageError } from "../flags.js";
 import { formatTxid } from "../format.js";
 import { startHttpServer } from "../http.js";
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from "../logger.js";
+import { restoreFromReplicas, summaryLine } from "../restore-run.js";
 import { splitShellWords } from "../shell-words.js";
 import { VERSION } from "../version.js";
 
@@ -19,6 +21,10 @@ const flags = defineFlags({
     type: "string",
     placeholder: "CMD",
     usage: "Executes a subcommand. Litestream will exit when the child\nprocess exits. Useful for simple process management.",
+  },
+  "restore-if-db-not-exists": {
+    type: "boolean",
+    usage: "Restores each database that does not exist from its replicas\n(with PRAGMA quick_check) before replicating it.",
   },
 });
 
@@ -60,6 +66,7 @@ export const replicateCommand = defineCommand({
       format: config.logging.type,
       stream: config.logging.stderr ? io.stderr : io.stdout,
     });
+    if (flags["restore-if-db-not-exists"]) for (const db of config.dbs) db.restoreIfNotExists = true;
     return replicate(config, exec, logger, io);
   },
 });
@@ -95,10 +102,14 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
   const argv = exec === undefined ? undefined : splitShellWords(exec);
   if (argv !== undefined && argv.length === 0) throw new UsageError("the exec command is empty");
   const registry = await createRegistry();
-  const databases: DatabaseOptions[] = config.dbs.map((db) => ({
+  const named = config.dbs.map((db) => db.replicas.map((r): NamedReplica => ({ name: r.name, config: r, client: createClient(registry, r) })));
+  for (const [i, db] of config.dbs.entries()) {
+    if (db.restoreIfNotExists && !existsSync(db.path)) await restoreMissing(db.path, named[i]!, logger, io);
+  }
+  const databases: DatabaseOptions[] = config.dbs.map((db, i) => ({
     path: db.path,
     ...db.settings,
-    replicas: db.replicas.map((r) => ({ name: r.name, client: createClient(registry, r), ...(r.syncInterval !== undefined ? { syncInterval: r.syncInterval } : {}) })),
+    replicas: named[i]!.map((r) => ({ name: r.name, client: r.client, ...(r.config.syncInterval !== undefined ? { syncInterval: r.config.syncInterval } : {}) })),
   }));
   const engine = new BackupEngine({ databases, logger });
   logEvents(engine, logger);
@@ -142,6 +153,20 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
     await http?.close();
     logger.info("litestream shut down");
   }
+}
+
+/** `restore-if-db-not-exists`: the newest backup, checked with quick_check, before replication starts. */
+async function restoreMissing(path: string, replicas: readonly NamedReplica[], logger: Logger, io: Io): Promise<void> {
+  logger.info("database does not exist, restoring from replica", { db: path });
+  const restored = await restoreFromReplicas(replicas, { target: {} }, {
+    output: path,
+    parallelism: 8,
+    integrityCheck: "quick",
+    signal: io.signal,
+    warn: (message) => logger.warn(message, { db: path }),
+  });
+  if (!restored) logger.info("no backup found, nothing to restore", { db: path });
+  else logger.info(summaryLine(path, restored.source, restored.summary, "quick"), { db: path });
 }
 
 /** One line per upload (Litestream logs each sync) and per failure; the engine logs snapshots itself. */

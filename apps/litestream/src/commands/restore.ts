@@ -1,13 +1,12 @@
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import { defineCommand } from "../command.js";
-import { sqlite } from "../sqlite.js";
-import { CliError, CONFIG_FLAGS, resolveTarget } from "../context.js";
+import { CliError, CONFIG_FLAGS, describeReplica, resolveTarget } from "../context.js";
 import { defineFlags, UsageError, type FlagValues } from "../flags.js";
-import { formatBytes, formatTime, formatTxid, parseTimestampFlag, parseTxidFlag } from "../format.js";
+import { parseTimestampFlag, parseTxidFlag } from "../format.js";
 import { progressBar } from "../progress.js";
-import { chooseRestoreSource, resolveRestoreSources, type RestoreRequest } from "../restore-source.js";
+import { restoreFromReplicas, summaryLine } from "../restore-run.js";
+import type { RestoreRequest } from "../restore-source.js";
 
 const flags = defineFlags({
   ...CONFIG_FLAGS,
@@ -68,40 +67,29 @@ export const restoreCommand = defineCommand({
       }
       throw new CliError(`output file already exists: ${output}`);
     }
-    const sources = resolveRestoreSources(request, replicas);
-    const choice = await chooseRestoreSource(sources, request, io.signal);
-    for (const { source, error } of choice.failures) {
-      if (choice.best) io.stderr.write(`warning: skipping ${source.description}: ${error instanceof Error ? error.message : String(error)}\n`);
-    }
-    if (!choice.best) {
-      if (choice.failures.length > 0) throw choice.failures[0]!.error;
-      if (flags["if-replica-exists"]) {
-        io.stdout.write("no matching backups found\n");
-        return 0;
-      }
-      throw new CliError(`no matching backups found in ${sources.map((s) => s.description).join(", ")}`);
-    }
-    const { source } = choice.best;
-    await mkdir(dirname(output), { recursive: true });
+    const check = flags["integrity-check"] === "none" ? undefined : flags["integrity-check"] === "quick" ? "quick" : flags["integrity-check"] ? "full" : undefined;
     const bar = io.stderr.isTTY ? progressBar(io.stderr) : undefined;
-    const check = flags["integrity-check"];
-    let summary;
+    let restored;
     try {
-      summary = await source.restore(request, {
+      restored = await restoreFromReplicas(replicas, request, {
         output,
         parallelism: flags.parallelism,
+        integrityCheck: check,
         signal: io.signal,
-        ...(bar ? { onProgress: (p) => bar.update(p) } : {}),
-        ...(check && check !== "none" ? { verify: (temp) => integrityCheck(temp, check) } : {}),
+        onProgress: bar ? (p) => bar.update(p) : undefined,
+        warn: (message) => io.stderr.write(`warning: ${message}\n`),
       });
     } finally {
       bar?.done();
     }
-    const checksum = summary.checksumVerified ? "database checksum verified" : "database checksum not verified (the replica's files carry none)";
-    const integrity = check && check !== "none" ? `, ${check === "quick" ? "quick_check" : "integrity_check"} ok` : "";
-    io.stdout.write(
-      `restored ${output} from ${source.description}: TXID ${formatTxid(summary.txid)} (${formatTime(summary.timestamp)}), ${formatBytes(summary.bytes)}, ${summary.files} LTX files, ${checksum}${integrity}\n`,
-    );
+    if (!restored) {
+      if (flags["if-replica-exists"]) {
+        io.stdout.write("no matching backups found\n");
+        return 0;
+      }
+      throw new CliError(`no matching backups found in ${replicas.map(describeReplica).join(", ")}`);
+    }
+    io.stdout.write(summaryLine(output, restored.source, restored.summary, check) + "\n");
     return 0;
   },
 });
@@ -114,20 +102,3 @@ function parseRequest(flags: RestoreFlags, given: ReadonlySet<string>): RestoreR
   if (flags.generation !== undefined || flags.index !== undefined) request.legacy = { generation: flags.generation, index: flags.index };
   return request;
 }
-
-/** The restore's `verify` hook: SQLite's own check of the temp file, before it is put in place. */
-async function integrityCheck(path: string, mode: string): Promise<void> {
-  const Database = sqlite();
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    const pragma = mode === "quick" ? "quick_check" : "integrity_check";
-    const rows = db.pragma(pragma, { simple: false }) as Record<string, string>[];
-    const lines = rows.map((r) => Object.values(r)[0]);
-    if (lines.length !== 1 || lines[0] !== "ok") {
-      throw new CliError(`PRAGMA ${pragma} did not return ok: ${lines.slice(0, 5).join("; ")}${lines.length > 5 ? ` (and ${lines.length - 5} more)` : ""}`);
-    }
-  } finally {
-    db.close();
-  }
-}
-

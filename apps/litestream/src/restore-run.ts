@@ -1,0 +1,74 @@
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { RestoreProgress } from "@sqlrep/replica";
+import { CliError, type NamedReplica } from "./context.js";
+import { formatBytes, formatTime, formatTxid } from "./format.js";
+import { chooseRestoreSource, resolveRestoreSources, type RestoreRequest, type RestoreSource, type RestoreSummary } from "./restore-source.js";
+import { sqlite } from "./sqlite.js";
+
+/** `PRAGMA quick_check` or `integrity_check` on the restored file before it is put in place. */
+export type IntegrityCheck = "quick" | "full";
+
+/** Options of {@link restoreFromReplicas}. */
+export interface RestoreRun {
+  output: string;
+  parallelism: number;
+  integrityCheck?: IntegrityCheck | undefined;
+  onProgress?: ((p: RestoreProgress) => void) | undefined;
+  /** Told about replicas skipped because they could not be read while another could. */
+  warn(message: string): void;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Restores `output` from whichever of `replicas` reaches furthest toward the request's
+ * target. Resolves undefined when no replica holds a backup; rejects when none that
+ * holds one can serve the request.
+ */
+export async function restoreFromReplicas(
+  replicas: readonly NamedReplica[],
+  request: RestoreRequest,
+  run: RestoreRun,
+): Promise<{ source: RestoreSource; summary: RestoreSummary } | undefined> {
+  const sources = resolveRestoreSources(request, replicas);
+  const choice = await chooseRestoreSource(sources, request, run.signal);
+  if (!choice.best) {
+    if (choice.failures.length > 0) throw choice.failures[0]!.error;
+    return undefined;
+  }
+  for (const { source, error } of choice.failures) run.warn(`skipping ${source.description}: ${error instanceof Error ? error.message : String(error)}`);
+  const { source } = choice.best;
+  await mkdir(dirname(run.output), { recursive: true });
+  const check = run.integrityCheck;
+  const summary = await source.restore(request, {
+    output: run.output,
+    parallelism: run.parallelism,
+    ...(run.signal ? { signal: run.signal } : {}),
+    ...(run.onProgress ? { onProgress: run.onProgress } : {}),
+    ...(check ? { verify: (temp: string) => integrityCheck(temp, check) } : {}),
+  });
+  return { source, summary };
+}
+
+/** The one-line summary of a finished restore. */
+export function summaryLine(output: string, source: RestoreSource, summary: RestoreSummary, check: IntegrityCheck | undefined): string {
+  const checksum = summary.checksumVerified ? "database checksum verified" : "database checksum not verified (the replica's files carry none)";
+  const integrity = check ? `, ${check === "quick" ? "quick_check" : "integrity_check"} ok` : "";
+  return `restored ${output} from ${source.description}: TXID ${formatTxid(summary.txid)} (${formatTime(summary.timestamp)}), ${formatBytes(summary.bytes)}, ${summary.files} LTX files, ${checksum}${integrity}`;
+}
+
+/** The restore's `verify` hook: SQLite's own check of the temp file. */
+async function integrityCheck(path: string, mode: IntegrityCheck): Promise<void> {
+  const Database = sqlite();
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const pragma = mode === "quick" ? "quick_check" : "integrity_check";
+    const rows = db.pragma(pragma, { simple: false }) as Record<string, string>[];
+    const lines = rows.map((r) => Object.values(r)[0]);
+    if (lines.length !== 1 || lines[0] !== "ok") {
+      throw new CliError(`PRAGMA ${pragma} did not return ok: ${lines.slice(0, 5).join("; ")}${lines.length > 5 ? ` (and ${lines.length - 5} more)` : ""}`);
+    }
+  } finally {
+    db.close();
+  }
+}
