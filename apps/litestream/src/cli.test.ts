@@ -138,6 +138,14 @@ describe.skipIf(!built)(`litestream CLI as a child process${built ? "" : " — n
       expect(r).toMatchObject({ code: 1, stderr: `error: no databases specified in configuration (${file})\n` });
     });
 
+    it("a bad -log-level or LOG_LEVEL", async () => {
+      const flag = await runCli(["replicate", "-log-level", "loud", tmp.join("a.db"), `file://${tmp.join("r")}`]);
+      expect(flag.code).toBe(1);
+      expect(flag.stderr).toMatch(/^error: -log-level "loud": expected trace, debug, info, warn or error\n\nThe replicate command/);
+      const env = await runCli(["replicate", tmp.join("a.db"), `file://${tmp.join("r")}`], { env: { LOG_LEVEL: "loud" } });
+      expect(env).toMatchObject({ code: 1, stderr: 'error: LOG_LEVEL "loud": expected trace, debug, info, warn or error\n' });
+    });
+
     it("a bad -exec command line", async () => {
       const file = config("exec.yml", `dbs:\n  - path: ${tmp.join("a.db")}\n    replica: { path: ${tmp.join("r")} }\n`);
       const r = await runCli(["replicate", "-config", file, "-exec", "echo 'unterminated"]);

@@ -44,8 +44,8 @@ async function write(path: string, rows: number): Promise<void> {
 }
 
 /** Starts `litestream replicate …args` and waits until replication runs. */
-function replicate(args: readonly string[], env: Record<string, string> = {}): Promise<ProcessHandle> {
-  return spawnProcess(process.execPath, [CLI, "replicate", ...args], { name: "litestream", env: { LOG_LEVEL: "", ...env }, ready: /msg="replication started"/, readyTimeoutMs: 30_000 });
+function replicate(args: readonly string[], env: Record<string, string> = {}, ready: RegExp = /msg="replication started"/): Promise<ProcessHandle> {
+  return spawnProcess(process.execPath, [CLI, "replicate", ...args], { name: "litestream", env: { LOG_LEVEL: "", ...env }, ready, readyTimeoutMs: 30_000 });
 }
 
 /** SIGTERM, then the exit code; a graceful stop flushes every committed transaction. */
@@ -127,11 +127,14 @@ describe.skipIf(!built)(`litestream replicate as a child process${built ? "" : "
     const port = await freePort();
     const replica = tmp.join("metrics-replica");
     const config = tmp.join("metrics.yml");
-    writeFileSync(config, [`addr: ":${port}"`, "logging:", "  level: debug", "dbs:", `  - path: ${db}`, "    replicas:", `      - path: ${replica}`, "        name: backup", ""].join("\n"));
-    const proc = await replicate(["-config", config]);
-    await proc.waitForLine(/msg="serving metrics and status" url=http:\/\/127\.0\.0\.1:\d+\/metrics/);
+    writeFileSync(config, [`addr: ":${port}"`, "logging:", "  level: debug", "  type: json", "  stderr: true", "dbs:", `  - path: ${db}`, "    replicas:", `      - path: ${replica}`, "        name: backup", ""].join("\n"));
+    const proc = await replicate(["-config", config], {}, /"msg":"replication started"/);
+    const serving = JSON.parse(await proc.waitForLine(/"msg":"serving metrics and status"/)) as Record<string, unknown>;
+    expect(serving).toMatchObject({ level: "INFO", url: `http://127.0.0.1:${port}/metrics`, status: `http://127.0.0.1:${port}/status` });
     await write(db, 20);
-    await proc.waitForLine(/msg="replica sync"/);
+    const synced = JSON.parse(await proc.waitForLine(/"msg":"replica sync"/)) as Record<string, unknown>;
+    expect(synced).toMatchObject({ db, replica: "backup", txid: expect.stringMatching(/^[0-9a-f]{16}$/), size: expect.any(Number) });
+    expect(proc.output().every((line) => line.startsWith("{"))).toBe(true);
 
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     for (const name of ["litestream_db_size", "litestream_wal_size", "litestream_total_wal_bytes", "litestream_txid", "litestream_sync_count", "litestream_checkpoint_count", "litestream_replica_operation_total"]) {

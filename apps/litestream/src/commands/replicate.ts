@@ -22,6 +22,11 @@ const flags = defineFlags({
     placeholder: "CMD",
     usage: "Executes a subcommand. Litestream will exit when the child\nprocess exits. Useful for simple process management.",
   },
+  "log-level": {
+    type: "string",
+    placeholder: "LEVEL",
+    usage: "Log level: trace (= debug), debug, info, warn or error.\nOverrides LOG_LEVEL and the config's logging.level.",
+  },
   "restore-if-db-not-exists": {
     type: "boolean",
     usage: "Restores each database that does not exist from its replicas\n(with PRAGMA quick_check) before replicating it.",
@@ -62,7 +67,7 @@ export const replicateCommand = defineCommand({
     }
     const exec = flags.exec ?? config.exec;
     const logger = createLogger({
-      level: logLevel(config.logging.level, io.env),
+      level: logLevel(config.logging.level, flags["log-level"], io.env),
       format: config.logging.type,
       stream: config.logging.stderr ? io.stderr : io.stdout,
     });
@@ -89,13 +94,17 @@ function positionalConfig([dbArg, ...urls]: readonly string[], io: Io): Litestre
   return { logging: { level: "info", type: "text", stderr: false }, dbs: [{ path: resolveDatabasePath(dbArg!, io.cwd), settings: {}, replicas }] };
 }
 
-/** `LOG_LEVEL` overrides `logging.level`, as in Litestream v0.5. */
-function logLevel(configured: LogLevel, env: NodeJS.ProcessEnv): LogLevel {
-  const fromEnv = env["LOG_LEVEL"]?.toLowerCase();
-  if (fromEnv === undefined || fromEnv === "") return configured;
-  if (fromEnv === "trace") return "debug";
-  if (!(LOG_LEVELS as readonly string[]).includes(fromEnv)) throw new CliError(`LOG_LEVEL=${env["LOG_LEVEL"]}: expected debug, info, warn or error`);
-  return fromEnv as LogLevel;
+/** `-log-level`, else `LOG_LEVEL`, else `logging.level`, as in Litestream v0.5. */
+function logLevel(configured: LogLevel, flag: string | undefined, env: NodeJS.ProcessEnv): LogLevel {
+  const [source, text] = flag !== undefined ? ["-log-level", flag] : ["LOG_LEVEL", env["LOG_LEVEL"] ?? ""];
+  const level = text.toLowerCase();
+  if (level === "") return configured;
+  if (level === "trace") return "debug";
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    const message = `${source} ${JSON.stringify(text)}: expected trace, debug, info, warn or error`;
+    throw flag !== undefined ? new UsageError(message) : new CliError(message);
+  }
+  return level as LogLevel;
 }
 
 async function replicate(config: LitestreamConfig, exec: string | undefined, logger: Logger, io: Io): Promise<number> {
