@@ -22,6 +22,10 @@ type CheckpointMode = CheckpointEvent["mode"];
 export const COALESCE_MS = 5;
 /** A checkpoint that could not run (busy, replicas behind) is not tried again sooner than this. */
 const CHECKPOINT_RETRY_MS = 1000;
+/** How long a checkpoint holding the write lock waits at most for replicas to upload what is left. */
+const CATCH_UP_MS = 5000;
+/** Delay of the extra read-transaction hand-off after another connection's checkpoint. */
+const HANDOFF_FOLLOW_UP_MS = 20;
 /** How often to try for the write lock while waiting for it. */
 const LOCK_POLL_MS = 5;
 
@@ -84,6 +88,7 @@ export class TrackedDatabase implements StreamHost {
   private lastWalStat = "";
   private maintaining = false;
   private maintainAgain = false;
+  private checkpointing = false;
   private startedAt = Date.now();
   private lastCheckpointTry = 0;
   private lastCheckpointEnd = "";
@@ -91,6 +96,8 @@ export class TrackedDatabase implements StreamHost {
   private baseCacheOpen = true;
   private walHighWater = { salt1: -1, salt2: -1, offset: 0 };
   private stopped = false;
+  private lastHandoffDbStat = "";
+  private followUp: Timer | undefined;
 
   constructor(
     readonly options: ResolvedDatabaseOptions,
@@ -171,7 +178,7 @@ export class TrackedDatabase implements StreamHost {
     this.poll();
   }
 
-  /** The WAL changed (file-system event): sync after the coalescing window. */
+  /** The WAL or the database file changed (file-system event): sync after the coalescing window. */
   onWalChange(): void {
     if (this.stopped || this.coalesceTimer !== undefined) return;
     this.coalesceTimer = this.services.scheduler.schedule(COALESCE_MS, () => {
@@ -263,6 +270,7 @@ export class TrackedDatabase implements StreamHost {
     if (!this.abort.signal.aborted) this.abort.abort(new BackupError("closed", "the engine stopped", { path: this.path }));
     this.coalesceTimer?.cancel();
     this.pollTimer?.cancel();
+    this.followUp?.cancel();
     for (const c of [this.checkpointer, this.writer]) c?.close();
     if (this.readers !== undefined) {
       const [a, b] = this.active === 0 ? this.readers : [this.readers[1], this.readers[0]];
@@ -299,16 +307,10 @@ export class TrackedDatabase implements StreamHost {
     if (this.streams.every((s) => !s.busy)) void this.maintain();
   }
 
-  /** The fallback poll: a cheap stat of the WAL; also where interval checkpoints are noticed. */
+  /** The fallback poll: a stat of the WAL and the database file; also where interval checkpoints are noticed. */
   private poll(): void {
     if (this.stopped) return;
-    let stat = "";
-    try {
-      const st = statSync(this.wal.path);
-      stat = `${st.size}:${st.mtimeMs}:${st.ino}`;
-    } catch {
-      stat = "missing";
-    }
+    const stat = `${statKey(this.wal.path)};${statKey(this.path)}`;
     if (stat !== this.lastWalStat) {
       if (this.lastWalStat !== "") this.onWalChange();
       this.lastWalStat = stat;
@@ -332,12 +334,11 @@ export class TrackedDatabase implements StreamHost {
       do {
         this.maintainAgain = false;
         await this.lock.withExclusive(async () => {
-          if (this.stopped || this.readers === undefined) return;
-          if (this.allCaughtUp()) this.handOffReader();
-          const mode = this.checkpointMode();
-          if (mode !== undefined) await this.checkpoint(mode);
+          if (!this.stopped && this.readers !== undefined && this.allCaughtUp()) this.handOffReader();
         });
       } while (this.maintainAgain && !this.stopped);
+      const mode = this.stopped || this.checkpointing ? undefined : this.checkpointMode();
+      if (mode !== undefined) void this.checkpoint(mode);
     } catch (err) {
       this.services.logger.error("maintenance failed", { ...this.fields, error: describeError(err) });
     } finally {
@@ -377,6 +378,7 @@ export class TrackedDatabase implements StreamHost {
   private handOffReader(): void {
     const readers = this.readers!;
     const next = 1 - this.active;
+    const dbStat = statKey(this.path);
     try {
       this.beginRead(readers[next]!);
     } catch (err) {
@@ -386,6 +388,17 @@ export class TrackedDatabase implements StreamHost {
     this.endRead(readers[this.active]!);
     this.active = next;
     this.readerEpoch++;
+    // The database file changed since the last hand-off: another connection checkpointed,
+    // and may still be (its copy holds the lock our new read transaction would have
+    // needed to stop blocking it). Hand off once more shortly, until the file is quiet.
+    if (dbStat !== this.lastHandoffDbStat) {
+      this.lastHandoffDbStat = dbStat;
+      this.followUp?.cancel();
+      this.followUp = this.services.scheduler.schedule(HANDOFF_FOLLOW_UP_MS, () => {
+        this.followUp = undefined;
+        for (const s of this.streams) s.recheck();
+      });
+    }
   }
 
   /** Which checkpoint is due, if any (cheap: a stat and what the streams know). */
@@ -395,7 +408,8 @@ export class TrackedDatabase implements StreamHost {
     const { truncatePageCount, minCheckpointPageCount, checkpointInterval } = this.options;
     const frameSize = this.pageSize + WAL_FRAME_HEADER_SIZE;
     if (truncatePageCount > 0 && this.wal.size >= WAL_HEADER_SIZE + truncatePageCount * frameSize) return "TRUNCATE";
-    if (!this.allCaughtUp()) return undefined;
+    // A replica that cannot upload holds PASSIVE checkpoints back (its frames must stay).
+    if (this.streams.some((s) => s.failing || s.cursor === undefined)) return undefined;
     const lead = this.leadingCursor();
     if (lead === undefined) return undefined;
     const frames = (lead.position.offset - WAL_HEADER_SIZE) / frameSize;
@@ -435,47 +449,22 @@ export class TrackedDatabase implements StreamHost {
     const { metrics, logger } = this.services;
     const labels = { db: this.path, mode };
     const started = performance.now();
+    this.checkpointing = true;
+    // Spaces attempts that could not run; cleared when one completes.
     this.lastCheckpointTry = Date.now();
-    const readers = this.readers!;
-    let passive: { busy: number; log: number; checkpointed: number } | undefined;
-    let behind: ReplicaStream[] = [];
-    let end: Extract<WalCursor, { kind: "at" }> | undefined;
     try {
+      // The write lock is waited for without holding our own lock: the holder may be
+      // another connection's checkpoint waiting for our read transaction to move on,
+      // which the hand-offs keep doing meanwhile.
       if (!(await this.takeWriteLock())) {
         logger.debug("checkpoint skipped: the database is busy", { ...this.fields, mode });
         return;
       }
-      try {
-        end = this.committedEnd();
-        if (end === undefined) return;
-        behind = this.streams.filter((s) => !sameCursor(s.cursor, end!));
-        if (behind.length > 0 && mode === "PASSIVE") {
-          logger.debug("checkpoint postponed: replicas are behind the WAL", { ...this.fields, replicas: behind.map((s) => s.name) });
-          for (const s of behind) s.requestSync();
-          return;
-        }
-        this.endRead(readers[this.active]!);
-        try {
-          passive = this.runCheckpoint("PASSIVE");
-        } finally {
-          this.beginRead(readers[this.active]!);
-          this.readerEpoch++;
-        }
-      } finally {
-        if (this.writer!.inTransaction) this.writer!.exec("ROLLBACK");
-      }
-      let result = passive;
-      if (mode === "TRUNCATE") {
-        const truncate = this.runCheckpoint("TRUNCATE");
-        result = { busy: truncate.busy, log: passive.log, checkpointed: passive.checkpointed };
-      }
-      const complete = passive.busy === 0 && passive.checkpointed === passive.log;
-      if (complete && behind.length > 0) {
-        for (const s of behind) s.markLost(`a ${mode} checkpoint past ${this.options.truncatePageCount} WAL pages ran while this replica was behind`);
-      }
+      const result = await this.lock.withExclusive(() => this.checkpointLocked(mode));
+      if (result === undefined) return;
       const durationMs = performance.now() - started;
+      if (result.busy === 0) this.lastCheckpointTry = 0;
       this.lastCheckpointAt = new Date();
-      this.lastCheckpointEnd = endKey(end);
       metrics.checkpointCount.inc(labels);
       metrics.checkpointSeconds.inc(labels, durationMs / 1000);
       logger.info("checkpoint", { ...this.fields, mode, busy: result.busy, log: result.log, checkpointed: result.checkpointed, ms: Math.round(durationMs) });
@@ -485,7 +474,50 @@ export class TrackedDatabase implements StreamHost {
       const error = toBackupError(err, "checkpoint", { path: this.path });
       logger.warn("checkpoint failed", { ...this.fields, mode, error: describeError(error) });
       this.services.emit("error", { path: this.path, error });
+    } finally {
+      if (this.writer?.inTransaction === true) this.writer.exec("ROLLBACK");
+      this.checkpointing = false;
     }
+  }
+
+  /** The checkpoint itself, holding the write lock and our exclusive lock; undefined when it did not run. */
+  private async checkpointLocked(mode: CheckpointMode): Promise<{ busy: number; log: number; checkpointed: number } | undefined> {
+    if (this.stopped || this.readers === undefined) return undefined;
+    const readers = this.readers;
+    const end = this.committedEnd();
+    if (end === undefined) return undefined;
+    let behind = this.streams.filter((s) => !sameCursor(s.cursor, end));
+    if (behind.length > 0) {
+      // Commits that landed since the last sync: upload them now, while no writer can
+      // add more (the application waits on the write lock meanwhile, as it would for
+      // any writer). A replica that cannot upload stays behind.
+      const signal = AbortSignal.any([this.signal, AbortSignal.timeout(Math.max(CATCH_UP_MS, this.options.busyTimeout))]);
+      for (const s of behind) await s.catchUp(signal);
+      behind = this.streams.filter((s) => !sameCursor(s.cursor, end));
+    }
+    if (behind.length > 0 && mode === "PASSIVE") {
+      this.services.logger.debug("checkpoint postponed: replicas are behind the WAL", { ...this.fields, replicas: behind.map((s) => s.name) });
+      return undefined;
+    }
+    let passive: { busy: number; log: number; checkpointed: number };
+    this.endRead(readers[this.active]!);
+    try {
+      passive = this.runCheckpoint("PASSIVE");
+    } finally {
+      this.beginRead(readers[this.active]!);
+      this.readerEpoch++;
+      this.writer!.exec("ROLLBACK");
+    }
+    let result = passive;
+    if (mode === "TRUNCATE") {
+      const truncate = this.runCheckpoint("TRUNCATE");
+      result = { busy: truncate.busy, log: passive.log, checkpointed: passive.checkpointed };
+    }
+    if (passive.busy === 0 && passive.checkpointed === passive.log && behind.length > 0) {
+      for (const s of behind) s.markLost(`a ${mode} checkpoint past ${this.options.truncatePageCount} WAL pages ran while this replica was behind`);
+    }
+    this.lastCheckpointEnd = endKey(end);
+    return result;
   }
 
   private runCheckpoint(mode: CheckpointMode): { busy: number; log: number; checkpointed: number } {
@@ -537,6 +569,15 @@ export class TrackedDatabase implements StreamHost {
       return undefined;
     }
     return { kind: "at", header, position: position! };
+  }
+}
+
+function statKey(path: string): string {
+  try {
+    const st = statSync(path);
+    return `${st.size}:${st.mtimeMs}:${st.ino}`;
+  } catch {
+    return "missing";
   }
 }
 

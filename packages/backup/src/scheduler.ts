@@ -112,15 +112,15 @@ export class Scheduler {
 }
 
 /**
- * One `fs.watch` per directory, shared by every database in it: a change to `<db>-wal`
- * is routed to that database's callback.
+ * One `fs.watch` per directory, shared by every database in it: a change to `<db>` or
+ * `<db>-wal` is routed to that database's callback.
  */
 export class DirectoryWatchers {
   private readonly dirs = new Map<string, { watcher: FSWatcher; files: Map<string, () => void> }>();
 
   constructor(private readonly onError: (dir: string, err: unknown) => void) {}
 
-  /** Calls `onChange` when `file-wal` in `dir` changes. Returns false if the directory cannot be watched. */
+  /** Calls `onChange` when `file` or `file-wal` in `dir` changes. Returns false if the directory cannot be watched. */
   add(dir: string, file: string, onChange: () => void): boolean {
     let entry = this.dirs.get(dir);
     if (entry === undefined) {
@@ -161,9 +161,10 @@ export class DirectoryWatchers {
       for (const fn of files.values()) fn();
       return;
     }
-    // Only the WAL matters: commits land there; the database file changes only when
-    // checkpoints copy frames that were already seen.
+    // Commits land in the WAL. The database file changes when a checkpoint copies frames
+    // into it; another connection's checkpoint may then be waiting for our read
+    // transaction to move on, which the resulting (empty) sync lets it do.
     const text = typeof name === "string" ? name : name.toString();
-    if (text.endsWith("-wal")) files.get(text.slice(0, -4))?.();
+    files.get(text.endsWith("-wal") ? text.slice(0, -4) : text)?.();
   }
 }

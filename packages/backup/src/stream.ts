@@ -1,6 +1,6 @@
 import { formatChecksum, formatTxid, lockPgno, pageChecksum } from "@sqlrep/ltx";
 import { compactLevel, enforceRetention, isReplicaError, SNAPSHOT_LEVEL, type LtxFileRef, type ReplicaClient } from "@sqlrep/replica";
-import { checkWalPositionSync, readWalPageSync, walTransactionsSync, WAL_HEADER_SIZE, type WalHeader, type WalPosition } from "@sqlrep/wal";
+import { checkWalPositionSync, isWalError, readWalPageSync, walTransactionsSync, WAL_HEADER_SIZE, type WalHeader, type WalPosition } from "@sqlrep/wal";
 import { BackupError, describeError, isBackupError } from "./errors.js";
 import type { BackupEvents } from "./events.js";
 import type { FileSource } from "./file-source.js";
@@ -22,6 +22,9 @@ const BUSY_RETRY_MS = 50;
 export const RETENTION_INTERVAL_MS = 15_000;
 /** TXID → post-apply checksum pairs kept for validation against a replica that is a little behind. */
 const CHECKSUM_HISTORY = 4096;
+
+/** WAL read errors that mean "changed under us" (a reset or truncation in progress), not damage. */
+const TRANSIENT_WAL_ERRORS = new Set<string>(["stale-position", "truncated", "header-checksum-mismatch", "invalid-magic", "invalid-header"]);
 
 /** What every part of an engine shares: logger, metrics, the timer queue and the event sink. */
 export interface EngineServices {
@@ -193,6 +196,20 @@ export class ReplicaStream {
     this.kick();
   }
 
+  /**
+   * Looks at the WAL again right away (ignoring the throttle), without counting as a
+   * change: lets the database hand its read transaction off while another connection's
+   * checkpoint waits for it.
+   */
+  recheck(): void {
+    if (this.failing || this.closed) return;
+    this.dirty = true;
+    this.forced = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.kick();
+  }
+
   /** Syncs now (ignoring throttle and back-off) and resolves once everything committed before the call is uploaded. */
   syncNow(signal?: AbortSignal): Promise<SyncResult> {
     if (this.closed) return Promise.reject(new BackupError("closed", "the engine is stopped", this.errorOptions()));
@@ -226,6 +243,31 @@ export class ReplicaStream {
     this.lostReason ??= reason;
     this.covered = false;
     this.requestSync();
+  }
+
+  /** True while uploads fail (the stream is backing off): it cannot catch up now. */
+  get failing(): boolean {
+    return this.failures > 0;
+  }
+
+  /**
+   * Uploads everything up to the end of the WAL right now, for a checkpoint that holds
+   * the write lock (and the database's exclusive lock, so no other pass runs). Resolves
+   * false when the stream could not catch up (the failure is recorded as for any sync).
+   */
+  async catchUp(signal: AbortSignal): Promise<boolean> {
+    if (this.failing || this.closed) return false;
+    try {
+      for (let i = 0; i < 1000; i++) {
+        const outcome = await this.pass(signal);
+        if (outcome.uploaded) this.lastUploadAt = Date.now();
+        if (!outcome.more) return outcome.caughtUp;
+      }
+      return false;
+    } catch (err) {
+      this.failed(err);
+      return false;
+    }
   }
 
   /** Stops timers and maintenance; pending waiters are rejected. */
@@ -335,10 +377,9 @@ export class ReplicaStream {
   }
 
   /** One sync: resume if needed, follow the WAL, upload one level-0 file (or a snapshot). Runs under the shared lock. */
-  private async pass(): Promise<PassOutcome> {
-    const signal = this.host.signal;
+  private async pass(signal: AbortSignal = this.host.signal): Promise<PassOutcome> {
     if (!this.resumed) await this.resume(signal);
-    if (this.lostReason !== undefined) return this.snapshotAfterLoss();
+    if (this.lostReason !== undefined) return this.snapshotAfterLoss(signal);
     const epoch = this.host.readerEpoch;
     const loc = locateCursor(this.host.wal, this.cursorValue!, this.covered);
     if (loc.kind === "busy") {
@@ -347,12 +388,12 @@ export class ReplicaStream {
     }
     if (loc.kind === "lost") {
       this.lostReason = loc.reason;
-      return this.snapshotAfterLoss();
+      return this.snapshotAfterLoss(signal);
     }
     if (loc.kind === "empty") {
       this.cursorValue = loc.cursor;
       this.reachedEnd(epoch);
-      return this.afterSync({ uploaded: false, more: false, caughtUp: true });
+      return this.afterSync({ uploaded: false, more: false, caughtUp: true }, signal);
     }
     if (loc.reset) {
       this.log.debug("following a WAL reset", { ...this.fields, checkpointSequence: loc.header.checkpointSequence });
@@ -361,17 +402,24 @@ export class ReplicaStream {
     const pending = this.pending;
     const retry =
       pending !== undefined && pending.salt1 === loc.header.salt1 && pending.salt2 === loc.header.salt2 && pending.from === loc.from.offset && pending.txid === this.txid + 1;
-    const batch = scanBatch(this.host.wal, loc.header, loc.from, retry ? pending.end - pending.from : this.host.options.maxBatchBytes);
+    let batch: WalBatch;
+    try {
+      batch = scanBatch(this.host.wal, loc.header, loc.from, retry ? pending.end - pending.from : this.host.options.maxBatchBytes);
+    } catch (err) {
+      // The WAL was reset or truncated between the position check and the scan: look again shortly.
+      if (isWalError(err) && TRANSIENT_WAL_ERRORS.has(err.code)) return { uploaded: false, more: false, caughtUp: false, retryInMs: BUSY_RETRY_MS };
+      throw err;
+    }
     if (batch.transactions === 0) {
       this.pending = undefined;
       if (batch.stop !== "max-bytes") this.reachedEnd(epoch);
-      return this.afterSync({ uploaded: false, more: false, caughtUp: batch.stop !== "max-bytes" });
+      return this.afterSync({ uploaded: false, more: false, caughtUp: batch.stop !== "max-bytes" }, signal);
     }
     const timestamp = retry && batch.end.offset === pending.end ? pending.timestamp : Date.now();
     await this.upload(batch, timestamp, signal);
     const more = batch.stop === "max-bytes";
     if (!more) this.reachedEnd(epoch);
-    return this.afterSync({ uploaded: true, more, caughtUp: !more });
+    return this.afterSync({ uploaded: true, more, caughtUp: !more }, signal);
   }
 
   private reachedEnd(epoch: number): void {
@@ -380,7 +428,7 @@ export class ReplicaStream {
   }
 
   /** After a sync: a periodic (or first) snapshot once the replica is at the end of the WAL. */
-  private async afterSync(outcome: PassOutcome): Promise<PassOutcome> {
+  private async afterSync(outcome: PassOutcome, signal: AbortSignal): Promise<PassOutcome> {
     if (!this.snapshotDue || outcome.more || this.caughtUpEpoch !== this.host.readerEpoch) return outcome;
     if (this.newestSnapshot !== undefined && this.newestSnapshot.txid >= this.txid) {
       // Nothing changed since the newest snapshot: an idle database is not re-snapshotted.
@@ -389,14 +437,14 @@ export class ReplicaStream {
       return outcome;
     }
     try {
-      await this.snapshot(this.txid, this.newestSnapshot === undefined ? "first snapshot" : "periodic", "cursor", this.checksums!.checksum);
+      await this.snapshot(this.txid, this.newestSnapshot === undefined ? "first snapshot" : "periodic", "cursor", this.checksums!.checksum, signal);
     } catch (err) {
       if (!(err instanceof Divergence)) throw err;
       const error = new BackupError("validation", err.message, this.errorOptions());
       this.log.error("replica diverged from the database; taking a new snapshot", { ...this.fields, error: err.message });
       this.host.services.emit("error", { path: this.host.path, replica: this.name, error });
       this.lostReason = err.message;
-      return this.snapshotAfterLoss();
+      return this.snapshotAfterLoss(signal);
     }
     return { ...outcome, uploaded: true };
   }
@@ -519,22 +567,22 @@ export class ReplicaStream {
   }
 
   /** The stream lost track of the WAL (or the replica is empty): a snapshot at the next TXID. */
-  private async snapshotAfterLoss(): Promise<PassOutcome> {
+  private async snapshotAfterLoss(signal: AbortSignal): Promise<PassOutcome> {
     const reason = this.lostReason!;
     let txid = this.txid + 1;
-    if (this.uncertainTxid === txid && (await this.exists({ level: 0, minTXID: txid, maxTXID: txid }))) {
+    if (this.uncertainTxid === txid && (await this.exists({ level: 0, minTXID: txid, maxTXID: txid }, signal))) {
       // A failed upload may have landed after all: never reuse its TXID for other content.
       txid++;
     }
     this.log.warn(txid === 1 ? "taking the initial snapshot" : "lost track of the WAL, taking a snapshot", { ...this.fields, reason, txid: formatTxid(txid) });
-    await this.snapshot(txid, reason, "end", undefined);
+    await this.snapshot(txid, reason, "end", undefined, signal);
     this.lostReason = undefined;
     return { uploaded: true, more: false, caughtUp: true };
   }
 
-  private async exists(ref: LtxFileRef): Promise<boolean> {
+  private async exists(ref: LtxFileRef, signal: AbortSignal): Promise<boolean> {
     try {
-      await this.client.statLtxFile(ref, { signal: this.host.signal });
+      await this.client.statLtxFile(ref, { signal });
       return true;
     } catch (err) {
       if (isReplicaError(err, "not-found")) return false;
@@ -549,9 +597,8 @@ export class ReplicaStream {
    * database file; nothing is staged locally. `expect` (the replica's checksum at
    * `txid`) must equal the snapshot's, else Divergence and nothing is written.
    */
-  private async snapshot(txid: number, reason: string, at: "cursor" | "end", expect: bigint | undefined): Promise<void> {
+  private async snapshot(txid: number, reason: string, at: "cursor" | "end", expect: bigint | undefined, signal: AbortSignal): Promise<void> {
     const { wal, db, pageSize, services } = this.host;
-    const signal = this.host.signal;
     const epoch = this.host.readerEpoch;
     const started = performance.now();
     wal.refresh();

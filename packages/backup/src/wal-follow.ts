@@ -31,16 +31,15 @@ export type CursorLocation =
   | { readonly kind: "lost"; readonly reason: string }; // frames may be gone: a snapshot is needed
 
 /**
- * True when `next` is the header SQLite writes on the first reset after `prev`: the
- * checkpoint sequence and salt 1 both one higher (salt 2 is random). Anything else
- * means more than one reset, or a WAL recreated from scratch.
+ * True when `next` can be the WAL that replaced `prev`: same page size, new salts.
+ * Whether exactly one reset happened cannot be read from the header: SQLite increments
+ * salt 1 and the checkpoint sequence from the resetting connection's own copy, and a
+ * writer in another process that never read the old header writes a sequence of 0 and
+ * random salts. That only one reset can have happened follows from how the read
+ * transaction is handed off (README, "Why a reset loses nothing").
  */
 export function isNextWal(prev: WalHeader, next: WalHeader): boolean {
-  return (
-    next.pageSize === prev.pageSize &&
-    next.checkpointSequence === ((prev.checkpointSequence + 1) >>> 0) &&
-    next.salt1 === ((prev.salt1 + 1) >>> 0)
-  );
+  return next.pageSize === prev.pageSize && (next.salt1 !== prev.salt1 || next.salt2 !== prev.salt2);
 }
 
 /** Reads the WAL header, or `undefined` when the file has none yet; throws on a torn or foreign header. */
@@ -54,7 +53,7 @@ export function readHeader(wal: FileSource): WalHeader | undefined {
  * Finds where a stream continues. A WAL reset (new salts, or a truncated file) is
  * followed to the start of the new WAL only when `trustResets` (every frame the reset
  * could have discarded was already uploaded: see the README, "Why a reset loses
- * nothing") and the new header is the direct successor; anything else is `lost`.
+ * nothing"); anything else is `lost`.
  */
 export function locateCursor(wal: FileSource, cursor: WalCursor, trustResets: boolean): CursorLocation {
   wal.refresh();
@@ -67,7 +66,7 @@ export function locateCursor(wal: FileSource, cursor: WalCursor, trustResets: bo
   if (cursor.kind === "next") {
     if (header === undefined) return { kind: "empty", cursor };
     if (cursor.after !== undefined && !isNextWal(cursor.after, header)) {
-      return { kind: "lost", reason: `the WAL was reset more than once (checkpoint sequence ${cursor.after.checkpointSequence} → ${header.checkpointSequence})` };
+      return { kind: "lost", reason: "the new WAL does not follow the old one (page size or salts)" };
     }
     return { kind: "ready", header, from: walStartPosition(header), reset: cursor.after !== undefined };
   }
@@ -77,14 +76,27 @@ export function locateCursor(wal: FileSource, cursor: WalCursor, trustResets: bo
   }
   const check = checkWalPositionSync(wal, cursor.position, { file: wal.path });
   if (check.valid) return { kind: "ready", header, from: cursor.position, reset: false };
-  const sameSalts = header.salt1 === cursor.position.salt1 && header.salt2 === cursor.position.salt2;
   if (check.reason === "invalid-header") return { kind: "busy", reason: "WAL header unreadable" };
-  if (check.reason !== "salt-mismatch" || sameSalts) {
+  // The header and the frames are separate reads: a reset between them shows as a
+  // frame that does not fit an unchanged header. Read the header again to tell.
+  let again: WalHeader | undefined;
+  try {
+    again = readHeader(wal);
+  } catch {
+    return { kind: "busy", reason: "WAL header unreadable" };
+  }
+  if (again === undefined) {
+    if (!trustResets) return { kind: "lost", reason: "the WAL was truncated before its frames were uploaded" };
+    return { kind: "empty", cursor: { kind: "next", after: cursor.header } };
+  }
+  header = again;
+  const sameSalts = header.salt1 === cursor.position.salt1 && header.salt2 === cursor.position.salt2;
+  if (sameSalts) {
     return { kind: "lost", reason: `the WAL at offset ${cursor.position.offset} no longer holds the last uploaded commit (${check.reason})` };
   }
   if (!trustResets) return { kind: "lost", reason: "the WAL was reset before its frames were uploaded" };
   if (!isNextWal(cursor.header, header)) {
-    return { kind: "lost", reason: `the WAL was reset more than once (checkpoint sequence ${cursor.header.checkpointSequence} → ${header.checkpointSequence})` };
+    return { kind: "lost", reason: "the new WAL does not follow the old one (page size)" };
   }
   return { kind: "ready", header, from: walStartPosition(header), reset: true };
 }

@@ -47,15 +47,19 @@ const ops = {
     }
     return { count: total, ms: Date.now() - start };
   },
-  // Keeps committing and checkpointing (the given mode) until `ms` elapsed.
-  async race({ ms = 1000, mode = "PASSIVE", size = 200, table = "t" }) {
+  // Keeps committing (and checkpointing in `mode`, if given) until `ms` elapsed.
+  async race({ ms = 1000, mode, size = 200, table = "t" }) {
     const stmt = db.prepare(`INSERT INTO ${table} (v) VALUES (?)`);
     const end = Date.now() + ms;
     let count = 0;
     while (Date.now() < end) {
       stmt.run(randomText(size));
       count++;
-      if (count % 7 === 0) db.pragma(`wal_checkpoint(${mode})`);
+      if (mode !== undefined && count % 7 === 0) {
+        const t0 = Date.now();
+        const r = db.pragma(`wal_checkpoint(${mode})`);
+        if (process.env.SQLREP_WRITER_TRACE) process.stderr.write(`ckpt ${mode} ${JSON.stringify(r)} ${Date.now() - t0}ms\n`);
+      }
       await sleep(0);
     }
     return count;
