@@ -122,17 +122,38 @@ describe.skipIf(!built)(`litestream replicate as a child process${built ? "" : "
     expect(proc.output().join("\n")).toContain('msg="subprocess exited, final sync" code=143 signal=SIGTERM');
   }, 60_000);
 
-  it("serves /metrics with Litestream's names and /status, which `status` reads", async () => {
+  it("replicates several databases from a config; serves /metrics with Litestream's names and /status, which `status` reads", async () => {
     const db = walDatabase();
+    const other = walDatabase();
     const port = await freePort();
     const replica = tmp.join("metrics-replica");
+    const otherReplica = tmp.join("metrics-replica-2");
     const config = tmp.join("metrics.yml");
-    writeFileSync(config, [`addr: ":${port}"`, "logging:", "  level: debug", "  type: json", "  stderr: true", "dbs:", `  - path: ${db}`, "    replicas:", `      - path: ${replica}`, "        name: backup", ""].join("\n"));
+    writeFileSync(
+      config,
+      [
+        `addr: ":${port}"`,
+        "logging:",
+        "  level: debug",
+        "  type: json",
+        "  stderr: true",
+        "dbs:",
+        `  - path: ${db}`,
+        "    replicas:",
+        `      - path: ${replica}`,
+        "        name: backup",
+        `  - path: ${other}`,
+        "    replica:",
+        `      url: file://${otherReplica}`,
+        "      sync-interval: 100ms",
+        "",
+      ].join("\n"),
+    );
     const proc = await replicate(["-config", config], {}, /"msg":"replication started"/);
     const serving = JSON.parse(await proc.waitForLine(/"msg":"serving metrics and status"/)) as Record<string, unknown>;
     expect(serving).toMatchObject({ level: "INFO", url: `http://127.0.0.1:${port}/metrics`, status: `http://127.0.0.1:${port}/status` });
-    await write(db, 20);
-    const synced = JSON.parse(await proc.waitForLine(/"msg":"replica sync"/)) as Record<string, unknown>;
+    await Promise.all([write(db, 20), write(other, 10)]);
+    const synced = JSON.parse(await proc.waitForLine(/"msg":"replica sync","db":"[^"]*db\d+\/app\.db","replica":"backup"/)) as Record<string, unknown>;
     expect(synced).toMatchObject({ db, replica: "backup", txid: expect.stringMatching(/^[0-9a-f]{16}$/), size: expect.any(Number) });
     expect(proc.output().every((line) => line.startsWith("{"))).toBe(true);
 
@@ -144,15 +165,17 @@ describe.skipIf(!built)(`litestream replicate as a child process${built ? "" : "
 
     const live = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { version: string; databases: { path: string; localTXID: number; replicas: { name: string; txid: number }[] }[] };
     expect(live.version).toBe("0.1.0");
-    expect(live.databases).toHaveLength(1);
+    expect(live.databases).toHaveLength(2);
     expect(live.databases[0]).toMatchObject({ path: db, replicas: [{ name: "backup", type: "file", location: replica }] });
+    expect(live.databases[1]).toMatchObject({ path: other, replicas: [{ name: "file", type: "file", location: otherReplica }] });
     expect(live.databases[0]!.localTXID).toBeGreaterThan(1);
     expect((await fetch(`http://127.0.0.1:${port}/nope`)).status).toBe(404);
 
     const status = await runCli(["status", "-json", "-config", config]);
     expect(status.stderr).toBe("");
-    const [report] = JSON.parse(status.stdout) as { path: string; local_txid: string; replicas: { name: string; txid: string; live: { txid: string; lag_ms: number; last_sync_at: string | null; last_error: string | null } }[] }[];
-    expect(report!.path).toBe(db);
+    const reports = JSON.parse(status.stdout) as { path: string; local_txid: string; replicas: { name: string; txid: string; live: { txid: string; lag_ms: number; last_sync_at: string | null; last_error: string | null } }[] }[];
+    expect(reports.map((r) => r.path)).toEqual([db, other]);
+    const report = reports[0];
     expect(report!.local_txid).toMatch(/^[0-9a-f]{16}$/);
     expect(report!.replicas[0]).toMatchObject({ name: "backup", txid: expect.stringMatching(/^[0-9a-f]{16}$/), live: { txid: expect.stringMatching(/^[0-9a-f]{16}$/), last_error: null } });
     expect(report!.replicas[0]!.live.last_sync_at).toMatch(/Z$/);
@@ -161,6 +184,7 @@ describe.skipIf(!built)(`litestream replicate as a child process${built ? "" : "
 
     expect(await stopGracefully(proc)).toBe(0);
     await expectRestoredEqual(`file://${replica}`, db);
+    await expectRestoredEqual(`file://${otherReplica}`, other);
     // With the process gone, status says so and shows what the replica holds.
     const offline = await runCli(["status", "-config", config]);
     expect(offline.stderr).toBe(`note: no replicate process answered on :${port}; showing stored state only\n`);
