@@ -1,4 +1,6 @@
+import { execFile } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { promisify } from "node:util";
 import { createFileReplicaClient, ReplicaRegistry, type ReplicaClient } from "@sqlrep/replica";
 import { createS3ReplicaClient } from "@sqlrep/replica-s3";
 import { startS3Server, tempDir, type S3Server } from "@sqlrep/testkit";
@@ -89,6 +91,16 @@ describe.skipIf(!built)(`restore, ltx and status against seeded replicas${built 
     expectState(out, 3);
     expect(readFileSync(out).equals(readFileSync(states[2]!))).toBe(true);
     expect(r.stdout).toBe(`restored ${out} from file replica "file" (${tmp.join("replica")}): TXID 0000000000000003 (2024-05-01T10:00:03Z), ${(readFileSync(states[2]!).length / 1024).toFixed(1)} KiB, 1 LTX files, database checksum verified\n`);
+  });
+
+  const hasScript = existsSync("/usr/bin/script");
+  it.skipIf(!hasScript)(`draws a progress bar on stderr only when it is a terminal${hasScript ? "" : " — needs /usr/bin/script (util-linux) for a terminal"}`, async () => {
+    const out = output();
+    const command = [process.execPath, CLI, "restore", "-o", out, fileUrl].map((a) => `'${a}'`).join(" ");
+    const { stdout } = await promisify(execFile)("/usr/bin/script", ["-qec", command, "/dev/null"], { encoding: "utf8", timeout: 60_000 });
+    expect(stdout).toMatch(/\r(plan|download|verify|done) +\[[#-]+\] +\d+% {2}[\d.]+ (B|KiB)\/[\d.]+ (B|KiB) {2}1 files/);
+    expect(stdout).toContain(`restored ${out} from file replica`);
+    expectState(out, 3);
   });
 
   it("restores from S3 with LITESTREAM_* credentials", async () => {
