@@ -1,6 +1,15 @@
 import { formatChecksum, formatTxid, lockPgno, pageChecksum } from "@sqlrep/ltx";
 import { compactLevel, enforceRetention, isReplicaError, SNAPSHOT_LEVEL, type LtxFileRef, type ReplicaClient } from "@sqlrep/replica";
-import { checkWalPositionSync, isWalError, readWalPageSync, walTransactionsSync, WAL_HEADER_SIZE, type WalHeader, type WalPosition } from "@sqlrep/wal";
+import {
+  checkWalPositionSync,
+  isWalError,
+  readWalPageSync,
+  walTransactionsSync,
+  WAL_FRAME_HEADER_SIZE,
+  WAL_HEADER_SIZE,
+  type WalHeader,
+  type WalPosition,
+} from "@sqlrep/wal";
 import { BackupError, describeError, isBackupError } from "./errors.js";
 import type { BackupEvents } from "./events.js";
 import type { FileSource } from "./file-source.js";
@@ -191,7 +200,7 @@ export class ReplicaStream {
   requestSync(): void {
     const now = Date.now();
     this.lastRequestAt = now;
-    this.pendingSince ??= now;
+    if (this.pendingSince === undefined && (!this.resumed || this.framesFollow())) this.pendingSince = now;
     this.dirty = true;
     this.kick();
   }
@@ -347,11 +356,28 @@ export class ReplicaStream {
       this.backoffUntil = now + outcome.retryInMs;
     }
     if (outcome.caughtUp && !outcome.more) {
-      this.pendingSince = this.lastRequestAt >= started ? this.lastRequestAt : undefined;
+      // A change noticed during the pass may be one the pass already read: it counts only
+      // if a frame of the current WAL follows the uploaded position.
+      this.pendingSince = this.lastRequestAt >= started && this.framesFollow() ? this.lastRequestAt : undefined;
       const done = this.waiters.filter((w) => w.after < pass);
       this.waiters = this.waiters.filter((w) => w.after >= pass);
       for (const w of done) w.resolve({ path: this.host.path, replica: this.name, txid: this.txid });
     }
+  }
+
+  /** Whether frames follow the cursor: a new WAL, or a frame of the cursor's WAL after it (two small reads; committed or not). */
+  private framesFollow(): boolean {
+    const c = this.cursorValue;
+    const wal = this.host.wal;
+    if (c?.kind !== "at") return wal.size > WAL_HEADER_SIZE;
+    const header = wal.readAt(0, WAL_HEADER_SIZE);
+    if (header.length < WAL_HEADER_SIZE) return false;
+    const h = new DataView(header.buffer, header.byteOffset, header.byteLength);
+    if (h.getUint32(16) !== c.header.salt1 || h.getUint32(20) !== c.header.salt2) return true;
+    const head = wal.readAt(c.position.offset, WAL_FRAME_HEADER_SIZE);
+    if (head.length < WAL_FRAME_HEADER_SIZE) return false;
+    const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+    return view.getUint32(8) === c.header.salt1 && view.getUint32(12) === c.header.salt2;
   }
 
   private failed(err: unknown): void {

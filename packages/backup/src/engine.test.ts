@@ -1,0 +1,176 @@
+import { writeFileSync } from "node:fs";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { createFileReplicaClient, restore, SNAPSHOT_LEVEL } from "@sqlrep/replica";
+import { tempDir, waitFor } from "@sqlrep/testkit";
+import { BackupEngine, BackupError, isBackupError } from "./index.js";
+import { memoryLogger, record, sleep } from "./testing/harness.js";
+import { checkChain, listFiles, queryImage, restoreLatest, sourceImage } from "./testing/replica-check.js";
+import { Writer } from "./testing/writer.js";
+
+const tmp = tempDir("sqlrep-backup-engine-");
+afterAll(() => tmp.remove());
+
+describe("databases the engine refuses", () => {
+  it("a database in rollback-journal mode: BackupError not-wal, saying how to switch", async () => {
+    const path = tmp.join("rollback.db");
+    const db = new Database(path);
+    db.exec("CREATE TABLE t (x)");
+    db.close();
+    const engine = new BackupEngine({ databases: [{ path, replicas: [{ name: "dir", client: createFileReplicaClient(tmp.join("r1")) }] }] });
+    const err = await engine.start().catch((e: unknown) => e);
+    expect(isBackupError(err, "not-wal")).toBe(true);
+    expect((err as BackupError).path).toBe(path);
+    expect((err as Error).message).toContain("PRAGMA journal_mode=WAL");
+    expect(engine.status()).toEqual([]);
+  });
+
+  it("a missing file: BackupError not-found naming it", async () => {
+    const path = tmp.join("nope.db");
+    const engine = new BackupEngine({ databases: [{ path, replicas: [{ name: "dir", client: createFileReplicaClient(tmp.join("r2")) }] }] });
+    await expect(engine.start()).rejects.toMatchObject({ code: "not-found", message: expect.stringContaining(path) });
+  });
+
+  it("a file that is not a database: BackupError open", async () => {
+    const path = tmp.join("garbage.db");
+    writeFileSync(path, "this is not a database, just some text that is long enough to have a header of 100 bytes or more...........");
+    const engine = new BackupEngine({ databases: [{ path, replicas: [{ name: "dir", client: createFileReplicaClient(tmp.join("r3")) }] }] });
+    await expect(engine.start()).rejects.toMatchObject({ code: "open" });
+  });
+
+  it("options that cannot work: BackupError invalid-config", () => {
+    const client = createFileReplicaClient(tmp.join("r4"));
+    expect(() => new BackupEngine({ databases: [{ path: "a.db", replicas: [] }] })).toThrow(/at least one replica/);
+    expect(() => new BackupEngine({ databases: [{ path: "a.db", replicas: [{ name: "x", client }, { name: "x", client }] }] })).toThrow(/two replicas/);
+    expect(() => new BackupEngine({ databases: [{ path: "a.db", busyTimeout: -1, replicas: [{ name: "x", client }] }] })).toThrow(/busyTimeout/);
+    expect(() => new BackupEngine({ databases: [{ path: "a.db", levels: [{ level: 2, interval: 1 }, { level: 1, interval: 1 }], replicas: [{ name: "x", client }] }] })).toThrow(
+      /ascending/,
+    );
+  });
+});
+
+describe("stopping", () => {
+  it("flushes what was committed right before stop()", async () => {
+    const path = tmp.join("flush.db");
+    const writer = await Writer.open(path);
+    await writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    const client = createFileReplicaClient(tmp.join("flush-replica"));
+    // A long sync interval: only the final sync of stop() can upload the last commits.
+    const engine = new BackupEngine({ databases: [{ path, replicas: [{ name: "dir", client, syncInterval: 60_000 }] }] });
+    await engine.start();
+    await writer.insert(1);
+    await sleep(50); // the first commit after the initial sync is uploaded at once…
+    await writer.insert(7, { rows: 3 }); // …these are held back by the interval
+    await engine.stop({ timeoutMs: 10_000 });
+    await expect(engine.sync()).rejects.toMatchObject({ code: "closed" });
+    const restored = await restoreLatest(client);
+    expect(restored.checksum).toBe(sourceImage(path).checksum);
+    expect(queryImage(restored.bytes, "SELECT count(*) AS n FROM t")).toEqual([{ n: 22 }]);
+    await writer.close();
+  }, 30_000);
+});
+
+describe("several databases and replicas in one engine", () => {
+  it("replicates three databases in two directories, one of them to two replicas, with one status and one metrics text", async () => {
+    const paths = [tmp.join("multi-a.db"), tmp.join("multi-b.db"), tmp.join(`multi-${"c"}.db`)];
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(tmp.join("other"), { recursive: true });
+    paths[2] = tmp.join("other", "multi-c.db");
+    const writers = await Promise.all(paths.map((p) => Writer.open(p)));
+    for (const w of writers) await w.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    const clients = paths.map((_, i) => createFileReplicaClient(tmp.join(`multi-replica-${i}`)));
+    const second = createFileReplicaClient(tmp.join("multi-replica-0-second"));
+    const engine = new BackupEngine({
+      databases: paths.map((path, i) => ({
+        path,
+        replicas: i === 0 ? [{ name: "primary", client: clients[i]! }, { name: "second", client: second, syncInterval: 300 }] : [{ name: "dir", client: clients[i]! }],
+      })),
+      logger: memoryLogger(),
+    });
+    const events = record(engine);
+    await engine.start();
+    try {
+      for (let round = 0; round < 3; round++) {
+        await Promise.all(writers.map((w, i) => w.insert(i + 1, { rows: 2 })));
+        await sleep(20);
+      }
+      const results = await engine.sync();
+      expect(results.map((r) => `${r.path}:${r.replica}`).sort()).toEqual(
+        [`${paths[0]}:primary`, `${paths[0]}:second`, `${paths[1]}:dir`, `${paths[2]}:dir`].sort(),
+      );
+      for (const [i, path] of paths.entries()) {
+        const restored = await restoreLatest(clients[i]!);
+        expect(restored.checksum).toBe(sourceImage(path).checksum);
+      }
+      const fromSecond = await restoreLatest(second);
+      expect(fromSecond.checksum).toBe(sourceImage(paths[0]!).checksum);
+      // Each replica has its own TXIDs: the slower one batched more per file.
+      expect((await checkChain(second)).txid).toBeLessThanOrEqual((await checkChain(clients[0]!)).txid);
+
+      const status = engine.status();
+      expect(status.map((s) => s.path)).toEqual(paths);
+      expect(status[0]!.replicas.map((r) => r.name)).toEqual(["primary", "second"]);
+      expect(status[0]!.replicas[0]).toMatchObject({ type: "file", lagMs: 0, txid: expect.any(Number) });
+      expect(status[0]!.pageSize).toBe(4096);
+      expect(status[0]!.walSize).toBeGreaterThan(0);
+      const text = engine.metrics();
+      for (const path of paths) expect(text).toContain(`litestream_txid{db="${path}"}`);
+      expect(text).toContain(`litestream_replica_lag_seconds{db="${paths[0]}",name="second"} 0`);
+      expect(text).toMatch(/litestream_replica_operation_total\{replica_type="file",operation="PUT"\} \d+/);
+      expect(events.synced.every((e) => paths.includes(e.path))).toBe(true);
+      await expect(engine.sync(tmp.join("unknown.db"))).rejects.toMatchObject({ code: "not-found" });
+    } finally {
+      await engine.stop();
+      await Promise.all(writers.map((w) => w.close()));
+    }
+  }, 60_000);
+});
+
+describe("replica maintenance", () => {
+  it("compacts, takes periodic snapshots, enforces retention and verifies the checksum chain; the replica restores with @sqlrep/replica", async () => {
+    const path = tmp.join("maintained.db");
+    const writer = await Writer.open(path);
+    await writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    const client = createFileReplicaClient(tmp.join("maintained-replica"));
+    const engine = new BackupEngine({
+      databases: [
+        {
+          path,
+          levels: [{ level: 1, interval: 150 }],
+          snapshotInterval: 1000,
+          snapshotRetention: 200,
+          l0Retention: 0,
+          validationInterval: 300,
+          replicas: [{ name: "dir", client, syncInterval: 50 }],
+        },
+      ],
+      logger: memoryLogger(),
+    });
+    const events = record(engine);
+    await engine.start();
+    try {
+      const deadline = Date.now() + 2500;
+      while (Date.now() < deadline) {
+        await writer.insert(1, { rows: 3 });
+        await sleep(60);
+      }
+      await engine.sync();
+      await waitFor(() => events.snapshots.some((s) => s.reason === "periodic"), { message: "a periodic snapshot" });
+      await waitFor(() => engine.status()[0]!.replicas[0]!.lastVerifiedAt, { message: "a verification" });
+      expect(engine.metrics()).toMatch(/litestream_replica_last_verified_timestamp_seconds\{db="[^"]+",name="dir"\} \d+/);
+      await waitFor(async () => (await listFiles(client, 1)).length > 0, { message: "level-1 files" });
+      const snapshots = await listFiles(client, SNAPSHOT_LEVEL);
+      expect(snapshots.some((s) => s.maxTXID === 1)).toBe(false); // the initial snapshot fell out of retention
+      expect(events.errors).toEqual([]);
+
+      const output = tmp.join("maintained-restored.db");
+      const result = await restore(client, { output });
+      expect(result.txid).toBe(engine.status()[0]!.replicas[0]!.txid);
+      expect(result.checksumVerified).toBe(true);
+      expect(result.databaseChecksum).toBe(sourceImage(path).checksum);
+    } finally {
+      await engine.stop();
+      await writer.close();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,61 @@
+import { ReplicaError, type LtxFileInfo, type LtxFileRef, type LtxFilesOptions, type ReplicaClient, type WriteLtxOptions } from "@sqlrep/replica";
+import type { ObjectStore, ReplicaLayout, SignalOption } from "@sqlrep/replica";
+
+/**
+ * A real replica client (the directory client, or S3) with writes that fail on demand:
+ * `before` fails without writing, `after` writes the file and then reports a failure
+ * (the response that got lost), as flaky networks do.
+ */
+export class FlakyClient implements ReplicaClient {
+  mode: "ok" | "before" | "after" = "ok";
+  failures = 0;
+  writes = 0;
+
+  constructor(private readonly inner: ReplicaClient) {}
+
+  get type(): string {
+    return this.inner.type;
+  }
+  get location(): string {
+    return this.inner.location;
+  }
+  get store(): ObjectStore {
+    return this.inner.store;
+  }
+  get layout(): ReplicaLayout {
+    return this.inner.layout;
+  }
+
+  ltxFiles(level: number, options?: LtxFilesOptions): AsyncIterable<LtxFileInfo> {
+    return this.inner.ltxFiles(level, options);
+  }
+  openLtxFile(file: LtxFileRef, options?: { offset?: number; length?: number; signal?: AbortSignal }): Promise<AsyncIterable<Uint8Array>> {
+    return this.inner.openLtxFile(file, options);
+  }
+  readLtxRange(file: LtxFileRef, offset: number, length: number, options?: SignalOption): Promise<Uint8Array> {
+    return this.inner.readLtxRange(file, offset, length, options);
+  }
+  statLtxFile(file: LtxFileRef, options?: SignalOption): Promise<LtxFileInfo> {
+    return this.inner.statLtxFile(file, options);
+  }
+  async writeLtxFile(file: LtxFileRef, body: Uint8Array | AsyncIterable<Uint8Array>, options?: WriteLtxOptions): Promise<LtxFileInfo> {
+    this.writes++;
+    if (this.mode === "before") {
+      this.failures++;
+      if (!(body instanceof Uint8Array)) for await (const _ of body) break; // read a little, as a failing upload does
+      throw new ReplicaError("io", `injected failure writing level ${file.level} ${file.minTXID}`, { retryable: true });
+    }
+    const info = await this.inner.writeLtxFile(file, body, options);
+    if (this.mode === "after") {
+      this.failures++;
+      throw new ReplicaError("io", `injected failure after writing level ${file.level} ${file.minTXID}`, { retryable: true });
+    }
+    return info;
+  }
+  deleteLtxFiles(files: readonly LtxFileRef[], options?: SignalOption): Promise<void> {
+    return this.inner.deleteLtxFiles(files, options);
+  }
+  deleteAll(options?: SignalOption): Promise<void> {
+    return this.inner.deleteAll(options);
+  }
+}
