@@ -16,17 +16,13 @@ const K1 = 0xbcdc;
 const K2 = 0xcf1b;
 
 /**
- * The compressor's hash table, reused across calls: the low 16 bits of the last
- * position seen per 16-bit hash, and one "used in this call" bit per slot. Only the
- * 8 KiB of bits is cleared per call (pierrec clears both; a stale position behind
- * a clear bit is never read).
+ * The compressor's hash table, reused across calls: per 16-bit hash, the low 16 bits of
+ * the last position seen, tagged in the high bits with the call that stored it. A slot
+ * tagged by an earlier call reads as 0, as if pierrec had cleared its table, so no call
+ * clears anything (the tags wrap after 32767 calls, and only then is the table zeroed).
  */
-const table = new Uint16Array(0x10000);
-const used = new Int32Array(0x10000 >>> 5);
-
-function load32(b: Uint8Array, i: number): number {
-  return b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
-}
+const table = new Int32Array(0x10000);
+let tag = 0;
 
 /**
  * pierrec's hash of 6 bytes given as three little-endian 16-bit limbs: bits 48…63 of
@@ -38,25 +34,34 @@ function hash6(x0: number, x1: number, x2: number): number {
   return (Math.imul(x0, K2) + Math.imul(x1, K1) + Math.imul(x2, K0) + carry) & 0xffff;
 }
 
-function hashAt(b: Uint8Array, p: number): number {
-  return hash6(b[p]! | (b[p + 1]! << 8), b[p + 2]! | (b[p + 3]! << 8), b[p + 4]! | (b[p + 5]! << 8));
+/** The hash of the 6 bytes at p. */
+function hashAt(v: DataView, p: number): number {
+  return hash6(v.getUint16(p, true), v.getUint16(p + 2, true), v.getUint16(p + 4, true));
 }
 
 /** pierrec's candidate for `pos`: the slot's 16 bits placed in pos's 64 KiB window, or the window before. */
 function candidate(h: number, pos: number): number {
-  const r = (((used[h >>> 5]! >>> (h & 31)) & 1 ? table[h]! : 0) + (pos & ~0xffff)) | 0;
+  const slot = table[h]!;
+  const r = ((slot >>> 16 === tag ? slot & 0xffff : 0) + (pos & ~0xffff)) | 0;
   return r >= pos ? r - WINDOW : r;
 }
 
 function remember(h: number, pos: number): void {
-  table[h] = pos;
-  used[h >>> 5]! |= 1 << (h & 31);
+  table[h] = (tag << 16) | (pos & 0xffff);
+}
+
+/** Starts a call: a fresh tag, so every slot from earlier calls reads as unused. */
+function newTag(): void {
+  if (++tag > 0x7fff) {
+    table.fill(0);
+    tag = 1;
+  }
 }
 
 /** Whether the candidate `r` for position `p` (whose first 4 bytes are `word`) is a usable match. */
-function accepted(src: Uint8Array, r: number, p: number, word: number): boolean {
+function accepted(v: DataView, r: number, p: number, word: number): boolean {
   const off = p - r;
-  return off > 0 && off < WINDOW && load32(src, r) === word;
+  return off > 0 && off < WINDOW && v.getInt32(r, true) === word;
 }
 
 /** Bytes taken by the extension of a 4-bit length field holding `v` (15 or more). */
@@ -89,38 +94,34 @@ function compress(src: Uint8Array, dst: Uint8Array, dStart: number, limit: numbe
   const n = src.length;
   const sn = n - MF_LIMIT;
   const dEnd = dStart + limit;
-  used.fill(0);
+  // Little-endian word loads: one bounds-checked read instead of four byte reads.
+  const v = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  newTag();
   let si = 0;
   let anchor = 0;
   let di = dStart;
 
   while (si < sn) {
     // The 8 bytes at si feed the hashes and 4-byte words at si, si+1 and si+2.
-    const b0 = src[si]!;
-    const b1 = src[si + 1]!;
-    const b2 = src[si + 2]!;
-    const b3 = src[si + 3]!;
-    const b4 = src[si + 4]!;
-    const b5 = src[si + 5]!;
-    const b6 = src[si + 6]!;
-    const b7 = src[si + 7]!;
-    const h1 = hash6(b0 | (b1 << 8), b2 | (b3 << 8), b4 | (b5 << 8));
-    const h2 = hash6(b1 | (b2 << 8), b3 | (b4 << 8), b5 | (b6 << 8));
+    const x = v.getInt32(si, true);
+    const y = v.getInt32(si + 4, true);
+    const h1 = hash6(x & 0xffff, x >>> 16, y & 0xffff);
+    const h2 = hash6((x >>> 8) & 0xffff, ((x >>> 24) | (y << 8)) & 0xffff, (y >>> 8) & 0xffff);
     const r1 = candidate(h1, si);
     const r2 = candidate(h2, si + 1);
     remember(h1, si);
     remember(h2, si + 1);
     let ref = r1;
-    if (!accepted(src, r1, si, b0 | (b1 << 8) | (b2 << 16) | (b3 << 24))) {
-      const h3 = hash6(b2 | (b3 << 8), b4 | (b5 << 8), b6 | (b7 << 8));
+    if (!accepted(v, r1, si, x)) {
+      const h3 = hash6(x >>> 16, y & 0xffff, y >>> 16);
       const r3 = candidate(h3, si + 2);
       si += 1;
       ref = r2;
-      if (!accepted(src, r2, si, b1 | (b2 << 8) | (b3 << 16) | (b4 << 24))) {
+      if (!accepted(v, r2, si, (x >>> 8) | (y << 24))) {
         si += 1;
         remember(h3, si);
         ref = r3;
-        if (!accepted(src, r3, si, b2 | (b3 << 8) | (b4 << 16) | (b5 << 24))) {
+        if (!accepted(v, r3, si, (x >>> 16) | (y << 16))) {
           si += 2 + ((si - anchor) >> SKIP_LOG);
           continue;
         }
@@ -139,12 +140,12 @@ function compress(src: Uint8Array, dst: Uint8Array, dStart: number, limit: numbe
     const base = start + 4;
     si += 4;
     while (si + 8 <= sn) {
-      const a = load32(src, si) ^ load32(src, si - off);
+      const a = v.getInt32(si, true) ^ v.getInt32(si - off, true);
       if (a !== 0) {
         si += (31 - Math.clz32(a & -a)) >> 3;
         break;
       }
-      const b = load32(src, si + 4) ^ load32(src, si + 4 - off);
+      const b = v.getInt32(si + 4, true) ^ v.getInt32(si + 4 - off, true);
       if (b !== 0) {
         si += 4 + ((31 - Math.clz32(b & -b)) >> 3);
         break;
@@ -164,7 +165,7 @@ function compress(src: Uint8Array, dst: Uint8Array, dStart: number, limit: numbe
     anchor = si;
 
     if (si >= sn) break;
-    remember(hashAt(src, si - 2), si - 2);
+    remember(hashAt(v, si - 2), si - 2);
   }
 
   if (rawIfNoMatch && anchor === 0) return 0;
@@ -260,6 +261,9 @@ export function decodeBlock(
   bias: number,
   file: string | undefined,
 ): number {
+  // Short copies move 4-byte words (byte order is irrelevant: read and written alike).
+  const sv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
   for (;;) {
     const at = sp;
     if (sp >= send) throw fault("LZ4 block ends where a sequence token is expected", sp, bias, file);
@@ -274,7 +278,9 @@ export function decodeBlock(
     if (lits > send - sp) throw fault(`LZ4 literal run of ${lits} bytes overruns the block`, at, bias, file);
     if (lits > dend - dp) throw fault("LZ4 literals overrun the output", at, bias, file);
     if (lits < SHORT_COPY) {
-      for (const end = sp + lits; sp < end; ) dst[dp++] = src[sp++]!;
+      const end = sp + lits;
+      for (; sp + 4 <= end; sp += 4, dp += 4) dv.setInt32(dp, sv.getInt32(sp, true), true);
+      while (sp < end) dst[dp++] = src[sp++]!;
     } else {
       dst.set(src.subarray(sp, sp + lits), dp);
       dp += lits;
@@ -297,13 +303,15 @@ export function decodeBlock(
     ml += 4;
     if (ml > dend - dp) throw fault(`LZ4 match of ${ml} bytes overruns the output`, at, bias, file);
     let m = dp - off;
-    if (off >= ml) {
-      if (ml < SHORT_COPY) {
-        for (const end = dp + ml; dp < end; ) dst[dp++] = dst[m++]!;
-      } else {
-        dst.copyWithin(dp, m, m + ml);
-        dp += ml;
-      }
+    if (ml < SHORT_COPY && off >= 4) {
+      // Word by word: with 4 <= off, each word's source was written before it is read,
+      // so this equals the byte-by-byte copy LZ4 defines, overlap or not.
+      const end = dp + ml;
+      for (; dp + 4 <= end; dp += 4, m += 4) dv.setInt32(dp, dv.getInt32(m, true), true);
+      while (dp < end) dst[dp++] = dst[m++]!;
+    } else if (off >= ml) {
+      dst.copyWithin(dp, m, m + ml);
+      dp += ml;
     } else if (off === 1) {
       dst.fill(dst[m]!, dp, dp + ml);
       dp += ml;
