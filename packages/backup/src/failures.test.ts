@@ -56,3 +56,52 @@ describe("upload failures", () => {
     }, 60_000);
   }
 });
+
+describe("a replica that cannot keep up", () => {
+  it("does not hold the WAL past truncatePageCount: the TRUNCATE runs, that replica gets a snapshot at the next TXID, the other carries on", async () => {
+    const path = tmp.join("behind.db");
+    const writer = await Writer.open(path);
+    await writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    const flaky = new FlakyClient(createFileReplicaClient(tmp.join("behind-flaky")));
+    const healthy = createFileReplicaClient(tmp.join("behind-healthy"));
+    const engine = new BackupEngine({
+      databases: [
+        {
+          path,
+          truncatePageCount: 30,
+          monitorInterval: 50,
+          replicas: [
+            { name: "flaky", client: flaky, syncInterval: 0 },
+            { name: "healthy", client: healthy, syncInterval: 0 },
+          ],
+        },
+      ],
+      logger: memoryLogger(),
+    });
+    const events = record(engine);
+    await engine.start();
+    try {
+      await writer.insert(2);
+      await engine.sync();
+      const before = engine.status()[0]!.replicas[0]!.txid;
+      flaky.mode = "before";
+      await writer.insert(1, { rows: 150, size: 1000 }); // ~45 frames, past the threshold
+      await waitFor(() => events.checkpoints.some((c) => c.mode === "TRUNCATE" && c.busy === 0), { message: "a TRUNCATE", timeoutMs: 15_000 });
+      await writer.insert(2);
+      flaky.mode = "ok";
+      await engine.sync();
+      const snapshots = events.snapshots.filter((s) => s.replica === "flaky" && s.txid > 1);
+      expect(snapshots.map((s) => s.txid)).toEqual([before + 1]);
+      expect(snapshots[0]!.reason).toMatch(/checkpoint past 30 WAL pages/);
+      expect(events.snapshots.filter((s) => s.replica === "healthy")).toHaveLength(1);
+      for (const client of [flaky, healthy]) {
+        await checkChain(client);
+        const restored = await restoreLatest(client);
+        expect(restored.checksum).toBe(sourceImage(path).checksum);
+      }
+    } finally {
+      await engine.stop();
+      await writer.close();
+    }
+  }, 60_000);
+});

@@ -123,6 +123,8 @@ export class ReplicaStream {
   private uncertainTxid: number | undefined;
   private newestSnapshot: { txid: number; at: number } | undefined;
   private snapshotDue = false;
+  /** Set while a checkpoint holding the write lock runs a pass: no snapshots then. */
+  private quick = false;
   private readonly snapshotJitter: number;
   private readonly history = new Map<number, bigint>();
 
@@ -133,6 +135,7 @@ export class ReplicaStream {
   private closed = false;
   private timer: Timer | undefined;
   private backoffUntil = 0;
+  private retryAt = 0;
   private failures = 0;
   private lastUploadAt = 0;
   private lastRequestAt = 0;
@@ -265,10 +268,11 @@ export class ReplicaStream {
    * false when the stream could not catch up (the failure is recorded as for any sync).
    */
   async catchUp(signal: AbortSignal): Promise<boolean> {
-    if (this.failing || this.closed) return false;
+    // A stream that must resume or snapshot first is not quick: it stays behind.
+    if (this.failing || this.closed || !this.resumed || this.lostReason !== undefined) return false;
     try {
       for (let i = 0; i < 1000; i++) {
-        const outcome = await this.pass(signal);
+        const outcome = await this.pass(signal, true);
         if (outcome.uploaded) this.lastUploadAt = Date.now();
         if (!outcome.more) return outcome.caughtUp;
       }
@@ -299,11 +303,19 @@ export class ReplicaStream {
     return { path: this.host.path, replica: this.name };
   }
 
+  /** When the next pass may run: a short retry delay always applies; throttle and back-off unless forced or draining a backlog. */
+  private nextPassAt(): number {
+    const limit = this.forced || this.backlog ? 0 : Math.max(this.backoffUntil, this.lastUploadAt + this.syncInterval);
+    return Math.max(this.retryAt, limit);
+  }
+
   private kick(): void {
     if (this.running || this.closed) return;
     if (this.timer !== undefined && !this.forced) return;
+    this.timer?.cancel();
+    this.timer = undefined;
     const now = Date.now();
-    const at = this.forced || this.backlog ? now : Math.max(this.backoffUntil, this.lastUploadAt + this.syncInterval);
+    const at = this.nextPassAt();
     if (at <= now) {
       void this.run();
     } else {
@@ -319,9 +331,7 @@ export class ReplicaStream {
     this.running = true;
     try {
       while ((this.dirty || this.forced) && !this.closed) {
-        const now = Date.now();
-        const allowedAt = Math.max(this.backoffUntil, this.lastUploadAt + this.syncInterval);
-        if (!this.forced && !this.backlog && now < allowedAt) break;
+        if (Date.now() < this.nextPassAt()) break;
         const pass = ++this.passSeq;
         this.dirty = false;
         this.forced = false;
@@ -351,9 +361,11 @@ export class ReplicaStream {
     if (outcome.uploaded) this.lastUploadAt = now;
     this.backlog = outcome.more;
     if (outcome.more) this.dirty = true;
+    this.retryAt = outcome.retryInMs === undefined ? 0 : now + outcome.retryInMs;
     if (outcome.retryInMs !== undefined) {
       this.dirty = true;
-      this.backoffUntil = now + outcome.retryInMs;
+      // A sync() waiting for this pass keeps bypassing the throttle on the retry.
+      if (this.waiters.length > 0) this.forced = true;
     }
     if (outcome.caughtUp && !outcome.more) {
       // A change noticed during the pass may be one the pass already read: it counts only
@@ -403,9 +415,19 @@ export class ReplicaStream {
   }
 
   /** One sync: resume if needed, follow the WAL, upload one level-0 file (or a snapshot). Runs under the shared lock. */
-  private async pass(signal: AbortSignal = this.host.signal): Promise<PassOutcome> {
+  private async pass(signal: AbortSignal = this.host.signal, quick = false): Promise<PassOutcome> {
     if (!this.resumed) await this.resume(signal);
     if (this.lostReason !== undefined) return this.snapshotAfterLoss(signal);
+    if (quick) this.quick = true;
+    try {
+      return await this.follow(signal);
+    } finally {
+      this.quick = false;
+    }
+  }
+
+  /** The sync proper, once the stream knows where it is. */
+  private async follow(signal: AbortSignal): Promise<PassOutcome> {
     const epoch = this.host.readerEpoch;
     const loc = locateCursor(this.host.wal, this.cursorValue!, this.covered);
     if (loc.kind === "busy") {
@@ -414,6 +436,7 @@ export class ReplicaStream {
     }
     if (loc.kind === "lost") {
       this.lostReason = loc.reason;
+      if (this.quick) return { uploaded: false, more: false, caughtUp: false };
       return this.snapshotAfterLoss(signal);
     }
     if (loc.kind === "empty") {
@@ -455,7 +478,7 @@ export class ReplicaStream {
 
   /** After a sync: a periodic (or first) snapshot once the replica is at the end of the WAL. */
   private async afterSync(outcome: PassOutcome, signal: AbortSignal): Promise<PassOutcome> {
-    if (!this.snapshotDue || outcome.more || this.caughtUpEpoch !== this.host.readerEpoch) return outcome;
+    if (!this.snapshotDue || this.quick || outcome.more || this.caughtUpEpoch !== this.host.readerEpoch) return outcome;
     if (this.newestSnapshot !== undefined && this.newestSnapshot.txid >= this.txid) {
       // Nothing changed since the newest snapshot: an idle database is not re-snapshotted.
       this.snapshotDue = false;
