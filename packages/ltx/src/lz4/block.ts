@@ -77,9 +77,17 @@ function writeExt(dst: Uint8Array, di: number, v: number): number {
   return di;
 }
 
-function copyBytes(src: Uint8Array, from: number, n: number, dst: Uint8Array, to: number): void {
-  if (n < SHORT_COPY) {
+/**
+ * Copies src[from, from + n) to dst[to…] (`sv`, `dv`: DataViews of src and dst): short
+ * runs by 4-byte words and then the last word again, which rewrites up to 3 bytes with
+ * the values they already have; long runs with set().
+ */
+function copyBytes(sv: DataView, src: Uint8Array, from: number, n: number, dv: DataView, dst: Uint8Array, to: number): void {
+  if (n < 4) {
     for (let k = 0; k < n; k++) dst[to + k] = src[from + k]!;
+  } else if (n < SHORT_COPY) {
+    for (let k = 0; k < n - 4; k += 4) dv.setInt32(to + k, sv.getInt32(from + k, true), true);
+    dv.setInt32(to + n - 4, sv.getInt32(from + n - 4, true), true);
   } else {
     dst.set(src.subarray(from, from + n), to);
   }
@@ -96,6 +104,7 @@ function compress(src: Uint8Array, dst: Uint8Array, dStart: number, limit: numbe
   const dEnd = dStart + limit;
   // Little-endian word loads: one bounds-checked read instead of four byte reads.
   const v = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
   newTag();
   let si = 0;
   let anchor = 0;
@@ -157,7 +166,7 @@ function compress(src: Uint8Array, dst: Uint8Array, dStart: number, limit: numbe
     if (di + 3 + extBytes(lits) + lits + extBytes(extra) > dEnd) return 0;
     dst[di++] = (Math.min(lits, 15) << 4) | Math.min(extra, 15);
     if (lits >= 15) di = writeExt(dst, di, lits - 15);
-    copyBytes(src, anchor, lits, dst, di);
+    copyBytes(v, src, anchor, lits, dv, dst, di);
     di += lits;
     dst[di++] = off & 0xff;
     dst[di++] = off >>> 8;
@@ -173,7 +182,7 @@ function compress(src: Uint8Array, dst: Uint8Array, dStart: number, limit: numbe
   if (di + 1 + extBytes(lits) + lits > dEnd) return 0;
   dst[di++] = Math.min(lits, 15) << 4;
   if (lits >= 15) di = writeExt(dst, di, lits - 15);
-  copyBytes(src, anchor, lits, dst, di);
+  copyBytes(v, src, anchor, lits, dv, dst, di);
   return di + lits - dStart;
 }
 
@@ -261,7 +270,7 @@ export function decodeBlock(
   bias: number,
   file: string | undefined,
 ): number {
-  // Short copies move 4-byte words (byte order is irrelevant: read and written alike).
+  // For copyBytes (byte order is irrelevant: words are read and written alike).
   const sv = new DataView(src.buffer, src.byteOffset, src.byteLength);
   const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
   for (;;) {
@@ -277,15 +286,9 @@ export function decodeBlock(
     }
     if (lits > send - sp) throw fault(`LZ4 literal run of ${lits} bytes overruns the block`, at, bias, file);
     if (lits > dend - dp) throw fault("LZ4 literals overrun the output", at, bias, file);
-    if (lits < SHORT_COPY) {
-      const end = sp + lits;
-      for (; sp + 4 <= end; sp += 4, dp += 4) dv.setInt32(dp, sv.getInt32(sp, true), true);
-      while (sp < end) dst[dp++] = src[sp++]!;
-    } else {
-      dst.set(src.subarray(sp, sp + lits), dp);
-      dp += lits;
-      sp += lits;
-    }
+    copyBytes(sv, src, sp, lits, dv, dst, dp);
+    dp += lits;
+    sp += lits;
     if (sp === send) return dp;
 
     if (send - sp < 2) throw fault("LZ4 match offset cut off by the end of the block", sp, bias, file);
@@ -304,11 +307,10 @@ export function decodeBlock(
     if (ml > dend - dp) throw fault(`LZ4 match of ${ml} bytes overruns the output`, at, bias, file);
     let m = dp - off;
     if (ml < SHORT_COPY && off >= 4) {
-      // Word by word: with 4 <= off, each word's source was written before it is read,
-      // so this equals the byte-by-byte copy LZ4 defines, overlap or not.
-      const end = dp + ml;
-      for (; dp + 4 <= end; dp += 4, m += 4) dv.setInt32(dp, dv.getInt32(m, true), true);
-      while (dp < end) dst[dp++] = dst[m++]!;
+      // A short run goes by words; with 4 <= off every word's source is final before it
+      // is read, so this equals the byte-by-byte copy LZ4 defines, overlap or not.
+      copyBytes(dv, dst, m, ml, dv, dst, dp);
+      dp += ml;
     } else if (off >= ml) {
       dst.copyWithin(dp, m, m + ml);
       dp += ml;
