@@ -7,7 +7,11 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const benchDir = dirname(dirname(fileURLToPath(import.meta.url)));
 const [suitePath, ...flags] = process.argv.slice(2);
-const send = (message) => process.send?.(message);
+if (process.send === undefined) {
+  console.error("bench/lib/child.mjs is started by bench/run.mjs (node bench/run.mjs <suite>)");
+  process.exit(2);
+}
+const send = (message) => process.send(message);
 
 const scratch = mkdtempSync(join(tmpdir(), "sqlrep-bench-"));
 const cache = join(benchDir, ".cache");
@@ -30,14 +34,16 @@ const bench = {
   },
 };
 
+let final;
 try {
   const suite = await import(pathToFileURL(suitePath).href);
   if (typeof suite.default !== "function") throw new Error(`${suitePath} has no default export function`);
   await suite.default(bench);
-  send({ type: "done" });
+  final = { type: "done" };
 } catch (err) {
-  send({ type: "error", message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-  process.exitCode = 1;
+  final = { type: "error", message: err instanceof Error ? (err.stack ?? err.message) : String(err) };
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
+// Exit once the last message is out, even if the suite left a server or a timer behind.
+process.send(final, () => process.exit(final.type === "done" ? 0 : 1));
