@@ -43,7 +43,7 @@ describe("checkpoints the engine owns", () => {
   it("PASSIVE past minCheckpointPageCount, after which the next write resets the WAL and replication follows without a snapshot", async () => {
     const { path, client, writer, engine, events } = await setup({ minCheckpointPageCount: 40, truncatePageCount: 0 });
     try {
-      for (let i = 0; i < 10; i++) await writer.insert(1, { rows: 20, size: 1000 }); // ~60 frames
+      await writer.insert(1, { rows: 200, size: 1000 }); // one transaction of ~60 frames
       await engine.sync();
       await waitFor(() => events.checkpoints.length > 0, { message: "a checkpoint" });
       const [cp] = events.checkpoints;
@@ -53,7 +53,7 @@ describe("checkpoints the engine owns", () => {
       await writer.insert(2);
       await engine.sync();
       const after = (await checkChain(client)).l0.at(-1)!;
-      expect(after.header.walSalt1).toBe((before + 1) >>> 0); // the WAL was reset…
+      expect(after.header.walSalt1).not.toBe(before); // the WAL was reset…
       expect(after.header.walOffset).toBe(32); // …and replication continued at its start
       expect(events.snapshots).toHaveLength(1); // the initial one only
       await expectNothingLost(client, path, 202);

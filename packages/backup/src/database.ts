@@ -11,7 +11,7 @@ import type { ResolvedDatabaseOptions } from "./options.js";
 import type { PageChecksums } from "./page-checksums.js";
 import { databaseFileChecksums } from "./resume.js";
 import { RwLock } from "./rw-lock.js";
-import type { Timer } from "./scheduler.js";
+import type { Timer, WatchedFile } from "./scheduler.js";
 import { ReplicaStream, toBackupError, type EngineServices, type StreamHost, type SyncResult } from "./stream.js";
 import { readHeader, type WalCursor } from "./wal-follow.js";
 
@@ -65,7 +65,7 @@ export interface DatabaseStatus {
  * checkpointer), its WAL and database files, its replica streams, and the checkpoints
  * the engine owns.
  */
-export class TrackedDatabase implements StreamHost {
+export class TrackedDatabase implements StreamHost, WatchedFile {
   readonly path: string;
   readonly dir: string;
   readonly file: string;
@@ -176,6 +176,24 @@ export class TrackedDatabase implements StreamHost {
       this.baseCache = undefined;
     }
     this.poll();
+  }
+
+  onChange(): void {
+    this.onWalChange();
+  }
+
+  /** Events matter unless every replica already has a pass scheduled (throttled or backing off). */
+  wantsEvents(): boolean {
+    return !this.stopped && !this.streams.every((s) => s.scheduled);
+  }
+
+  /** Watching resumed after a pause: anything written since the last pass read the WAL is picked up now. */
+  onResume(): void {
+    for (const s of this.streams) if (s.framesFollow()) s.requestSync();
+  }
+
+  streamScheduled(): void {
+    if (!this.stopped) this.services.interestChanged(this.dir);
   }
 
   /** The WAL or the database file changed (file-system event): sync after the coalescing window. */
@@ -304,6 +322,7 @@ export class TrackedDatabase implements StreamHost {
 
   streamSettled(): void {
     if (this.stopped) return;
+    this.services.interestChanged(this.dir);
     if (this.streams.every((s) => !s.busy)) void this.maintain();
   }
 
@@ -558,7 +577,7 @@ export class TrackedDatabase implements StreamHost {
     const from = lead !== undefined && lead.header.salt1 === header.salt1 && lead.header.salt2 === header.salt2 ? lead.position : undefined;
     let position = from;
     try {
-      const it = walTransactionsSync(this.wal, { from, file: this.wal.path });
+      const it = walTransactionsSync(this.wal.scanner(), { from, file: this.wal.path });
       for (let step = it.next(); ; step = it.next()) {
         if (step.done === true) {
           position = step.value.position;

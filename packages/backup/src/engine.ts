@@ -56,6 +56,7 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
       logger: this.logger,
       metrics: this.metricsRegistry,
       scheduler: this.scheduler,
+      interestChanged: (dir) => this.watchers.update(dir),
       emit: (event, ...args) => {
         if (event !== "error" || this.listenerCount("error") > 0) (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
       },
@@ -74,7 +75,7 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
         this.databases.set(db.path, db);
       }
       for (const db of opened) {
-        if (!this.watchers.add(db.dir, db.file, () => db.onWalChange())) {
+        if (!this.watchers.add(db.dir, db.file, db)) {
           this.logger.warn("no file-system events for this database; polling only", { db: db.path, intervalMs: db.options.monitorInterval });
         }
       }

@@ -25,16 +25,39 @@ export class FileSource implements SyncByteSource {
 
   /** Up to `length` bytes at `offset`; fewer only where the file ends. */
   readAt(offset: number, length: number): Uint8Array {
+    return this.readInto(new Uint8Array(length), offset);
+  }
+
+  /** Fills `buf` from `offset`; returns the part that was read (shorter only at the end of the file). */
+  private readInto(buf: Uint8Array, offset: number): Uint8Array {
     const fd = this.handle();
-    const buf = new Uint8Array(length);
     if (fd === undefined) return buf.subarray(0, 0);
     let done = 0;
-    while (done < length) {
-      const n = readSync(fd, buf, done, length - done, offset + done);
+    while (done < buf.length) {
+      const n = readSync(fd, buf, done, buf.length - done, offset + done);
       if (n === 0) break;
       done += n;
     }
-    return done === length ? buf : buf.subarray(0, done);
+    return done === buf.length ? buf : buf.subarray(0, done);
+  }
+
+  /**
+   * The same file for a scan that is done with each chunk before asking for the next
+   * (the WAL scanners keep offsets, never the bytes): reads reuse one buffer, so a scan
+   * of a large WAL allocates nothing per chunk.
+   */
+  scanner(): SyncByteSource {
+    const file = this;
+    let scratch = new Uint8Array(0);
+    return {
+      get size() {
+        return file.size;
+      },
+      readAt(offset, length) {
+        if (scratch.length < length) scratch = new Uint8Array(length);
+        return file.readInto(scratch.subarray(0, length), offset);
+      },
+    };
   }
 
   /** Exactly `length` bytes at `offset`, zeros past the end of the file (pages beyond EOF read as zeros). */

@@ -106,7 +106,7 @@ export async function findResumePoint(
   const pageSize = walHeader.pageSize;
   if (pageSize !== base.pageSize) return undefined;
   const lock = lockPgno(pageSize);
-  const it = walTransactionsSync(wal, { file: wal.path });
+  const it = walTransactionsSync(wal.scanner(), { file: wal.path });
   let end: WalPosition = walStartPosition(walHeader);
   let sinceYield = 0;
   for (;;) {

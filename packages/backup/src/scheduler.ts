@@ -111,60 +111,83 @@ export class Scheduler {
   }
 }
 
+/** A file watched by {@link DirectoryWatchers}. */
+export interface WatchedFile {
+  /** `file` or `file-wal` changed. */
+  onChange(): void;
+  /** False while changes do not matter (a sync is already scheduled that will read them). */
+  wantsEvents(): boolean;
+  /** Watching starts again after a pause: look for changes made meanwhile. */
+  onResume(): void;
+}
+
+interface WatchedDir {
+  watcher: FSWatcher | undefined;
+  readonly files: Map<string, WatchedFile>;
+}
+
 /**
  * One `fs.watch` per directory, shared by every database in it: a change to `<db>` or
- * `<db>-wal` is routed to that database's callback.
+ * `<db>-wal` is routed to that database. A directory whose databases all have a sync
+ * scheduled anyway is not watched meanwhile (`update`): under sustained writes the
+ * WAL changes hundreds of times a second, and each event costs more than the upload
+ * it would trigger, which the throttle holds back anyway.
  */
 export class DirectoryWatchers {
-  private readonly dirs = new Map<string, { watcher: FSWatcher; files: Map<string, () => void> }>();
+  private readonly dirs = new Map<string, WatchedDir>();
 
   constructor(private readonly onError: (dir: string, err: unknown) => void) {}
 
-  /** Calls `onChange` when `file` or `file-wal` in `dir` changes. Returns false if the directory cannot be watched. */
-  add(dir: string, file: string, onChange: () => void): boolean {
+  /** Routes changes of `file` and `file-wal` in `dir` to `target`. Returns false if the directory cannot be watched. */
+  add(dir: string, file: string, target: WatchedFile): boolean {
     let entry = this.dirs.get(dir);
     if (entry === undefined) {
-      const files = new Map<string, () => void>();
-      let watcher: FSWatcher;
-      try {
-        watcher = watch(dir, { persistent: true }, (_event, name) => this.route(files, name));
-      } catch (err) {
-        this.onError(dir, err);
-        return false;
-      }
-      watcher.on("error", (err) => this.onError(dir, err));
-      entry = { watcher, files };
+      entry = { watcher: undefined, files: new Map() };
       this.dirs.set(dir, entry);
     }
-    entry.files.set(file, onChange);
-    return true;
+    entry.files.set(file, target);
+    return this.open(dir, entry);
   }
 
-  /** Stops routing changes of `file`; closes the directory's watcher with its last file. */
-  remove(dir: string, file: string): void {
+  /** Opens or closes the directory's watcher as its databases' interest changed. */
+  update(dir: string): void {
     const entry = this.dirs.get(dir);
     if (entry === undefined) return;
-    entry.files.delete(file);
-    if (entry.files.size === 0) {
+    const wanted = [...entry.files.values()].some((f) => f.wantsEvents());
+    if (wanted && entry.watcher === undefined) {
+      if (this.open(dir, entry)) for (const f of entry.files.values()) f.onResume();
+    } else if (!wanted && entry.watcher !== undefined) {
       entry.watcher.close();
-      this.dirs.delete(dir);
+      entry.watcher = undefined;
     }
   }
 
   close(): void {
-    for (const { watcher } of this.dirs.values()) watcher.close();
+    for (const entry of this.dirs.values()) entry.watcher?.close();
     this.dirs.clear();
   }
 
-  private route(files: Map<string, () => void>, name: string | Buffer | null): void {
+  private open(dir: string, entry: WatchedDir): boolean {
+    if (entry.watcher !== undefined) return true;
+    try {
+      entry.watcher = watch(dir, { persistent: true }, (_event, name) => this.route(entry.files, name));
+    } catch (err) {
+      this.onError(dir, err);
+      return false;
+    }
+    entry.watcher.on("error", (err) => this.onError(dir, err));
+    return true;
+  }
+
+  private route(files: Map<string, WatchedFile>, name: string | Buffer | null): void {
     if (name === null) {
-      for (const fn of files.values()) fn();
+      for (const f of files.values()) f.onChange();
       return;
     }
     // Commits land in the WAL. The database file changes when a checkpoint copies frames
     // into it; another connection's checkpoint may then be waiting for our read
     // transaction to move on, which the resulting (empty) sync lets it do.
     const text = typeof name === "string" ? name : name.toString();
-    files.get(text.endsWith("-wal") ? text.slice(0, -4) : text)?.();
+    files.get(text.endsWith("-wal") ? text.slice(0, -4) : text)?.onChange();
   }
 }

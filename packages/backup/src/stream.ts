@@ -40,6 +40,8 @@ export interface EngineServices {
   readonly logger: Logger;
   readonly metrics: BackupMetrics;
   readonly scheduler: Scheduler;
+  /** Whether a directory's databases want file-system events may have changed. */
+  interestChanged(dir: string): void;
   emit<K extends keyof BackupEvents>(event: K, ...args: BackupEvents[K]): void;
 }
 
@@ -62,6 +64,8 @@ export interface StreamHost {
   walBytesSynced(header: WalHeader, from: number, to: number): void;
   /** Called when a stream has nothing running, so the database may hand off its read transaction or checkpoint. */
   streamSettled(): void;
+  /** Called when a stream scheduled (or ran) a pass: whether WAL events matter may have changed. */
+  streamScheduled(): void;
 }
 
 /** The outcome of `BackupEngine.sync` for one replica. */
@@ -323,7 +327,13 @@ export class ReplicaStream {
         this.timer = undefined;
         void this.run();
       });
+      this.host.streamScheduled();
     }
+  }
+
+  /** A pass is scheduled that will read whatever is committed before it runs: events add nothing meanwhile. */
+  get scheduled(): boolean {
+    return this.timer !== undefined && !this.running;
   }
 
   private async run(): Promise<void> {
@@ -378,7 +388,7 @@ export class ReplicaStream {
   }
 
   /** Whether frames follow the cursor: a new WAL, or a frame of the cursor's WAL after it (two small reads; committed or not). */
-  private framesFollow(): boolean {
+  framesFollow(): boolean {
     const c = this.cursorValue;
     const wal = this.host.wal;
     if (c?.kind !== "at") return wal.size > WAL_HEADER_SIZE;
@@ -411,6 +421,7 @@ export class ReplicaStream {
         this.timer = undefined;
         void this.run();
       });
+      this.host.streamScheduled();
     }
   }
 
@@ -839,7 +850,7 @@ export class ReplicaStream {
 function scanAll(wal: FileSource, header: WalHeader): { frames: Map<number, number>; commit: number | undefined; end: WalPosition } {
   const frames = new Map<number, number>();
   let commit: number | undefined;
-  const it = walTransactionsSync(wal, { file: wal.path });
+  const it = walTransactionsSync(wal.scanner(), { file: wal.path });
   for (;;) {
     const step = it.next();
     if (step.done === true) {

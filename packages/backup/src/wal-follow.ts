@@ -118,7 +118,7 @@ export interface WalBatch {
 
 /** Scans committed transactions after `from`, at most `maxBytes` of frames (a transaction is never split). */
 export function scanBatch(wal: FileSource, header: WalHeader, from: WalPosition, maxBytes: number): WalBatch {
-  const it = walTransactionsSync(wal, { from, maxBytes, file: wal.path });
+  const it = walTransactionsSync(wal.scanner(), { from, maxBytes, file: wal.path });
   const pages = new Map<number, number>();
   let transactions = 0;
   let commit = 0;
@@ -142,7 +142,7 @@ export function walPageMap(wal: FileSource, until: WalPosition): { pages: Map<nu
   const pages = new Map<number, number>();
   let commit: number | undefined;
   if (until.offset <= WAL_HEADER_SIZE) return { pages, commit };
-  const it = walTransactionsSync(wal, { maxBytes: until.offset - WAL_HEADER_SIZE, file: wal.path });
+  const it = walTransactionsSync(wal.scanner(), { maxBytes: until.offset - WAL_HEADER_SIZE, file: wal.path });
   for (;;) {
     const step = it.next();
     if (step.done === true) {
