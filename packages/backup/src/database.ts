@@ -353,7 +353,9 @@ export class TrackedDatabase implements StreamHost, WatchedFile {
       do {
         this.maintainAgain = false;
         await this.lock.withExclusive(async () => {
-          if (!this.stopped && this.readers !== undefined && this.allCaughtUp()) this.handOffReader();
+          if (this.stopped || this.readers === undefined) return;
+          if (!this.readerHeld) this.reopenReader();
+          else if (this.allCaughtUp()) this.handOffReader();
         });
       } while (this.maintainAgain && !this.stopped);
       const mode = this.stopped || this.checkpointing ? undefined : this.checkpointMode();
@@ -382,6 +384,25 @@ export class TrackedDatabase implements StreamHost, WatchedFile {
     } catch (err) {
       conn.exec("ROLLBACK");
       throw err;
+    }
+  }
+
+  /** Whether the read transaction is open. */
+  get readerHeld(): boolean {
+    return this.readers?.[this.active]?.inTransaction === true;
+  }
+
+  /**
+   * Opens the read transaction again after our checkpoint. If SQLite refuses (busy
+   * beyond busyTimeout), no replica may trust a WAL reset until a hand-off reopens it.
+   */
+  private reopenReader(): void {
+    this.readerEpoch++;
+    try {
+      this.beginRead(this.readers![this.active]!);
+    } catch (err) {
+      for (const s of this.streams) s.distrustResets();
+      this.services.logger.error("cannot reopen the read transaction; WAL resets will need snapshots until it is back", { ...this.fields, error: describeError(err) });
     }
   }
 
@@ -523,8 +544,7 @@ export class TrackedDatabase implements StreamHost, WatchedFile {
     try {
       passive = this.runCheckpoint("PASSIVE");
     } finally {
-      this.beginRead(readers[this.active]!);
-      this.readerEpoch++;
+      this.reopenReader();
       this.writer!.exec("ROLLBACK");
     }
     let result = passive;

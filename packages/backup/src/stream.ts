@@ -54,6 +54,8 @@ export interface StreamHost {
   readonly lock: RwLock;
   /** Incremented whenever our read transaction is replaced. */
   readonly readerEpoch: number;
+  /** Whether our read transaction is open (it is, except after a failure to reopen it). */
+  readonly readerHeld: boolean;
   readonly options: ResolvedDatabaseOptions;
   readonly services: EngineServices;
   /** Fires when the engine stops. */
@@ -252,6 +254,11 @@ export class ReplicaStream {
       this.timer = undefined;
       this.kick();
     });
+  }
+
+  /** Stops trusting WAL resets until the stream reaches the end of the WAL again under a read transaction. */
+  distrustResets(): void {
+    this.covered = false;
   }
 
   /** Marks the stream as having lost track of the WAL (our own checkpoint discarded frames it had not uploaded). */
@@ -484,7 +491,8 @@ export class ReplicaStream {
 
   private reachedEnd(epoch: number): void {
     this.caughtUpEpoch = epoch;
-    this.covered = true;
+    // Resets are trusted only while a read transaction has been held since before this scan.
+    if (this.host.readerHeld) this.covered = true;
   }
 
   /** After a sync: a periodic (or first) snapshot once the replica is at the end of the WAL. */
@@ -524,7 +532,7 @@ export class ReplicaStream {
       } else {
         this.checksums = point.checksums;
         this.cursorValue = point.cursor;
-        this.covered = point.atEnd;
+        this.covered = point.atEnd && this.host.readerHeld;
         this.recordChecksum();
         this.log.info("resuming replication", {
           ...this.fields,
@@ -720,7 +728,7 @@ export class ReplicaStream {
     this.checksums = sums;
     this.txid = txid;
     this.cursorValue = header === undefined ? { kind: "next", after: undefined } : { kind: "at", header, position: end! };
-    this.covered = true;
+    this.covered = this.host.readerHeld;
     if (at === "end") this.caughtUpEpoch = epoch;
     this.pending = undefined;
     this.uncertainTxid = undefined;
