@@ -482,7 +482,18 @@ export class ReplicaStream {
       if (batch.stop !== "max-bytes") this.reachedEnd(epoch);
       return this.afterSync({ uploaded: false, more: false, caughtUp: batch.stop !== "max-bytes" }, signal);
     }
-    const timestamp = retry && batch.end.offset === pending.end ? pending.timestamp : Date.now();
+    const identical = retry && batch.end.offset === pending.end;
+    if (!identical && this.uncertainTxid === this.txid + 1) {
+      // An upload of this TXID failed and cannot be repeated byte for byte: if it landed
+      // after all, other content must not take its name.
+      if (await this.exists({ level: 0, minTXID: this.txid + 1, maxTXID: this.txid + 1 }, signal)) {
+        this.lostReason = "an upload reported as failed had landed and cannot be repeated";
+        if (this.quick) return { uploaded: false, more: false, caughtUp: false };
+        return this.snapshotAfterLoss(signal);
+      }
+      this.uncertainTxid = undefined;
+    }
+    const timestamp = identical ? pending.timestamp : Date.now();
     await this.upload(batch, timestamp, signal);
     const more = batch.stop === "max-bytes";
     if (!more) this.reachedEnd(epoch);
