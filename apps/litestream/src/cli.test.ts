@@ -22,7 +22,7 @@ describe.skipIf(!built)(`litestream CLI as a child process${built ? "" : " — n
       expect(r.stdout).toBe("");
       expect(r.stderr).toContain("litestream is a tool for replicating SQLite databases.");
       expect(r.stderr).toContain("\tlitestream <command> [arguments]");
-      for (const name of ["databases", "generations", "ltx", "replicate", "restore", "snapshots", "status", "version", "wal"]) expect(r.stderr).toMatch(new RegExp(`\\t${name} +\\S`));
+      for (const name of ["databases", "generations", "import-v3", "ltx", "replicate", "restore", "snapshots", "status", "version", "wal"]) expect(r.stderr).toMatch(new RegExp(`\\t${name} +\\S`));
     });
 
     it("-h, help and `<command> -h` print usage on stdout and exit 0", async () => {
@@ -97,10 +97,16 @@ describe.skipIf(!built)(`litestream CLI as a child process${built ? "" : " — n
       expect(r.stderr).toContain('error: invalid value "0" for flag -parallelism: must be at least 1');
     });
 
-    it("-generation and -index (v0.3) are not supported yet", async () => {
-      const r = await runCli(["restore", "-generation", "0123456789abcdef", "-index", "2", "-o", tmp.join("x.db"), `file://${tmp.join("none")}`]);
+    it("-generation and -index (v0.3) are checked as v0.3.13 checks them", async () => {
+      const url = `file://${tmp.join("none")}`;
+      const r = await runCli(["restore", "-generation", "0123456789abcdef", "-index", "2", "-o", tmp.join("x.db"), url]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toBe("error: -generation and -index (restoring Litestream v0.3 generations) is not supported yet; v0.5 (LTX) replicas restore by -txid or -timestamp\n");
+      expect(r.stderr).toBe(`error: generation 0123456789abcdef not found in ${tmp.join("none")}\n`);
+      expect((await runCli(["restore", "-index", "2", "-o", tmp.join("x.db"), url])).stderr).toMatch(/^error: must specify -generation when restoring to -index\n/);
+      expect((await runCli(["restore", "-generation", "0123456789abcdef", "-index", "2", "-timestamp", "2024-01-01T00:00:00Z", "-o", tmp.join("x.db"), url])).stderr).toMatch(/^error: cannot specify -index and -timestamp\n/);
+      expect((await runCli(["restore", "-generation", "0123456789abcdef", "-txid", "2", "-o", tmp.join("x.db"), url])).stderr).toMatch(/^error: cannot specify -txid \(v0.5\) with -generation or -index \(v0.3\)\n/);
+      expect((await runCli(["restore", "-generation", "XYZ", "-o", tmp.join("x.db"), url])).stderr).toMatch(/^error: invalid -generation "XYZ"/);
+      expect((await runCli(["restore", "-generation", "0123456789abcdef", "-index", "80000000", "-o", tmp.join("x.db"), url])).stderr).toMatch(/^error: invalid -index 80000000/);
     });
 
     it("a REPLICA_URL cannot be combined with -config or -replica", async () => {
@@ -228,12 +234,11 @@ describe.skipIf(!built)(`litestream CLI as a child process${built ? "" : " — n
       expect(verbose.stdout).toMatch(/\nsqlite: 3\.\d+\.\d+\n/);
     });
 
-    it("generations and snapshots say they are coming", async () => {
-      for (const name of ["generations", "snapshots"]) {
-        const r = await runCli([name, "/data/app.db"]);
-        expect(r.code).toBe(1);
-        expect(r.stderr).toBe(`error: the ${name} command (Litestream v0.3 generations) is coming in a later release of sqlrep; for v0.5 (LTX) replicas use "litestream ltx"\n`);
-      }
+    it("generations and snapshots of a replica without v0.3 generations print only their headers", async () => {
+      const url = `file://${tmp.join("none")}`;
+      expect(await runCli(["generations", url])).toMatchObject({ code: 0, stdout: "name  generation  lag  start  end\n" });
+      expect(await runCli(["snapshots", url])).toMatchObject({ code: 0, stdout: "replica  generation  index  size  created\n" });
+      expect(await runCli(["snapshots", "-json", url])).toMatchObject({ code: 0, stdout: "[]\n" });
     });
 
     it("ltx -level must be 0-9 or all", async () => {

@@ -1,9 +1,12 @@
 import type { Command } from "./command.js";
 import { databasesCommand } from "./commands/databases.js";
-import { generationsCommand, snapshotsCommand, walCommand } from "./commands/legacy.js";
+import { generationsCommand } from "./commands/generations.js";
+import { importV3Command } from "./commands/import-v3.js";
+import { walCommand } from "./commands/legacy.js";
 import { ltxCommand } from "./commands/ltx.js";
 import { replicateCommand } from "./commands/replicate.js";
 import { restoreCommand } from "./commands/restore.js";
+import { snapshotsCommand } from "./commands/snapshots.js";
 import { statusCommand } from "./commands/status.js";
 import { versionCommand } from "./commands/version.js";
 import { isReportable, type Io } from "./context.js";
@@ -13,6 +16,7 @@ import { HelpRequested, UsageError } from "./flags.js";
 export const COMMANDS: readonly Command[] = [
   databasesCommand,
   generationsCommand,
+  importV3Command,
   ltxCommand,
   replicateCommand,
   restoreCommand,

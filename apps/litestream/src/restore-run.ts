@@ -6,6 +6,8 @@ import { formatBytes, formatTime, formatTxid } from "./format.js";
 import { chooseRestoreSource, resolveRestoreSources, type RestoreRequest, type RestoreSource, type RestoreSummary } from "./restore-source.js";
 import { sqlite } from "./sqlite.js";
 
+const hex8 = (n: number): string => n.toString(16).padStart(8, "0");
+
 /** `PRAGMA quick_check` or `integrity_check` on the restored file before it is put in place. */
 export type IntegrityCheck = "quick" | "full";
 
@@ -54,11 +56,17 @@ export async function restoreFromReplicas(
 export function summaryLine(output: string, source: RestoreSource, summary: RestoreSummary, check: IntegrityCheck | undefined): string {
   const checksum = summary.checksumVerified ? "database checksum verified" : "database checksum not verified (the replica's files carry none)";
   const integrity = check ? `, ${check === "quick" ? "quick_check" : "integrity_check"} ok` : "";
+  const v3 = summary.legacy;
+  if (v3) {
+    const left = v3.discarded > 0 ? `, ${v3.discarded} bytes after the last commit left out` : "";
+    const at = `generation ${v3.generation}, snapshot ${hex8(v3.snapshotIndex)}, WAL ${hex8(v3.index)} to offset ${v3.offset}`;
+    return `restored ${output} from ${source.description} (Litestream v0.3): ${at} (uploaded ${formatTime(summary.timestamp)}), ${formatBytes(summary.bytes)}, ${summary.files} objects${left}${integrity}`;
+  }
   return `restored ${output} from ${source.description}: TXID ${formatTxid(summary.txid)} (${formatTime(summary.timestamp)}), ${formatBytes(summary.bytes)}, ${summary.files} LTX files, ${checksum}${integrity}`;
 }
 
 /** The restore's `verify` hook: SQLite's own check of the temp file. */
-async function integrityCheck(path: string, mode: IntegrityCheck): Promise<void> {
+export async function integrityCheck(path: string, mode: IntegrityCheck): Promise<void> {
   const Database = sqlite();
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {

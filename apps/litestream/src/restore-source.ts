@@ -1,5 +1,6 @@
 import { isReplicaError, planRestore, restore, type RestoreProgress, type RestoreTarget } from "@sqlrep/replica";
-import { CliError, describeReplica, type NamedReplica } from "./context.js";
+import { describeReplica, type NamedReplica } from "./context.js";
+import { LayoutAwareSource, legacyTarget } from "./legacy-restore.js";
 
 /** What the user asked `restore` for, after flag parsing. */
 export interface RestoreRequest {
@@ -16,6 +17,8 @@ export interface RestoreSummary {
   files: number;
   /** The database checksum was compared with the replica's and matched. */
   checksumVerified: boolean;
+  /** Set when a Litestream v0.3 generation was restored (then `txid` is 0): where the replay ended, and bytes left out after the last commit. */
+  legacy?: { generation: string; snapshotIndex: number; index: number; offset: number; discarded: number };
 }
 
 /** Options of {@link RestoreSource.restore}. */
@@ -79,18 +82,13 @@ class LtxRestoreSource implements RestoreSource {
 }
 
 /**
- * The sources a request can restore from. Legacy (v0.3) selectors need a v0.3 source,
- * which is not implemented yet: until it is, they are refused here, in one place.
+ * The sources a request can restore from: each replica in whichever layout it holds
+ * (v0.3 generations, v0.5 LTX files, or both: see `LayoutAwareSource`). The v0.3
+ * selectors are checked here, before anything is listed.
  */
 export function resolveRestoreSources(request: RestoreRequest, replicas: readonly NamedReplica[]): RestoreSource[] {
-  if (request.legacy) {
-    const flags = Object.entries(request.legacy)
-      .filter(([, v]) => v !== undefined)
-      .map(([k]) => `-${k}`)
-      .join(" and ");
-    throw new CliError(`${flags} (restoring Litestream v0.3 generations) is not supported yet; v0.5 (LTX) replicas restore by -txid or -timestamp`);
-  }
-  return replicas.map((r) => new LtxRestoreSource(r));
+  legacyTarget(request);
+  return replicas.map((r) => new LayoutAwareSource(r, new LtxRestoreSource(r)));
 }
 
 /** What {@link chooseRestoreSource} found. */
@@ -103,8 +101,8 @@ export interface SourceChoice {
 
 /**
  * Plans every source and picks the one that reaches furthest toward the target (the
- * highest TXID; the first listed on a tie), as Litestream picks the replica with the
- * newest backup.
+ * highest TXID, then the newest state; the first listed on a tie), as Litestream picks
+ * the replica with the newest backup.
  */
 export async function chooseRestoreSource(sources: readonly RestoreSource[], request: RestoreRequest, signal?: AbortSignal): Promise<SourceChoice> {
   const results = await Promise.allSettled(sources.map((s) => s.plan(request, signal)));
@@ -112,7 +110,9 @@ export async function chooseRestoreSource(sources: readonly RestoreSource[], req
   results.forEach((result, i) => {
     const source = sources[i]!;
     if (result.status === "rejected") choice.failures.push({ source, error: result.reason });
-    else if (result.value && (!choice.best || result.value.txid > choice.best.txid)) choice.best = { source, ...result.value };
+    else if (result.value && (!choice.best || result.value.txid > choice.best.txid || (result.value.txid === choice.best.txid && result.value.timestamp > choice.best.timestamp))) {
+      choice.best = { source, ...result.value }; // v0.3 sources (TXID 0) compare by time
+    }
   });
   return choice;
 }

@@ -23,8 +23,8 @@ const flags = defineFlags({
     bare: "full",
     usage: 'Runs PRAGMA integrity_check ("full", the default when given alone) or quick_check\non the restored file before it is put in place; fails unless it says "ok".',
   },
-  generation: { type: "string", placeholder: "NAME", usage: "Litestream v0.3 generation to restore from (not supported yet)." },
-  index: { type: "string", placeholder: "NUM", usage: "Litestream v0.3 WAL index to restore up to, with -generation (not supported yet)." },
+  generation: { type: "string", placeholder: "NAME", usage: "Restore from this Litestream v0.3 generation.\nDefaults to the layout (v0.3 or LTX) and generation with the newest data." },
+  index: { type: "string", placeholder: "NUM", usage: "Restore up to and including this hex-encoded v0.3 WAL index;\nneeds -generation." },
 });
 
 type RestoreFlags = FlagValues<typeof flags>;
@@ -33,7 +33,8 @@ type RestoreFlags = FlagValues<typeof flags>;
 export const restoreCommand = defineCommand({
   name: "restore",
   summary: "recovers database backup from a replica",
-  description: "The restore command recovers a database from a replica's snapshot and LTX files.",
+  description:
+    "The restore command recovers a database from a replica's snapshot and LTX files, or from a\nLitestream v0.3 replica's snapshot and WAL segments (generations/): whichever holds the newest\ndata when a replica has both, unless -generation names a v0.3 generation.",
   synopsis: ["[arguments] DB_PATH", "[arguments] REPLICA_URL"],
   flags,
   examples: [

@@ -10,12 +10,16 @@ export interface ReplicaLayouts {
   legacy: { generations: number; updatedAt: Date; listing: LegacyListing } | undefined;
 }
 
-/** Lists both layouts under a replica (every LTX level, and `generations/`). */
+/**
+ * Lists both layouts under a replica (`generations/`, unless its listing is given, then
+ * every LTX level), one after the other so as to keep the requests in flight at ten.
+ */
 export async function detectReplicaLayouts(
   client: ReplicaClient,
-  options: { logger?: LegacyLogger | undefined; signal?: AbortSignal | undefined } = {},
+  options: { legacy?: LegacyListing | undefined; logger?: LegacyLogger | undefined; signal?: AbortSignal | undefined } = {},
 ): Promise<ReplicaLayouts> {
-  const [levels, listing] = await Promise.all([listLevels(client, ALL_LEVELS, { signal: options.signal }), listLegacyReplica(client, options)]);
+  const listing = options.legacy ?? (await listLegacyReplica(client, options));
+  const levels = await listLevels(client, ALL_LEVELS, { signal: options.signal });
   const files = levels.flat();
   let ltx: ReplicaLayouts["ltx"];
   for (const f of files) {
