@@ -27,11 +27,6 @@ export class MetricFamily {
     return this.series.get(key(labels))?.value ?? 0;
   }
 
-  /** Drops the series whose labels include all of `match` (a database that was removed). */
-  drop(match: Labels): void {
-    for (const [k, s] of this.series) if (Object.entries(match).every(([n, v]) => s.labels[n] === v)) this.series.delete(k);
-  }
-
   /** The family in Prometheus text exposition format. */
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.kind}`];
@@ -77,11 +72,6 @@ export class BackupMetrics {
   );
 
   private families: MetricFamily[] | undefined;
-
-  /** Forgets every series of a database. */
-  dropDatabase(db: string): void {
-    for (const f of this.all()) f.drop({ db });
-  }
 
   /** Prometheus text exposition of every family. */
   render(): string {

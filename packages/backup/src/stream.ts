@@ -179,11 +179,6 @@ export class ReplicaStream {
     return this.cursorValue;
   }
 
-  /** The database checksum at the replica's TXID (undefined before the first position is known). */
-  get checksum(): bigint | undefined {
-    return this.checksums?.checksum;
-  }
-
   /** Age of the oldest change seen but not yet uploaded, ms. */
   get lagMs(): number {
     return this.pendingSince === undefined ? 0 : Math.max(0, Date.now() - this.pendingSince);

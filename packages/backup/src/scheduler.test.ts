@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { RwLock } from "./rw-lock.js";
+import { Scheduler } from "./scheduler.js";
+
+describe("Scheduler", () => {
+  it("runs callbacks in deadline order on one timer, skips cancelled ones, reports errors", async () => {
+    const errors: unknown[] = [];
+    const s = new Scheduler((e) => errors.push(e));
+    const order: string[] = [];
+    s.schedule(30, () => order.push("c"));
+    s.schedule(10, () => order.push("a"));
+    const cancelled = s.schedule(15, () => order.push("x"));
+    s.schedule(20, () => {
+      order.push("b");
+      throw new Error("boom");
+    });
+    cancelled.cancel();
+    await new Promise((r) => setTimeout(r, 80));
+    expect(order).toEqual(["a", "b", "c"]);
+    expect(errors).toHaveLength(1);
+    s.close();
+    s.schedule(0, () => order.push("after close"));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(order).toHaveLength(3);
+  });
+});
+
+describe("RwLock", () => {
+  it("lets readers share, gives a writer exclusive use, and holds new readers back once a writer waits", async () => {
+    const lock = new RwLock();
+    const log: string[] = [];
+    let release1!: () => void;
+    const r1 = lock.withShared(() => new Promise<void>((r) => ((release1 = r), log.push("r1"))));
+    const r2 = lock.withShared(async () => void log.push("r2"));
+    await r2;
+    const w = lock.withExclusive(async () => void log.push("w"));
+    const r3 = lock.withShared(async () => void log.push("r3"));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(log).toEqual(["r1", "r2"]); // the writer waits for r1, r3 waits for the writer
+    release1();
+    await Promise.all([r1, w, r3]);
+    expect(log).toEqual(["r1", "r2", "w", "r3"]);
+    expect(lock.busy).toBe(false);
+  });
+});
