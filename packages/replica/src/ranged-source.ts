@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isReplicaError, ReplicaError } from "./errors.js";
 import { fileLabel } from "./listing.js";
@@ -61,7 +62,12 @@ export class RangeScheduler {
   private readonly retryDelay: number;
   private readonly onBytes: ((bytes: number) => void) | undefined;
   private readonly controller = new AbortController();
+  /** Every open source (closed by `close`). */
   private readonly sources = new Set<RangedSource>();
+  /** Open sources with ranges not started yet, in the order they were opened. */
+  private readonly candidates = new Set<RangedSource>();
+  /** Sources whose reader waits for a range that has not started, first come first served. */
+  private readonly waiting: RangedSource[] = [];
   private inFlight = 0;
   private buffered = 0;
   private maxInFlightSeen = 0;
@@ -92,6 +98,7 @@ export class RangeScheduler {
   open(file: LtxFileInfo): AsyncIterable<Uint8Array> & AsyncIterator<Uint8Array> {
     const source = new RangedSource(this, file);
     this.sources.add(source);
+    if (source.hasUnstarted()) this.candidates.add(source);
     this.pump();
     return source;
   }
@@ -119,18 +126,33 @@ export class RangeScheduler {
     this.pump();
   }
 
+  /** @internal A reader waits for a range of `source` that has not started. */
+  wait(source: RangedSource): void {
+    this.waiting.push(source);
+    this.pump();
+  }
+
   /** @internal */
   forget(source: RangedSource): void {
     this.sources.delete(source);
+    this.candidates.delete(source);
   }
 
   /** The source to start a read for: one a reader waits on, else the least fed within budget. */
   private pick(): RangedSource | undefined {
+    for (let s = this.waiting[0]; s !== undefined; s = this.waiting[0]) {
+      if (s.waiting && s.hasUnstarted()) return s;
+      this.waiting.shift();
+    }
     let best: RangedSource | undefined;
-    for (const s of this.sources) {
-      if (!s.hasUnstarted()) continue;
-      if (s.waiting) return s;
-      if (best === undefined || s.readyAhead() < best.readyAhead()) best = s;
+    let bestAhead = Infinity;
+    for (const s of this.candidates) {
+      const ahead = s.readyAhead();
+      if (ahead < bestAhead) {
+        best = s;
+        bestAhead = ahead;
+        if (ahead === 0) break; // nobody is less fed
+      }
     }
     if (best === undefined) return undefined;
     const size = best.nextRangeSize();
@@ -139,6 +161,7 @@ export class RangeScheduler {
 
   private start(source: RangedSource): void {
     const range = source.takeUnstarted();
+    if (!source.hasUnstarted()) this.candidates.delete(source);
     this.inFlight++;
     this.maxInFlightSeen = Math.max(this.maxInFlightSeen, this.inFlight);
     this.buffered += range.end - range.start;
@@ -150,6 +173,7 @@ export class RangeScheduler {
       )
       .finally(() => {
         this.inFlight--;
+        source.fetching--;
         wake(range);
         this.pump();
       });
@@ -198,7 +222,6 @@ export class RangeScheduler {
   }
 
   private aborted(source: RangedSource, reason: unknown): ReplicaError {
-    if (isReplicaError(reason)) return reason;
     return new ReplicaError("aborted", `reading ${fileLabel(source.file)} aborted`, { cause: reason });
   }
 
@@ -209,6 +232,9 @@ export class RangeScheduler {
 }
 
 
+/** Why a source's reads were stopped (its reader went away). */
+const STOPPED = new Error("the reader stopped");
+
 /** Errors from sockets and the OS that a retry may cure. */
 const TRANSIENT_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "EAGAIN", "EBUSY", "UND_ERR_SOCKET"]);
 
@@ -217,6 +243,8 @@ class RangedSource implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8Arra
   readonly signal: AbortSignal;
   /** A reader is waiting for a range that has not started. */
   waiting = false;
+  /** Reads of this file in flight. */
+  fetching = 0;
   private readonly controller = new AbortController();
   private readonly ranges: Range[] = [];
   private started = 0;
@@ -230,6 +258,8 @@ class RangedSource implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8Arra
     readonly file: LtxFileInfo,
   ) {
     this.signal = AbortSignal.any([scheduler.abortSignal, this.controller.signal]);
+    // Every read of this file (up to `parallelism` at once) and every retry delay listens to it.
+    setMaxListeners(scheduler.parallelism + 16, this.signal);
     for (let start = 0; start < file.size; start += scheduler.rangeSize) {
       this.ranges.push({ start, end: Math.min(file.size, start + scheduler.rangeSize), started: false, reserved: false, chunks: undefined, failure: undefined, waiter: undefined });
     }
@@ -256,7 +286,7 @@ class RangedSource implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8Arra
       }
       if (!range.started) {
         this.waiting = true;
-        this.scheduler.pump();
+        this.scheduler.wait(this);
       }
       while (range.chunks === undefined && range.failure === undefined && !this.closed) {
         await new Promise<void>((resolve) => (range.waiter = resolve));
@@ -281,7 +311,7 @@ class RangedSource implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8Arra
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.controller.abort(new ReplicaError("aborted", `reading ${fileLabel(this.file)} stopped`));
+    if (this.fetching > 0) this.controller.abort(STOPPED);
     this.scheduler.forget(this);
     for (const range of this.ranges) {
       range.chunks = undefined;
@@ -308,6 +338,7 @@ class RangedSource implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8Arra
 
   takeUnstarted(): Range {
     this.waiting = false;
+    this.fetching++;
     const range = this.ranges[this.started++]!;
     range.started = true;
     return range;

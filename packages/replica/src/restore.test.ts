@@ -103,6 +103,22 @@ describe("restore", () => {
     expect(readdirSync(dir.path)).toEqual(["replica"]);
   });
 
+  it("refuses a middle file whose pre-apply checksum does not follow the file before it", async () => {
+    const h = await backedUp(30);
+    // TXID 24 replaced by a valid file from another database: every file checks out on its own.
+    const other = new History(new Rng(99));
+    for (let t = 1; t <= 30; t++) other.commitRandom();
+    await client.writeLtxFile({ level: 0, minTXID: 24, maxTXID: 24 }, other.ltx(24, 24));
+    const err = await caught(restore(client, { output: dir.join("db") }));
+    expect(isReplicaError(err, "corrupt")).toBe(true);
+    expect((err as Error).message).toContain("level 0 file 0000000000000018-0000000000000018.ltx");
+    expect((err as Error).message).toContain("pre-apply checksum");
+    expect(readdirSync(dir.path)).toEqual(["replica"]);
+    // Up to TXID 23 the replica is fine.
+    await restore(client, { output: dir.join("db"), target: { txid: 23 } });
+    expectSameBytes(readFileSync(dir.join("db")), h.db(23));
+  });
+
   it("names the gap when a middle file is gone", async () => {
     await backedUp(30);
     await client.deleteLtxFiles([{ level: 0, minTXID: 25, maxTXID: 25 }]);
