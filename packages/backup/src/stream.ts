@@ -210,16 +210,14 @@ export class ReplicaStream {
   }
 
   /**
-   * Looks at the WAL again right away (ignoring the throttle), without counting as a
-   * change: lets the database hand its read transaction off while another connection's
-   * checkpoint waits for it.
+   * Looks at the WAL again as soon as the throttle allows (at once when idle), without
+   * counting as a change: lets the database hand its read transaction off while another
+   * connection's checkpoint waits for it. Under sustained writes the scheduled upload
+   * does that anyway, so this never adds one.
    */
   recheck(): void {
     if (this.failing || this.closed) return;
     this.dirty = true;
-    this.forced = true;
-    this.timer?.cancel();
-    this.timer = undefined;
     this.kick();
   }
 
