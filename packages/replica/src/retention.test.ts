@@ -38,9 +38,19 @@ describe("enforceRetention", () => {
     await h.write(client, 1, 1, 10);
     await h.write(client, 1, 11, 20);
     await h.write(client, 2, 1, 20);
+    // Left by an earlier configuration that compacted into level 4.
+    await h.write(client, 4, 1, 10);
+    await h.write(client, 4, 11, 30);
     // Window [now − 20 s, now] = [T0+20, T0+40]: snapshot 15 is the newest at or before its start.
     const { deleted } = await enforceRetention(client, { snapshotRetention: 20_000, l0Retention: 3600_000, levels: [1, 2], now: at(40) });
-    expect(names(deleted)).toEqual(names([{ level: 9, minTXID: 1, maxTXID: 5 }, ...[...Array(15).keys()].map((i) => ({ level: 0, minTXID: i + 1, maxTXID: i + 1 })), { level: 1, minTXID: 1, maxTXID: 10 }]));
+    expect(names(deleted)).toEqual(
+      names([
+        { level: 9, minTXID: 1, maxTXID: 5 },
+        ...[...Array(15).keys()].map((i) => ({ level: 0, minTXID: i + 1, maxTXID: i + 1 })),
+        { level: 1, minTXID: 1, maxTXID: 10 },
+        { level: 4, minTXID: 1, maxTXID: 10 },
+      ]),
+    );
     // Level 2 keeps its last (only) file although it ends below the floor.
     expect(names(await listAll(client))).toContain("2:1-20");
     // Every time in the window still restores, to a state committed at or before it.

@@ -1,6 +1,6 @@
 import { ReplicaError, throwIfAborted } from "./errors.js";
-import { MAX_COMPACTION_LEVEL, SNAPSHOT_LEVEL } from "./layout.js";
-import { highestTXID, listLevels } from "./listing.js";
+import { MAX_COMPACTION_LEVEL } from "./layout.js";
+import { ALL_LEVELS, highestTXID, listLevels } from "./listing.js";
 import type { LtxFileInfo, LtxFileRef, ReplicaClient } from "./replica-client.js";
 
 export interface RetentionOptions {
@@ -8,7 +8,11 @@ export interface RetentionOptions {
   snapshotRetention: number;
   /** How long (ms) level-0 files stay once level 1 covers them. */
   l0Retention: number;
-  /** The compaction levels in use, e.g. [1, 2, 3]; level 0 and 9 are always handled. */
+  /**
+   * The compaction levels in use, e.g. [1, 2, 3]. Level 0 loses files covered by level 1
+   * only when 1 is among them; the snapshot floor applies to every level 0…8 (files
+   * left by an earlier configuration go too).
+   */
   levels: readonly number[];
   now?: Date | undefined;
   signal?: AbortSignal | undefined;
@@ -19,10 +23,11 @@ export interface RetentionOptions {
  *
  * - snapshots (level 9): keeps every one newer than the window start, the newest at or
  *   before it, and always the newest; deletes the older ones;
- * - levels 0 and those in use: files whose MaxTXID ≤ the MaxTXID of the oldest kept
- *   snapshot — only when that snapshot is at or before the window start, so a restore
- *   anywhere in the window still finds its base and chain;
- * - level 0 also: files covered by level 1 (MaxTXID ≤ level 1's highest) and older than
+ * - levels 0…8: files whose MaxTXID ≤ the MaxTXID of the oldest kept snapshot — only
+ *   when that snapshot is at or before the window start, so a restore anywhere in the
+ *   window still finds its base and chain;
+ * - level 0 also (when level 1 is in use): files covered by level 1 (MaxTXID ≤ level
+ *   1's highest) and older than
  *   `l0Retention`, in order, stopping at the first too-recent one (level 0 stays
  *   contiguous) — and at a file starting at TXID 1 while no kept snapshot is as old:
  *   it is the only base for times before the first snapshot.
@@ -36,10 +41,8 @@ export async function enforceRetention(client: ReplicaClient, options: Retention
   const { signal } = options;
   const now = (options.now ?? new Date()).getTime();
   const windowStart = now - options.snapshotRetention;
-  const levels = [0, ...new Set(options.levels.filter((l) => l !== 0))].sort((a, b) => a - b);
-  const listed = await listLevels(client, [...levels, SNAPSHOT_LEVEL], { signal });
+  const listed = await listLevels(client, ALL_LEVELS, { signal });
   const snapshots = listed.pop()!.filter((f) => f.minTXID === 1).sort((a, b) => a.maxTXID - b.maxTXID);
-  const byLevel = new Map(levels.map((level, i) => [level, listed[i]!]));
 
   const deleted: LtxFileRef[] = [];
   // The newest snapshot at or before the window start is the oldest one kept.
@@ -48,8 +51,8 @@ export async function enforceRetention(client: ReplicaClient, options: Retention
   const oldSnapshots = anchor > 0 ? snapshots.slice(0, anchor) : [];
   const kept = snapshots.slice(oldSnapshots.length);
 
-  const coveredByL1 = byLevel.has(1) ? highestTXID(byLevel.get(1)!) : 0;
-  for (const [level, files] of byLevel) {
+  const coveredByL1 = options.levels.includes(1) ? highestTXID(listed[1]!) : 0;
+  for (const [level, files] of listed.entries()) {
     const keep = files.length - 1; // each level keeps its last file
     const doomed = new Set<LtxFileInfo>();
     files.forEach((f, i) => {
