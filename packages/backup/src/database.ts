@@ -43,6 +43,8 @@ export interface ReplicaStatus {
   /** The last sync error, until a sync succeeds. */
   lastError?: string | undefined;
   lastVerifiedAt?: Date | undefined;
+  /** Why the last validation failed (a broken checksum chain, or a checksum the database never had), until one succeeds. */
+  validationError?: string | undefined;
 }
 
 /** The status of one database. */
@@ -239,6 +241,7 @@ export class TrackedDatabase implements StreamHost, WatchedFile {
         lastSyncAt: s.lastSyncAt,
         lastError: s.lastError,
         lastVerifiedAt: s.lastVerifiedAt,
+        validationError: s.validationError,
       })),
     };
   }

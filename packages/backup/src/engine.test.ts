@@ -174,3 +174,41 @@ describe("replica maintenance", () => {
     }
   }, 60_000);
 });
+
+describe("validation", () => {
+  it("reports a replica whose checksum chain was broken behind the engine's back", async () => {
+    const path = tmp.join("tampered.db");
+    const writer = await Writer.open(path);
+    await writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    const replicaDir = tmp.join("tampered-replica");
+    const client = createFileReplicaClient(replicaDir);
+    const engine = new BackupEngine({
+      databases: [{ path, levels: [], validationInterval: 150, replicas: [{ name: "dir", client, syncInterval: 0 }] }],
+      logger: memoryLogger(),
+    });
+    const events = record(engine);
+    await engine.start();
+    try {
+      for (let i = 0; i < 4; i++) {
+        await writer.insert(1);
+        await engine.sync();
+      }
+      await waitFor(() => engine.status()[0]!.replicas[0]!.lastVerifiedAt, { message: "a first verification" });
+      const { copyFileSync } = await import("node:fs");
+      const { formatFilename } = await import("@sqlrep/ltx");
+      const l0 = (await listFiles(client, 0)).map((f) => f.maxTXID);
+      const [previous, last] = l0.slice(-2) as [number, number];
+      copyFileSync(
+        `${replicaDir}/ltx/0/${formatFilename(previous, previous)}`,
+        `${replicaDir}/ltx/0/${formatFilename(last, last)}`,
+      );
+      await waitFor(() => engine.status()[0]!.replicas[0]!.validationError, { message: "a validation error in the status" });
+      expect(engine.status()[0]!.replicas[0]!.validationError).toMatch(/expects checksum [0-9a-f]{16} but the chain has/);
+      expect(events.errors.some((e) => e.error.code === "validation")).toBe(true);
+      expect(engine.metrics()).toMatch(/litestream_replica_validation_total\{db="[^"]+",name="dir",status="error"\} [1-9]/);
+    } finally {
+      await engine.stop();
+      await writer.close();
+    }
+  }, 30_000);
+});

@@ -71,6 +71,8 @@ export class BackupMetrics {
     "gauge",
   );
 
+  readonly validationTotal = this.family("litestream_replica_validation_total", "Replica validations by result (status ok or error).", "counter");
+
   private families: MetricFamily[] | undefined;
 
   /** Prometheus text exposition of every family. */

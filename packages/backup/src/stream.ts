@@ -21,7 +21,7 @@ import { PageChecksums } from "./page-checksums.js";
 import { findResumePoint, readReplicaTip, type ReplicaTip } from "./resume.js";
 import type { RwLock } from "./rw-lock.js";
 import type { Scheduler, Timer } from "./scheduler.js";
-import { verifyReplicaChain } from "./validate.js";
+import { verifyReplicaChain, type ChainEnd } from "./validate.js";
 import { databaseFilePages, locateCursor, readHeader, scanBatch, StateReader, walPageMap, type WalBatch, type WalCursor } from "./wal-follow.js";
 
 const RETRY_BASE_MS = 1000;
@@ -119,6 +119,8 @@ export class ReplicaStream {
   lastSyncAt: Date | undefined;
   lastError: string | undefined;
   lastVerifiedAt: Date | undefined;
+  /** Why the last validation failed, until one succeeds. */
+  validationError: string | undefined;
   private pendingSince: number | undefined;
 
   private checksums: PageChecksums | undefined;
@@ -829,21 +831,39 @@ export class ReplicaStream {
   }
 
   private async validate(): Promise<void> {
-    const end = await verifyReplicaChain(this.client, this.host.signal);
+    const { metrics } = this.host.services;
+    const labels = { db: this.host.path, name: this.name };
+    const fail = (err: BackupError): never => {
+      this.validationError = err.message;
+      metrics.validationTotal.inc({ ...labels, status: "error" });
+      throw err;
+    };
+    let end: ChainEnd;
+    try {
+      end = await verifyReplicaChain(this.client, this.host.signal);
+    } catch (err) {
+      // A broken chain is a validation failure; a replica that cannot be read is not.
+      if (isBackupError(err, "validation")) fail(new BackupError("validation", err.message, this.errorOptions()));
+      throw err;
+    }
     const ours = this.history.get(end.txid);
     if (ours === undefined) {
       this.log.debug("validation skipped: the replica's TXID is not one this engine wrote recently", { ...this.fields, txid: formatTxid(end.txid) });
       return;
     }
     if (ours !== end.postApply) {
-      throw new BackupError(
-        "validation",
-        `replica ${this.name} has checksum ${formatChecksum(end.postApply)} at TXID ${formatTxid(end.txid)} but the database had ${formatChecksum(ours)}`,
-        this.errorOptions(),
+      fail(
+        new BackupError(
+          "validation",
+          `replica ${this.name} has checksum ${formatChecksum(end.postApply)} at TXID ${formatTxid(end.txid)} but the database had ${formatChecksum(ours)}`,
+          this.errorOptions(),
+        ),
       );
     }
+    this.validationError = undefined;
     this.lastVerifiedAt = new Date();
-    this.host.services.metrics.replicaVerified.set({ db: this.host.path, name: this.name }, this.lastVerifiedAt.getTime() / 1000);
+    metrics.validationTotal.inc({ ...labels, status: "ok" });
+    metrics.replicaVerified.set(labels, this.lastVerifiedAt.getTime() / 1000);
     this.log.debug("replica verified", { ...this.fields, txid: formatTxid(end.txid), files: end.files });
   }
 
