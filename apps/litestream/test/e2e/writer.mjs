@@ -6,7 +6,8 @@
 //   commit <i> <startedMs> <returnedMs>
 // (wall-clock ms with µs fractions: when BEGIN was issued and when COMMIT returned).
 // Options: rate, count, quiet (no commit lines), checkpointAfter + checkpointMode (run
-// `PRAGMA wal_checkpoint(MODE)` after that many transactions and print its result),
+// `PRAGMA wal_checkpoint(MODE)` after that many transactions, or at the next transaction
+// boundary after a SIGUSR1, and print its result),
 // autocheckpoint (SQLite's wal_autocheckpoint; default 0: the replicator owns checkpoints).
 import Database from "better-sqlite3";
 import { prepareTransactions, SCHEMA } from "./model.mjs";
@@ -16,7 +17,9 @@ const options = { rate: 100, count: Infinity, quiet: false, autocheckpoint: 0, .
 const now = () => (performance.timeOrigin + performance.now()).toFixed(3);
 
 let stopping = false;
+let checkpointRequested = false;
 for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, () => (stopping = true));
+process.on("SIGUSR1", () => (checkpointRequested = true));
 
 // Our replicator takes the write lock for short moments (checkpoints): wait, don't fail.
 const db = new Database(path, { timeout: 15_000 });
@@ -47,7 +50,8 @@ while (!stopping && done < options.count) {
   if (!options.quiet) console.log(`commit ${i} ${started} ${returned}`);
   done++;
   i++;
-  if (options.checkpointAfter === done) {
+  if (options.checkpointAfter === done || checkpointRequested) {
+    checkpointRequested = false;
     const result = db.pragma(`wal_checkpoint(${options.checkpointMode ?? "TRUNCATE"})`)[0];
     console.log(`checkpoint ${options.checkpointMode ?? "TRUNCATE"} busy=${result.busy} log=${result.log} checkpointed=${result.checkpointed}`);
   }
