@@ -4,7 +4,6 @@
 // and lose nothing.
 //
 //   E2E_FAULT_SEED=<n>   seeds the proxy's draws (printed in the title)
-import { join } from "node:path";
 import { freePort, startFaultProxy, startS3Server, stopAllProcesses, tempDir, waitFor, type FaultProxy, type S3Server } from "@sqlrep/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
