@@ -231,7 +231,6 @@ export class RangeScheduler {
   }
 }
 
-
 /** Why a source's reads were stopped (its reader went away). */
 const STOPPED = new Error("the reader stopped");
 

@@ -69,6 +69,9 @@ export function ltxKey(layout: ReplicaLayout, file: LtxFileRef): string {
   return layout.levelPrefix(file.level) + formatFilename(file.minTXID, file.maxTXID);
 }
 
+/** HEAD requests in flight while listing with `useMetadata` (Litestream runs 50). */
+const HEAD_CONCURRENCY = 32;
+
 /** A `ReplicaClient` for any `ObjectStore` under a Litestream layout. */
 export class ObjectReplicaClient implements ReplicaClient {
   readonly type: string;
@@ -86,9 +89,12 @@ export class ObjectReplicaClient implements ReplicaClient {
     assertLevel(level);
     const prefix = this.layout.levelPrefix(level);
     const seek = options.seek ?? 0;
+    const { signal } = options;
     // Keys sort by MinTXID (fixed-width hex), so seeking is a StartAfter just below it.
     const startAfter = seek > 0 ? prefix + formatFilename(seek, seek).slice(0, 16) : undefined;
-    for await (const entry of this.store.list(prefix, { startAfter, signal: options.signal })) {
+    // With metadata, up to HEAD_CONCURRENCY HEADs run ahead of what is yielded, in order.
+    const pending: Promise<LtxFileInfo | undefined>[] = [];
+    for await (const entry of this.store.list(prefix, { startAfter, signal })) {
       if (!isObjectInfo(entry)) continue;
       const name = entry.key.slice(prefix.length);
       if (name.includes("/")) continue;
@@ -99,17 +105,34 @@ export class ObjectReplicaClient implements ReplicaClient {
         continue; // not an LTX file (temp files, foreign objects): Litestream skips them too
       }
       if (range.minTXID < seek) continue;
-      let createdAt = entry.lastModified;
-      if (options.useMetadata) {
-        const head = await this.store.head(entry.key, { signal: options.signal }).catch((err: unknown) => {
-          // Deleted between the listing and the HEAD (retention running): it is not there any more.
-          if (isReplicaError(err, "not-found")) return undefined;
-          throw err;
-        });
-        if (head === undefined) continue;
-        createdAt = head.timestamp ?? head.lastModified;
+      const file: LtxFileInfo = { level, ...range, size: entry.size, createdAt: entry.lastModified };
+      if (!options.useMetadata) {
+        yield file;
+        continue;
       }
-      yield { level, ...range, size: entry.size, createdAt };
+      const headed = this.withStoredTimestamp(entry.key, file, signal);
+      headed.catch(() => undefined); // awaited below, unless the caller stops early
+      pending.push(headed);
+      if (pending.length >= HEAD_CONCURRENCY) {
+        const next = await pending.shift()!;
+        if (next !== undefined) yield next;
+      }
+    }
+    while (pending.length > 0) {
+      const next = await pending.shift()!;
+      if (next !== undefined) yield next;
+    }
+  }
+
+  /** The file with the timestamp stored with it; undefined if it was deleted since the listing. */
+  private async withStoredTimestamp(key: string, file: LtxFileInfo, signal: AbortSignal | undefined): Promise<LtxFileInfo | undefined> {
+    try {
+      const head = await this.store.head(key, { signal });
+      return { ...file, createdAt: head.timestamp ?? head.lastModified };
+    } catch (err) {
+      // Deleted between the listing and the HEAD (retention running): it is not there any more.
+      if (isReplicaError(err, "not-found")) return undefined;
+      throw err;
     }
   }
 

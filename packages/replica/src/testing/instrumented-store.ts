@@ -66,8 +66,19 @@ export class InstrumentedStore implements ObjectStore {
     })();
   }
 
-  head(key: string, options?: SignalOption): Promise<ObjectHead> {
-    return this.inner.head(key, options);
+  /** HEADs in flight now and at most; each takes a millisecond or so, as over a network. */
+  headsActive = 0;
+  headsPeak = 0;
+
+  async head(key: string, options?: SignalOption): Promise<ObjectHead> {
+    this.headsActive++;
+    this.headsPeak = Math.max(this.headsPeak, this.headsActive);
+    try {
+      await new Promise((r) => setTimeout(r, 1));
+      return await this.inner.head(key, options);
+    } finally {
+      this.headsActive--;
+    }
   }
 
   write(key: string, body: Uint8Array | AsyncIterable<Uint8Array>, options?: WriteOptions): Promise<ObjectInfo> {
