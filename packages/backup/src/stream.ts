@@ -648,7 +648,8 @@ export class ReplicaStream {
       // A failed upload may have landed after all: never reuse its TXID for other content.
       txid++;
     }
-    this.log.warn(txid === 1 ? "taking the initial snapshot" : "lost track of the WAL, taking a snapshot", { ...this.fields, reason, txid: formatTxid(txid) });
+    if (txid === 1) this.log.info("taking the initial snapshot", { ...this.fields, txid: formatTxid(txid) });
+    else this.log.warn("lost track of the WAL, taking a snapshot", { ...this.fields, reason, txid: formatTxid(txid) });
     await this.snapshot(txid, reason, "end", undefined, signal);
     this.lostReason = undefined;
     return { uploaded: true, more: false, caughtUp: true };
