@@ -97,7 +97,7 @@ export class LayoutAwareSource implements RestoreSource {
     const onProgress = options.onProgress;
     const result = await restoreLegacy(this.replica.client, {
       output: options.output,
-      target: legacyTarget(request),
+      plan,
       parallelism: options.parallelism,
       verify: options.verify,
       signal: options.signal,

@@ -168,8 +168,9 @@ describe.skipIf(skipAll !== undefined)(`replicas written by Litestream v0.3.13${
       it("restores a point in time after a mid-stream snapshot, as v0.3.13 does, with nothing committed after it", async () => {
         const g = gen(1);
         const snapshot = g.snapshots.find((s) => s.index >= 1) ?? g.snapshots[g.snapshots.length - 1]!;
-        const later = g.segments.filter((s) => s.createdAt > snapshot.createdAt && s.createdAt < g.updatedAt);
-        expect(later.length).toBeGreaterThan(1);
+        // Uploads from the snapshot's on (s3rver's times are whole seconds, so its own second counts), before the last.
+        const later = g.segments.filter((s) => s.createdAt >= snapshot.createdAt && s.createdAt < g.updatedAt);
+        expect(later.length).toBeGreaterThan(0);
         const pick = later[Math.floor(later.length / 2)]!;
         // Between two uploads (a directory keeps mtimes to the nanosecond; s3rver to the second).
         const next = g.segments.find((s) => s.createdAt > pick.createdAt)!;

@@ -1,3 +1,4 @@
+import { writeSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { ReplicaError } from "../errors.js";
 
@@ -32,25 +33,26 @@ export class PageSink {
     await this.io(() => this.handle.truncate(commit * this.pageSize), `cannot truncate ${this.path} to ${commit} pages`);
   }
 
-  /** Writes the held pages numbered up to `max` (the rest would be cut by a truncation) and forgets them all. */
+  /**
+   * Writes the held pages numbered up to `max` (the rest would be cut by a truncation)
+   * and forgets them all: runs of consecutive pages (up to 1 MiB) in one write each.
+   * Synchronous positional writes: pages land in the page cache in microseconds, where
+   * one promise-based write per page costs more than the copy (fsync comes at the end).
+   */
   private async flush(max: number): Promise<void> {
     const numbers = [...this.pages.keys()].filter((p) => p <= max).sort((a, b) => a - b);
-    const run = new Uint8Array(Math.max(this.pageSize, RUN_BYTES - (RUN_BYTES % this.pageSize)));
-    let first = 0;
-    let fill = 0;
-    const write = async (): Promise<void> => {
-      if (fill === 0) return;
+    const maxRun = Math.max(1, Math.floor(RUN_BYTES / this.pageSize));
+    for (let i = 0; i < numbers.length; ) {
+      let n = 1;
+      while (i + n < numbers.length && n < maxRun && numbers[i + n] === numbers[i]! + n) n++;
+      const first = numbers[i]!;
+      const data = n === 1 ? this.pages.get(first)! : concatPages(numbers.slice(i, i + n).map((p) => this.pages.get(p)!));
+      i += n;
       const position = (first - 1) * this.pageSize;
-      await this.io(() => this.handle.write(run, 0, fill, position), `cannot write ${this.path} at offset ${position}`);
-      fill = 0;
-    };
-    for (const pgno of numbers) {
-      if (fill > 0 && (pgno !== first + fill / this.pageSize || fill + this.pageSize > run.length)) await write();
-      if (fill === 0) first = pgno;
-      run.set(this.pages.get(pgno)!, fill);
-      fill += this.pageSize;
+      await this.io(async () => {
+        for (let done = 0; done < data.length; ) done += writeSync(this.handle.fd, data, done, data.length - done, position + done);
+      }, `cannot write ${this.path} at offset ${position}`);
     }
-    await write();
     this.pages.clear();
   }
 
@@ -61,4 +63,14 @@ export class PageSink {
       throw new ReplicaError("io", `${what}: ${(err as Error).message}`, { cause: err, key: this.path });
     }
   }
+}
+
+function concatPages(pages: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(pages.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of pages) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

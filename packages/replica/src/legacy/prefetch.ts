@@ -1,5 +1,5 @@
 import { isReplicaError, ReplicaError, throwIfAborted } from "../errors.js";
-import type { ObjectStore } from "../object-store.js";
+import { readObject, type ObjectStore } from "../object-store.js";
 
 /** An object to read, in the order it will be consumed. */
 export interface PrefetchItem {
@@ -34,7 +34,7 @@ export class ObjectPrefetcher {
   private readonly budget: number;
   private readonly maxWhole: number;
   private readonly attempts: number;
-  private readonly slots: (Promise<Uint8Array[]> | undefined)[];
+  private readonly slots: (Promise<Uint8Array> | undefined)[];
   private started = 0;
   private consumed = 0;
   private inFlight = 0;
@@ -50,12 +50,12 @@ export class ObjectPrefetcher {
     this.budget = Math.max(1, options.budget ?? 32 * 1024 * 1024);
     this.maxWhole = options.maxWhole ?? Math.floor(this.budget / 4);
     this.attempts = Math.max(1, options.attempts ?? 3);
-    this.slots = new Array<Promise<Uint8Array[]> | undefined>(items.length);
+    this.slots = new Array<Promise<Uint8Array> | undefined>(items.length);
     this.pump();
   }
 
-  /** The next object's bytes, as chunks. Call once per item, in order. */
-  async next(): Promise<AsyncIterable<Uint8Array>> {
+  /** The next object: its bytes whole (when prefetched) or as a stream of chunks. Call once per item, in order. */
+  async next(): Promise<{ whole: Uint8Array } | { stream: AsyncIterable<Uint8Array> }> {
     throwIfAborted(this.options.signal);
     const i = this.consumed++;
     const item = this.items[i];
@@ -66,11 +66,10 @@ export class ObjectPrefetcher {
       // Large (or not reached within the budget): stream it now.
       if (i >= this.started) this.started = i + 1;
       this.pump();
-      return this.stream(item);
+      return { stream: this.stream(item) };
     }
     try {
-      const chunks = await slot;
-      return iterate(chunks);
+      return { whole: await slot };
     } finally {
       this.held -= item.size;
       this.pump();
@@ -107,17 +106,12 @@ export class ObjectPrefetcher {
     }
   }
 
-  private async whole(item: PrefetchItem): Promise<Uint8Array[]> {
+  private async whole(item: PrefetchItem): Promise<Uint8Array> {
     for (let attempt = 1; ; attempt++) {
-      const chunks: Uint8Array[] = [];
-      let n = 0;
       try {
-        for await (const chunk of await this.store.read(item.key, { signal: this.options.signal })) {
-          chunks.push(chunk);
-          n += chunk.length;
-        }
-        this.options.onBytes?.(n);
-        return chunks;
+        const bytes = await readObject(this.store, item.key, { signal: this.options.signal });
+        this.options.onBytes?.(bytes.length);
+        return bytes;
       } catch (err) {
         if (attempt >= this.attempts || !transient(err) || this.options.signal?.aborted) throw err;
       }
@@ -135,8 +129,4 @@ export class ObjectPrefetcher {
 function transient(err: unknown): boolean {
   if (isReplicaError(err)) return err.retryable || err.code === "io";
   return true;
-}
-
-async function* iterate(chunks: Uint8Array[]): AsyncIterable<Uint8Array> {
-  yield* chunks;
 }

@@ -347,6 +347,10 @@ describe("restoreLegacy over hand-made v0.3 replicas", () => {
     const plan = await planLegacyRestore(client, { generation: h.a, index: 1 });
     expect(plan.indexes.map((i) => i.index)).toEqual([1]);
     expect(plan.bytes).toBe(plan.snapshot.size + plan.indexes[0]!.segments.reduce((n, s) => n + s.size, 0));
+    // A plan made beforehand is restored as is (the target, here absent, is not looked at).
+    const { bytes, result } = await restored({ plan });
+    expectBytes(bytes, b.state(h.k5));
+    expect(result.plan).toBe(plan);
   });
 });
 

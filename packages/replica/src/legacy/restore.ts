@@ -1,6 +1,6 @@
 import { lstat, open, rename, rm, type FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { isLtxError, Lz4FrameDecoder } from "@sqlrep/ltx";
+import { isLtxError, lz4DecodeFrame, Lz4FrameDecoder } from "@sqlrep/ltx";
 import { decodeDatabaseHeader, decodeWalHeader, isWalError, replayWal, WAL_HEADER_SIZE, walFrameSize, type WalPosition, type WalReplayEnd } from "@sqlrep/wal";
 import { isReplicaError, ReplicaError, throwIfAborted } from "../errors.js";
 import type { ReplicaClient } from "../replica-client.js";
@@ -24,6 +24,8 @@ export interface LegacyRestoreOptions {
   /** The database path; written as `<output>.tmp`, fsynced, renamed. */
   output: string;
   target?: LegacyRestoreTarget | undefined;
+  /** A plan made already (by `planLegacyRestore` or `planLegacyFromListing`): restored as is, `target` ignored. */
+  plan?: LegacyRestorePlan | undefined;
   /** Downloads in flight at once (default 8). */
   parallelism?: number | undefined;
   /**
@@ -92,7 +94,7 @@ export async function restoreLegacy(client: ReplicaClient, options: LegacyRestor
   await checkOutput(output, options.overwrite ?? false);
   const progress = new Progress(options.onProgress);
   progress.set({ phase: "plan" });
-  const plan = await planLegacyRestore(client, options.target, { logger: options.logger, signal });
+  const plan = options.plan ?? (await planLegacyRestore(client, options.target, { logger: options.logger, signal }));
   const run = new LegacyRestoreRun(client, plan, options, progress, temp);
   try {
     const result = await run.execute();
@@ -189,10 +191,9 @@ class LegacyRestoreRun {
   private async writeSnapshot(): Promise<void> {
     const { key } = this.plan.snapshot;
     this.progress.set({ phase: "snapshot" });
-    const decoder = new Lz4FrameDecoder({ file: key });
     let written = 0;
     let head: Uint8Array = new Uint8Array(0);
-    await this.decodeObject(key, decoder, async (block) => {
+    await this.decodeObject(key, async (block) => {
       if (head.length < 100) head = concat(head, block.subarray(0, 100 - head.length));
       await this.handle!.write(block, 0, block.length, written);
       written += block.length;
@@ -219,7 +220,7 @@ class LegacyRestoreRun {
       for (let s = 0; s < plan.segments.length; s++) {
         const segment = plan.segments[s]!;
         if (segment.offset !== window.size) throw this.gap(plan, s, window.size);
-        await this.decodeObject(segment.key, new Lz4FrameDecoder({ file: segment.key }), async (block) => {
+        await this.decodeObject(segment.key, async (block) => {
           await window.append(block);
           if (this.commitArrived(state)) await this.apply(state);
         });
@@ -333,18 +334,41 @@ class LegacyRestoreRun {
     return true;
   }
 
-  /** Streams one object through an LZ4 frame decoder into `onBlock`; the frame must end exactly where the object ends. */
-  private async decodeObject(key: string, decoder: Lz4FrameDecoder, onBlock: (block: Uint8Array) => Promise<void>): Promise<void> {
+  /**
+   * Decompresses the next object into `onBlock`; the LZ4 frame must end exactly where the
+   * object ends. An object read whole is decoded in one call (into the decoder's reused
+   * buffer, up to a third of the memory); a streamed one, or one that would decode to
+   * more, block by block.
+   */
+  private async decodeObject(key: string, onBlock: (block: Uint8Array) => Promise<void>): Promise<void> {
+    let rest: number;
     try {
-      for await (const chunk of await this.prefetch.next()) {
-        for (const block of decoder.push(chunk)) await onBlock(block);
+      const next = await this.prefetch.next();
+      if ("whole" in next) {
+        const one = oneShot(next.whole, key, Math.floor(this.memory / 3));
+        if (one !== undefined) {
+          await onBlock(one.data);
+          rest = next.whole.length - one.end;
+        } else {
+          rest = await this.decodeStream(key, [next.whole], onBlock);
+        }
+      } else {
+        rest = await this.decodeStream(key, next.stream, onBlock);
       }
-      decoder.finish();
     } catch (err) {
       throw this.objectFault(key, err);
     }
-    const rest = decoder.takeRemainder();
-    if (rest.length > 0) throw new ReplicaError("corrupt", `${key} in ${this.client.location}: ${rest.length} bytes follow the end of its LZ4 frame`, { key });
+    if (rest > 0) throw new ReplicaError("corrupt", `${key} in ${this.client.location}: ${rest} bytes follow the end of its LZ4 frame`, { key });
+  }
+
+  /** Streams chunks through an LZ4 frame decoder; returns how many bytes followed the frame. */
+  private async decodeStream(key: string, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, onBlock: (block: Uint8Array) => Promise<void>): Promise<number> {
+    const decoder = new Lz4FrameDecoder({ file: key });
+    for await (const chunk of chunks) {
+      for (const block of decoder.push(chunk)) await onBlock(block);
+    }
+    decoder.finish();
+    return decoder.takeRemainder().length;
   }
 
   private objectFault(key: string, err: unknown): unknown {
@@ -415,6 +439,18 @@ interface IndexState {
   /** Frames before this offset were looked at for a commit size. */
   scanned: number;
   frameSize: number;
+}
+
+/**
+ * One frame decoded in one call, or undefined when it does not decode within `limit`
+ * bytes (or fails: the streaming decoder then says where, exactly).
+ */
+function oneShot(bytes: Uint8Array, key: string, limit: number): { data: Uint8Array; end: number } | undefined {
+  try {
+    return lz4DecodeFrame(bytes, 0, { file: key, maxContentSize: limit });
+  } catch {
+    return undefined;
+  }
 }
 
 /** A stop that is not the end of the bytes (or a torn last frame): a broken chain. */
