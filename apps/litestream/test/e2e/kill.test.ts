@@ -42,7 +42,11 @@ beforeAll(async () => {
   await prefilledDatabase(template, PREFILL);
 }, 60_000);
 
+/** Where each kill landed (the replicator's last log line), tallied over the suite. */
+const landed = new Map<string, number>();
+
 afterAll(async () => {
+  if (landed.size > 0) console.log(`[kill -9 tally, E2E_KILL_SEED=${SEED}] last line before each kill: ${[...landed].map(([k, n]) => `${k} ${n}`).join(", ")}`);
   await stopAllProcesses();
   await s3?.stop();
   tmp.remove();
@@ -134,6 +138,8 @@ describe.skipIf(!built)(`kill -9 of litestream replicate while another process w
         expect(status.signal).toBe("SIGKILL");
         const lines = proc.output();
         logs.push(lines);
+        const lastMsg = /msg=("[^"]*"|\S+)/.exec(lines.at(-1) ?? "")?.[1] ?? "(none)";
+        landed.set(lastMsg, (landed.get(lastMsg) ?? 0) + 1);
         kills.push(`${when} [last: ${(lines.at(-1) ?? "").replace(/^time=\S+ level=\w+ /, "").slice(0, 60)}]`);
         if (round < settings.rounds - 1) await sleep(r.int(0, 1500)); // the writer goes on alone
       }

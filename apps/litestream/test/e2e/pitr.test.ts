@@ -7,6 +7,7 @@
 //     never more than one sync window behind.
 //
 //   E2E_PITR_SEED=<n>   seeds the chosen times (printed in the title)
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { startS3Server, stopAllProcesses, tempDir, type S3Server } from "@sqlrep/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -134,9 +135,13 @@ describe.skipIf(!built)(`point-in-time restores during a steady write load (E2E_
     }
 
     // A time before the first backup names the earliest restorable time.
-    const early = await runRestore(dir, url, { env, timestamp: files.reduce((m, f) => Math.min(m, f.timestamp), Infinity) - 1000 });
+    const firstBase = Math.min(...files.filter((f) => f.minTXID === 1).map((f) => f.timestamp));
+    const early = await runRestore(dir, url, { env, timestamp: firstBase - 1000 });
     expect(early.result.code).toBe(1);
-    expect(early.result.stderr).toMatch(/^error: .*(earliest|before).*\n$/);
+    expect(early.result.stderr).toMatch(
+      new RegExp(`(^|\\n)error: nothing in .* was committed at or before ${new Date(firstBase - 1000).toISOString()}: the earliest restorable time is ${new Date(firstBase).toISOString()}\\n$`),
+    );
+    expect(existsSync(early.output)).toBe(false);
 
     console.log(`[pitr ${kind} seed ${SEED}] ${commits.length} commits, ${l0.length} level-0 files, gaps max ${Math.max(...gaps)} ms\n  ${results.join("\n  ")}`);
     expect(Math.max(...gaps), "a file every sync window under load").toBeLessThanOrEqual(windowMs);
