@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, rename, rm, stat, unlink, utimes } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, unlink, utimes, type FileHandle } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { randomBytes } from "node:crypto";
 import { ReplicaError, throwIfAborted } from "./errors.js";
@@ -87,8 +87,7 @@ export class FileObjectStore implements ObjectStore {
     const path = this.pathOf(key);
     const temp = `${path}.${randomBytes(4).toString("hex")}${TEMP_SUFFIX}`;
     try {
-      await mkdir(dirname(path), { recursive: true });
-      const handle = await open(temp, "w", 0o644);
+      const handle = await openCreatingDir(temp);
       let size = 0;
       try {
         if (body instanceof Uint8Array) {
@@ -169,6 +168,17 @@ export class FileObjectStore implements ObjectStore {
 /** UTF-8 byte order, as S3 lists keys (JS string order differs above U+FFFF). */
 export function compareKeys(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** Opens a new file, creating its directory only when missing (no mkdir per upload). */
+async function openCreatingDir(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, "w", 0o644);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    await mkdir(dirname(path), { recursive: true });
+    return open(path, "w", 0o644);
+  }
 }
 
 /** Node streams yield Buffers; the contract promises plain Uint8Array views (no copy). */

@@ -270,6 +270,8 @@ export function* scanProgram(size: number, options: WalScanOptions, knownHeader?
   let bufferStart = offset;
   let txStart = offset;
   let pages = new Map<number, number>();
+  let ordered = true;
+  let maxPgno = 0;
   let frames = 0;
   let position = from;
   let yielded = 0;
@@ -312,6 +314,10 @@ export function* scanProgram(size: number, options: WalScanOptions, knownHeader?
       break;
     }
     checksum = sum;
+    // Pages usually arrive in ascending order (and re-setting a key keeps its place), so
+    // the ascending Map can be handed out as is; sort only when one arrived out of order.
+    if (pgno < maxPgno && !pages.has(pgno)) ordered = false;
+    else if (pgno > maxPgno) maxPgno = pgno;
     pages.set(pgno, offset);
     frames++;
     offset += frameSize;
@@ -323,12 +329,14 @@ export function* scanProgram(size: number, options: WalScanOptions, knownHeader?
         end: offset,
         frameCount: frames,
         commit,
-        pages: new Map([...pages].sort((a, b) => a[0] - b[0])),
+        pages: ordered ? pages : new Map([...pages].sort((a, b) => a[0] - b[0])),
         position,
       });
       yielded++;
       txStart = offset;
       pages = new Map();
+      ordered = true;
+      maxPgno = 0;
       frames = 0;
     }
   }
