@@ -50,6 +50,13 @@ export interface ReplicaStatus {
 /** The status of one database. */
 export interface DatabaseStatus {
   path: string;
+  /**
+   * "replicating", or "waiting" while the database file does not exist yet (or is not in
+   * WAL mode yet) — Litestream likewise waits for an application to create its database.
+   */
+  state: "replicating" | "waiting";
+  /** What a waiting database waits for. */
+  waitingFor?: string | undefined;
   pageSize: number;
   /** Size of the database file, bytes. */
   dbSize: number;
@@ -227,6 +234,7 @@ export class TrackedDatabase implements StreamHost, WatchedFile {
   status(): DatabaseStatus {
     return {
       path: this.path,
+      state: "replicating",
       pageSize: this.pageSize,
       dbSize: this.db.size,
       walSize: this.wal.size,

@@ -25,11 +25,34 @@ describe("databases the engine refuses", () => {
     expect(engine.status()).toEqual([]);
   });
 
-  it("a missing file: BackupError not-found naming it", async () => {
-    const path = tmp.join("nope.db");
-    const engine = new BackupEngine({ databases: [{ path, replicas: [{ name: "dir", client: createFileReplicaClient(tmp.join("r2")) }] }] });
-    await expect(engine.start()).rejects.toMatchObject({ code: "not-found", message: expect.stringContaining(path) });
-  });
+  it("a missing file is waited for (as Litestream does), then replicated once it exists in WAL mode", async () => {
+    const path = tmp.join("later.db");
+    const client = createFileReplicaClient(tmp.join("r2"));
+    const logger = memoryLogger();
+    const engine = new BackupEngine({ databases: [{ path, monitorInterval: 50, replicas: [{ name: "dir", client }] }], logger });
+    await engine.start();
+    try {
+      expect(engine.status()).toMatchObject([{ path, state: "waiting", waitingFor: "the database file to be created" }]);
+      await expect(engine.sync(path)).rejects.toMatchObject({ code: "not-found", message: expect.stringContaining("waiting") });
+      // Created in rollback mode first: still waiting, and saying why.
+      const db = new Database(path);
+      db.exec("CREATE TABLE t (x)");
+      await waitFor(() => engine.status()[0]?.waitingFor === "the database to switch to WAL mode", { timeoutMs: 5000 });
+      db.pragma("journal_mode = WAL");
+      db.exec("INSERT INTO t VALUES (1)");
+      await waitFor(() => engine.status()[0]?.state === "replicating", { timeoutMs: 5000 });
+      db.exec("INSERT INTO t VALUES (2)");
+      await engine.sync(path);
+      db.close();
+      const restored = tmp.join("later-restored.db");
+      await restore(client, { output: restored });
+      const copy = new Database(restored, { readonly: true });
+      expect(copy.prepare("SELECT count(*) AS n FROM t").get()).toEqual({ n: 2 });
+      copy.close();
+    } finally {
+      await engine.stop();
+    }
+  }, 20_000);
 
   it("a file that is not a database: BackupError open", async () => {
     const path = tmp.join("garbage.db");

@@ -1,12 +1,13 @@
+import { existsSync } from "node:fs";
 import { EventEmitter } from "node:events";
 import { resolve } from "node:path";
 import { TrackedDatabase, type DatabaseStatus } from "./database.js";
-import { BackupError, describeError, throwIfAborted } from "./errors.js";
+import { BackupError, describeError, isBackupError, throwIfAborted } from "./errors.js";
 import type { BackupEvents } from "./events.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { BackupMetrics } from "./metrics.js";
 import { resolveDatabaseOptions, type BackupEngineOptions, type ResolvedDatabaseOptions } from "./options.js";
-import { DirectoryWatchers, Scheduler } from "./scheduler.js";
+import { DirectoryWatchers, Scheduler, type Timer } from "./scheduler.js";
 import type { EngineServices, SyncResult } from "./stream.js";
 
 type State = "new" | "starting" | "running" | "stopping" | "stopped";
@@ -27,6 +28,9 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
   private readonly watchers: DirectoryWatchers;
   private readonly configs: ResolvedDatabaseOptions[];
   private readonly databases = new Map<string, TrackedDatabase>();
+  /** Databases whose file does not exist (or is not in WAL mode) yet, by path. */
+  private readonly waiting = new Map<string, { config: ResolvedDatabaseOptions; reason: string; timer: Timer | undefined }>();
+  private services: EngineServices | undefined;
   private state: State = "new";
 
   constructor(options: BackupEngineOptions) {
@@ -45,14 +49,17 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
 
   /**
    * Opens every database, resumes each replica from its position (or snapshots it) and
-   * runs a first sync. Throws BackupError ("not-found", "not-wal", "open") when a
-   * database cannot be replicated; then nothing keeps running. Replica failures do not
-   * fail `start`: they show in `status()` and are retried.
+   * runs a first sync. A database whose file does not exist yet is waited for (polled
+   * every `monitorInterval`, state "waiting" in `status()`), as Litestream does, so an
+   * application started next to the engine may create it; it must be in WAL mode once
+   * created. Throws BackupError ("not-wal", "open") when an existing database cannot be
+   * replicated; then nothing keeps running. Replica failures do not fail `start`: they
+   * show in `status()` and are retried.
    */
   async start(options: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.state !== "new") throw new BackupError("closed", `the engine was already started (${this.state})`);
     this.state = "starting";
-    const services: EngineServices = {
+    const services: EngineServices = (this.services = {
       logger: this.logger,
       metrics: this.metricsRegistry,
       scheduler: this.scheduler,
@@ -60,7 +67,7 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
       emit: (event, ...args) => {
         if (event !== "error" || this.listenerCount("error") > 0) (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
       },
-    };
+    });
     const opened: TrackedDatabase[] = [];
     const onAbort = () => {
       for (const db of opened) db.close();
@@ -69,6 +76,10 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
     try {
       throwIfAborted(options.signal);
       for (const config of this.configs) {
+        if (!existsSync(config.path)) {
+          this.waiting.set(config.path, { config, reason: "the database file to be created", timer: undefined });
+          continue;
+        }
         const db = new TrackedDatabase(config, services);
         db.open();
         opened.push(db);
@@ -82,7 +93,11 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
       await Promise.all(opened.map((db) => db.start()));
       throwIfAborted(options.signal);
       this.state = "running";
-      this.logger.info("replication started", { databases: opened.length });
+      this.logger.info("replication started", { databases: opened.length, waiting: this.waiting.size });
+      for (const [path, w] of this.waiting) {
+        this.logger.info("waiting for the database to be created", { db: path, pollMs: w.config.monitorInterval });
+        this.scheduleArrivalCheck(path);
+      }
     } catch (err) {
       this.watchers.close();
       this.scheduler.close();
@@ -106,6 +121,8 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
       return;
     }
     this.state = "stopping";
+    for (const w of this.waiting.values()) w.timer?.cancel();
+    this.waiting.clear();
     this.watchers.close();
     await Promise.all([...this.databases.values()].map((db) => db.stop(options.timeoutMs ?? 30_000)));
     this.scheduler.close();
@@ -127,7 +144,56 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
 
   /** The status of every database and replica. */
   status(): DatabaseStatus[] {
-    return [...this.databases.values()].map((db) => db.status());
+    const waiting = [...this.waiting.values()].map(({ config, reason }): DatabaseStatus => ({
+      path: config.path,
+      state: "waiting",
+      waitingFor: reason,
+      pageSize: 0,
+      dbSize: 0,
+      walSize: 0,
+      localTXID: 0,
+      replicas: config.replicas.map((r) => ({ name: r.name, type: r.client.type, location: r.client.location, txid: 0, lagMs: 0 })),
+    }));
+    return [...[...this.databases.values()].map((db) => db.status()), ...waiting];
+  }
+
+  /**
+   * Polls for a waited-for database. Once the file exists and opens in WAL mode it is
+   * replicated like the others; in another journal mode it keeps waiting (an application
+   * usually switches to WAL right after creating the file) and says so once.
+   */
+  private scheduleArrivalCheck(path: string): void {
+    const w = this.waiting.get(path);
+    if (w === undefined || this.services === undefined) return;
+    w.timer = this.scheduler.schedule(w.config.monitorInterval, () => {
+      void this.checkArrival(path);
+    });
+  }
+
+  private async checkArrival(path: string): Promise<void> {
+    const w = this.waiting.get(path);
+    if (w === undefined || this.state !== "running" || this.services === undefined) return;
+    if (!existsSync(path)) return this.scheduleArrivalCheck(path);
+    const db = new TrackedDatabase(w.config, this.services);
+    try {
+      db.open();
+    } catch (err) {
+      const reason = isBackupError(err, "not-wal") ? "the database to switch to WAL mode" : `the database to open: ${describeError(err)}`;
+      if (reason !== w.reason) this.logger.warn("database not replicated yet", { db: path, waitingFor: reason });
+      w.reason = reason;
+      return this.scheduleArrivalCheck(path);
+    }
+    this.waiting.delete(path);
+    this.databases.set(db.path, db);
+    if (!this.watchers.add(db.dir, db.file, db)) {
+      this.logger.warn("no file-system events for this database; polling only", { db: db.path, intervalMs: db.options.monitorInterval });
+    }
+    this.logger.info("database created: replicating", { db: path });
+    try {
+      await db.start();
+    } catch (err) {
+      this.logger.error("cannot start replicating a database", { db: path, error: describeError(err) });
+    }
   }
 
   /** Prometheus text exposition of the engine's metrics (Litestream's names, plus replica TXID, lag and verification). */
@@ -138,6 +204,9 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
 
   private database(path: string): TrackedDatabase {
     const db = this.databases.get(resolve(path));
+    if (db === undefined && this.waiting.has(resolve(path))) {
+      throw new BackupError("not-found", `${path} does not exist yet: the engine is waiting for it to be created`, { path, retryable: true });
+    }
     if (db === undefined) throw new BackupError("not-found", `${path} is not replicated by this engine`, { path });
     return db;
   }
