@@ -69,7 +69,8 @@ describe.skipIf(!built)(`bad input${needsBuild}`, () => {
     const cases = [
       ["top level", "addr: \":0\"\nlevles:\n  - interval: 1s\ndbs:\n  - path: /tmp/a.db\n    replica:\n      path: /tmp/r\n", ':2:1: levles: unknown key (did you mean "levels"?)'],
       ["database", "dbs:\n  - path: /tmp/a.db\n    monitor-intervall: 1s\n    replica:\n      path: /tmp/r\n", ':3:5: dbs[0].monitor-intervall: unknown key (did you mean "monitor-interval"?)'],
-      ["replica", "dbs:\n  - path: /tmp/a.db\n    replicas:\n      - path: /tmp/r\n        sync-intervl: 1s\n", ':5:9: dbs[0].replicas[0].sync-intervl: unknown key (did you mean "sync-interval"?)'],
+      // (cli.test.ts covers the first replica; this is the second one of the second database.)
+      ["replica", "dbs:\n  - path: /tmp/a.db\n    replica: { path: /tmp/r }\n  - path: /tmp/b.db\n    replicas:\n      - path: /tmp/r2\n      - url: s3://b/p\n        sync-intervl: 1s\n", ':8:9: dbs[1].replicas[1].sync-intervl: unknown key (did you mean "sync-interval"?)'],
       ["nested block", "snapshot:\n  interval: 1h\n  retain: 2h\ndbs:\n  - path: /tmp/a.db\n    replica: { path: /tmp/r }\n", ":3:3: snapshot.retain: unknown key"],
     ] as const;
     it.each(cases)("%s", async (_level, text, tail) => {
@@ -204,7 +205,9 @@ describe.skipIf(!built)(`bad input${needsBuild}`, () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`${journal} is in journal mode "delete", not WAL`);
       expect(r.stderr).toContain("PRAGMA journal_mode=WAL");
+      // Nothing started: neither database was uploaded.
       expect(existsSync(tmp.join("mixed", "journal-replica", "ltx"))).toBe(false);
+      expect(existsSync(tmp.join("mixed", "wal-replica", "ltx"))).toBe(false);
     });
 
     it("a file that is not a SQLite database at all", async () => {

@@ -41,7 +41,7 @@ const SYNC_INTERVAL_MS = 500;
  * (reading the WAL, encoding, the upload) and scheduling delays on a loaded 2-core
  * machine. A restore one file too early misses commits up to a whole window older.
  */
-const SLACK_MS = 300;
+const SLACK_MS = 400;
 /** Clock granularity between the writer (hi-res wall clock) and the engine (Date.now, whole ms). */
 const CLOCK_MS = 1;
 
