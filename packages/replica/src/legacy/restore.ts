@@ -6,6 +6,7 @@ import { isReplicaError, ReplicaError, throwIfAborted } from "../errors.js";
 import type { ReplicaClient } from "../replica-client.js";
 import type { LegacyLogger, LegacySegmentInfo } from "./listing.js";
 import { hex8 } from "./names.js";
+import { CommitWatch } from "./commit-watch.js";
 import { PageSink } from "./page-sink.js";
 import { planLegacyRestore, type LegacyIndexPlan, type LegacyRestorePlan, type LegacyRestoreTarget } from "./plan.js";
 import { ObjectPrefetcher } from "./prefetch.js";
@@ -215,14 +216,14 @@ class LegacyRestoreRun {
     const { generation } = this.plan;
     this.progress.set({ phase: "wal", index: plan.index });
     const window = new WalWindow(`${this.temp}-wal`, Math.floor(this.memory / 3));
-    const state: IndexState = { plan, window, position: undefined, commit: 0, end: undefined, scanned: WAL_HEADER_SIZE, frameSize: 0 };
+    const state: IndexState = { plan, window, position: undefined, commit: 0, end: undefined, watch: new CommitWatch(), frameSize: 0 };
     try {
       for (let s = 0; s < plan.segments.length; s++) {
         const segment = plan.segments[s]!;
         if (segment.offset !== window.size) throw this.gap(plan, s, window.size);
         await this.decodeObject(segment.key, async (block) => {
           await window.append(block);
-          if (this.commitArrived(state)) await this.apply(state);
+          if (state.watch.push(block, this.prepare(state) ? state.frameSize : undefined)) await this.apply(state);
         });
         await this.apply(state);
         this.segments++;
@@ -258,18 +259,6 @@ class LegacyRestoreRun {
     } finally {
       await window.close();
     }
-  }
-
-  /** Whether a frame completed since the last look has a commit size (cheap; the replay verifies it). */
-  private commitArrived(state: IndexState): boolean {
-    const { window } = state;
-    if (!this.prepare(state)) return false;
-    let found = false;
-    for (; state.scanned + state.frameSize <= window.size; state.scanned += state.frameSize) {
-      const bytes = window.readAt(state.scanned + 4, 4) as Uint8Array;
-      if (bytes.length === 4 && (bytes[0]! | bytes[1]! | bytes[2]! | bytes[3]!) !== 0) found = true;
-    }
-    return found;
   }
 
   /** Replays the committed transactions after the last position and forgets what it no longer needs. */
@@ -436,8 +425,8 @@ interface IndexState {
   /** Database size after the last transaction replayed. */
   commit: number;
   end: WalReplayEnd | undefined;
-  /** Frames before this offset were looked at for a commit size. */
-  scanned: number;
+  /** When a commit frame has arrived whole. */
+  watch: CommitWatch;
   frameSize: number;
 }
 
