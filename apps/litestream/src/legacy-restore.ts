@@ -75,9 +75,8 @@ export class LayoutAwareSource implements RestoreSource {
       return layout === undefined ? undefined : this.ltx.plan(request, signal);
     }
     if (request.target.txid !== undefined) {
-      throw new CliError(
-        `${this.description} holds Litestream v0.3 generations, written after its LTX files: -txid does not apply to them (use -timestamp, or -generation with -index)`,
-      );
+      const which = layouts.ltx === undefined ? "only Litestream v0.3 generations" : "Litestream v0.3 generations, written after its LTX files";
+      throw new CliError(`${this.description} holds ${which}: -txid does not apply to them (use -timestamp, or -generation with -index)`);
     }
     try {
       const plan = planLegacyFromListing(legacy, target);
