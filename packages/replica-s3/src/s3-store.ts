@@ -1,3 +1,4 @@
+import { requestSignal } from "./request-signal.js";
 import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type GetObjectCommandOutput, type S3Client, type _Error } from "@aws-sdk/client-s3";
 import {
   ReplicaError,
@@ -97,7 +98,7 @@ export class S3ObjectStore implements ObjectStore {
             MaxKeys: this.pageSize,
             ...(token === undefined ? { StartAfter: options.startAfter } : { ContinuationToken: token }),
           }),
-          { abortSignal: signal },
+          { abortSignal: requestSignal(signal) },
         ),
       );
       this.counter.record("LIST");
@@ -132,7 +133,7 @@ export class S3ObjectStore implements ObjectStore {
   async head(key: string, options: SignalOption = {}): Promise<ObjectHead> {
     const { signal } = options;
     const out = await this.call("head", this.target(key), key, signal, () =>
-      this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal }),
+      this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: requestSignal(signal) }),
     );
     this.counter.record("HEAD");
     const stamp = out.Metadata?.[TIMESTAMP_METADATA_KEY];
@@ -181,7 +182,7 @@ export class S3ObjectStore implements ObjectStore {
       const out = await this.call("delete", target, batch[0], signal, () =>
         this.client.send(
           new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
-          { abortSignal: signal },
+          { abortSignal: requestSignal(signal) },
         ),
       );
       this.counter.record("DELETE");
@@ -214,7 +215,7 @@ export class S3ObjectStore implements ObjectStore {
     const range = start === 0 && end === undefined ? undefined : `bytes=${start}-${end === undefined ? "" : end - 1}`;
     return this.call("read", this.target(key), key, signal, () =>
       this.client
-        .send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range, IfMatch: etag }), { abortSignal: signal })
+        .send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range, IfMatch: etag }), { abortSignal: requestSignal(signal) })
         .catch((err: unknown) => {
           if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416) return undefined;
           throw err;

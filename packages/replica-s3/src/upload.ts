@@ -1,3 +1,4 @@
+import { requestSignal } from "./request-signal.js";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -85,7 +86,7 @@ export async function putObject(target: UploadTarget, body: Uint8Array): Promise
       ContentType: "application/octet-stream",
       Metadata: target.metadata,
     }),
-    { abortSignal: target.signal },
+    { abortSignal: requestSignal(target.signal) },
   );
   target.counter.record("PUT", body.length);
 }
@@ -129,7 +130,7 @@ async function multipartUpload(target: UploadTarget, head: Uint8Array[], rest: A
       Metadata: target.metadata,
       ...(checksummed ? { ChecksumAlgorithm: "CRC32" } : {}),
     }),
-    { abortSignal: signal },
+    { abortSignal: requestSignal(signal) },
   );
   const uploadId = created.UploadId;
   if (!uploadId) throw new ReplicaError("io", `CreateMultipartUpload for s3://${bucket}/${key} returned no UploadId`, { key });
@@ -154,7 +155,7 @@ async function multipartUpload(target: UploadTarget, head: Uint8Array[], rest: A
         ContentLength: bytes.length,
         ...(checksummed ? { ChecksumAlgorithm: "CRC32" } : {}),
       }),
-      { abortSignal: parts.signal },
+      { abortSignal: requestSignal(parts.signal) },
     );
     if (!out.ETag) throw new ReplicaError("io", `UploadPart ${partNumber} of s3://${bucket}/${key} returned no ETag`, { key });
     target.counter.record("PUT", bytes.length);
@@ -206,12 +207,12 @@ async function completeUpload(target: UploadTarget, uploadId: string, parts: Com
   try {
     await client.send(
       new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
-      { abortSignal: signal },
+      { abortSignal: requestSignal(signal) },
     );
   } catch (error) {
     const e = error as { name?: string; $metadata?: { attempts?: number } };
     if (e.name !== "NoSuchUpload" && (e.$metadata?.attempts ?? 1) < 2) throw error;
-    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }).catch(() => undefined);
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: requestSignal(signal) }).catch(() => undefined);
     const stamp = (metadata: Record<string, string> | undefined) => metadata?.[TIMESTAMP_METADATA_KEY];
     if (head?.ContentLength !== total || stamp(head.Metadata) !== stamp(target.metadata)) throw error;
   }
