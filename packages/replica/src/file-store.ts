@@ -7,6 +7,8 @@ import type { ListOptions, ObjectEntry, ObjectHead, ObjectInfo, ObjectStore, Rea
 
 /** Temp files carry this suffix while being written; listings never show them. */
 const TEMP_SUFFIX = ".sqlrep-tmp";
+/** Concurrent stats while listing: enough to overlap syscalls, few enough to bound file handles. */
+const STAT_BATCH = 64;
 
 /**
  * An object store in a local directory: keys are relative paths. Writes go to a temp
@@ -142,6 +144,8 @@ export class FileObjectStore implements ObjectStore {
       if (code === "ENOENT" || code === "ENOTDIR") return;
       throw this.fail(err, "list", dirKey);
     }
+    // Files of one directory are stat'ed together (a level folder holds thousands).
+    const files: string[] = [];
     for (const entry of entries) {
       const key = dirKey + entry.name;
       if (entry.isDirectory()) {
@@ -149,9 +153,16 @@ export class FileObjectStore implements ObjectStore {
         const dirPrefix = `${key}/`;
         if (dirPrefix.startsWith(prefix) || prefix.startsWith(dirPrefix)) await this.walk(dirPrefix, prefix, out);
       } else if (entry.isFile() && key.startsWith(prefix) && !key.endsWith(TEMP_SUFFIX)) {
-        const st = await stat(join(this.root, key)).catch(() => undefined);
-        if (st) out.push({ key, size: st.size, lastModified: st.mtime });
+        files.push(key);
       }
+    }
+    for (let i = 0; i < files.length; i += STAT_BATCH) {
+      const batch = files.slice(i, i + STAT_BATCH);
+      const stats = await Promise.all(batch.map((key) => stat(join(this.root, key)).catch(() => undefined)));
+      // A file removed between readdir and stat is simply gone.
+      stats.forEach((st, j) => {
+        if (st) out.push({ key: batch[j]!, size: st.size, lastModified: st.mtime });
+      });
     }
   }
 
