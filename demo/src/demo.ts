@@ -4,12 +4,14 @@
  * in-process on 127.0.0.1. Every claim it prints is checked; a failure exits non-zero.
  */
 import { tempDir } from "@sqlrep/testkit";
+import { backupAndRestore } from "./backup-and-restore.js";
 import { ltxRoundTrip } from "./ltx-round-trip.js";
 
 async function main(): Promise<void> {
   using dir = tempDir("sqlrep-demo-");
   console.log(`sqlrep demo (working in ${dir.path})`);
-  ltxRoundTrip(dir.path);
+  await ltxRoundTrip(dir.path);
+  await backupAndRestore(dir.path);
   console.log("\nDone.");
 }
 
