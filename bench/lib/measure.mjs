@@ -31,29 +31,58 @@ export function collect() {
   globalThis.gc?.();
 }
 
+/** CPU time of this process so far (user + system, every thread), in ms. */
+export function cpuMs() {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 /**
- * Best time per call of `fn`, in ms. Calls are grouped in batches that last at least
- * `batchMs` (so a 1 MiB operation is timed over many calls, a 1 GiB one call by call),
- * and the fastest of `runs` batches wins. `fn` may return a promise.
+ * Best time per call of `fn`, in ms of wall clock (`ms`) and of CPU (`cpuMs`, each the
+ * best of its own). Calls are grouped in batches that last at least `batchMs` (so a
+ * 1 MiB operation is timed over many calls, a 1 GiB one call by call), and the fastest
+ * of `runs` batches wins. `fn` may return a promise.
  */
 export async function bestTime(fn, { runs = 3, batchMs = 100, warmup = 1 } = {}) {
   for (let i = 0; i < warmup; i++) await fn();
   let reps = 1;
-  // Calibrate: one timed call tells how many calls fill a batch.
-  const t0 = performance.now();
-  await fn();
-  const once = performance.now() - t0;
-  if (once < batchMs) reps = Math.max(1, Math.ceil(batchMs / Math.max(once, 0.001)));
-  let best = reps === 1 ? once : Infinity;
-  const samples = reps === 1 ? [once] : [];
-  for (let r = samples.length; r < runs; r++) {
+  let best = Infinity;
+  let bestCpu = Infinity;
+  const samples = [];
+  const batch = async () => {
     const t = performance.now();
+    const c = cpuMs();
     for (let k = 0; k < reps; k++) await fn();
     const per = (performance.now() - t) / reps;
     samples.push(per);
     best = Math.min(best, per);
+    bestCpu = Math.min(bestCpu, (cpuMs() - c) / reps);
+    return per;
+  };
+  // The first batch is one call; it tells how many calls fill a batch.
+  const once = await batch();
+  if (once < batchMs) {
+    reps = Math.max(1, Math.ceil(batchMs / Math.max(once, 0.001)));
+    if (reps > 1) {
+      samples.length = 0;
+      best = bestCpu = Infinity;
+    }
   }
-  return { ms: best, runs: samples.length, reps, samples };
+  while (samples.length < runs) await batch();
+  return { ms: best, cpuMs: bestCpu, runs: samples.length, reps, samples };
+}
+
+/**
+ * The throughput cells of a row: MB/s by the wall clock, MB/s per CPU-second of this
+ * process (steadier when the machine is shared: time spent waiting for a core does
+ * not count), ns per byte, and the ratio to the reference `refMbps` (wall clock, same
+ * run) when given.
+ */
+export function rateCells(bytes, ms, cpu, refMbps) {
+  const rate = mbps(bytes, ms);
+  const cells = { "MB/s": rate, "MB/s cpu": cpu === undefined ? undefined : mbps(bytes, cpu), "ns/B": nsPerByte(bytes, ms) };
+  if (refMbps !== undefined) cells["× copy"] = rate / refMbps;
+  return cells;
 }
 
 /**

@@ -19,7 +19,7 @@ import {
   lz4DecompressBlock,
   pageChecksum,
 } from "@sqlrep/ltx";
-import { bestTime, collect, copyRate, GiB, mbps, MiB, nsPerByte, Rng, RssPeak, sizeLabel } from "../lib/measure.mjs";
+import { bestTime, collect, copyRate, cpuMs, GiB, mbps, MiB, nsPerByte, rateCells, Rng, RssPeak, sizeLabel } from "../lib/measure.mjs";
 import { realisticDatabase } from "../lib/sqlite-data.mjs";
 
 const PAGE = 4096;
@@ -36,7 +36,7 @@ export default async function run(bench) {
   await databaseChecksum(bench, dbPath, copy);
   await codec(bench, pool, maxSize, copy);
   await compaction(bench, pool, copy);
-  lz4Blocks(bench, pool, copy);
+  await lz4Blocks(bench, pool, copy);
 }
 
 /** How many timed runs a size gets (the best one counts): fewer as it grows. */
@@ -55,7 +55,7 @@ async function referenceAndCrc(bench, pool, maxSize) {
   for (const size of sizes) {
     const t = await copyRate(src, dst, size, { runs: size >= 256 * MiB ? 3 : 5 });
     copy.set(size, t.mbps);
-    bench.row("memory copy (Uint8Array.set, the reference)", { size: sizeLabel(size), "MB/s": t.mbps, "ns/B": nsPerByte(size, t.ms), runs: t.runs });
+    bench.row("memory copy (Uint8Array.set, the reference)", { size: sizeLabel(size), ...rateCells(size, t.ms, t.cpuMs), runs: t.runs });
   }
   // JIT warm-up on the same code path before anything is timed.
   for (let i = 0; i < 8; i++) crc64(src.subarray(0, 16 * MiB));
@@ -77,8 +77,7 @@ async function referenceAndCrc(bench, pool, maxSize) {
 }
 
 function crcRow(size, t, copyMbps) {
-  const rate = mbps(size, t.ms);
-  return { size: sizeLabel(size), "MB/s": rate, "ns/B": nsPerByte(size, t.ms), "× copy": rate / copyMbps, runs: t.runs };
+  return { size: sizeLabel(size), ...rateCells(size, t.ms, t.cpuMs, copyMbps), runs: t.runs };
 }
 
 /** The database checksum of the whole file from disk (page cache warm), library and bin. */
@@ -108,8 +107,7 @@ async function databaseChecksum(bench, dbPath, copy) {
     { runs: 3 },
   );
   const size = statSync(dbPath).size;
-  const rate = mbps(size, t.ms);
-  bench.row(table, { path: "library: 1 MiB reads, pageChecksum + DatabaseChecksum", MiB: size / MiB, "MB/s": rate, "ns/B": nsPerByte(size, t.ms), "× copy": rate / ref, runs: t.runs });
+  bench.row(table, { path: "library: 1 MiB reads, pageChecksum + DatabaseChecksum", MiB: size / MiB, ...rateCells(size, t.ms, t.cpuMs, ref), runs: t.runs });
 
   const ltxBin = join(dirname(createRequire(import.meta.url).resolve("@sqlrep/ltx/package.json")), "dist", "bin", "ltx.js");
   let printed;
@@ -117,12 +115,16 @@ async function databaseChecksum(bench, dbPath, copy) {
     runs: 2,
     warmup: 0,
   });
-  const binRate = mbps(size, b.ms);
-  bench.row(table, { path: "`ltx checksum` bin: a read per page, process start included", MiB: size / MiB, "MB/s": binRate, "ns/B": nsPerByte(size, b.ms), "× copy": binRate / ref, runs: b.runs });
+  // The CPU time is the bin's, a child process: not measured here.
+  bench.row(table, { path: "`ltx checksum` bin: a read per page, process start included", MiB: size / MiB, ...rateCells(size, b.ms, undefined, ref), runs: b.runs });
   if (printed !== library) throw new Error(`ltx checksum printed ${printed}, the library computed ${library}`);
 }
 
-/** Collects an encoder's output into a file through a staging buffer; the time spent here is not the encoder's. */
+/**
+ * Collects an encoder's output into a file through an 8 MiB staging buffer. The writes
+ * are timed (wall and CPU) so the encoder's figures can leave them out; the copies into
+ * the staging buffer stay in (a memory copy, well under 1% of any encoder's time).
+ */
 class FileSink {
   constructor(path) {
     this.fd = openSync(path, "w");
@@ -130,25 +132,32 @@ class FileSink {
     this.used = 0;
     this.bytes = 0;
     this.ms = 0;
+    this.cpuMs = 0;
   }
 
   write(chunks) {
-    const t = performance.now();
     for (const c of chunks) {
       if (this.used + c.length > this.stage.length) this.flush();
-      if (c.length > this.stage.length) writeSync(this.fd, c);
+      if (c.length > this.stage.length) this.timed(() => writeSync(this.fd, c));
       else {
         this.stage.set(c, this.used);
         this.used += c.length;
       }
       this.bytes += c.length;
     }
-    this.ms += performance.now() - t;
   }
 
   flush() {
-    writeSync(this.fd, this.stage, 0, this.used);
+    this.timed(() => writeSync(this.fd, this.stage, 0, this.used));
     this.used = 0;
+  }
+
+  timed(fn) {
+    const t = performance.now();
+    const c = cpuMs();
+    fn();
+    this.cpuMs += cpuMs() - c;
+    this.ms += performance.now() - t;
   }
 
   close() {
@@ -163,27 +172,32 @@ function encodeSnapshot(pool, bytes, format, path) {
   const poolPages = pool.length / PAGE;
   const sink = new FileSink(path);
   const t = performance.now();
+  const c = cpuMs();
   const encoder = new LtxEncoder({ pageSize: PAGE, commit: pages, minTXID: 1, maxTXID: 1, timestamp: TIMESTAMP }, { format });
   for (let i = 0; i < pages; i++) {
     const o = (i % poolPages) * PAGE;
     sink.write(encoder.writePage(i + 1, pool.subarray(o, o + PAGE)));
   }
   sink.write(encoder.finish());
-  const total = performance.now() - t;
+  const ms = performance.now() - t - sink.ms;
+  const cpu = cpuMs() - c - sink.cpuMs;
   sink.close();
-  return { ms: total - sink.ms, fileBytes: sink.bytes };
+  return { ms, cpuMs: cpu, fileBytes: sink.bytes };
 }
 
 /** Streams `path` through an LtxReader in 1 MiB chunks; returns the decoder's own time (reads excluded) and peak RSS. */
 async function decodeFile(path, expectPages) {
   let readMs = 0;
+  let readCpu = 0;
   const fd = openSync(path, "r");
   const size = fstatSync(fd).size;
   function* chunks() {
     for (let pos = 0; pos < size; pos += MiB) {
       const t = performance.now();
+      const c = cpuMs();
       const buf = new Uint8Array(Math.min(MiB, size - pos));
       readSync(fd, buf, 0, buf.length, pos);
+      readCpu += cpuMs() - c;
       readMs += performance.now() - t;
       yield buf;
     }
@@ -191,6 +205,7 @@ async function decodeFile(path, expectPages) {
   const rss = new RssPeak();
   try {
     const t = performance.now();
+    const c = cpuMs();
     const reader = new LtxReader(chunks(), { file: path });
     let pages = 0;
     for await (const page of reader) {
@@ -198,9 +213,10 @@ async function decodeFile(path, expectPages) {
       if (page.data.length !== PAGE) throw new Error("short page");
     }
     await reader.finish();
-    const total = performance.now() - t;
+    const ms = performance.now() - t - readMs;
+    const cpu = cpuMs() - c - readCpu;
     if (pages !== expectPages) throw new Error(`${path}: decoded ${pages} pages, expected ${expectPages}`);
-    return { ms: total - readMs, rss: rss.result() };
+    return { ms, cpuMs: cpu, rss: rss.result() };
   } finally {
     closeSync(fd);
   }
@@ -218,38 +234,34 @@ async function codec(bench, pool, maxSize, copy) {
     }
     for (const size of sizes) {
       const runs = runsFor(size);
-      let enc = Infinity;
+      const enc = { ms: Infinity, cpuMs: Infinity };
       let fileBytes = 0;
       for (let r = 0; r < runs; r++) {
         collect();
         const e = encodeSnapshot(pool, size, format, path);
-        enc = Math.min(enc, e.ms);
+        enc.ms = Math.min(enc.ms, e.ms);
+        enc.cpuMs = Math.min(enc.cpuMs, e.cpuMs);
         fileBytes = e.fileBytes;
       }
-      const encRate = mbps(size, enc);
-      bench.row("LTX encode (snapshot of 4 KiB pages; MB/s of page data)", {
+      bench.row("LTX encode (snapshot of 4 KiB pages; MB/s of page data; file writes excluded)", {
         format,
         pages: sizeLabel(size),
         "file/pages": fileBytes / size,
-        "MB/s": encRate,
-        "ns/B": nsPerByte(size, enc),
-        "× copy": encRate / copy.get(size),
+        ...rateCells(size, enc.ms, enc.cpuMs, copy.get(size)),
         runs,
       });
-      let dec = Infinity;
+      const dec = { ms: Infinity, cpuMs: Infinity };
       let rss;
       for (let r = 0; r < runs; r++) {
         const d = await decodeFile(path, size / PAGE);
-        dec = Math.min(dec, d.ms);
+        dec.ms = Math.min(dec.ms, d.ms);
+        dec.cpuMs = Math.min(dec.cpuMs, d.cpuMs);
         if (rss === undefined || d.rss.peak > rss.peak) rss = d.rss;
       }
-      const decRate = mbps(size, dec);
-      bench.row("LTX decode (LtxReader streaming 1 MiB chunks, every checksum verified; MB/s of page data)", {
+      bench.row("LTX decode (LtxReader streaming 1 MiB chunks, every checksum verified; MB/s of page data; file reads excluded)", {
         format,
         pages: sizeLabel(size),
-        "MB/s": decRate,
-        "ns/B": nsPerByte(size, dec),
-        "× copy": decRate / copy.get(size),
+        ...rateCells(size, dec.ms, dec.cpuMs, copy.get(size)),
         "RSS peak MiB": rss.peak,
         "RSS growth MiB": rss.growth,
         runs,
@@ -308,7 +320,6 @@ async function compaction(bench, pool, copy) {
     },
     { runs: 3, warmup: 1 },
   );
-  const pageRate = mbps(pageBytes, t.ms);
   bench.row("compaction of 100 files (v3-block snapshot of 64 MiB + 99 incrementals → one v3-block snapshot, in memory)", {
     "in MiB": inBytes / MiB,
     "in pages MiB": pageBytes / MiB,
@@ -316,40 +327,34 @@ async function compaction(bench, pool, copy) {
     seconds: t.ms / 1000,
     "in MB/s": mbps(inBytes, t.ms),
     "out MB/s": mbps(outBytes, t.ms),
-    "in pages MB/s": pageRate,
-    "× copy": pageRate / copy.get(64 * MiB),
+    "pages MB/s": mbps(pageBytes, t.ms),
+    "pages MB/s cpu": mbps(pageBytes, t.cpuMs),
+    "× copy": mbps(pageBytes, t.ms) / copy.get(64 * MiB),
     runs: t.runs,
   });
 }
 
 /** The LZ4 block codec alone, page by page, on 64 MiB of the database's pages. */
-function lz4Blocks(bench, pool, copy) {
+async function lz4Blocks(bench, pool, copy) {
   bench.log("LZ4 blocks");
   const pages = pool.subarray(0, 64 * MiB);
   const n = pages.length / PAGE;
   const blocks = new Array(n);
-  const compress = () => {
-    for (let i = 0; i < n; i++) blocks[i] = lz4CompressBlock(pages.subarray(i * PAGE, (i + 1) * PAGE));
-  };
   const out = new Uint8Array(PAGE);
-  const decompress = () => {
-    for (let i = 0; i < n; i++) if (lz4DecompressBlock(blocks[i], out) !== PAGE) throw new Error("short block");
-  };
   const table = "LZ4 block codec, one 4 KiB page per block (64 MiB of pages; MB/s of page data)";
-  const ref = copy.get(64 * MiB);
-  for (const [op, fn] of [
-    ["compress (lz4CompressBlock)", compress],
-    ["decompress (lz4DecompressBlock)", decompress],
-  ]) {
-    for (let i = 0; i < 2; i++) fn();
-    let best = Infinity;
-    for (let r = 0; r < 5; r++) {
-      const t = performance.now();
-      fn();
-      best = Math.min(best, performance.now() - t);
-    }
-    const rate = mbps(pages.length, best);
-    const packed = blocks.reduce((s, b) => s + b.length, 0);
-    bench.row(table, { op, "out/in": op.startsWith("compress") ? packed / pages.length : pages.length / packed, "MB/s": rate, "ns/B": nsPerByte(pages.length, best), "× copy": rate / ref, runs: 5 });
-  }
+  const compress = await bestTime(
+    () => {
+      for (let i = 0; i < n; i++) blocks[i] = lz4CompressBlock(pages.subarray(i * PAGE, (i + 1) * PAGE));
+    },
+    { runs: 5, warmup: 2 },
+  );
+  const packed = blocks.reduce((sum, b) => sum + b.length, 0);
+  bench.row(table, { op: "compress (lz4CompressBlock)", "out/in": packed / pages.length, ...rateCells(pages.length, compress.ms, compress.cpuMs, copy.get(64 * MiB)), runs: compress.runs });
+  const decompress = await bestTime(
+    () => {
+      for (let i = 0; i < n; i++) if (lz4DecompressBlock(blocks[i], out) !== PAGE) throw new Error("short block");
+    },
+    { runs: 5, warmup: 2 },
+  );
+  bench.row(table, { op: "decompress (lz4DecompressBlock)", "out/in": pages.length / packed, ...rateCells(pages.length, decompress.ms, decompress.cpuMs, copy.get(64 * MiB)), runs: decompress.runs });
 }

@@ -4,7 +4,7 @@
 // at 4 and 64 KiB pages, and the rollback-journal reader.
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { encodeJournal, readJournalSync, replayWalSync, scanWalSync, WalEncoder } from "@sqlrep/wal";
-import { bestTime, copyRate, mbps, MiB, nsPerByte, sizeLabel } from "../lib/measure.mjs";
+import { bestTime, copyRate, mbps, MiB, rateCells, sizeLabel } from "../lib/measure.mjs";
 import { realisticWal } from "../lib/sqlite-data.mjs";
 
 export default async function run(bench) {
@@ -13,7 +13,7 @@ export default async function run(bench) {
   const dst = new Uint8Array(wal.length);
   const copy = await copyRate(wal, dst, wal.length, { runs: 5 });
   const table = `real WAL from SQLite (better-sqlite3, 4 KiB pages, ${sizeLabel(wal.length)})`;
-  bench.row(table, { what: "memory copy (Uint8Array.set, the reference)", "MB/s": copy.mbps, "ns/B": nsPerByte(wal.length, copy.ms), "× copy": 1, runs: copy.runs });
+  bench.row(table, { what: "memory copy (Uint8Array.set, the reference)", ...rateCells(wal.length, copy.ms, copy.cpuMs, copy.mbps), runs: copy.runs });
 
   const scan = scanWalSync(wal);
   if (scan.stop.reason !== "end-of-file") throw new Error(`the WAL scan stopped early: ${scan.stop.reason} at ${scan.stop.offset}`);
@@ -41,8 +41,7 @@ export default async function run(bench) {
     ];
     for (const [what, fn] of cases) {
       const t = await bestTime(fn, { runs: 5 });
-      const rate = mbps(wal.length, t.ms);
-      bench.row(table, { what, "MB/s": rate, "ns/B": nsPerByte(wal.length, t.ms), "× copy": rate / copy.mbps, runs: t.runs });
+      bench.row(table, { what, ...rateCells(wal.length, t.ms, t.cpuMs, copy.mbps), runs: t.runs });
     }
   } finally {
     closeSync(fd);
