@@ -96,10 +96,13 @@ export async function copyRate(src, dst, bytes, options) {
   return { ...t, mbps: mbps(bytes, t.ms) };
 }
 
-/** Tracks the peak RSS while an operation runs; call `sample()` from its loop. */
+/**
+ * Tracks the peak RSS while an operation runs; call `sample()` from its loop. Call
+ * `collect()` first for a clean baseline, but not before every timed run: a run right
+ * after a full GC pays for it (a 1 MiB LTX decode then takes ~1 ms longer).
+ */
 export class RssPeak {
   constructor() {
-    collect();
     this.before = rssMiB();
     this.peak = this.before;
   }

@@ -236,8 +236,8 @@ async function codec(bench, pool, maxSize, copy) {
       const runs = runsFor(size);
       const enc = { ms: Infinity, cpuMs: Infinity };
       let fileBytes = 0;
+      collect();
       for (let r = 0; r < runs; r++) {
-        collect();
         const e = encodeSnapshot(pool, size, format, path);
         enc.ms = Math.min(enc.ms, e.ms);
         enc.cpuMs = Math.min(enc.cpuMs, e.cpuMs);
@@ -252,6 +252,7 @@ async function codec(bench, pool, maxSize, copy) {
       });
       const dec = { ms: Infinity, cpuMs: Infinity };
       let rss;
+      collect();
       for (let r = 0; r < runs; r++) {
         const d = await decodeFile(path, size / PAGE);
         dec.ms = Math.min(dec.ms, d.ms);
