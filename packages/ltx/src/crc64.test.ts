@@ -28,6 +28,31 @@ describe("crc64 (CRC-64/GO-ISO)", () => {
   });
 });
 
+describe("crc64 on long inputs (the WebAssembly kernel takes inputs of 64 bytes and more)", () => {
+  it("equals the bitwise oracle around the kernel's thresholds and at 64 KiB, whole and split", () => {
+    const lengths = [63, 64, 65, 79, 80, 81, 127, 128, 129, 1000, 4096, 4100, 65_536, 65_539];
+    let seed = 12345;
+    for (const n of lengths) {
+      const data = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+        data[i] = seed >>> 24;
+      }
+      const expected = bitwiseCrc64(data);
+      expect(crc64(data), `length ${n}`).toBe(expected);
+      // Splits that leave short heads and tails around a long middle.
+      for (const cut of [1, 7, 63, Math.floor(n / 2)]) {
+        const split = new Crc64().update(data.subarray(0, cut)).update(data.subarray(cut)).digest();
+        expect(split, `length ${n} split at ${cut}`).toBe(expected);
+      }
+      // A view at an odd byte offset into a larger buffer.
+      const padded = new Uint8Array(n + 3);
+      padded.set(data, 3);
+      expect(crc64(padded.subarray(3)), `length ${n} at offset 3`).toBe(expected);
+    }
+  });
+});
+
 /** The textbook bit-at-a-time definition, as an independent oracle. */
 function bitwiseCrc64(data: Uint8Array): bigint {
   const mask = (1n << 64n) - 1n;

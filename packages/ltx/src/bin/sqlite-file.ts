@@ -1,6 +1,7 @@
 import type { FileHandle } from "node:fs/promises";
 import { LtxError } from "../errors.js";
 import { isValidPageSize } from "../header.js";
+import { lockPgno } from "../checksum.js";
 
 const MAGIC = "SQLite format 3\0";
 
@@ -27,14 +28,32 @@ export async function databasePageCount(handle: FileHandle, path: string, pageSi
   return size / pageSize;
 }
 
-/** Reads page `pgno` (positioned read; a short file is an error). */
-export async function readDatabasePage(handle: FileHandle, path: string, pgno: number, pageSize: number): Promise<Uint8Array> {
-  const page = new Uint8Array(pageSize);
-  let done = 0;
-  while (done < pageSize) {
-    const { bytesRead } = await handle.read(page, done, pageSize - done, (pgno - 1) * pageSize + done);
-    if (bytesRead === 0) throw new LtxError("truncated", `database ends inside page ${pgno}`, { file: path, offset: (pgno - 1) * pageSize + done });
-    done += bytesRead;
+/** Bytes read per call when streaming a database: pages in bulk, not one syscall each. */
+const READ_CHUNK = 4 << 20;
+
+/**
+ * Pages 1…commit of a database file in order, lock page skipped, read in 4 MiB chunks
+ * (each page is a view into the chunk: use it before asking for the next chunk's pages).
+ */
+export async function* databasePages(handle: FileHandle, path: string, pageSize: number, commit: number): AsyncGenerator<{ pgno: number; data: Uint8Array }> {
+  const lock = lockPgno(pageSize);
+  const perChunk = Math.max(1, Math.floor(READ_CHUNK / pageSize));
+  const buffer = new Uint8Array(perChunk * pageSize);
+  for (let first = 1; first <= commit; first += perChunk) {
+    const count = Math.min(perChunk, commit - first + 1);
+    const length = count * pageSize;
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await handle.read(buffer, done, length - done, (first - 1) * pageSize + done);
+      if (bytesRead === 0) {
+        const offset = (first - 1) * pageSize + done;
+        throw new LtxError("truncated", `database ends inside page ${first + Math.floor(done / pageSize)}`, { file: path, offset });
+      }
+      done += bytesRead;
+    }
+    for (let i = 0; i < count; i++) {
+      const pgno = first + i;
+      if (pgno !== lock) yield { pgno, data: buffer.subarray(i * pageSize, (i + 1) * pageSize) };
+    }
   }
-  return page;
 }

@@ -1,8 +1,8 @@
 import { parseArgs } from "node:util";
 import { open } from "node:fs/promises";
-import { DatabaseChecksum, formatChecksum, lockPgno, pageChecksum } from "../../checksum.js";
+import { DatabaseChecksum, formatChecksum, pageChecksum } from "../../checksum.js";
 import { usageErrors, UsageError, type Output } from "../cli.js";
-import { databasePageCount, readDatabasePage, readDatabasePageSize } from "../sqlite-file.js";
+import { databasePageCount, databasePages, readDatabasePageSize } from "../sqlite-file.js";
 
 export const checksumUsage = "ltx checksum <database>";
 
@@ -15,11 +15,8 @@ export async function checksum(args: string[], out: Output): Promise<number> {
   try {
     const pageSize = await readDatabasePageSize(handle, path);
     const commit = await databasePageCount(handle, path, pageSize);
-    const lock = lockPgno(pageSize);
     const sum = new DatabaseChecksum();
-    for (let pgno = 1; pgno <= commit; pgno++) {
-      if (pgno !== lock) sum.add(pageChecksum(pgno, await readDatabasePage(handle, path, pgno, pageSize)));
-    }
+    for await (const { pgno, data } of databasePages(handle, path, pageSize, commit)) sum.add(pageChecksum(pgno, data));
     out.line(formatChecksum(sum.value));
     return 0;
   } finally {

@@ -1,11 +1,11 @@
 import { parseArgs } from "node:util";
 import { open, rename, rm } from "node:fs/promises";
-import { formatChecksum, lockPgno } from "../../checksum.js";
+import { formatChecksum } from "../../checksum.js";
 import { LtxEncoder } from "../../encoder.js";
 import { formatTxid } from "../../filename.js";
 import type { LtxFormat } from "../../format.js";
 import { usageErrors, positiveInteger, UsageError, type Output } from "../cli.js";
-import { databasePageCount, readDatabasePage, readDatabasePageSize } from "../sqlite-file.js";
+import { databasePageCount, databasePages, readDatabasePageSize } from "../sqlite-file.js";
 
 export const encodeDbUsage = "ltx encode-db <database> -o <out.ltx> [--format v3|v1|v1-lz4] [--txid <n>] [--timestamp <ms>]";
 
@@ -34,12 +34,24 @@ export async function encodeDb(args: string[], out: Output): Promise<number> {
     const pageSize = await readDatabasePageSize(db, path);
     const commit = await databasePageCount(db, path, pageSize);
     const encoder = new LtxEncoder({ pageSize, commit, minTXID: 1, maxTXID, timestamp }, { format, file: target });
-    const lock = lockPgno(pageSize);
-    for (let pgno = 1; pgno <= commit; pgno++) {
-      if (pgno === lock) continue;
-      for (const chunk of encoder.writePage(pgno, await readDatabasePage(db, path, pgno, pageSize))) await ltx.write(chunk);
-    }
-    for (const chunk of encoder.finish()) await ltx.write(chunk);
+    // Output is gathered and written in ~1 MiB batches, not one write per page frame.
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    const flush = async (): Promise<void> => {
+      if (pending.length > 0) await ltx.writev(pending);
+      pending = [];
+      pendingBytes = 0;
+    };
+    const emit = async (chunks: Uint8Array[]): Promise<void> => {
+      for (const chunk of chunks) {
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+      }
+      if (pendingBytes >= 1 << 20) await flush();
+    };
+    for await (const { pgno, data } of databasePages(db, path, pageSize, commit)) await emit(encoder.writePage(pgno, data));
+    await emit(encoder.finish());
+    await flush();
     await ltx.sync();
     await ltx.close();
     await rename(temp, target);
