@@ -265,12 +265,16 @@ async function replicationRun(bench, cfg, { tool, kind, rep, s3, seed }) {
 
     const rng = new Rng(0x150 + rep);
     const intervals = Array.from({ length: cfg.isolated }, () => QUIET_MS[0] + rng.below(QUIET_MS[1]));
+    const t2 = nowMs();
     const isolated = await writer.commit(k, cfg.isolated, intervals);
     await sleep(QUIET_MS[0] + QUIET_MS[1]);
+    const t3 = nowMs();
     const peakRss = peakRssMiB(pid);
     await proc.handle.stop(30_000);
+    const checkpointMs = proc.handle.output().flatMap((l) => (/msg=checkpoint .* ms=(\d+)/.exec(l)?.slice(1) ?? []).map(Number));
     proc = undefined;
-    const requests = [...loadRequests, ...(await s3.take())];
+    const quietRequests = await s3.take();
+    const requests = [...loadRequests, ...quietRequests];
 
     const objects = await listReplica(replica, { withRanges: true });
     const appeared = appearances(replica, watch, requests);
@@ -279,6 +283,8 @@ async function replicationRun(bench, cfg, { tool, kind, rep, s3, seed }) {
     const wals = walGenerations(objects, appeared, t0, t1, 4096);
     const isolatedLag = commitLags(isolated, objects, appeared);
     const windowRequests = s3RequestCounts(loadRequests.filter((r) => r.t > t0 && r.t <= t1));
+    const quiet = s3RequestCounts(quietRequests.filter((r) => r.t > t2 && r.t <= t3));
+    const quietSeconds = (t3 - t2) / 1000;
     const loadSeconds = (sustained.at(-1).t - sustained[0].t) / 1000;
     const bytes = sumBy(afterLoad);
     return {
@@ -298,6 +304,10 @@ async function replicationRun(bench, cfg, { tool, kind, rep, s3, seed }) {
       objectsInWindow: inWindow,
       writeRequestsPerSec: kind === "s3" ? windowRequests.write / cfg.loadSeconds : inWindow.total / cfg.loadSeconds,
       requestsPerSec: kind === "s3" ? windowRequests.total / cfg.loadSeconds : undefined,
+      requests: kind === "s3" ? windowRequests : undefined,
+      quietRequestsPerMin: kind === "s3" ? (quiet.total / quietSeconds) * 60 : undefined,
+      quietListsPerMin: kind === "s3" ? (quiet.list / quietSeconds) * 60 : undefined,
+      quietRequests: kind === "s3" ? quiet : undefined,
       replicaBytes: bytes.total,
       snapshotBytes: bytes.snapshot,
       incrementalBytes: bytes.incremental,
@@ -308,6 +318,7 @@ async function replicationRun(bench, cfg, { tool, kind, rep, s3, seed }) {
       uncovered: sustainedLag.uncovered + isolatedLag.uncovered,
       isolatedLags: isolatedLag.lags,
       commitMs: summarize(sustained.map((c) => c.ms)),
+      checkpointMs: checkpointMs.length ? summarize(checkpointMs) : undefined,
     };
   } finally {
     if (proc !== undefined) await proc.handle.stop(10_000);
@@ -485,9 +496,13 @@ function runRow(r) {
     "WAL restarts": r.walRestarts,
     "frames at restart": r.framesAtRestart,
     "S3 req/s": r.requestsPerSec,
+    "S3 req w/l/r/o": r.requests && `${r.requests.write}/${r.requests.list}/${r.requests.read}/${r.requests.other}`,
+    "S3 req/min quiet": r.quietRequestsPerMin,
+    "quiet req w/l/r/o": r.quietRequests && `${r.quietRequests.write}/${r.quietRequests.list}/${r.quietRequests.read}/${r.quietRequests.other}`,
     "replica MB": r.replicaBytes / 1e6,
     "commit p99 ms": r.commitMs.p99,
     "commit max ms": r.commitMs.max,
+    "checkpoints logged (max ms)": r.checkpointMs && `${r.checkpointMs.n} (${Math.round(r.checkpointMs.max)})`,
     uncovered: r.uncovered,
   };
 }
@@ -528,6 +543,8 @@ function reportReplication(bench, cfg, both, runs) {
     if (kind === "s3") {
       row(`S3 write requests/s (PUT+POST)`, m((r) => r.writeRequestsPerSec), "≤ Litestream", le);
       row(`S3 requests/s, all`, m((r) => r.requestsPerSec));
+      row(`S3 requests/min, isolated commits every 2–3 s`, m((r) => r.quietRequestsPerMin));
+      row(`  of which LIST`, m((r) => r.quietListsPerMin));
     }
     row("replica MB after the load", m((r) => r.replicaBytes / 1e6), "≤ Litestream", le);
     row("  of which snapshot MB", m((r) => r.snapshotBytes / 1e6));
