@@ -78,7 +78,8 @@ export async function backupAndRestore(dir: string): Promise<void> {
     const rows = restored.prepare("SELECT id FROM orders ORDER BY id").all() as { id: number }[];
     restored.close();
     const lastRestored = commits.find((c) => c.id === rows.at(-1)?.id);
-    note(`${rows.length} orders restored (the writer had ${atTarget} committed by T)`);
+    note(`${rows.length} orders restored: the newest restore point at or before T (the writer had ${atTarget} committed by T;`);
+    note("under sustained writes restore points are one sync interval, here 1 s, apart: the upload budget Litestream has)");
     check(lastRestored !== undefined && lastRestored.started <= target, "no order committed after T is in the restore");
     const behind = commits.filter((c) => c.returned <= target - 1500).length;
     check(rows.length >= behind && rows.every((r, i) => r.id === i + 1), "it is a complete prefix, at most one sync window behind T");
