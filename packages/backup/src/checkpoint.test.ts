@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createFileReplicaClient, type ReplicaClient } from "@sqlrep/replica";
 import { tempDir, waitFor } from "@sqlrep/testkit";
 import { BackupEngine, type DatabaseOptions } from "./index.js";
-import { memoryLogger, record, type Recorded } from "./testing/harness.js";
+import { memoryLogger, record, sleep, type Recorded } from "./testing/harness.js";
 import { checkChain, queryImage, restoreLatest, sourceImage } from "./testing/replica-check.js";
 import { Writer } from "./testing/writer.js";
 
@@ -11,7 +11,7 @@ const tmp = tempDir("sqlrep-backup-checkpoint-");
 afterAll(() => tmp.remove());
 
 let n = 0;
-async function setup(options: Omit<DatabaseOptions, "path" | "replicas">): Promise<{
+async function setup(options: Omit<DatabaseOptions, "path" | "replicas">, syncInterval = 0): Promise<{
   path: string;
   client: ReplicaClient;
   writer: Writer;
@@ -23,7 +23,7 @@ async function setup(options: Omit<DatabaseOptions, "path" | "replicas">): Promi
   const writer = await Writer.open(path);
   await writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
   const client = createFileReplicaClient(tmp.join(`${name}-replica`));
-  const engine = new BackupEngine({ databases: [{ path, replicas: [{ name: "dir", client, syncInterval: 0 }], ...options }], logger: memoryLogger() });
+  const engine = new BackupEngine({ databases: [{ path, replicas: [{ name: "dir", client, syncInterval }], ...options }], logger: memoryLogger() });
   const events = record(engine);
   await engine.start();
   return { path, client, writer, engine, events };
@@ -38,6 +38,7 @@ async function expectNothingLost(client: ReplicaClient, path: string, rows: numb
 }
 
 const walSize = (path: string) => statSync(`${path}-wal`).size;
+const walBytesReplicated = (engine: BackupEngine) => Number(/^litestream_total_wal_bytes\{[^}]*\} (\d+)$/m.exec(engine.metrics())?.[1] ?? 0);
 
 describe("checkpoints the engine owns", () => {
   it("PASSIVE past minCheckpointPageCount, after which the next write resets the WAL and replication follows without a snapshot", async () => {
@@ -59,6 +60,54 @@ describe("checkpoints the engine owns", () => {
       await expectNothingLost(client, path, 202);
       expect(engine.status()[0]!.lastCheckpointAt).toBeInstanceOf(Date);
       expect(engine.metrics()).toMatch(/litestream_checkpoint_count\{db="[^"]+",mode="PASSIVE"\} [1-9]/);
+    } finally {
+      await engine.stop();
+      await writer.close();
+    }
+  }, 60_000);
+
+  it("judges the threshold on the WAL as it is now: a checkpointed WAL is not checkpointed again while the database is idle", async () => {
+    const { writer, engine, events } = await setup({ minCheckpointPageCount: 40, truncatePageCount: 0, monitorInterval: 20 });
+    try {
+      await writer.insert(1, { rows: 200, size: 1000 }); // one transaction of ~60 frames
+      await engine.sync();
+      await waitFor(() => events.checkpoints.length > 0, { message: "a checkpoint" });
+      // The replica's position still reads ~60 frames into that WAL (nothing restarted
+      // it): judged on that, every poll would find the threshold reached again.
+      await sleep(2500);
+      expect(events.checkpoints).toHaveLength(1);
+      expect(events.checkpoints[0]).toMatchObject({ mode: "PASSIVE", busy: 0 });
+    } finally {
+      await engine.stop();
+      await writer.close();
+    }
+  }, 30_000);
+
+  it("under sustained writes checkpoints once per minCheckpointPageCount frames, each inside a scheduled sync (no extra uploads)", async () => {
+    const threshold = 150;
+    const syncInterval = 400;
+    const { path, client, writer, engine, events } = await setup({ minCheckpointPageCount: threshold, truncatePageCount: 0 }, syncInterval);
+    try {
+      await sleep(syncInterval); // the initial snapshot's upload does not throttle the first commit
+      const walBefore = walBytesReplicated(engine);
+      const uploadsBefore = events.synced.length;
+      const load = await writer.request<{ count: number; ms: number }>("load", { rate: 200, seconds: 4, size: 300 });
+      await engine.sync();
+      const uploads = events.synced.slice(uploadsBefore);
+      const frames = (walBytesReplicated(engine) - walBefore) / (4096 + 24);
+      const checkpoints = events.checkpoints;
+      console.log(
+        `sustained ${load.count} commits: ${Math.round(frames)} WAL frames, ${checkpoints.length} checkpoints (frames in the WAL: ${checkpoints.map((c) => c.log).join(", ")}; write lock held ${checkpoints.map((c) => Math.round(c.writeLockMs)).join(", ")} ms), ${uploads.length} uploads`,
+      );
+      // Each checkpoint found the threshold reached in the WAL it copied; none ran on a
+      // WAL below it (the one a stale position would show right after a restart).
+      expect(checkpoints.length).toBeGreaterThanOrEqual(2);
+      for (const c of checkpoints) expect(c.log).toBeGreaterThanOrEqual(threshold);
+      expect(checkpoints.length).toBeLessThanOrEqual(Math.floor(frames / threshold));
+      // One upload per syncInterval, checkpoints included (+1: the first commit, +1: the final sync()).
+      expect(uploads.every((u) => u.level === 0)).toBe(true);
+      expect(uploads.length).toBeLessThanOrEqual(Math.ceil(load.ms / syncInterval) + 2);
+      await expectNothingLost(client, path, load.count);
     } finally {
       await engine.stop();
       await writer.close();

@@ -14,9 +14,12 @@ import { RwLock } from "./rw-lock.js";
 import type { Timer, WatchedFile } from "./scheduler.js";
 import { ReplicaStream, toBackupError, type EngineServices, type StreamHost, type SyncResult } from "./stream.js";
 import { readHeader, type WalCursor } from "./wal-follow.js";
+import { framesToCheckpoint, readWalIndex } from "./wal-index.js";
 
 type Connection = Database.Database;
 type CheckpointMode = CheckpointEvent["mode"];
+/** What `PRAGMA wal_checkpoint` answers. */
+type CheckpointResult = { busy: number; log: number; checkpointed: number };
 
 /** How long after a commit is noticed the WAL is read, so the frames of one burst go into one file. */
 export const COALESCE_MS = 5;
@@ -80,6 +83,8 @@ export class TrackedDatabase implements StreamHost, WatchedFile {
   readonly file: string;
   readonly wal: FileSource;
   readonly db: FileSource;
+  /** SQLite's WAL index: where the WAL ends and how much of it is checkpointed, right now. */
+  private readonly shm: FileSource;
   readonly lock = new RwLock();
   readonly streams: ReplicaStream[];
   pageSize = 0;
@@ -100,7 +105,6 @@ export class TrackedDatabase implements StreamHost, WatchedFile {
   private checkpointing = false;
   private startedAt = Date.now();
   private lastCheckpointTry = 0;
-  private lastCheckpointEnd = "";
   private baseCache: Promise<PageChecksums> | undefined;
   private baseCacheOpen = true;
   private walHighWater = { salt1: -1, salt2: -1, offset: 0 };
@@ -117,6 +121,7 @@ export class TrackedDatabase implements StreamHost, WatchedFile {
     this.file = basename(this.path);
     this.wal = new FileSource(`${this.path}-wal`);
     this.db = new FileSource(this.path);
+    this.shm = new FileSource(`${this.path}-shm`);
     this.streams = options.replicas.map(
       (r) => new ReplicaStream(this, { name: r.name, client: new MeteredReplicaClient(r.client, services.metrics), syncInterval: r.syncInterval }),
     );
@@ -310,6 +315,7 @@ export class TrackedDatabase implements StreamHost, WatchedFile {
     this.readers = this.writer = this.checkpointer = undefined;
     this.wal.close();
     this.db.close();
+    this.shm.close();
   }
 
   baseChecksums(signal: AbortSignal): Promise<PageChecksums> {
@@ -369,7 +375,9 @@ export class TrackedDatabase implements StreamHost, WatchedFile {
           else if (this.allCaughtUp()) this.handOffReader();
         });
       } while (this.maintainAgain && !this.stopped);
-      const mode = this.stopped || this.checkpointing ? undefined : this.checkpointMode();
+      // A replica about to sync runs a due checkpoint itself, with its upload inside
+      // (`syncWithCheckpoint`); starting one here would upload the same commits twice.
+      const mode = this.streams.some((s) => s.syncPending) ? undefined : this.checkpointMode();
       if (mode !== undefined) void this.checkpoint(mode);
     } catch (err) {
       this.services.logger.error("maintenance failed", { ...this.fields, error: describeError(err) });
@@ -452,22 +460,38 @@ export class TrackedDatabase implements StreamHost, WatchedFile {
     }
   }
 
-  /** Which checkpoint is due, if any (cheap: a stat and what the streams know). */
+  /**
+   * Which checkpoint is due, if any, judged on the WAL as it is now: the `-wal` file's
+   * size (TRUNCATE) and, from SQLite's WAL index, the frames no checkpoint has copied
+   * yet (PASSIVE). Never on a stream's cursor: that still points into a WAL that was
+   * checkpointed (and restarted by the next writer) until the stream's next sync.
+   * Cheap: a stat and a 100-byte read.
+   */
   private checkpointMode(): CheckpointMode | undefined {
     const now = Date.now();
-    if (now - this.lastCheckpointTry < CHECKPOINT_RETRY_MS || this.pageSize === 0) return undefined;
+    if (this.stopped || this.checkpointing || this.pageSize === 0 || now - this.lastCheckpointTry < CHECKPOINT_RETRY_MS) return undefined;
     const { truncatePageCount, minCheckpointPageCount, checkpointInterval } = this.options;
-    const frameSize = this.pageSize + WAL_FRAME_HEADER_SIZE;
-    if (truncatePageCount > 0 && this.wal.size >= WAL_HEADER_SIZE + truncatePageCount * frameSize) return "TRUNCATE";
+    if (truncatePageCount > 0 && this.wal.size >= WAL_HEADER_SIZE + truncatePageCount * (this.pageSize + WAL_FRAME_HEADER_SIZE)) return "TRUNCATE";
     // A replica that cannot upload holds PASSIVE checkpoints back (its frames must stay).
     if (this.streams.some((s) => s.failing || s.cursor === undefined)) return undefined;
-    const lead = this.leadingCursor();
-    if (lead === undefined) return undefined;
-    const frames = (lead.position.offset - WAL_HEADER_SIZE) / frameSize;
+    const index = readWalIndex(this.shm);
+    if (index === undefined) return undefined;
+    const frames = framesToCheckpoint(index);
     if (frames >= minCheckpointPageCount) return "PASSIVE";
     const since = now - (this.lastCheckpointAt?.getTime() ?? this.startedAt);
-    if (frames > 0 && since >= checkpointInterval && endKey(lead) !== this.lastCheckpointEnd) return "PASSIVE";
+    if (frames > 0 && since >= checkpointInterval) return "PASSIVE";
     return undefined;
+  }
+
+  /**
+   * Called by a stream right before a sync: when a checkpoint is due, it runs now with
+   * this sync inside it (the stream's upload happens once, under the write lock), so
+   * checkpoints add no uploads. Resolves once it ran or was found not due; the stream
+   * sees from its pass counter whether its sync happened.
+   */
+  async syncWithCheckpoint(stream: ReplicaStream): Promise<void> {
+    const mode = this.checkpointMode();
+    if (mode !== undefined) await this.checkpoint(mode, stream);
   }
 
   /** The stream cursor furthest into the newest WAL. */
@@ -488,38 +512,35 @@ export class TrackedDatabase implements StreamHost, WatchedFile {
   }
 
   /**
-   * Our checkpoint (runs under the exclusive lock, so no upload reads the WAL meanwhile):
-   * take the write lock, make sure the WAL ends where the replicas are, release our
-   * read transaction, PASSIVE checkpoint on the checkpointer, read transaction again,
-   * release the write lock. TRUNCATE then runs right after, while our new read
-   * transaction stops it from copying any frame written in between (so it succeeds
-   * only if nothing was, and never loses one). Past the TRUNCATE threshold replicas
-   * that are behind lose their place and get a snapshot.
+   * Our checkpoint. First a PASSIVE without the write lock: it copies what our read
+   * transaction lets any checkpoint copy (frames up to the last hand-off), while the
+   * application keeps writing. Then, holding the write lock: every replica uploads up to
+   * the end of the WAL (for `initiator`, that is its sync), our read transaction is
+   * released, a second PASSIVE copies the rest, the read transaction is reopened, the
+   * write lock released. All of it runs under the exclusive lock, so no upload reads the
+   * WAL meanwhile. TRUNCATE then runs right after, while our new read transaction stops
+   * it from copying any frame written in between (so it succeeds only if nothing was,
+   * and never loses one). Past the TRUNCATE threshold replicas that are behind lose
+   * their place and get a snapshot.
    */
-  private async checkpoint(mode: CheckpointMode): Promise<void> {
+  private async checkpoint(mode: CheckpointMode, initiator?: ReplicaStream): Promise<void> {
     const { metrics, logger } = this.services;
     const labels = { db: this.path, mode };
     const started = performance.now();
     this.checkpointing = true;
-    // Spaces attempts that could not run; cleared when one completes.
+    // Spaces attempts that could not run or finish; cleared when one completes.
     this.lastCheckpointTry = Date.now();
     try {
-      // The write lock is waited for without holding our own lock: the holder may be
-      // another connection's checkpoint waiting for our read transaction to move on,
-      // which the hand-offs keep doing meanwhile.
-      if (!(await this.takeWriteLock())) {
-        logger.debug("checkpoint skipped: the database is busy", { ...this.fields, mode });
-        return;
-      }
-      const result = await this.lock.withExclusive(() => this.checkpointLocked(mode));
+      const result = await this.withWriteLock(mode, initiator);
       if (result === undefined) return;
       const durationMs = performance.now() - started;
-      if (result.busy === 0) this.lastCheckpointTry = 0;
+      if (result.busy === 0 && result.checkpointed === result.log) this.lastCheckpointTry = 0;
       this.lastCheckpointAt = new Date();
       metrics.checkpointCount.inc(labels);
       metrics.checkpointSeconds.inc(labels, durationMs / 1000);
-      logger.info("checkpoint", { ...this.fields, mode, busy: result.busy, log: result.log, checkpointed: result.checkpointed, ms: Math.round(durationMs) });
-      this.services.emit("checkpoint", { path: this.path, mode, busy: result.busy, log: result.log, checkpointed: result.checkpointed, durationMs });
+      const { busy, log, checkpointed, lockedMs } = result;
+      logger.info("checkpoint", { ...this.fields, mode, busy, log, checkpointed, ms: Math.round(durationMs), writeLockMs: Math.round(lockedMs) });
+      this.services.emit("checkpoint", { path: this.path, mode, busy, log, checkpointed, durationMs, writeLockMs: lockedMs });
     } catch (err) {
       metrics.checkpointErrorCount.inc(labels);
       const error = toBackupError(err, "checkpoint", { path: this.path });
@@ -532,25 +553,26 @@ export class TrackedDatabase implements StreamHost, WatchedFile {
   }
 
   /** The checkpoint itself, holding the write lock and our exclusive lock; undefined when it did not run. */
-  private async checkpointLocked(mode: CheckpointMode): Promise<{ busy: number; log: number; checkpointed: number } | undefined> {
+  private async checkpointLocked(mode: CheckpointMode, initiator: ReplicaStream | undefined): Promise<(CheckpointResult & { lockedMs: number }) | undefined> {
+    const locked = performance.now();
     if (this.stopped || this.readers === undefined) return undefined;
     const readers = this.readers;
     const end = this.committedEnd();
     if (end === undefined) return undefined;
-    let behind = this.streams.filter((s) => !sameCursor(s.cursor, end));
-    if (behind.length > 0) {
-      // Commits that landed since the last sync: upload them now, while no writer can
-      // add more (the application waits on the write lock meanwhile, as it would for
-      // any writer). A replica that cannot upload stays behind.
+    const uploads = this.streams.filter((s) => s === initiator || !sameCursor(s.cursor, end));
+    if (uploads.length > 0) {
+      // Commits since each replica's last sync are uploaded now, while no writer can add
+      // more (the application waits on the write lock meanwhile, as it would for any
+      // writer). A replica that cannot upload stays behind.
       const signal = AbortSignal.any([this.signal, AbortSignal.timeout(Math.max(CATCH_UP_MS, this.options.busyTimeout))]);
-      for (const s of behind) await s.catchUp(signal);
-      behind = this.streams.filter((s) => !sameCursor(s.cursor, end));
+      for (const s of uploads) await s.catchUp(signal);
     }
+    const behind = this.streams.filter((s) => !sameCursor(s.cursor, end));
     if (behind.length > 0 && mode === "PASSIVE") {
       this.services.logger.debug("checkpoint postponed: replicas are behind the WAL", { ...this.fields, replicas: behind.map((s) => s.name) });
       return undefined;
     }
-    let passive: { busy: number; log: number; checkpointed: number };
+    let passive: CheckpointResult;
     this.endRead(readers[this.active]!);
     try {
       passive = this.runCheckpoint("PASSIVE");
@@ -558,39 +580,60 @@ export class TrackedDatabase implements StreamHost, WatchedFile {
       this.reopenReader();
       this.writer!.exec("ROLLBACK");
     }
-    let result = passive;
-    if (mode === "TRUNCATE") {
-      const truncate = this.runCheckpoint("TRUNCATE");
-      result = { busy: truncate.busy, log: passive.log, checkpointed: passive.checkpointed };
-    }
+    const lockedMs = performance.now() - locked;
+    let result = { ...passive, lockedMs };
+    if (mode === "TRUNCATE") result = { ...result, busy: this.runCheckpoint("TRUNCATE").busy };
     if (passive.busy === 0 && passive.checkpointed === passive.log && behind.length > 0) {
       for (const s of behind) s.markLost(`a ${mode} checkpoint past ${this.options.truncatePageCount} WAL pages ran while this replica was behind`);
     }
-    this.lastCheckpointEnd = endKey(end);
     return result;
   }
 
-  private runCheckpoint(mode: CheckpointMode): { busy: number; log: number; checkpointed: number } {
-    const rows = this.checkpointer!.pragma(`wal_checkpoint(${mode})`) as { busy: number; log: number; checkpointed: number }[];
+  private runCheckpoint(mode: CheckpointMode): CheckpointResult {
+    const rows = this.checkpointer!.pragma(`wal_checkpoint(${mode})`) as CheckpointResult[];
     const row = rows[0];
     if (row === undefined) throw new BackupError("checkpoint", `wal_checkpoint(${mode}) returned nothing`, { path: this.path });
     return row;
   }
 
-  /** BEGIN IMMEDIATE on the writer, polled without blocking the event loop, for up to busyTimeout. */
-  private async takeWriteLock(): Promise<boolean> {
+  /**
+   * Runs the checkpoint holding SQLite's write lock (BEGIN IMMEDIATE on the writer,
+   * tried every LOCK_POLL_MS for up to busyTimeout, never blocking the event loop) and
+   * our exclusive lock. Each try holds our lock only while it tries: in between, uploads
+   * and hand-offs go on (the write lock's holder may be another connection's checkpoint
+   * waiting for our read transaction to move on), and once the write lock is ours
+   * nothing of ours is still running that the application would wait for. The first try
+   * starts with the PASSIVE that needs no write lock. Undefined when the write lock could
+   * not be had or the checkpoint did not run.
+   */
+  private async withWriteLock(mode: CheckpointMode, initiator: ReplicaStream | undefined): Promise<(CheckpointResult & { lockedMs: number }) | undefined> {
     const deadline = Date.now() + this.options.busyTimeout;
+    let first = true;
     for (;;) {
-      try {
-        this.writer!.exec("BEGIN IMMEDIATE");
-        return true;
-      } catch (err) {
-        if ((err as { code?: string }).code !== "SQLITE_BUSY" || Date.now() >= deadline) {
-          if ((err as { code?: string }).code === "SQLITE_BUSY") return false;
-          throw err;
-        }
+      const attempt = await this.lock.withExclusive(async () => {
+        if (this.stopped || this.readers === undefined) return { done: true, result: undefined };
+        if (first) this.runCheckpoint("PASSIVE");
+        first = false;
+        if (!this.tryWriteLock()) return { done: false, result: undefined };
+        return { done: true, result: await this.checkpointLocked(mode, initiator) };
+      });
+      if (attempt.done) return attempt.result;
+      if (Date.now() >= deadline) {
+        this.services.logger.debug("checkpoint skipped: the database is busy", { ...this.fields, mode });
+        return undefined;
       }
       await sleep(LOCK_POLL_MS);
+    }
+  }
+
+  /** BEGIN IMMEDIATE on the writer; false when another connection holds the write lock. */
+  private tryWriteLock(): boolean {
+    try {
+      this.writer!.exec("BEGIN IMMEDIATE");
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code === "SQLITE_BUSY") return false;
+      throw err;
     }
   }
 
@@ -640,6 +683,3 @@ function sameCursor(c: WalCursor | undefined, end: Extract<WalCursor, { kind: "a
   );
 }
 
-function endKey(c: Extract<WalCursor, { kind: "at" }>): string {
-  return `${c.header.salt1}:${c.header.salt2}:${c.position.offset}`;
-}

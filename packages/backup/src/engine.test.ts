@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createFileReplicaClient, restore, SNAPSHOT_LEVEL } from "@sqlrep/replica";
 import { tempDir, waitFor } from "@sqlrep/testkit";
 import { BackupEngine, BackupError, isBackupError } from "./index.js";
+import { FlakyClient } from "./testing/flaky-client.js";
 import { memoryLogger, record, sleep } from "./testing/harness.js";
 import { checkChain, listFiles, queryImage, restoreLatest, sourceImage } from "./testing/replica-check.js";
 import { Writer } from "./testing/writer.js";
@@ -196,6 +197,46 @@ describe("replica maintenance", () => {
       await writer.close();
     }
   }, 60_000);
+});
+
+describe("retention", () => {
+  it("runs only when something may have become deletable: level-0 files go after l0Retention, then an idle replica gets no requests", async () => {
+    const path = tmp.join("retained.db");
+    const writer = await Writer.open(path);
+    await writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    const replica = createFileReplicaClient(tmp.join("retained-replica"));
+    const counted = new FlakyClient(replica); // the engine's requests, not this test's listings
+    const l0Retention = 1000;
+    const engine = new BackupEngine({
+      databases: [{ path, levels: [{ level: 1, interval: 200 }], l0Retention, monitorInterval: 50, replicas: [{ name: "dir", client: counted, syncInterval: 0 }] }],
+      logger: memoryLogger(),
+    });
+    const events = record(engine);
+    await engine.start();
+    try {
+      for (let i = 0; i < 5; i++) {
+        await writer.insert(1);
+        await engine.sync();
+      }
+      const written = Date.now();
+      await waitFor(async () => (await listFiles(replica, 1)).length > 0, { message: "a level-1 file" });
+      // Covered by level 1 and older than l0Retention: pruned (each level keeps its last
+      // file), within about one more l0Retention; retention used to wait for a 15 s tick.
+      await waitFor(async () => (await listFiles(replica, 0)).length === 1, { message: "level 0 pruned", timeoutMs: 3 * l0Retention + 2000 });
+      console.log(`level 0 pruned ${Date.now() - written} ms after the last write (l0Retention ${l0Retention} ms)`);
+      await sleep(l0Retention + 500); // what the last compaction asked for has run
+      const before = { ...counted.requests };
+      await sleep(3000);
+      expect(counted.requests).toEqual(before);
+      expect(before.delete).toBeGreaterThan(0);
+      expect(events.errors).toEqual([]);
+      const restored = await restore(replica, { output: tmp.join("retained-restored.db") });
+      expect(restored.databaseChecksum).toBe(sourceImage(path).checksum);
+    } finally {
+      await engine.stop();
+      await writer.close();
+    }
+  }, 30_000);
 });
 
 describe("validation", () => {

@@ -26,6 +26,8 @@ export interface CheckpointEvent {
   /** Frames copied into the database. */
   checkpointed: number;
   durationMs: number;
+  /** How long the engine held SQLite's write lock: the longest the application's writers waited on this checkpoint. */
+  writeLockMs: number;
 }
 
 /** A snapshot uploaded to level 9. */

@@ -19,6 +19,7 @@ import type { BackupMetrics } from "./metrics.js";
 import type { ResolvedDatabaseOptions } from "./options.js";
 import { PageChecksums } from "./page-checksums.js";
 import { findResumePoint, readReplicaTip, type ReplicaTip } from "./resume.js";
+import { RetentionPlan } from "./retention-plan.js";
 import type { RwLock } from "./rw-lock.js";
 import type { Scheduler, Timer } from "./scheduler.js";
 import { verifyReplicaChain, type ChainEnd } from "./validate.js";
@@ -27,8 +28,6 @@ import { databaseFilePages, locateCursor, readHeader, scanBatch, StateReader, wa
 const RETRY_BASE_MS = 1000;
 const RETRY_MAX_MS = 30_000;
 const BUSY_RETRY_MS = 50;
-/** How often retention runs while a replica is active (Litestream: 15 s). */
-export const RETENTION_INTERVAL_MS = 15_000;
 /** TXID → post-apply checksum pairs kept for validation against a replica that is a little behind. */
 const CHECKSUM_HISTORY = 4096;
 
@@ -68,6 +67,12 @@ export interface StreamHost {
   streamSettled(): void;
   /** Called when a stream scheduled (or ran) a pass: whether WAL events matter may have changed. */
   streamScheduled(): void;
+  /**
+   * Called right before a sync: runs a checkpoint if one is due, with this stream's sync
+   * inside it (as `catchUp`, holding the write lock). The stream's pass counter tells
+   * whether its sync ran.
+   */
+  syncWithCheckpoint(stream: ReplicaStream): Promise<void>;
 }
 
 /** The outcome of `BackupEngine.sync` for one replica. */
@@ -154,8 +159,8 @@ export class ReplicaStream {
   private readonly loops = new Map<string, Timer>();
   private snapshotTimer: Timer | undefined;
   private readonly written = new Map<number, number>();
-  private lastActivityAt = 0;
-  private lastRetentionAt = 0;
+  private readonly retention: RetentionPlan;
+  private retentionTimer: { at: number; timer: Timer } | undefined;
 
   constructor(
     private readonly host: StreamHost,
@@ -166,6 +171,7 @@ export class ReplicaStream {
     this.syncInterval = target.syncInterval;
     // Per-replica jitter so databases (and replicas) do not snapshot in lockstep.
     this.snapshotJitter = Math.floor(Math.random() * Math.min(host.options.snapshotInterval * 0.1, 60 * 60_000));
+    this.retention = new RetentionPlan(host.options.l0Retention);
   }
 
   private get log(): Logger {
@@ -189,6 +195,19 @@ export class ReplicaStream {
   /** True while a pass runs or is waiting for its turn. */
   get busy(): boolean {
     return this.running;
+  }
+
+  /**
+   * A sync of this replica is running or will run soon, and will run any checkpoint
+   * that is due (see `run`): nobody else needs to start one.
+   */
+  get syncPending(): boolean {
+    return this.canFold && (this.running || this.dirty || this.forced || this.timer !== undefined);
+  }
+
+  /** Whether a due checkpoint can run with this stream's next sync inside it. */
+  private get canFold(): boolean {
+    return !this.closed && !this.failing && !this.backlog && this.resumed && this.lostReason === undefined;
   }
 
   /** True when the stream has nothing it knows it must upload. */
@@ -278,14 +297,23 @@ export class ReplicaStream {
     if (this.failing || this.closed || !this.resumed || this.lostReason !== undefined) return false;
     try {
       for (let i = 0; i < 1000; i++) {
-        const outcome = await this.pass(signal, true);
-        if (outcome.uploaded) this.lastUploadAt = Date.now();
+        const pass = ++this.passSeq;
+        const started = Date.now();
+        let outcome: PassOutcome;
+        try {
+          outcome = await this.pass(signal, true);
+        } catch (err) {
+          this.failed(err);
+          return false;
+        }
+        // Counts as the replica's sync: the throttle, the lag and `sync()` callers see it.
+        this.succeeded(outcome, pass, started);
         if (!outcome.more) return outcome.caughtUp;
       }
       return false;
-    } catch (err) {
-      this.failed(err);
-      return false;
+    } finally {
+      // A stream caught up from outside its own loop may have been left something to do.
+      if (!this.running && (this.dirty || this.forced)) this.kick();
     }
   }
 
@@ -294,6 +322,7 @@ export class ReplicaStream {
     this.closed = true;
     this.timer?.cancel();
     this.snapshotTimer?.cancel();
+    this.retentionTimer?.timer.cancel();
     for (const t of this.loops.values()) t.cancel();
     const err = new BackupError("closed", "the engine stopped", this.errorOptions());
     for (const w of this.waiters.splice(0)) w.reject(err);
@@ -344,9 +373,17 @@ export class ReplicaStream {
     try {
       while ((this.dirty || this.forced) && !this.closed) {
         if (Date.now() < this.nextPassAt()) break;
-        const pass = ++this.passSeq;
         this.dirty = false;
         this.forced = false;
+        if (this.canFold) {
+          const before = this.passSeq;
+          await this.host.syncWithCheckpoint(this);
+          if (this.passSeq !== before) {
+            if (this.failing) break;
+            continue;
+          }
+        }
+        const pass = ++this.passSeq;
         const started = Date.now();
         let outcome: PassOutcome;
         try {
@@ -547,6 +584,10 @@ export class ReplicaStream {
         });
       }
       if (snapshots === undefined) this.snapshotDue = true;
+      // What an earlier run left may be deletable now, once its level-0 files age, and
+      // once the newest snapshot falls out of the retention window.
+      const now = Date.now();
+      this.planRetention(now, now + this.host.options.l0Retention, (snapshots?.at ?? now) + this.host.options.snapshotRetention);
     }
     this.resumed = true;
     this.scheduleSnapshot(this.newestSnapshot?.at ?? Date.now());
@@ -697,7 +738,6 @@ export class ReplicaStream {
     const timestamp = Date.now();
     const reader = new StateReader(wal, db, pageSize, frames);
     const sums = new PageChecksums(pageSize, commit);
-    const lock = lockPgno(pageSize);
     const plan: BodyPlan = {
       header: {
         pageSize,
@@ -711,11 +751,9 @@ export class ReplicaStream {
         walSalt2: header?.salt2 ?? 0,
       },
       *pages(): Iterable<BodyPage> {
-        for (let pgno = 1; pgno <= commit; pgno++) {
-          if (pgno === lock) continue;
-          const data = reader.page(pgno);
-          sums.set(pgno, pageChecksum(pgno, data));
-          yield { pgno, data };
+        for (const page of reader.inOrder(commit)) {
+          sums.set(page.pgno, pageChecksum(page.pgno, page.data));
+          yield page;
         }
       },
       postApply: () => undefined,
@@ -748,7 +786,8 @@ export class ReplicaStream {
     this.log.info("snapshot uploaded", { ...this.fields, txid: formatTxid(txid), pages: body.pages, size: info.size, reason, ms: Math.round(durationMs) });
     services.emit("snapshot", { path: this.host.path, replica: this.name, txid, pages: body.pages, bytes: info.size, reason, durationMs });
     services.emit("synced", { path: this.host.path, replica: this.name, txid, minTXID: 1, timestamp: new Date(timestamp), bytes: info.size, level: SNAPSHOT_LEVEL });
-    this.enqueue("retention", () => this.retain());
+    // Older snapshots (and what only they needed) may go now, and once this one is snapshotRetention old.
+    this.planRetention(Date.now(), timestamp + this.host.options.snapshotRetention);
   }
 
   private recordChecksum(): void {
@@ -756,18 +795,16 @@ export class ReplicaStream {
     if (this.history.size > CHECKSUM_HISTORY) this.history.delete(this.history.keys().next().value!);
   }
 
-  /** Compaction, retention and validation timers. Idle replicas cost no requests: each task runs only when something new was written. */
+  /**
+   * Compaction and validation timers. Idle replicas cost no requests: compaction runs only
+   * when the level below received files, retention only when something may have become
+   * deletable (`planRetention`).
+   */
   private scheduleMaintenance(): void {
     const { options } = this.host;
     for (const { level, interval } of options.levels) {
       this.written.set(level - 1, 1); // compact once after start: what was written before is unknown
       this.every(`compact ${level}`, interval, () => this.enqueue(`compaction into level ${level}`, () => this.compact(level)));
-    }
-    if (options.retentionEnabled) {
-      this.every("retention", RETENTION_INTERVAL_MS, () => {
-        const window = options.l0Retention + 2 * RETENTION_INTERVAL_MS;
-        if (Date.now() - this.lastActivityAt <= window || this.lastRetentionAt === 0) this.enqueue("retention", () => this.retain());
-      });
     }
     if (options.validationInterval > 0) this.every("validation", options.validationInterval, () => this.enqueue("validation", () => this.validate()));
   }
@@ -800,7 +837,24 @@ export class ReplicaStream {
 
   private noteWritten(level: number): void {
     this.written.set(level, (this.written.get(level) ?? 0) + 1);
-    this.lastActivityAt = Date.now();
+  }
+
+  /** Retention runs once `at` has passed (rounded up to `RetentionPlan`'s grid). */
+  private planRetention(...moments: number[]): void {
+    if (!this.host.options.retentionEnabled || this.closed) return;
+    for (const at of moments) this.retention.request(at);
+    this.armRetention();
+  }
+
+  private armRetention(): void {
+    const next = this.retention.next();
+    if (next === undefined || this.closed || (this.retentionTimer !== undefined && this.retentionTimer.at <= next)) return;
+    this.retentionTimer?.timer.cancel();
+    const timer = this.host.services.scheduler.schedule(Math.max(0, next - Date.now()), () => {
+      this.retentionTimer = undefined;
+      this.enqueue("retention", () => this.retain());
+    });
+    this.retentionTimer = { at: next, timer };
   }
 
   private async compact(level: number): Promise<void> {
@@ -810,6 +864,9 @@ export class ReplicaStream {
       const file = await compactLevel(this.client, level, { signal: this.host.signal });
       if (file !== undefined) {
         this.noteWritten(level);
+        // Level 0 files this one covers can go once they are l0Retention old; any older
+        // ones it covers, now.
+        if (level === 1) this.planRetention(Date.now(), Date.now() + this.host.options.l0Retention);
         this.log.debug("compaction complete", { ...this.fields, level, minTXID: formatTxid(file.minTXID), maxTXID: formatTxid(file.maxTXID), size: file.size });
       }
     } catch (err) {
@@ -819,16 +876,27 @@ export class ReplicaStream {
   }
 
   private async retain(): Promise<void> {
-    if (!this.host.options.retentionEnabled) return;
     const { options } = this.host;
-    this.lastRetentionAt = Date.now();
-    const { deleted } = await enforceRetention(this.client, {
-      snapshotRetention: options.snapshotRetention,
-      l0Retention: options.l0Retention,
-      levels: options.levels.map((l) => l.level),
-      signal: this.host.signal,
-    });
-    if (deleted.length > 0) this.log.debug("retention deleted files", { ...this.fields, files: deleted.length });
+    const started = Date.now();
+    // Another run already saw what this one was for.
+    const due = this.retention.next();
+    if (due === undefined || due > started) return this.armRetention();
+    this.retention.started(started);
+    try {
+      const { deleted } = await enforceRetention(this.client, {
+        snapshotRetention: options.snapshotRetention,
+        l0Retention: options.l0Retention,
+        levels: options.levels.map((l) => l.level),
+        now: new Date(started),
+        signal: this.host.signal,
+      });
+      if (deleted.length > 0) this.log.debug("retention deleted files", { ...this.fields, files: deleted.length });
+    } catch (err) {
+      this.retention.failed(Date.now());
+      throw err;
+    } finally {
+      this.armRetention();
+    }
   }
 
   private async validate(): Promise<void> {

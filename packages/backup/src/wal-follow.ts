@@ -1,3 +1,4 @@
+import { lockPgno } from "@sqlrep/ltx";
 import {
   WAL_HEADER_SIZE,
   checkWalPositionSync,
@@ -166,6 +167,9 @@ export function databaseFilePages(db: FileSource): number {
   return databasePageCount(decodeDatabaseHeader(db.readAt(0, 100), db.path), size);
 }
 
+/** Bytes of the database file read at once when every page is wanted in order (snapshots). */
+const SEQUENTIAL_READ_BYTES = 1 << 20;
+
 /** Reads pages of one database state: the newest WAL frame of a page if it has one, else the database file (zeros past its end). */
 export class StateReader {
   constructor(
@@ -177,7 +181,44 @@ export class StateReader {
 
   page(pgno: number): Uint8Array {
     const frame = this.frames.get(pgno);
-    if (frame !== undefined) return readWalPageSync(this.wal, frame, this.pageSize, { file: this.wal.path });
+    if (frame !== undefined) return this.walPage(frame);
     return this.db.readZeroFilled((pgno - 1) * this.pageSize, this.pageSize);
+  }
+
+  /**
+   * Pages 1…`commit` in order, the lock page left out. The database file is read in
+   * 1 MiB chunks into one reused buffer (a read per page cost more than the rest of a
+   * snapshot's reading), so each page must be used before the next one is asked for.
+   */
+  *inOrder(commit: number): Generator<{ pgno: number; data: Uint8Array }> {
+    const { pageSize } = this;
+    const lock = lockPgno(pageSize);
+    const file = this.db.scanner();
+    const perChunk = Math.max(1, Math.floor(SEQUENTIAL_READ_BYTES / pageSize));
+    for (let first = 1; first <= commit; first += perChunk) {
+      const count = Math.min(perChunk, commit - first + 1);
+      // Read on first use: a run of pages that all come from the WAL needs no file read.
+      let chunk: Uint8Array | undefined;
+      for (let pgno = first; pgno < first + count; pgno++) {
+        if (pgno === lock) continue;
+        const frame = this.frames.get(pgno);
+        if (frame !== undefined) {
+          yield { pgno, data: this.walPage(frame) };
+          continue;
+        }
+        chunk ??= file.readAt((first - 1) * pageSize, count * pageSize);
+        const at = (pgno - first) * pageSize;
+        let data = chunk.subarray(at, at + pageSize);
+        if (data.length < pageSize) {
+          data = new Uint8Array(pageSize); // past the end of the file
+          data.set(chunk.subarray(at));
+        }
+        yield { pgno, data };
+      }
+    }
+  }
+
+  private walPage(frame: number): Uint8Array {
+    return readWalPageSync(this.wal, frame, this.pageSize, { file: this.wal.path });
   }
 }
