@@ -32,7 +32,7 @@ export class V3Replica {
   }
 
   /** Runs replicate while `rows` rows are inserted one transaction each; `snapshot`: wait for a new generation's snapshot first. */
-  async generation(rows: number, options: { snapshot?: boolean; checkpoint?: boolean } = {}): Promise<void> {
+  async generation(rows: number, options: { snapshot?: boolean; checkpoint?: boolean; paceMs?: number } = {}): Promise<void> {
     const proc: ProcessHandle = await spawnProcess(LITESTREAM_V3, ["replicate", "-config", this.config], { name: "litestream-v0.3.13", ready: /replicating to/, readyTimeoutMs: 15_000 });
     try {
       if (options.snapshot ?? true) await proc.waitForLine(/snapshot written/, 15_000);
@@ -40,7 +40,7 @@ export class V3Replica {
       const insert = db.prepare("INSERT INTO t (v) VALUES (?)");
       for (let i = 0; i < rows; i++) {
         insert.run(`row ${++this.rows} ${"z".repeat(600)}`);
-        await sleep(40);
+        await sleep(options.paceMs ?? 40);
       }
       db.close();
       await sleep(400); // one more sync interval
