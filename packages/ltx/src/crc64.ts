@@ -210,49 +210,9 @@ export class Crc64 {
 
   /** Feeds bytes; feeding A then B equals feeding A‖B. */
   update(data: Uint8Array): this {
-    const n = data.length;
-    if (kernel === undefined || n < WASM_MIN) return this.updateJs(data);
-    const { view, bytes, update } = kernel;
-    view.setInt32(STATE, this.l, true);
-    view.setInt32(STATE + 4, this.h, true);
-    for (let i = 0; i < n; i += CHUNK) {
-      const m = Math.min(CHUNK, n - i);
-      bytes.set(m === n ? data : data.subarray(i, i + m), BUF);
-      update(BUF, m);
-    }
-    this.l = view.getInt32(STATE, true);
-    this.h = view.getInt32(STATE + 4, true);
-    return this;
-  }
-
-  /** JS slicing by 8. */
-  private updateJs(data: Uint8Array): this {
-    let l = this.l;
-    let h = this.h;
-    let i = 0;
-    const n = data.length;
-    const end8 = n - (n % 8);
-    for (; i < end8; i += 8) {
-      const a = l ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24));
-      const b = h ^ (data[i + 4]! | (data[i + 5]! << 8) | (data[i + 6]! << 16) | (data[i + 7]! << 24));
-      const i7 = 7 * 256 + (a & 0xff);
-      const i6 = 6 * 256 + ((a >>> 8) & 0xff);
-      const i5 = 5 * 256 + ((a >>> 16) & 0xff);
-      const i4 = 4 * 256 + (a >>> 24);
-      const i3 = 3 * 256 + (b & 0xff);
-      const i2 = 2 * 256 + ((b >>> 8) & 0xff);
-      const i1 = 256 + ((b >>> 16) & 0xff);
-      const i0 = b >>> 24;
-      l = lo[i7]! ^ lo[i6]! ^ lo[i5]! ^ lo[i4]! ^ lo[i3]! ^ lo[i2]! ^ lo[i1]! ^ lo[i0]!;
-      h = hi[i7]! ^ hi[i6]! ^ hi[i5]! ^ hi[i4]! ^ hi[i3]! ^ hi[i2]! ^ hi[i1]! ^ hi[i0]!;
-    }
-    for (; i < n; i++) {
-      const idx = (l ^ data[i]!) & 0xff;
-      l = ((l >>> 8) | (h << 24)) ^ lo[idx]!;
-      h = (h >>> 8) ^ hi[idx]!;
-    }
-    this.l = l;
-    this.h = h;
+    crcRegister(this.l, this.h, data, scratch);
+    this.l = scratch[0]!;
+    this.h = scratch[1]!;
     return this;
   }
 
@@ -262,7 +222,174 @@ export class Crc64 {
   }
 }
 
+const scratch = new Int32Array(2);
+
+/**
+ * The CRC register (the inverted state, as low and high 32-bit halves) after feeding
+ * `data` to a register holding (l, h), stored in `out[0]`, `out[1]`. Internal to the
+ * package: `Crc64` is the public form; the frame-run decoder works on registers so
+ * that it never allocates a bigint per page.
+ */
+export function crcRegister(l: number, h: number, data: Uint8Array, out: Int32Array): void {
+  const n = data.length;
+  if (kernel === undefined || n < WASM_MIN) {
+    updateJs(l, h, data, out);
+    return;
+  }
+  const { view, bytes, update } = kernel;
+  view.setInt32(STATE, l, true);
+  view.setInt32(STATE + 4, h, true);
+  for (let i = 0; i < n; i += CHUNK) {
+    const m = Math.min(CHUNK, n - i);
+    bytes.set(m === n ? data : data.subarray(i, i + m), BUF);
+    update(BUF, m);
+  }
+  out[0] = view.getInt32(STATE, true);
+  out[1] = view.getInt32(STATE + 4, true);
+}
+
+/** JS slicing by 8. */
+function updateJs(l: number, h: number, data: Uint8Array, out: Int32Array): void {
+  let i = 0;
+  const n = data.length;
+  const end8 = n - (n % 8);
+  for (; i < end8; i += 8) {
+    const a = l ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24));
+    const b = h ^ (data[i + 4]! | (data[i + 5]! << 8) | (data[i + 6]! << 16) | (data[i + 7]! << 24));
+    const i7 = 7 * 256 + (a & 0xff);
+    const i6 = 6 * 256 + ((a >>> 8) & 0xff);
+    const i5 = 5 * 256 + ((a >>> 16) & 0xff);
+    const i4 = 4 * 256 + (a >>> 24);
+    const i3 = 3 * 256 + (b & 0xff);
+    const i2 = 2 * 256 + ((b >>> 8) & 0xff);
+    const i1 = 256 + ((b >>> 16) & 0xff);
+    const i0 = b >>> 24;
+    l = lo[i7]! ^ lo[i6]! ^ lo[i5]! ^ lo[i4]! ^ lo[i3]! ^ lo[i2]! ^ lo[i1]! ^ lo[i0]!;
+    h = hi[i7]! ^ hi[i6]! ^ hi[i5]! ^ hi[i4]! ^ hi[i3]! ^ hi[i2]! ^ hi[i1]! ^ hi[i0]!;
+  }
+  for (; i < n; i++) {
+    const idx = (l ^ data[i]!) & 0xff;
+    l = ((l >>> 8) | (h << 24)) ^ lo[idx]!;
+    h = (h >>> 8) ^ hi[idx]!;
+  }
+  out[0] = l;
+  out[1] = h;
+}
+
 /** CRC-64/GO-ISO of one buffer. */
 export function crc64(data: Uint8Array): bigint {
   return new Crc64().update(data).digest();
+}
+
+// ---------------------------------------------------------------------------
+// Combining. The register after n zero bytes is a linear function of the register
+// before them: multiplication by x^(8n) modulo the polynomial, in the reflected bit
+// order the tables use (bit 63 is the coefficient of x^0). Hence, with L_n that map,
+// crc(A‖B) = L_|B|(crc(A)) ^ crc(B): the init and final inversions cancel out.
+
+/**
+ * (ah, al) × (bh, bl) modulo the polynomial, reflected, into out[0] (low), out[1] (high).
+ * `a` must not be 0 (powers of x never are).
+ */
+function multModP(ah: number, al: number, bh: number, bl: number, out: Int32Array): void {
+  let ph = 0;
+  let pl = 0;
+  for (let i = 63; i >= 0; i--) {
+    if ((i >= 32 ? ah >>> (i - 32) : al >>> i) & 1) {
+      ph ^= bh;
+      pl ^= bl;
+    }
+    const carry = bl & 1;
+    bl = (bl >>> 1) | (bh << 31);
+    bh >>>= 1;
+    if (carry) bh ^= 0xd8000000;
+  }
+  out[0] = pl;
+  out[1] = ph;
+}
+
+/** x^(2^k) modulo the polynomial for k = 0…63, as (low, high) pairs: built on first use. */
+let powers: Int32Array | undefined;
+
+/** x^(8n) modulo the polynomial (the operator of n zero bytes) into out[0] (low), out[1] (high). */
+function zeroBytesOperator(n: number, out: Int32Array): void {
+  if (powers === undefined) {
+    powers = new Int32Array(128);
+    powers[1] = 1 << 30; // x^1: bit 62
+    const t = new Int32Array(2);
+    for (let k = 1; k < 64; k++) {
+      const h = powers[2 * k - 1]!;
+      const l = powers[2 * k - 2]!;
+      multModP(h, l, h, l, t);
+      powers[2 * k] = t[0]!;
+      powers[2 * k + 1] = t[1]!;
+    }
+  }
+  let pl = 0;
+  let ph = 1 << 31; // x^0
+  const t = new Int32Array(2);
+  // n bytes are 8n bits: start at x^(2^3).
+  for (let k = 3; n > 0; k++, n = Math.floor(n / 2)) {
+    if (n % 2 === 1) {
+      multModP(powers[2 * k + 1]!, powers[2 * k]!, ph, pl, t);
+      pl = t[0]!;
+      ph = t[1]!;
+    }
+  }
+  out[0] = pl;
+  out[1] = ph;
+}
+
+/**
+ * The CRC-64/GO-ISO of A‖B from the CRCs of A and B and the length of B: lets parts of a
+ * stream be checksummed separately (on several threads) and still give the checksum of
+ * the whole. `lengthB` is a byte count up to `Number.MAX_SAFE_INTEGER`.
+ */
+export function crc64Combine(crcA: bigint, crcB: bigint, lengthB: number): bigint {
+  if (!Number.isSafeInteger(lengthB) || lengthB < 0) throw new RangeError(`crc64Combine: invalid length ${lengthB}`);
+  const op = new Int32Array(2);
+  zeroBytesOperator(lengthB, op);
+  const out = new Int32Array(2);
+  multModP(op[1]!, op[0]!, Number((crcA >> 32n) & 0xffffffffn) | 0, Number(crcA & 0xffffffffn) | 0, out);
+  return crcB ^ ((BigInt(out[1]! >>> 0) << 32n) | BigInt(out[0]! >>> 0));
+}
+
+/**
+ * The map "feed n zero bytes" on CRC registers, for one fixed n, as eight 256-entry tables
+ * (one per byte of the register; the map is linear, so their entries XOR together).
+ * Internal: the frame-run decoder checksums each page's bytes once and places that CRC
+ * both in the file checksum stream and behind the page number of its page checksum.
+ */
+export class ZeroBytesShift {
+  private readonly lo = new Int32Array(8 * 256);
+  private readonly hi = new Int32Array(8 * 256);
+
+  constructor(readonly n: number) {
+    const op = new Int32Array(2);
+    zeroBytesOperator(n, op);
+    const t = new Int32Array(2);
+    for (let k = 0; k < 8; k++) {
+      for (let b = 1; b < 256; b++) {
+        const shift = 8 * (k & 3);
+        multModP(op[1]!, op[0]!, k >= 4 ? b << shift : 0, k < 4 ? b << shift : 0, t);
+        this.lo[k * 256 + b] = t[0]!;
+        this.hi[k * 256 + b] = t[1]!;
+      }
+    }
+  }
+
+  /** L_n(l, h) into out[0] (low), out[1] (high). */
+  apply(l: number, h: number, out: Int32Array): void {
+    const { lo: L, hi: H } = this;
+    const i0 = l & 0xff;
+    const i1 = 256 + ((l >>> 8) & 0xff);
+    const i2 = 512 + ((l >>> 16) & 0xff);
+    const i3 = 768 + (l >>> 24);
+    const i4 = 1024 + (h & 0xff);
+    const i5 = 1280 + ((h >>> 8) & 0xff);
+    const i6 = 1536 + ((h >>> 16) & 0xff);
+    const i7 = 1792 + (h >>> 24);
+    out[0] = L[i0]! ^ L[i1]! ^ L[i2]! ^ L[i3]! ^ L[i4]! ^ L[i5]! ^ L[i6]! ^ L[i7]!;
+    out[1] = H[i0]! ^ H[i1]! ^ H[i2]! ^ H[i3]! ^ H[i4]! ^ H[i5]! ^ H[i6]! ^ H[i7]!;
+  }
 }

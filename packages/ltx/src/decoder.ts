@@ -3,7 +3,7 @@ import { LtxError } from "./errors.js";
 import type { LtxFormat } from "./format.js";
 import type { LtxHeader } from "./header.js";
 import type { PageIndexEntry } from "./page-index.js";
-import { parseLtx, wholeBuffer, type DecodeOptions, type LtxDecodeSummary, type LtxPage, type ParseEvent } from "./parser.js";
+import { parseLtx, wholeBuffer, type DecodeOptions, type LtxDecodeSummary, type LtxPage, type NEED, type ParseEvent } from "./parser.js";
 
 /** A whole LTX file, decoded and verified. */
 export interface DecodedLtx extends LtxDecodeSummary {
@@ -50,16 +50,74 @@ export interface LtxFramedPage extends LtxPage {
 }
 
 /**
+ * Runs a parse generator over a source of chunks: pulls a chunk whenever the parser asks
+ * for one, stops at each event it yields, and remembers the first failure (every later
+ * call rethrows it; the source is released). Shared by `LtxReader` and `LtxRunReader`.
+ */
+export class ParserDriver<S> {
+  readonly queue = new ByteQueue();
+  private readonly chunks: AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
+  private readonly parser: Generator<ParseEvent, S, void>;
+  private failed: unknown;
+
+  constructor(
+    source: LtxSource,
+    parse: (queue: ByteQueue) => Generator<ParseEvent, S, void>,
+    private readonly signal: AbortSignal | undefined,
+    private readonly file: string | undefined,
+  ) {
+    this.chunks = iterate(source);
+    this.parser = parse(this.queue);
+  }
+
+  /** The next event other than NEED, or the summary once the parser is done. */
+  async next(): Promise<IteratorResult<Exclude<ParseEvent, typeof NEED>, S>> {
+    if (this.failed !== undefined) throw this.failed;
+    try {
+      for (;;) {
+        const next = this.parser.next();
+        if (next.done) return next;
+        if (next.value.kind !== "need") return { done: false, value: next.value };
+        await this.pull();
+      }
+    } catch (err) {
+      this.failed = err;
+      await this.chunks.return?.();
+      throw err;
+    }
+  }
+
+  /** Stops reading and releases the source (its `return()` is called). */
+  async cancel(): Promise<void> {
+    this.failed ??= new LtxError("aborted", "reader cancelled", { file: this.file });
+    await this.chunks.return?.();
+  }
+
+  private async pull(): Promise<void> {
+    if (this.signal?.aborted) {
+      throw new LtxError("aborted", "read aborted", { file: this.file, offset: this.queue.position, cause: this.signal.reason });
+    }
+    const next = await this.chunks.next();
+    if (next.done) {
+      this.queue.end();
+      return;
+    }
+    const chunk: unknown = next.value;
+    if (!(chunk instanceof Uint8Array)) {
+      throw new LtxError("invalid-argument", `source yielded ${typeof chunk}, expected Uint8Array chunks`, { file: this.file });
+    }
+    this.queue.push(chunk);
+  }
+}
+
+/**
  * Streaming decoder: reads a file chunk by chunk, holding at most a page plus a
  * chunk (plus one LZ4 block for v1-lz4). Read the header, then the pages (by
  * `nextPage` or `for await`), then `finish()` verifies the index and trailer; a
  * fault anywhere is an `LtxError` naming the file and the offset.
  */
 export class LtxReader implements AsyncIterable<LtxFramedPage> {
-  private readonly queue = new ByteQueue();
-  private readonly parser: Generator<ParseEvent, LtxDecodeSummary, void>;
-  private readonly chunks: AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
-  private readonly signal: AbortSignal | undefined;
+  private readonly driver: ParserDriver<LtxDecodeSummary>;
   /** The file name given in the options (named in errors). */
   readonly file: string | undefined;
   /** Whether the structural rules are enforced (`strict` option, default true). */
@@ -68,14 +126,11 @@ export class LtxReader implements AsyncIterable<LtxFramedPage> {
   private formatValue: LtxFormat | undefined;
   private summaryValue: LtxDecodeSummary | undefined;
   private pendingPage: LtxFramedPage | undefined;
-  private failed: unknown;
 
   constructor(source: LtxSource, options: LtxReaderOptions = {}) {
-    this.signal = options.signal;
     this.file = options.file;
     this.strict = options.strict ?? true;
-    this.chunks = iterate(source);
-    this.parser = parseLtx(this.queue, { ...options, copyPages: true, emitIndex: false });
+    this.driver = new ParserDriver(source, (q) => parseLtx(q, { ...options, copyPages: true, emitIndex: false }), options.signal, options.file);
   }
 
   /** The header (reads it if needed). */
@@ -119,58 +174,24 @@ export class LtxReader implements AsyncIterable<LtxFramedPage> {
   }
 
   /** Stops reading and releases the source (its `return()` is called). */
-  async cancel(): Promise<void> {
-    this.failed ??= new LtxError("aborted", "reader cancelled", { file: this.file });
-    await this.chunks.return?.();
+  cancel(): Promise<void> {
+    return this.driver.cancel();
   }
 
-  /** Runs the parser to its next event, pulling chunks as it asks for them. */
+  /** Runs the parser to its next event. */
   private async step(): Promise<void> {
-    if (this.failed !== undefined) throw this.failed;
-    try {
-      for (;;) {
-        const next = this.parser.next();
-        if (next.done) {
-          this.summaryValue = next.value;
-          return;
-        }
-        const event = next.value;
-        switch (event.kind) {
-          case "need":
-            await this.pull();
-            continue;
-          case "header":
-            this.headerValue = event.header;
-            this.formatValue = event.format;
-            return;
-          case "page":
-            this.pendingPage = { pgno: event.page.pgno, data: event.page.data, offset: event.offset, size: event.size };
-            return;
-          case "index-entry":
-            continue;
-        }
-      }
-    } catch (err) {
-      this.failed = err;
-      await this.chunks.return?.();
-      throw err;
-    }
-  }
-
-  private async pull(): Promise<void> {
-    if (this.signal?.aborted) {
-      throw new LtxError("aborted", "read aborted", { file: this.file, offset: this.queue.position, cause: this.signal.reason });
-    }
-    const next = await this.chunks.next();
+    const next = await this.driver.next();
     if (next.done) {
-      this.queue.end();
+      this.summaryValue = next.value;
       return;
     }
-    const chunk: unknown = next.value;
-    if (!(chunk instanceof Uint8Array)) {
-      throw new LtxError("invalid-argument", `source yielded ${typeof chunk}, expected Uint8Array chunks`, { file: this.file });
+    const event = next.value;
+    if (event.kind === "header") {
+      this.headerValue = event.header;
+      this.formatValue = event.format;
+    } else if (event.kind === "page") {
+      this.pendingPage = { pgno: event.page.pgno, data: event.page.data, offset: event.offset, size: event.size };
     }
-    this.queue.push(chunk);
   }
 }
 

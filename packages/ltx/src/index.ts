@@ -1,7 +1,7 @@
 // The public surface of @sqlrep/ltx. Nothing else is public.
 
 // Checksums (spec §5)
-export { Crc64, crc64 } from "./crc64.js";
+export { Crc64, crc64, crc64Combine } from "./crc64.js";
 export {
   CHECKSUM_FLAG,
   EMPTY_DATABASE_CHECKSUM,
@@ -75,8 +75,19 @@ export {
 } from "./page-index.js";
 export { decodePageFrame, readIndexedPage, type PageFrameOptions } from "./page-frame.js";
 
+// Decoding one file on several threads (a parallel restore)
+export {
+  decodeFrameRun,
+  LtxRunReader,
+  type FrameRunOptions,
+  type FrameRunResult,
+  type FrameRunShare,
+  type LtxFrameRun,
+  type LtxRunReaderOptions,
+} from "./frame-run.js";
+
 // Compaction (spec §8) and applying (spec §7)
-export { LtxMerge, mergeLtx, type MergeInput, type MergeOptions } from "./merge.js";
+export { checkMergeInputs, LtxMerge, mergeLtx, type MergeInput, type MergeOptions } from "./merge.js";
 export { compactLtx, compactLtxToBuffer, type CompactOptions } from "./compactor.js";
 export { applyLtx, type ApplyInput, type ApplyOptions } from "./apply.js";
 export { MemoryPageStore, type PageStore } from "./page-store.js";

@@ -89,7 +89,7 @@ export class LtxMerge implements AsyncIterable<LtxPage> {
     try {
       const headers: LtxHeader[] = [];
       for (const reader of readers) headers.push(await reader.header());
-      checkInputs(headers, readers.map((r) => r.file), options);
+      checkMergeInputs(headers, readers.map((r) => r.file), options);
       const checksums = options.checksums ?? headers.every(tracksChecksums);
       if (checksums && !isSnapshot(headers[0]!)) {
         const missing = [headers[0]!, headers[headers.length - 1]!].findIndex((h) => !tracksChecksums(h));
@@ -158,7 +158,13 @@ async function advance(cursor: Cursor, heap: CursorHeap): Promise<void> {
   if (cursor.page !== undefined) heap.push(cursor);
 }
 
-function checkInputs(headers: readonly LtxHeader[], files: readonly (string | undefined)[], options: MergeOptions): void {
+/**
+ * What a merge requires of its inputs' headers, given in TXID order: one page size, and
+ * (unless `allowNonContiguous`) each starting at most one past the previous one's MaxTXID
+ * and ending after it. Throws `page-size-mismatch` or `non-contiguous` naming the file.
+ * For callers that read some inputs another way (a parallel restore's snapshot).
+ */
+export function checkMergeInputs(headers: readonly LtxHeader[], files: readonly (string | undefined)[], options: Pick<MergeOptions, "allowNonContiguous"> = {}): void {
   const first = headers[0]!;
   for (let i = 1; i < headers.length; i++) {
     const prev = headers[i - 1]!;

@@ -62,7 +62,8 @@ export type ParseEvent =
   | typeof NEED
   | { kind: "header"; header: LtxHeader; format: LtxFormat }
   | { kind: "page"; page: LtxPage; offset: number; size: number }
-  | { kind: "index-entry"; entry: PageIndexEntry };
+  | { kind: "index-entry"; entry: PageIndexEntry }
+  | { kind: "run"; run: LtxFrameRun };
 
 export interface ParserOptions extends DecodeOptions {
   /** Copy page bytes out of the input chunks (streaming: chunks may be reused or large). */
@@ -78,7 +79,8 @@ const LZ4_FEED = 16 * 1024;
 
 /** Context of one parse: the input, the running checksums, the location for errors. */
 class Ctx {
-  readonly crc = new Crc64();
+  /** The file checksum's CRC (in run mode, of the part this thread hashes). */
+  crc = new Crc64();
   readonly strict: boolean;
   readonly file: string | undefined;
 
@@ -134,6 +136,122 @@ export function* parseLtx(q: ByteQueue, options: ParserOptions): Parse<LtxDecode
   return { format, header, trailer, pageCount: pages.count, size: q.position, pageIndexSize };
 }
 
+/**
+ * A run of whole v3-block page frames, cut from a file for `decodeFrameRun` to decode
+ * elsewhere (another thread): its bytes exactly as stored, where they sit, what they hold.
+ */
+export interface LtxFrameRun {
+  /** 0, 1, 2… in file order. */
+  index: number;
+  /** Absolute offset of the first frame. */
+  offset: number;
+  /** The frames (an array of its own, so its buffer can be transferred). */
+  bytes: Uint8Array;
+  firstPgno: number;
+  lastPgno: number;
+  pages: number;
+}
+
+/** How `parseLtxRuns` cuts runs: at whichever limit is reached first. */
+export interface RunParserOptions extends DecodeOptions {
+  /** Bytes of frames per run (a run ends with the frame that reaches it). */
+  runBytes: number;
+  /** Pages per run. */
+  runPages: number;
+}
+
+/** What the run parser verified itself, and what the caller must combine with the runs' results. */
+export interface RunParseSummary extends LtxDecodeSummary {
+  /** CRC of the header: the file checksum stream before the first run. */
+  headCrc: bigint;
+  /** CRC of the end marker, the index and the post-apply checksum: the stream after the last run. */
+  tailCrc: bigint;
+  tailLength: number;
+  /** Offset of the trailer's file checksum (for errors). */
+  fileChecksumOffset: number;
+  runs: number;
+}
+
+/**
+ * The run mode of the decoder, for v3-block files: everything `parseLtx` checks except
+ * what needs the decompressed pages. Page frames are not decompressed: they are walked
+ * (page numbers, flags, sizes, the strict rules, the index they imply) and yielded in
+ * runs. The file checksum of the header and of the tail is computed here; the runs'
+ * parts (`decodeFrameRun`), and the snapshot's post-apply checksum, are the caller's to
+ * combine (see `LtxRunReader`). A page stored as an LZ4 frame (the v3-frame form, which a
+ * v3 file may mix in) cannot be cut without decoding it: `unsupported`, so that the
+ * caller decodes the file the ordinary way.
+ */
+export function* parseLtxRuns(q: ByteQueue, options: RunParserOptions): Parse<RunParseSummary> {
+  const ctx = new Ctx(q, { ...options, copyPages: false, emitIndex: false });
+  const { header, format } = yield* parseHeader(ctx);
+  if (format !== "v3-block") throw ctx.error("unsupported", `frame runs need a v3-block file, this one is ${format}`, undefined);
+  yield { kind: "header", header, format };
+  const headCrc = ctx.crc.digest();
+  const pages = new PageChecks(ctx, header, false);
+  const index = new IndexExpectation();
+  const runs = yield* walkFrameRuns(ctx, header, pages, index, options);
+  pages.finish();
+  ctx.crc = new Crc64();
+  const tailStart = q.position;
+  yield* ctx.read(6, "end marker");
+  const pageIndexSize = yield* parseIndex(ctx, index);
+  const fileChecksumOffset = q.position + 8;
+  const trailer = yield* parseTrailer(ctx, header, pages, true);
+  const tailLength = fileChecksumOffset - tailStart;
+  return { format, header, trailer, pageCount: pages.count, size: q.position, pageIndexSize, headCrc, tailCrc: ctx.crc.digest(), tailLength, fileChecksumOffset, runs };
+}
+
+/** v3 page frames up to (not including) the end marker, walked and yielded as runs; returns how many. */
+function* walkFrameRuns(ctx: Ctx, header: LtxHeader, pages: PageChecks, index: IndexExpectation, options: RunParserOptions): Parse<number> {
+  const { q } = ctx;
+  const blockLimit = maxBlockSize(header.pageSize);
+  const capacity = Math.min(options.runBytes, options.runPages * (10 + blockLimit)) + 10 + blockLimit;
+  let run: LtxFrameRun | undefined;
+  let filled = 0;
+  let count = 0;
+  const cut = (): LtxFrameRun => {
+    const done = run!;
+    done.bytes = done.bytes.subarray(0, filled);
+    run = undefined;
+    filled = 0;
+    count++;
+    return done;
+  };
+  for (;;) {
+    const at = q.position;
+    if (q.available < 6) yield* ctx.fill(6, "page header");
+    const head = viewOf(q.peek(6));
+    const pgno = head.getUint32(0);
+    const flags = head.getUint16(4);
+    if (pgno === 0) {
+      if (flags === 0) break;
+      throw ctx.error("invalid-page", "page number required", at);
+    }
+    if ((flags & ~PAGE_FLAG_SIZE) !== 0) {
+      throw ctx.error("invalid-page", `invalid page header flags: 0x${flags.toString(16).padStart(4, "0")}`, at + 4);
+    }
+    pages.pgno(pgno, at);
+    if ((flags & PAGE_FLAG_SIZE) === 0) throw ctx.error("unsupported", `page ${pgno} is stored as an LZ4 frame, which frame runs cannot cut`, at);
+    if (q.available < 10) yield* ctx.fill(10, `size of page ${pgno}`);
+    const size = viewOf(q.peek(10)).getUint32(6);
+    if (size === 0 || size > blockLimit) {
+      throw ctx.error("invalid-page", `compressed size ${size} of page ${pgno} is outside 1…${blockLimit}`, at + 6);
+    }
+    if (q.available < 10 + size) yield* ctx.fill(10 + size, `LZ4 block of page ${pgno}`);
+    run ??= { index: count, offset: at, bytes: new Uint8Array(capacity), firstPgno: pgno, lastPgno: pgno, pages: 0 };
+    run.bytes.set(q.take(10 + size), filled);
+    filled += 10 + size;
+    run.lastPgno = pgno;
+    run.pages++;
+    pages.page(pgno, undefined);
+    index.frame(pgno, at, 10 + size);
+    if (filled >= options.runBytes || run.pages >= options.runPages) yield { kind: "run", run: cut() };
+  }
+  if (run !== undefined) yield { kind: "run", run: cut() };
+  return count;
+}
+
 function* parseHeader(ctx: Ctx): Parse<{ header: LtxHeader; format: LtxFormat }> {
   const { q, options } = ctx;
   yield* ctx.fill(HEADER_SIZE, "header");
@@ -160,13 +278,15 @@ class PageChecks {
   private readonly snapshot: boolean;
   readonly sum: DatabaseChecksum | undefined;
 
+  /** `sums`: keep the snapshot's database checksum (false when the pages are decoded elsewhere). */
   constructor(
     private readonly ctx: Ctx,
     private readonly header: LtxHeader,
+    sums = true,
   ) {
     this.lock = lockPgno(header.pageSize);
     this.snapshot = isSnapshot(header);
-    this.sum = this.snapshot && tracksChecksums(header) ? new DatabaseChecksum() : undefined;
+    this.sum = sums && this.snapshot && tracksChecksums(header) ? new DatabaseChecksum() : undefined;
   }
 
   /** Checks a page number as soon as it is read (before its payload is). */
@@ -184,11 +304,11 @@ class PageChecks {
     }
   }
 
-  /** Accounts for a decoded page. */
-  page(pgno: number, data: Uint8Array): void {
+  /** Accounts for a page (its bytes when decoded here, for the snapshot's checksum). */
+  page(pgno: number, data: Uint8Array | undefined): void {
     this.count++;
     this.prev = pgno;
-    if (this.sum !== undefined && pgno !== this.lock) this.sum.add(pageChecksum(pgno, data));
+    if (this.sum !== undefined && data !== undefined && pgno !== this.lock) this.sum.add(pageChecksum(pgno, data));
   }
 
   /** After the end-of-pages marker: a snapshot must have reached its commit. */
@@ -508,20 +628,18 @@ function* readVarint(ctx: Ctx, into: ByteBuilder, what: string): Parse<number> {
   throw ctx.error("invalid-page-index", `page index ${what}: varint longer than 10 bytes`, at);
 }
 
-function* parseTrailer(ctx: Ctx, header: LtxHeader, pages: PageChecks): Parse<LtxTrailer> {
+/**
+ * The trailer. `deferred`: the CRC does not cover the whole file yet (run mode: the page
+ * frames are hashed elsewhere), so the file checksum is compared by the caller.
+ */
+function* parseTrailer(ctx: Ctx, header: LtxHeader, pages: PageChecks, deferred = false): Parse<LtxTrailer> {
   const { q } = ctx;
   const at = q.position;
   const post = yield* ctx.read(8, "trailer");
   const computed = CHECKSUM_FLAG | ctx.crc.digest();
   if (q.available < 8) yield* ctx.fill(8, "trailer");
   const trailer = { postApplyChecksum: viewOf(post).getBigUint64(0), fileChecksum: viewOf(q.take(8)).getBigUint64(0) };
-  if (trailer.fileChecksum !== computed) {
-    throw ctx.error(
-      "file-checksum-mismatch",
-      `file checksum mismatch: trailer has ${formatChecksum(trailer.fileChecksum)}, content gives ${formatChecksum(computed)}`,
-      at + 8,
-    );
-  }
+  if (!deferred) checkFileChecksum(trailer.fileChecksum, computed, { file: ctx.file, offset: at + 8 });
   if (ctx.strict) validateTrailer(header, trailer, { file: ctx.file, offset: at });
   if (pages.sum !== undefined && trailer.postApplyChecksum !== pages.sum.value) {
     throw ctx.error(
@@ -535,6 +653,17 @@ function* parseTrailer(ctx: Ctx, header: LtxHeader, pages: PageChecks): Parse<Lt
     if (q.available > 0) throw ctx.error("trailing-data", `data after the trailer`, q.position);
   }
   return trailer;
+}
+
+/** The file checksum a trailer holds against the one computed from the content. */
+export function checkFileChecksum(stored: bigint, computed: bigint, where: { file: string | undefined; offset: number }): void {
+  if (stored !== computed) {
+    throw new LtxError(
+      "file-checksum-mismatch",
+      `file checksum mismatch: trailer has ${formatChecksum(stored)}, content gives ${formatChecksum(computed)}`,
+      where,
+    );
+  }
 }
 
 /** A queue holding all of `bytes`, ended: what the whole-buffer driver parses. */
