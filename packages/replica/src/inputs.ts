@@ -13,8 +13,13 @@ import { ltxKey, type LtxFileInfo, type ReplicaClient } from "./replica-client.j
 /** Offset of the pre-apply checksum in an LTX header. */
 const PRE_APPLY_OFFSET = 40;
 
-/** The files of a merge, each with a streaming reader fed by the scheduler's ranged reads. */
+/**
+ * The files of a merge, each with a streaming reader fed by the scheduler's ranged reads
+ * — but the first `skip`, which the caller reads another way (a restore's base) and
+ * whose summaries it hands to `checkChecksumChain`.
+ */
 export class MergeInputs {
+  /** Readers of `files.slice(skip)`. */
   readonly readers: LtxReader[];
 
   constructor(
@@ -22,8 +27,9 @@ export class MergeInputs {
     readonly files: readonly LtxFileInfo[],
     scheduler: RangeScheduler,
     signal: AbortSignal | undefined,
+    skip = 0,
   ) {
-    this.readers = files.map((file) => new LtxReader(scheduler.open(file), { file: fileLabel(file), signal }));
+    this.readers = files.slice(skip).map((file) => new LtxReader(scheduler.open(file), { file: fileLabel(file), signal }));
   }
 
   /** Every header says what the file's name says (a misnamed file would corrupt a chain silently). */
@@ -44,10 +50,11 @@ export class MergeInputs {
   /**
    * Where a file follows the previous one exactly (MinTXID = previous MaxTXID + 1) and both
    * track checksums, its pre-apply checksum must be the previous file's post-apply checksum.
-   * Call once every reader has finished (the merge has been iterated).
+   * Call once every reader has finished (the merge has been iterated); `skipped`: the
+   * summaries of the files read by the caller.
    */
-  async checkChecksumChain(): Promise<LtxDecodeSummary[]> {
-    const summaries: LtxDecodeSummary[] = [];
+  async checkChecksumChain(skipped: readonly LtxDecodeSummary[] = []): Promise<LtxDecodeSummary[]> {
+    const summaries: LtxDecodeSummary[] = [...skipped];
     for (const reader of this.readers) summaries.push(await reader.finish());
     for (let i = 1; i < summaries.length; i++) {
       const prev = summaries[i - 1]!;

@@ -1,12 +1,15 @@
 import { lstat, open, rename, rm, type FileHandle } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
-import { DatabaseChecksum, formatChecksum, lockPgno, mergeLtx, pageChecksum, tracksChecksums } from "@sqlrep/ltx";
+import { DatabaseChecksum, decodeHeader, DETECT_SIZE, detectFormat, formatChecksum, HEADER_SIZE, isLtxError, lockPgno, LtxReader, mergeLtx, pageChecksum, tracksChecksums } from "@sqlrep/ltx";
 import { isReplicaError, ReplicaError, throwIfAborted } from "./errors.js";
 import { MergeInputs } from "./inputs.js";
 import { fileLabel } from "./listing.js";
 import { DEFAULT_PARALLELISM, RangeScheduler } from "./ranged-source.js";
-import type { ReplicaClient } from "./replica-client.js";
+import type { LtxFileInfo, ReplicaClient } from "./replica-client.js";
 import { planRestore, type RestorePlan, type RestoreTarget } from "./restore-plan.js";
+import { writeByRuns, type WrittenDatabase } from "./restore-runs.js";
+import { ioError, missingPages, nextPgno, PageWriter } from "./restore-write.js";
 
 /** Where a restore is; `bytesDone`/`bytesTotal` count the plan's bytes downloaded. */
 export interface RestoreProgress {
@@ -25,6 +28,12 @@ export interface RestoreOptions {
   parallelism?: number | undefined;
   /** Bytes per ranged read (default 4 MiB). */
   rangeSize?: number | undefined;
+  /**
+   * Worker threads that decode the base snapshot (a v3-block file) in parallel and write
+   * its pages. Default: by size — none for a base under 16 MiB or on one core, else one
+   * per core up to 4. 0 decodes on the calling thread.
+   */
+  workers?: number | undefined;
   /** Retries of a ranged read after a transient failure (default 5), each resumed where it stopped. */
   retries?: number | undefined;
   /** First retry delay in ms, doubled at each retry (default 100). */
@@ -63,8 +72,12 @@ export interface RestoreResult {
   plan: RestorePlan;
 }
 
-/** Database pages gathered before one positional write. */
-const WRITE_BATCH = 1024 * 1024;
+/** Below this base size, starting worker threads costs more than they save. */
+const WORKERS_MIN_BASE = 16 * 1024 * 1024;
+const MAX_WORKERS = 4;
+/** Runs of the base are at most this many bytes (and 4 MiB of pages), at least RUN_MIN. */
+const RUN_MAX = 4 * 1024 * 1024;
+const RUN_MIN = 4 * 1024;
 const PROGRESS_INTERVAL_MS = 100;
 /**
  * Re-plans after a planned file vanished (retention deleted it meanwhile). Each re-plan
@@ -135,8 +148,24 @@ async function checkOutput(output: string, overwrite: boolean): Promise<void> {
   }
 }
 
-/** Runs the merge of the plan into the temp file; returns the result (the file is fsynced and closed). */
+/**
+ * Writes the plan into the temp file by the run path when its base is a v3-block file,
+ * else (or when the run path meets a page it cannot cut) by one merge; then the checks
+ * common to both. Returns the result (the file is fsynced and closed).
+ */
 async function writeDatabase(client: ReplicaClient, plan: RestorePlan, temp: string, options: RestoreOptions, progress: Progress): Promise<RestoreResult> {
+  try {
+    return await attempt(client, plan, temp, options, progress, true);
+  } catch (err) {
+    if (!(err instanceof CannotCut)) throw err;
+    return attempt(client, plan, temp, options, progress, false);
+  }
+}
+
+/** The run path met a file it cannot cut into runs (an LZ4-framed page in a v3-block file): start over by merging. */
+class CannotCut extends Error {}
+
+async function attempt(client: ReplicaClient, plan: RestorePlan, temp: string, options: RestoreOptions, progress: Progress, runs: boolean): Promise<RestoreResult> {
   const { signal } = options;
   const bytesTotal = plan.files.reduce((n, f) => n + f.size, 0);
   let downloaded = 0;
@@ -149,30 +178,29 @@ async function writeDatabase(client: ReplicaClient, plan: RestorePlan, temp: str
     signal,
     onBytes: (n) => progress.download((downloaded += n)),
   });
-  const inputs = new MergeInputs(client, plan.files, scheduler, signal);
+  const base = plan.files[0]!;
+  const baseStream = scheduler.open(base);
+  const inputs = new MergeInputs(client, plan.files, scheduler, signal, 1);
   let handle: FileHandle | undefined;
+  let cutting = false;
   try {
-    handle = await open(temp, "w", 0o644).catch((err: unknown) => {
+    handle = await open(temp, "w+", 0o644).catch((err: unknown) => {
       throw ioError(err, `cannot create ${temp}`);
     });
-    const merge = await mergeLtx(inputs.readers, { checksums: false, signal });
-    inputs.checkNames(merge.inputHeaders);
-    const { pageSize, commit } = merge.header;
-    const writer = new PageWriter(handle, pageSize, temp);
-    const sum = new DatabaseChecksum();
-    const lock = lockPgno(pageSize);
-    let expected = 1;
-    for await (const page of merge) {
-      if (page.pgno !== expected) throw missingPages(plan, expected, page.pgno - 1);
-      sum.add(pageChecksum(page.pgno, page.data));
-      await writer.write(page.pgno, page.data);
-      expected = page.pgno + 1 === lock ? page.pgno + 2 : page.pgno + 1;
+    const { head, source } = await peek(baseStream, DETECT_SIZE);
+    const workers = runs ? runWorkers(head, base, options.workers) : undefined;
+    let db: WrittenDatabase;
+    if (workers !== undefined) {
+      cutting = true;
+      const pageSize = decodeHeader(head.subarray(0, HEADER_SIZE), { strict: false }).pageSize;
+      const runBytes = Math.min(RUN_MAX, Math.max(RUN_MIN, Math.ceil(base.size / 32)));
+      db = await writeByRuns({ plan, inputs, base: source, handle, temp, workers, runBytes, pageSize, signal });
+    } else {
+      db = await writeByMerge(plan, inputs, new LtxReader(source, { file: fileLabel(base), signal }), handle, temp, signal);
     }
-    if (expected <= commit) throw missingPages(plan, expected, commit);
-    await writer.finish();
+    const { pageSize, commit, sum, summaries } = db;
     progress.phase("verify", downloaded, bytesTotal);
     await handle.truncate(commit * pageSize);
-    const summaries = await inputs.checkChecksumChain();
     const last = summaries[summaries.length - 1]!;
     const tracked = tracksChecksums(last.header);
     const postApplyChecksum = tracked ? last.trailer.postApplyChecksum : undefined;
@@ -197,6 +225,7 @@ async function writeDatabase(client: ReplicaClient, plan: RestorePlan, temp: str
       plan,
     };
   } catch (err) {
+    if (cutting && isLtxError(err) && err.code === "unsupported" && err.file === fileLabel(base)) throw new CannotCut(err.message);
     throw inputs.error(err);
   } finally {
     scheduler.close();
@@ -204,65 +233,60 @@ async function writeDatabase(client: ReplicaClient, plan: RestorePlan, temp: str
   }
 }
 
-function missingPages(plan: RestorePlan, from: number, to: number): ReplicaError {
-  const files = plan.files.map(fileLabel).join(", ");
-  return new ReplicaError("corrupt", `the files of the restore plan hold no page ${from}${to > from ? `…${to}` : ""} of the database at TXID ${plan.txid} (files: ${files})`);
+/**
+ * Worker threads for the run path, or undefined to merge: the run path needs a v3-block
+ * base; without `requested`, threads only pay off for a large base on several cores.
+ */
+function runWorkers(head: Uint8Array, base: LtxFileInfo, requested: number | undefined): number | undefined {
+  if (head.length < HEADER_SIZE || detectFormat(head, base.size) !== "v3-block") return undefined;
+  if (requested !== undefined) return requested;
+  const cores = availableParallelism();
+  return base.size < WORKERS_MIN_BASE || cores < 2 ? 0 : Math.min(cores, MAX_WORKERS);
+}
+
+/** The merge path: ONE k-way merge of every planned file, each merged page written once, in order. */
+async function writeByMerge(plan: RestorePlan, inputs: MergeInputs, base: LtxReader, handle: FileHandle, temp: string, signal: AbortSignal | undefined): Promise<WrittenDatabase> {
+  const merge = await mergeLtx([base, ...inputs.readers], { checksums: false, signal });
+  inputs.checkNames(merge.inputHeaders);
+  const { pageSize, commit } = merge.header;
+  const writer = new PageWriter(handle, pageSize, temp);
+  const sum = new DatabaseChecksum();
+  const lock = lockPgno(pageSize);
+  let expected = 1;
+  for await (const page of merge) {
+    if (page.pgno !== expected) throw missingPages(plan, expected, page.pgno - 1);
+    sum.add(pageChecksum(page.pgno, page.data));
+    await writer.write(page.pgno, page.data);
+    expected = nextPgno(page.pgno, lock);
+  }
+  if (expected <= commit) throw missingPages(plan, expected, commit);
+  await writer.finish();
+  return { pageSize, commit, sum, summaries: await inputs.checkChecksumChain([await base.finish()]) };
 }
 
 /**
- * Writes ascending pages at their offsets, gathering runs of consecutive pages into one
- * positional write; one write is in flight while the next batch fills.
+ * The first `n` bytes of a stream (fewer if it is shorter) and the stream again from its
+ * start: what decides a restore's path, without reading anything twice.
  */
-class PageWriter {
-  private buffers: [Uint8Array, Uint8Array];
-  private fill = 0;
-  private firstPgno = 0;
-  private nextPgno = 0;
-  private pending: Promise<unknown> | undefined;
-
-  constructor(
-    private readonly handle: FileHandle,
-    private readonly pageSize: number,
-    private readonly path: string,
-  ) {
-    const size = Math.max(pageSize, WRITE_BATCH - (WRITE_BATCH % pageSize));
-    this.buffers = [new Uint8Array(size), new Uint8Array(size)];
+async function peek(stream: AsyncIterator<Uint8Array>, n: number): Promise<{ head: Uint8Array; source: AsyncIterable<Uint8Array> }> {
+  const chunks: Uint8Array[] = [];
+  let have = 0;
+  while (have < n) {
+    const next = await stream.next();
+    if (next.done) break;
+    chunks.push(next.value);
+    have += next.value.length;
   }
-
-  async write(pgno: number, data: Uint8Array): Promise<void> {
-    if (this.fill > 0 && (pgno !== this.nextPgno || this.fill + this.pageSize > this.buffers[0].length)) await this.flush();
-    if (this.fill === 0) this.firstPgno = pgno;
-    this.buffers[0].set(data, this.fill);
-    this.fill += this.pageSize;
-    this.nextPgno = pgno + 1;
+  const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  async function* replay(): AsyncGenerator<Uint8Array> {
+    try {
+      yield* chunks;
+      for (let next = await stream.next(); !next.done; next = await stream.next()) yield next.value;
+    } finally {
+      await stream.return?.();
+    }
   }
-
-  /** Starts writing the gathered batch once the previous write has completed. */
-  async flush(): Promise<void> {
-    await this.settle();
-    if (this.fill === 0) return;
-    const buffer = this.buffers[0];
-    const position = (this.firstPgno - 1) * this.pageSize;
-    this.pending = this.handle.write(buffer, 0, this.fill, position).catch((err: unknown) => {
-      throw ioError(err, `cannot write ${this.path} at offset ${position}`);
-    });
-    // Awaited by the next flush; a failure elsewhere first must not leave it unhandled.
-    this.pending.catch(() => undefined);
-    this.buffers = [this.buffers[1], buffer];
-    this.fill = 0;
-  }
-
-  /** Writes whatever is gathered and waits for every write. */
-  async finish(): Promise<void> {
-    await this.flush();
-    await this.settle();
-  }
-
-  private async settle(): Promise<void> {
-    const pending = this.pending;
-    this.pending = undefined;
-    await pending;
-  }
+  return { head: head.subarray(0, Math.min(head.length, n)), source: replay() };
 }
 
 /** Progress callbacks: every phase change, and downloads at most every 100 ms. */
@@ -287,11 +311,6 @@ class Progress {
     this.last = Date.now();
     this.callback?.({ ...this.state });
   }
-}
-
-function ioError(err: unknown, what: string): ReplicaError {
-  if (isReplicaError(err)) return err;
-  return new ReplicaError("io", `${what}: ${(err as Error).message}`, { cause: err });
 }
 
 async function syncDirectory(dir: string): Promise<void> {

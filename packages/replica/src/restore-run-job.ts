@@ -1,0 +1,65 @@
+/**
+ * One run of a restore's base snapshot (see restore-runs.ts): decode it into a page
+ * buffer and say where its pages go. The same code runs on a worker thread (which then
+ * writes with positional writes of its own) and on the restoring thread (which writes
+ * asynchronously), so the two modes cannot differ in what they check or compute.
+ */
+import { decodeFrameRun, type FrameRunShare, type LtxFrameRun } from "@sqlrep/ltx";
+
+/** What a run needs besides its bytes. */
+export interface RunJob {
+  run: Pick<LtxFrameRun, "bytes" | "offset">;
+  pageSize: number;
+  /** The restored database's page count: pages past it are checked but not written. */
+  limit: number;
+  /** Named in errors. */
+  file: string;
+}
+
+/** What a decoded run contributes to the restore. */
+export interface RunOutcome {
+  /** For the reader's file and post-apply checksums. */
+  share: FrameRunShare;
+  /** XOR of the checksums of the pages written (those up to `limit`). */
+  written: bigint;
+  pages: number;
+}
+
+/** A positional write of `out[start, end)` at `position` of the database file. */
+export interface PageWrite {
+  start: number;
+  end: number;
+  position: number;
+}
+
+/** Decodes `job` into `out` (room for the run's pages); returns its outcome and the writes that put its pages in place. */
+export function decodeRunJob(job: RunJob, out: Uint8Array): { outcome: RunOutcome; writes: PageWrite[] } {
+  const { pageSize, limit } = job;
+  const result = decodeFrameRun(job.run, { pageSize, out, file: job.file });
+  let all = 0n;
+  let written = 0n;
+  const writes: PageWrite[] = [];
+  let last: PageWrite | undefined;
+  let lastPgno = -1;
+  for (let i = 0; i < result.pages; i++) {
+    const pgno = result.pgnos[i]!;
+    const sum = result.checksums[i]!;
+    all ^= sum;
+    if (pgno > limit) continue;
+    written ^= sum;
+    const start = i * pageSize;
+    // Consecutive pages are consecutive in both the buffer and the file: one write.
+    if (last !== undefined && pgno === lastPgno + 1 && last.end === start) last.end = start + pageSize;
+    else writes.push((last = { start, end: start + pageSize, position: (pgno - 1) * pageSize }));
+    lastPgno = pgno;
+  }
+  return { outcome: { share: { crc: result.crc, length: result.length, pageSum: all }, written, pages: result.pages }, writes };
+}
+
+/** Bytes of page output a run may need: what `runPages` allows at this page size. */
+export function runPagesFor(pageSize: number): number {
+  return Math.max(1, Math.floor(RUN_OUTPUT / pageSize));
+}
+
+/** Decoded bytes per run (the output buffer of a worker). */
+const RUN_OUTPUT = 4 * 1024 * 1024;
