@@ -33,13 +33,27 @@ type S3Module = typeof import("@sqlrep/replica-s3");
 let s3: S3Module | undefined;
 
 /**
- * The replica types this CLI serves. Backends are registered here, explicitly:
- * importing a package registers nothing. The S3 package (and the AWS SDK under it,
- * ~150 ms to load) is loaded here, so commands without replicas start fast.
+ * The replica types this CLI serves, for replicas of the given `types` (URL schemes).
+ * Backends are registered here, explicitly: importing a package registers nothing. The
+ * S3 package (and the AWS SDK under it, ~110 ms to load) is loaded only when an `s3`
+ * replica is asked for: a directory restore or a command without replicas starts fast.
+ * (An unknown scheme is refused by the URL parser, which lists every supported one.)
  */
-export async function createRegistry(): Promise<ReplicaRegistry> {
+export async function createRegistry(types: Iterable<string>): Promise<ReplicaRegistry> {
+  const registry = new ReplicaRegistry();
+  if (![...types].includes("s3")) return registry;
   s3 ??= await import("@sqlrep/replica-s3");
-  return new ReplicaRegistry().register("s3", s3.createS3ReplicaClient);
+  return registry.register("s3", s3.createS3ReplicaClient);
+}
+
+/** The replica type a URL names (its scheme, lower case; `file` for a plain path). */
+export function urlType(url: string): string {
+  return /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase() ?? "file";
+}
+
+/** The replica types of some databases' replicas. */
+export function replicaTypes(dbs: readonly DatabaseConfig[]): string[] {
+  return dbs.flatMap((db) => db.replicas.map((r) => r.spec.type));
 }
 
 /** Whether a positional argument is a replica URL rather than a database path. */
@@ -105,15 +119,14 @@ export async function resolveTarget(
   given: ReadonlySet<string>,
   io: Io,
 ): Promise<{ db?: DatabaseConfig; config?: LitestreamConfig; replicas: NamedReplica[] }> {
-  const registry = await createRegistry();
   if (isReplicaUrl(arg)) {
     if (given.has("config")) throw new UsageError("cannot specify a replica URL and the -config flag");
     if (given.has("replica")) throw new UsageError("cannot specify a replica URL and the -replica flag");
-    return { replicas: [urlReplica(arg, registry)] };
+    return { replicas: [urlReplica(arg, await createRegistry([urlType(arg)]))] };
   }
   const config = await readConfig(flags, io);
   const db = findDatabase(config, arg, io);
-  return { db, config, replicas: databaseReplicas(db, registry, flags.replica) };
+  return { db, config, replicas: databaseReplicas(db, await createRegistry(replicaTypes([db])), flags.replica) };
 }
 
 /** Whether an error is one the CLI reports as a plain message (no stack). */

@@ -4,7 +4,7 @@ import { dirname, resolve } from "node:path";
 import { formatChecksum } from "@sqlrep/ltx";
 import { importLegacy } from "@sqlrep/replica";
 import { defineCommand } from "../command.js";
-import { CliError, CONFIG_FLAGS, createRegistry, describeReplica, resolveTarget, urlReplica } from "../context.js";
+import { CliError, CONFIG_FLAGS, createRegistry, describeReplica, resolveTarget, urlReplica, urlType } from "../context.js";
 import { defineFlags, UsageError } from "../flags.js";
 import { formatBytes, formatTime, formatTxid, parseTimestampFlag } from "../format.js";
 import { legacyTarget } from "../legacy-restore.js";
@@ -51,7 +51,7 @@ export const importV3Command = defineCommand({
     });
     const { replicas } = await resolveTarget(positionals[0]!, flags, given, io);
     const source = replicas[0]!;
-    const target = flags.to === undefined ? source : urlReplica(flags.to, await createRegistry());
+    const target = flags.to === undefined ? source : urlReplica(flags.to, await createRegistry([urlType(flags.to)]));
     const database = flags.o === undefined ? undefined : resolve(io.cwd, flags.o);
     if (database !== undefined) {
       if (existsSync(database)) throw new CliError(`output file already exists: ${database}`);

@@ -6,7 +6,7 @@ import { formatDuration } from "@sqlrep/config";
 import { isReplicaError, parseReplicaUrl } from "@sqlrep/replica";
 import { defineCommand } from "../command.js";
 import { absoluteFileSpec, configPath, resolveDatabasePath, type LitestreamConfig, type ReplicaConfig } from "../config.js";
-import { CliError, CONFIG_FLAGS, createClient, createRegistry, readConfig, type Io, type NamedReplica } from "../context.js";
+import { CliError, CONFIG_FLAGS, createClient, createRegistry, readConfig, replicaTypes, type Io, type NamedReplica } from "../context.js";
 import { defineFlags, UsageError } from "../flags.js";
 import { formatTxid } from "../format.js";
 import { startHttpServer } from "../http.js";
@@ -110,7 +110,7 @@ function logLevel(configured: LogLevel, flag: string | undefined, env: NodeJS.Pr
 async function replicate(config: LitestreamConfig, exec: string | undefined, logger: Logger, io: Io): Promise<number> {
   const argv = exec === undefined ? undefined : splitShellWords(exec);
   if (argv !== undefined && argv.length === 0) throw new UsageError("the exec command is empty");
-  const registry = await createRegistry();
+  const registry = await createRegistry(replicaTypes(config.dbs));
   const named = config.dbs.map((db) => db.replicas.map((r): NamedReplica => ({ name: r.name, config: r, client: createClient(registry, r) })));
   for (const [i, db] of config.dbs.entries()) {
     if (db.restoreIfNotExists && !existsSync(db.path)) await restoreMissing(db.path, named[i]!, logger, io);

@@ -2,7 +2,7 @@ import { stat } from "node:fs/promises";
 import { replicaPosition, type ReplicaRegistry } from "@sqlrep/replica";
 import { defineCommand } from "../command.js";
 import { connectAddress, type DatabaseConfig } from "../config.js";
-import { CONFIG_FLAGS, createRegistry, databaseReplicas, findDatabase, readConfig, type Io } from "../context.js";
+import { CONFIG_FLAGS, createRegistry, databaseReplicas, findDatabase, readConfig, replicaTypes, type Io } from "../context.js";
 import { defineFlags, UsageError } from "../flags.js";
 import { formatBytes, formatTable, formatTime, formatTxid } from "../format.js";
 import type { LiveStatus } from "../http.js";
@@ -52,7 +52,7 @@ export const statusCommand = defineCommand({
     const config = await readConfig(flags, io);
     const dbs = positionals.length === 1 ? [findDatabase(config, positionals[0]!, io)] : config.dbs;
     const live = config.addr === undefined ? undefined : await fetchLive(config.addr);
-  const registry = await createRegistry();
+  const registry = await createRegistry(replicaTypes(dbs));
   const reports = await Promise.all(dbs.map((db) => report(db, registry, live)));
     if (flags.json) {
       io.stdout.write(JSON.stringify(reports, null, 2) + "\n");
