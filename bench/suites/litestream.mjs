@@ -69,9 +69,11 @@ export default async function run(bench) {
       `workload: single-row transactions (payments row ~350 B, 2 indexes) by a separate better-sqlite3 process (synchronous=NORMAL, wal_autocheckpoint=0); same config for both tools (sync-interval 1s, min-checkpoint-page-count 1000, checkpoint-interval 1m, other keys at their defaults); N=${cfg.runs}, medians`,
     );
     bench.note(codeUnderTest(bench.repo));
-    const seed = seedDatabase(bench, cfg);
+    // BENCH_LITESTREAM_PARTS=restore (or replication) runs one half only, e.g. after a restore change.
+    const parts = (process.env.BENCH_LITESTREAM_PARTS ?? "replication,restore").split(",");
     const runs = [];
-    for (let rep = 1; rep <= cfg.runs; rep++) {
+    const seed = parts.includes("replication") ? seedDatabase(bench, cfg) : undefined;
+    for (let rep = 1; seed !== undefined && rep <= cfg.runs; rep++) {
       for (const kind of ["dir", "s3"]) {
         const order = rep % 2 === 1 ? both : [...both].reverse();
         for (const tool of order) {
@@ -81,15 +83,17 @@ export default async function run(bench) {
         }
       }
     }
-    reportReplication(bench, cfg, both, runs);
+    if (runs.length > 0) reportReplication(bench, cfg, both, runs);
 
     const restores = [];
-    const source = restoreSource(bench, cfg);
-    for (const kind of ["dir", "s3"]) {
-      for (const tool of both) restores.push(await restoreScenario(bench, cfg, { tool, kind, s3, source }));
-      compareRestores(bench, restores.filter((r) => r.kind === kind));
+    if (parts.includes("restore")) {
+      const source = restoreSource(bench, cfg);
+      for (const kind of ["dir", "s3"]) {
+        for (const tool of both) restores.push(await restoreScenario(bench, cfg, { tool, kind, s3, source }));
+        compareRestores(bench, restores.filter((r) => r.kind === kind));
+      }
+      reportRestore(bench, cfg, both, restores);
     }
-    reportRestore(bench, cfg, both, restores);
     for (const r of [...runs, ...restores]) {
       if (r.load[0] > LOAD_WARNING) bench.note(`load ${r.load[0].toFixed(2)} > ${LOAD_WARNING} at ${r.tool} ${r.kind}${r.rep ? ` run ${r.rep}` : " restore"}: rerun when the machine is quieter`);
     }
