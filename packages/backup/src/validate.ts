@@ -12,10 +12,10 @@ export interface ChainEnd {
 
 /**
  * Walks a replica from its newest snapshot to its highest TXID, reading only the
- * header and trailer of each file: every file must start right after the previous one
- * and its pre-apply checksum must equal the previous post-apply checksum. Where
- * levels overlap the file reaching furthest is taken, so a compacted replica costs a
- * few reads. Throws BackupError("validation") on a gap or a broken chain.
+ * header and trailer of each file: every file must start at most right after the TXID
+ * reached, and where it starts right after it, its pre-apply checksum must equal the
+ * previous post-apply checksum. Where levels overlap the file reaching furthest is
+ * taken, so a compacted replica costs a few reads. Throws BackupError("validation") on a gap or a broken chain.
  */
 export async function verifyReplicaChain(client: ReplicaClient, signal?: AbortSignal): Promise<ChainEnd> {
   const fail = (message: string): never => {
@@ -33,7 +33,12 @@ export async function verifyReplicaChain(client: ReplicaClient, signal?: AbortSi
     for await (const f of client.ltxFiles(level, { seek: 0, signal })) if (f.maxTXID > txid) later.push(f);
   }
   for (;;) {
-    const next = later.filter((f) => f.minTXID === txid + 1).reduce<LtxFileInfo | undefined>((a, b) => (a === undefined || b.maxTXID > a.maxTXID ? b : a), undefined);
+    // A compacted file may start before the TXID reached (a snapshot taken in the middle
+    // of its range, the level-0 files after the snapshot since pruned): it continues the
+    // chain all the same, as a restore would use it.
+    const next = later
+      .filter((f) => f.minTXID <= txid + 1 && f.maxTXID > txid)
+      .reduce<LtxFileInfo | undefined>((a, b) => (a === undefined || b.maxTXID > a.maxTXID ? b : a), undefined);
     if (next === undefined) {
       const beyond = later.find((f) => f.minTXID > txid + 1);
       if (beyond !== undefined) fail(`TXIDs ${formatTxid(txid + 1)}…${formatTxid(beyond.minTXID - 1)} are missing after the snapshot at ${formatTxid(snapshot.maxTXID)}`);
@@ -41,7 +46,8 @@ export async function verifyReplicaChain(client: ReplicaClient, signal?: AbortSi
     }
     const ends = await readEnds(client, next, signal);
     files++;
-    if (ends.tracks && ends.pre !== post) {
+    // Its pre-apply checksum is the state before its first TXID: comparable only where it starts right after.
+    if (ends.tracks && next.minTXID === txid + 1 && ends.pre !== post) {
       fail(
         `level ${next.level} file ${formatTxid(next.minTXID)}-${formatTxid(next.maxTXID)} expects checksum ${formatChecksum(ends.pre)} but the chain has ${formatChecksum(post)} at TXID ${formatTxid(txid)}`,
       );
