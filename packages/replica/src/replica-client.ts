@@ -1,6 +1,7 @@
 import { LtxError, decodeHeader, formatFilename, HEADER_SIZE, parseFilename } from "@sqlrep/ltx";
 import { isReplicaError, ReplicaError, throwIfAborted } from "./errors.js";
 import { SNAPSHOT_LEVEL, type ReplicaLayout } from "./layout.js";
+import { peekStream } from "./peek-stream.js";
 import { isObjectInfo, readObject, type ObjectStore, type SignalOption } from "./object-store.js";
 
 /** Which LTX file: its level and TXID range (the name is derived from these). */
@@ -197,26 +198,8 @@ async function peekHeader(
   key: string,
 ): Promise<[Date, Uint8Array | AsyncIterable<Uint8Array>]> {
   if (body instanceof Uint8Array) return [headerTimestamp(body, key), body];
-  const iterator = body[Symbol.asyncIterator]();
-  const head: Uint8Array[] = [];
-  let size = 0;
-  while (size < HEADER_SIZE) {
-    const next = await iterator.next();
-    if (next.done) break;
-    head.push(next.value);
-    size += next.value.length;
-  }
-  const first = concat(head, size);
-  const timestamp = headerTimestamp(first, key);
-  async function* rest(): AsyncIterable<Uint8Array> {
-    yield first;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value;
-    }
-  }
-  return [timestamp, rest()];
+  const { head, source } = await peekStream(body[Symbol.asyncIterator](), HEADER_SIZE);
+  return [headerTimestamp(head, key), source];
 }
 
 function headerTimestamp(bytes: Uint8Array, key: string): Date {
@@ -228,13 +211,3 @@ function headerTimestamp(bytes: Uint8Array, key: string): Date {
   }
 }
 
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}

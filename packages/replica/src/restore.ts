@@ -4,6 +4,7 @@ import { dirname, resolve } from "node:path";
 import { DatabaseChecksum, decodeHeader, DETECT_SIZE, detectFormat, formatChecksum, HEADER_SIZE, isLtxError, lockPgno, LtxReader, mergeLtx, pageChecksum, tracksChecksums } from "@sqlrep/ltx";
 import { isReplicaError, ReplicaError, throwIfAborted } from "./errors.js";
 import { MergeInputs } from "./inputs.js";
+import { peekStream } from "./peek-stream.js";
 import { fileLabel } from "./listing.js";
 import { DEFAULT_PARALLELISM, RangeScheduler } from "./ranged-source.js";
 import type { LtxFileInfo, ReplicaClient } from "./replica-client.js";
@@ -187,7 +188,7 @@ async function attempt(client: ReplicaClient, plan: RestorePlan, temp: string, o
     handle = await open(temp, "w+", 0o644).catch((err: unknown) => {
       throw ioError(err, `cannot create ${temp}`);
     });
-    const { head, source } = await peek(baseStream, DETECT_SIZE);
+    const { head, source } = await peekStream(baseStream, DETECT_SIZE);
     const workers = runs ? runWorkers(head, base, options.workers) : undefined;
     let db: WrittenDatabase;
     if (workers !== undefined) {
@@ -262,31 +263,6 @@ async function writeByMerge(plan: RestorePlan, inputs: MergeInputs, base: LtxRea
   if (expected <= commit) throw missingPages(plan, expected, commit);
   await writer.finish();
   return { pageSize, commit, sum, summaries: await inputs.checkChecksumChain([await base.finish()]) };
-}
-
-/**
- * The first `n` bytes of a stream (fewer if it is shorter) and the stream again from its
- * start: what decides a restore's path, without reading anything twice.
- */
-async function peek(stream: AsyncIterator<Uint8Array>, n: number): Promise<{ head: Uint8Array; source: AsyncIterable<Uint8Array> }> {
-  const chunks: Uint8Array[] = [];
-  let have = 0;
-  while (have < n) {
-    const next = await stream.next();
-    if (next.done) break;
-    chunks.push(next.value);
-    have += next.value.length;
-  }
-  const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-  async function* replay(): AsyncGenerator<Uint8Array> {
-    try {
-      yield* chunks;
-      for (let next = await stream.next(); !next.done; next = await stream.next()) yield next.value;
-    } finally {
-      await stream.return?.();
-    }
-  }
-  return { head: head.subarray(0, Math.min(head.length, n)), source: replay() };
 }
 
 /** Progress callbacks: every phase change, and downloads at most every 100 ms. */
