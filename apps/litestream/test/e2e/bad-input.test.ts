@@ -4,15 +4,14 @@
 // and a failed restore must leave nothing behind.
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startS3Server, stopAllProcesses, tempDir, type S3Server } from "@sqlrep/testkit";
 import Database from "better-sqlite3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   built,
   copyDatabase,
+  e2eSuite,
   expectHistoryState,
   needsBuild,
-  prefilledDatabase,
   replicaClient,
   restore,
   runCli,
@@ -20,26 +19,12 @@ import {
   s3Env,
   sleep,
   startReplicate,
-  Writer,
   writeConfig,
+  Writer,
 } from "./harness.js";
 
-const tmp = tempDir("sqlrep-e2e-bad-input-");
-let s3: S3Server;
-let template: string;
-
-beforeAll(async () => {
-  if (!built) return;
-  s3 = await startS3Server();
-  template = tmp.join("template", "app.db");
-  await prefilledDatabase(template, 800);
-}, 60_000);
-
-afterAll(async () => {
-  await stopAllProcesses();
-  await s3?.stop();
-  tmp.remove();
-}, 30_000);
+const suite = e2eSuite("bad-input", 800);
+const { tmp, template } = suite;
 
 let files = 0;
 function configFile(text: string): string {
@@ -159,9 +144,9 @@ describe.skipIf(!built)(`bad input${needsBuild}`, () => {
     }, 60_000);
 
     it("S3 replica: a flipped byte in one middle object, and a deleted other one", async () => {
-      const env = s3Env(s3);
-      const { dir, url } = await replicated("corrupt-s3", () => s3.url("corrupt"), env);
-      const client = replicaClient(url, s3);
+      const env = s3Env(suite.s3);
+      const { dir, url } = await replicated("corrupt-s3", () => suite.s3.url("corrupt"), env);
+      const client = replicaClient(url, suite.s3);
       const level0: { level: number; minTXID: number; maxTXID: number; size: number }[] = [];
       for await (const f of client.ltxFiles(0)) level0.push(f);
       expect(level0.length).toBeGreaterThanOrEqual(6);

@@ -3,40 +3,25 @@
 // and take a snapshot, and the replica must lose nothing, before or after.
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { startS3Server, stopAllProcesses, tempDir, type S3Server } from "@sqlrep/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   built,
   copyDatabase,
+  e2eSuite,
   expectHistoryState,
   lastSyncedTxid,
   needsBuild,
-  prefilledDatabase,
   restore,
   s3Env,
   sleep,
   startReplicate,
-  Writer,
   writeConfig,
+  Writer,
   type Commit,
 } from "./harness.js";
 
-const tmp = tempDir("sqlrep-e2e-checkpoint-");
-let s3: S3Server;
-let template: string;
-
-beforeAll(async () => {
-  if (!built) return;
-  s3 = await startS3Server();
-  template = tmp.join("template", "app.db");
-  await prefilledDatabase(template, 1500);
-}, 60_000);
-
-afterAll(async () => {
-  await stopAllProcesses();
-  await s3?.stop();
-  tmp.remove();
-}, 30_000);
+const suite = e2eSuite("checkpoint", 1500);
+const { tmp, template } = suite;
 
 /** The last commit that returned before `time`. */
 function lastBefore(commits: readonly Commit[], time: number): number {
@@ -56,8 +41,8 @@ describe.skipIf(!built)(`an external checkpoint while replicate is stopped${need
     const dir = tmp.join(name);
     const db = join(dir, "app.db");
     copyDatabase(template, db);
-    const url = kind === "file" ? `file://${join(dir, "replica")}` : s3.url(`checkpoint-${name}`);
-    const env = kind === "s3" ? s3Env(s3) : {};
+    const url = kind === "file" ? `file://${join(dir, "replica")}` : suite.s3.url(`checkpoint-${name}`);
+    const env = kind === "s3" ? s3Env(suite.s3) : {};
     const config = writeConfig(join(dir, "litestream.yml"), {
       dbs: [{ path: db, "monitor-interval": "100ms", replicas: [{ url, "sync-interval": "100ms" }] }],
     });

@@ -4,15 +4,15 @@
 // and lose nothing.
 //
 //   E2E_FAULT_SEED=<n>   seeds the proxy's draws (printed in the title)
-import { freePort, startFaultProxy, startS3Server, stopAllProcesses, tempDir, waitFor, type FaultProxy, type S3Server } from "@sqlrep/testkit";
+import { freePort, startFaultProxy, waitFor, type FaultProxy } from "@sqlrep/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   built,
   copyDatabase,
+  e2eSuite,
   expectHistoryState,
   lastSyncedTxid,
   needsBuild,
-  prefilledDatabase,
   replicaClient,
   restore,
   s3Env,
@@ -21,30 +21,23 @@ import {
   startReplicate,
   syncedLines,
   timedFiles,
-  Writer,
   writeConfig,
+  Writer,
 } from "./harness.js";
 
 const SEED = seedFrom("E2E_FAULT_SEED", 7);
-const tmp = tempDir("sqlrep-e2e-faults-");
-let s3: S3Server;
+const suite = e2eSuite("faults", 1500);
+const { tmp, template } = suite;
 let proxy: FaultProxy;
-let template: string;
 
 beforeAll(async () => {
-  if (!built) return;
-  s3 = await startS3Server();
-  proxy = await startFaultProxy({ target: s3.endpoint, seed: SEED });
-  template = tmp.join("template", "app.db");
-  await prefilledDatabase(template, 1500);
-}, 60_000);
+  if (built) proxy = await startFaultProxy({ target: suite.s3.endpoint, seed: SEED });
+});
 
+// Registered after the suite's own hooks, so it runs before them: the proxy goes first.
 afterAll(async () => {
-  await stopAllProcesses();
   await proxy?.stop();
-  await s3?.stop();
-  tmp.remove();
-}, 30_000);
+});
 
 interface LiveReplica {
   name: string;
@@ -65,7 +58,7 @@ describe.skipIf(!built)(`S3 faults while replicating (E2E_FAULT_SEED=${SEED})${n
     const port = await freePort();
     const prefix = "faults";
     // Through the proxy; restores below go to the server directly.
-    const viaProxy = `s3://${s3.bucket}/${prefix}?endpoint=${proxy.url}&region=${s3.region}&force-path-style=true`;
+    const viaProxy = `s3://${suite.s3.bucket}/${prefix}?endpoint=${proxy.url}&region=${suite.s3.region}&force-path-style=true`;
     const config = writeConfig(tmp.join("faults", "litestream.yml"), {
       addr: `":${port}"`,
       levels: [{ interval: "1s" }],
@@ -82,7 +75,7 @@ describe.skipIf(!built)(`S3 faults while replicating (E2E_FAULT_SEED=${SEED})${n
         },
       ],
     });
-    const proc = await startReplicate(["-config", config], { env: s3Env(s3), ready: "started" });
+    const proc = await startReplicate(["-config", config], { env: s3Env(suite.s3), ready: "started" });
     const writer = await Writer.start(db, { rate: 100 });
 
     // Phase A: a share of requests fail (503 SlowDown), are reset or delayed.
@@ -129,15 +122,15 @@ describe.skipIf(!built)(`S3 faults while replicating (E2E_FAULT_SEED=${SEED})${n
     expect(retries.length, "the engine logged its retries").toBeGreaterThan(0);
 
     // Nothing lost: the latest restore holds every row the writer committed.
-    const url = s3.url(prefix);
-    const latest = await restore(tmp.join("faults"), url, { env: s3Env(s3) });
+    const url = suite.s3.url(prefix);
+    const latest = await restore(tmp.join("faults"), url, { env: s3Env(suite.s3) });
     expect(latest.checksumVerified).toBe(true);
     expect(latest.txid).toBe(caughtUp.txid);
     expect(latest.txid).toBe(lastSyncedTxid(log));
     expect(expectHistoryState(latest.output, "restore after faults")).toBe(writerLast);
 
     // Contiguous TXIDs: level 0 and the snapshots together cover every TXID from 1 to the end.
-    const files = await timedFiles(replicaClient(url, s3));
+    const files = await timedFiles(replicaClient(url, suite.s3));
     const covered = new Set<number>();
     for (const f of files) {
       if (f.level === 0) for (let x = f.minTXID; x <= f.maxTXID; x++) covered.add(x);

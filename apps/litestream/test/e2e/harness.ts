@@ -7,9 +7,9 @@ import { fileURLToPath } from "node:url";
 import { decodeHeader, HEADER_SIZE } from "@sqlrep/ltx";
 import { createFileReplicaClient, ReplicaRegistry, SNAPSHOT_LEVEL, type ReplicaClient } from "@sqlrep/replica";
 import { createS3ReplicaClient } from "@sqlrep/replica-s3";
-import { spawnProcess, type ProcessHandle, type S3Server } from "@sqlrep/testkit";
+import { spawnProcess, startS3Server, stopAllProcesses, tempDir, type ProcessHandle, type S3Server, type TempDir } from "@sqlrep/testkit";
 import Database from "better-sqlite3";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { CLI, runCli, type RunResult } from "../../src/testing/seed.js";
 import { modelRows, type ModelRow } from "./model.mjs";
 
@@ -134,6 +134,45 @@ export async function prefilledDatabase(path: string, count: number): Promise<vo
 export function copyDatabase(from: string, path: string): void {
   mkdirSync(dirname(path), { recursive: true });
   copyFileSync(from, path);
+}
+
+/** What every end-to-end suite starts from; see {@link e2eSuite}. */
+export interface E2eSuite {
+  readonly tmp: TempDir;
+  /** A checkpointed database of the history's first transactions, copied by each test. */
+  readonly template: string;
+  /** The suite's S3 server on 127.0.0.1 (started before the suite's first test). */
+  readonly s3: S3Server;
+}
+
+/**
+ * Registers the hooks of an end-to-end suite: a temp dir (prefix `sqlrep-e2e-<name>-`),
+ * an S3 server and a template database of `rows` transactions before the first test
+ * (only when the CLI is built: the suite is skipped otherwise), and after the last, every
+ * child process stopped, the server stopped, the temp dir removed.
+ */
+export function e2eSuite(name: string, rows: number): E2eSuite {
+  const tmp = tempDir(`sqlrep-e2e-${name}-`);
+  const template = tmp.join("template", "app.db");
+  let s3: S3Server | undefined;
+  beforeAll(async () => {
+    if (!built) return;
+    s3 = await startS3Server();
+    await prefilledDatabase(template, rows);
+  }, 60_000);
+  afterAll(async () => {
+    await stopAllProcesses();
+    await s3?.stop();
+    tmp.remove();
+  }, 30_000);
+  return {
+    tmp,
+    template,
+    get s3(): S3Server {
+      if (s3 === undefined) throw new Error(`the ${name} suite's S3 server is not running (it starts in beforeAll, when the CLI is built)`);
+      return s3;
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------

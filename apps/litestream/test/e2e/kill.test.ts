@@ -5,16 +5,16 @@
 //   E2E_KILL_SEED=<n>    base seed (trial t uses seed n + t); printed in every title
 //   E2E_KILL_TRIALS=<n>  number of trials (default 20; half directory, half S3)
 import { join } from "node:path";
-import { startS3Server, stopAllProcesses, tempDir, type ProcessHandle, type S3Server } from "@sqlrep/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ProcessHandle } from "@sqlrep/testkit";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   built,
   chooser,
   copyDatabase,
+  e2eSuite,
   expectHistoryState,
   lastSyncedTxid,
   needsBuild,
-  prefilledDatabase,
   prng,
   restore,
   runRestore,
@@ -22,8 +22,8 @@ import {
   seedFrom,
   sleep,
   startReplicate,
-  Writer,
   writeConfig,
+  Writer,
 } from "./harness.js";
 
 const SEED = seedFrom("E2E_KILL_SEED", 20261122);
@@ -31,26 +31,15 @@ const TRIALS = seedFrom("E2E_KILL_TRIALS", 20);
 /** Transactions already in the database when a trial starts (about 3 MiB). */
 const PREFILL = 2500;
 
-const tmp = tempDir("sqlrep-e2e-kill-");
-let s3: S3Server;
-let template: string;
-
-beforeAll(async () => {
-  if (!built) return;
-  s3 = await startS3Server();
-  template = tmp.join("template", "app.db");
-  await prefilledDatabase(template, PREFILL);
-}, 60_000);
+const suite = e2eSuite("kill", PREFILL);
+const { tmp, template } = suite;
 
 /** Where each kill landed (the replicator's last log line), tallied over the suite. */
 const landed = new Map<string, number>();
 
-afterAll(async () => {
+afterAll(() => {
   if (landed.size > 0) console.log(`[kill -9 tally, E2E_KILL_SEED=${SEED}] last line before each kill: ${[...landed].map(([k, n]) => `${k} ${n}`).join(", ")}`);
-  await stopAllProcesses();
-  await s3?.stop();
-  tmp.remove();
-}, 30_000);
+});
 
 /** What ends a replicate run: a kill after a delay, or right after a kind of log line. */
 type Trigger = { kind: "time"; ms: number } | { kind: "early"; ms: number } | { kind: "after"; what: "sync" | "checkpoint" | "snapshot"; nth: number; delayMs: number };
@@ -84,8 +73,8 @@ describe.skipIf(!built)(`kill -9 of litestream replicate while another process w
       const dir = tmp.join(`trial-${t}`);
       const db = join(dir, "app.db");
       copyDatabase(template, db);
-      const url = kind === "file" ? `file://${join(dir, "replica")}` : s3.url(`kill-${seed}`);
-      const env = kind === "s3" ? s3Env(s3) : {};
+      const url = kind === "file" ? `file://${join(dir, "replica")}` : suite.s3.url(`kill-${seed}`);
+      const env = kind === "s3" ? s3Env(suite.s3) : {};
       const settings = {
         rate: r.pick([60, 100, 150, 200]),
         syncInterval: r.pick(["0s", "100ms", "250ms", "1s"]),

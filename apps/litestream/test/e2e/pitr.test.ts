@@ -9,16 +9,15 @@
 //   E2E_PITR_SEED=<n>   seeds the chosen times (printed in the title)
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { startS3Server, stopAllProcesses, tempDir, type S3Server } from "@sqlrep/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   built,
   chooser,
   copyDatabase,
+  e2eSuite,
   expectHistoryState,
   expectNoWarnings,
   needsBuild,
-  prefilledDatabase,
   prng,
   replicaClient,
   restore,
@@ -28,8 +27,8 @@ import {
   sleep,
   startReplicate,
   timedFiles,
-  Writer,
   writeConfig,
+  Writer,
   type Commit,
   type TimedFile,
 } from "./harness.js";
@@ -45,22 +44,8 @@ const SLACK_MS = 400;
 /** Clock granularity between the writer (hi-res wall clock) and the engine (Date.now, whole ms). */
 const CLOCK_MS = 1;
 
-const tmp = tempDir("sqlrep-e2e-pitr-");
-let s3: S3Server;
-let template: string;
-
-beforeAll(async () => {
-  if (!built) return;
-  s3 = await startS3Server();
-  template = tmp.join("template", "app.db");
-  await prefilledDatabase(template, 2000);
-}, 60_000);
-
-afterAll(async () => {
-  await stopAllProcesses();
-  await s3?.stop();
-  tmp.remove();
-}, 30_000);
+const suite = e2eSuite("pitr", 2000);
+const { tmp, template } = suite;
 
 /** The TXID a time target must land on: the newest file timestamp at or before T (files contiguous from TXID 1). */
 function expectedTxid(files: readonly TimedFile[], t: number): number | undefined {
@@ -74,8 +59,8 @@ describe.skipIf(!built)(`point-in-time restores during a steady write load (E2E_
     const dir = tmp.join(kind);
     const db = join(dir, "app.db");
     copyDatabase(template, db);
-    const url = kind === "file" ? `file://${join(dir, "replica")}` : s3.url("pitr");
-    const env = kind === "s3" ? s3Env(s3) : {};
+    const url = kind === "file" ? `file://${join(dir, "replica")}` : suite.s3.url("pitr");
+    const env = kind === "s3" ? s3Env(suite.s3) : {};
     const config = writeConfig(join(dir, "litestream.yml"), {
       dbs: [
         {
@@ -97,7 +82,7 @@ describe.skipIf(!built)(`point-in-time restores during a steady write load (E2E_
     expect(commits.at(-1)!.i).toBe(writerLast);
     const commitOf = new Map(commits.map((c) => [c.i, c]));
 
-    const files = await timedFiles(replicaClient(url, s3));
+    const files = await timedFiles(replicaClient(url, suite.s3));
     const l0 = files.filter((f) => f.level === 0).sort((a, b) => a.minTXID - b.minTXID);
     // Every TXID after the initial snapshot has its level-0 file, in time order.
     expect(l0[0]!.minTXID).toBe(2);

@@ -5,23 +5,22 @@
 //
 //   E2E_RETENTION_SEED=<n>   seeds the chosen times (printed in the title)
 import { join } from "node:path";
-import { startS3Server, stopAllProcesses, tempDir, type S3Server } from "@sqlrep/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   built,
   chooser,
   copyDatabase,
+  e2eSuite,
   expectHistoryState,
   needsBuild,
-  prefilledDatabase,
   prng,
   restore,
   s3Env,
   seedFrom,
   startReplicate,
   syncedLines,
-  Writer,
   writeConfig,
+  Writer,
 } from "./harness.js";
 
 const SEED = seedFrom("E2E_RETENTION_SEED", 99);
@@ -30,22 +29,8 @@ const RETENTION_MS = 6000;
 const MARGIN_MS = 2000;
 const LOAD_MS = 16_000;
 
-const tmp = tempDir("sqlrep-e2e-retention-");
-let s3: S3Server;
-let template: string;
-
-beforeAll(async () => {
-  if (!built) return;
-  s3 = await startS3Server();
-  template = tmp.join("template", "app.db");
-  await prefilledDatabase(template, 1500);
-}, 60_000);
-
-afterAll(async () => {
-  await stopAllProcesses();
-  await s3?.stop();
-  tmp.remove();
-}, 30_000);
+const suite = e2eSuite("retention", 1500);
+const { tmp, template } = suite;
 
 describe.skipIf(!built)(`retention and compaction while restores run (E2E_RETENTION_SEED=${SEED})${needsBuild}`, () => {
   it.each(["file", "s3"] as const)(
@@ -55,8 +40,8 @@ describe.skipIf(!built)(`retention and compaction while restores run (E2E_RETENT
       const dir = tmp.join(kind);
       const db = join(dir, "app.db");
       copyDatabase(template, db);
-      const url = kind === "file" ? `file://${join(dir, "replica")}` : s3.url("retention");
-      const env = kind === "s3" ? s3Env(s3) : {};
+      const url = kind === "file" ? `file://${join(dir, "replica")}` : suite.s3.url("retention");
+      const env = kind === "s3" ? s3Env(suite.s3) : {};
       const config = writeConfig(join(dir, "litestream.yml"), {
         logging: { level: "debug" },
         levels: [{ interval: "1s" }, { interval: "3s" }],
