@@ -1,4 +1,4 @@
-import { LtxEncoder, type LtxHeaderInit, type LtxTrailer } from "@sqlrep/ltx";
+import { concatBytes, LtxEncoder, type LtxHeaderInit, type LtxTrailer } from "@sqlrep/ltx";
 import { throwIfAborted } from "./errors.js";
 
 /** One page to encode. */
@@ -58,7 +58,7 @@ export class LtxUpload {
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
     const take = (): Uint8Array => {
-      const out = pending.length === 1 ? pending[0]! : concat(pending, pendingBytes);
+      const out = pending.length === 1 ? pending[0]! : concatBytes(pending);
       pending = [];
       pendingBytes = 0;
       this.bytes += out.length;
@@ -83,14 +83,4 @@ export class LtxUpload {
     this.trailerValue = encoder.trailer;
     yield take();
   }
-}
-
-function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

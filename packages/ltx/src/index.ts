@@ -2,6 +2,7 @@
 
 // Checksums (spec §5)
 export { Crc64, crc64, crc64Combine } from "./crc64.js";
+export { concatBytes } from "./binary.js";
 export {
   CHECKSUM_FLAG,
   EMPTY_DATABASE_CHECKSUM,

@@ -9,6 +9,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import { concatBytes } from "@sqlrep/ltx";
 import { ReplicaError } from "@sqlrep/replica";
 import type { OperationCounter } from "./operation-stats.js";
 import { TIMESTAMP_METADATA_KEY } from "./timestamp.js";
@@ -62,7 +63,7 @@ export async function* partition(body: AsyncIterable<Uint8Array>, sizeOf: (partN
       const take = target - size;
       pending.push(rest.subarray(0, take));
       rest = rest.subarray(take);
-      yield concat(pending, target);
+      yield joined(pending);
       pending = [];
       size = 0;
       target = sizeOf(++partNumber);
@@ -72,7 +73,7 @@ export async function* partition(body: AsyncIterable<Uint8Array>, sizeOf: (partN
       size += rest.length;
     }
   }
-  if (size > 0 || partNumber === 1) yield concat(pending, size);
+  if (size > 0 || partNumber === 1) yield joined(pending);
 }
 
 /** One PutObject with a known length (the SDK can replay it on a retry). */
@@ -228,13 +229,7 @@ async function* prepend(head: Uint8Array[], rest: AsyncIterator<Uint8Array>): As
   }
 }
 
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+/** One part's bytes: the chunk itself when it is the only one. */
+function joined(chunks: readonly Uint8Array[]): Uint8Array {
+  return chunks.length === 1 ? chunks[0]! : concatBytes(chunks);
 }

@@ -3,6 +3,8 @@
  * keys. Each backend (a directory, S3, …) implements this once; the LTX layout, the
  * legacy v0.3 layout, compaction and restore are written against it.
  */
+import { concatBytes } from "@sqlrep/ltx";
+
 export interface ObjectStore {
   /** A short name of the backend, e.g. "file" or "s3" (metric labels, messages). */
   readonly kind: string;
@@ -77,17 +79,6 @@ export function isObjectInfo(entry: ObjectEntry): entry is ObjectInfo {
 /** Reads a whole object (or range) into memory. */
 export async function readObject(store: ObjectStore, key: string, options?: ReadOptions): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of await store.read(key, options)) {
-    chunks.push(chunk);
-    size += chunk.length;
-  }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+  for await (const chunk of await store.read(key, options)) chunks.push(chunk);
+  return chunks.length === 1 ? chunks[0]! : concatBytes(chunks);
 }

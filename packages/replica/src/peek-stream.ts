@@ -1,3 +1,5 @@
+import { concatBytes } from "@sqlrep/ltx";
+
 /**
  * The first `n` bytes of a chunked stream (fewer if it is shorter), and the whole stream
  * again from its start: for deciding something from a file's head (its LTX header, its
@@ -13,7 +15,7 @@ export async function peekStream(stream: AsyncIterator<Uint8Array>, n: number): 
     chunks.push(next.value);
     have += next.value.length;
   }
-  const head = chunks.length === 1 ? chunks[0]! : concat(chunks, have);
+  const head = chunks.length === 1 ? chunks[0]! : concatBytes(chunks);
   async function* replay(): AsyncGenerator<Uint8Array> {
     try {
       yield* chunks;
@@ -23,14 +25,4 @@ export async function peekStream(stream: AsyncIterator<Uint8Array>, n: number): 
     }
   }
   return { head: head.subarray(0, Math.min(head.length, n)), source: replay() };
-}
-
-function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

@@ -3,6 +3,7 @@
  * pierrec/lz4 v4's Writer writes at the fast level; the decoders read any valid
  * frame and check every checksum it carries.
  */
+import { concatBytes } from "../binary.js";
 import { LtxError } from "../errors.js";
 import { compressFrameBlock, decodeBlock, maxDecodedSize } from "./block.js";
 import { XxHash32, xxhash32 } from "./xxhash32.js";
@@ -193,19 +194,6 @@ function frameHeader(blockSize: number, contentChecksum: boolean): Uint8Array {
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  n = 0;
-  for (const p of parts) {
-    out.set(p, n);
-    n += p.length;
-  }
-  return out;
-}
-
 /**
  * Streaming encoder: block boundaries fall every `blockSize` bytes of the concatenated
  * input, whatever the chunking, so the output equals {@link lz4EncodeFrame} of the whole.
@@ -298,7 +286,7 @@ export class Lz4FrameEncoder {
  */
 export function lz4EncodeFrame(data: Uint8Array, options?: Lz4FrameOptions): Uint8Array {
   const encoder = new Lz4FrameEncoder(options);
-  return concat([...encoder.push(data), ...encoder.finish()]);
+  return concatBytes([...encoder.push(data), ...encoder.finish()]);
 }
 
 /**
@@ -490,7 +478,7 @@ export class Lz4FrameDecoder {
 
   /** Returns (and forgets) the bytes pushed after the end of the frame. */
   takeRemainder(): Uint8Array {
-    const rest = concat(this.rest.length === 0 ? [new Uint8Array(0)] : this.rest);
+    const rest = this.rest.length === 1 ? this.rest[0]! : concatBytes(this.rest);
     this.rest = [];
     return rest;
   }
