@@ -3,6 +3,7 @@ import { mkdir, open, readdir, rename, rm, stat, unlink, utimes, type FileHandle
 import { dirname, join, resolve, sep } from "node:path";
 import { randomBytes } from "node:crypto";
 import { ReplicaError, throwIfAborted } from "./errors.js";
+import { syncDirectory } from "./restored-file.js";
 import type { ListOptions, ObjectEntry, ObjectHead, ObjectInfo, ObjectStore, ReadOptions, SignalOption, WriteOptions } from "./object-store.js";
 
 /** Temp files carry this suffix while being written; listings never show them. */
@@ -195,13 +196,4 @@ async function openCreatingDir(path: string): Promise<FileHandle> {
 /** Node streams yield Buffers; the contract promises plain Uint8Array views (no copy). */
 async function* asUint8Arrays(chunks: AsyncIterable<Buffer>): AsyncIterable<Uint8Array> {
   for await (const chunk of chunks) yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

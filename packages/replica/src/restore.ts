@@ -1,10 +1,11 @@
-import { lstat, open, rename, rm, type FileHandle } from "node:fs/promises";
+import { open, rm, type FileHandle } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import { DatabaseChecksum, decodeHeader, DETECT_SIZE, detectFormat, formatChecksum, HEADER_SIZE, isLtxError, lockPgno, LtxReader, mergeLtx, pageChecksum, tracksChecksums } from "@sqlrep/ltx";
 import { isReplicaError, ReplicaError, throwIfAborted } from "./errors.js";
 import { MergeInputs } from "./inputs.js";
 import { peekStream } from "./peek-stream.js";
+import { checkOutput, installRestored } from "./restored-file.js";
 import { fileLabel } from "./listing.js";
 import { DEFAULT_PARALLELISM, RangeScheduler } from "./ranged-source.js";
 import type { LtxFileInfo, ReplicaClient } from "./replica-client.js";
@@ -86,9 +87,6 @@ const PROGRESS_INTERVAL_MS = 100;
  * during the retry.
  */
 const MAX_REPLANS = 3;
-/** Files beside a database that SQLite would apply to (or pair with) whatever database it finds. */
-const SIDE_FILES = ["-wal", "-journal"] as const;
-const STALE_FILES = ["-wal", "-shm", "-journal"] as const;
 
 /**
  * Restores a database from a replica: plans (see `planRestore`), then runs ONE
@@ -114,37 +112,13 @@ export async function restore(client: ReplicaClient, options: RestoreOptions): P
     const plan = await planRestore(client, options.target, { signal });
     try {
       const result = await writeDatabase(client, plan, temp, options, progress);
-      if (options.verify) {
-        try {
-          await options.verify(temp);
-        } catch (err) {
-          throw new ReplicaError("corrupt", `verification of the restored database ${temp} failed: ${(err as Error).message}`, { cause: err, key: temp });
-        }
-      }
-      throwIfAborted(signal);
-      if (options.overwrite) for (const suffix of STALE_FILES) await rm(output + suffix, { force: true });
-      await rename(temp, output).catch((err: unknown) => {
-        throw ioError(err, `cannot rename ${temp} to ${output}`);
-      });
-      await syncDirectory(dirname(output));
+      await installRestored(temp, output, options);
       progress.phase("done", result.bytesDownloaded, result.bytesDownloaded);
       return result;
     } catch (err) {
       await rm(temp, { force: true });
       if (replans < MAX_REPLANS && isReplicaError(err, "not-found") && !signal?.aborted) continue;
       throw err;
-    }
-  }
-}
-
-/** Refuses to replace a database (or to pair a new one with a stale WAL or journal) unless asked. */
-async function checkOutput(output: string, overwrite: boolean): Promise<void> {
-  if (overwrite) return;
-  for (const path of [output, ...SIDE_FILES.map((s) => output + s)]) {
-    const st = await lstat(path).catch(() => undefined);
-    if (st !== undefined) {
-      const what = path === output ? "the output" : "a file SQLite would apply to the restored database";
-      throw new ReplicaError("exists", `${path} exists (${what}); pass overwrite to replace it`, { key: path });
     }
   }
 }
@@ -286,14 +260,5 @@ class Progress {
   private emit(): void {
     this.last = Date.now();
     this.callback?.({ ...this.state });
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

@@ -1,8 +1,9 @@
-import { lstat, open, rename, rm, type FileHandle } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
-import { isLtxError, lz4DecodeFrame, Lz4FrameDecoder } from "@sqlrep/ltx";
+import { open, rm, type FileHandle } from "node:fs/promises";
+import { resolve } from "node:path";
+import { concatBytes, isLtxError, lz4DecodeFrame, Lz4FrameDecoder } from "@sqlrep/ltx";
 import { decodeDatabaseHeader, decodeWalHeader, isWalError, replayWal, WAL_HEADER_SIZE, walFrameSize, type WalPosition, type WalReplayEnd } from "@sqlrep/wal";
 import { isReplicaError, ReplicaError, throwIfAborted } from "../errors.js";
+import { checkOutput, installRestored } from "../restored-file.js";
 import type { ReplicaClient } from "../replica-client.js";
 import type { LegacyLogger, LegacySegmentInfo } from "./listing.js";
 import { hex8 } from "./names.js";
@@ -73,7 +74,6 @@ export interface LegacyRestoreResult {
 }
 
 const DEFAULT_MEMORY = 96 * 1024 * 1024;
-const STALE_FILES = ["-wal", "-shm", "-journal"] as const;
 
 /**
  * Restores a database from a Litestream v0.3 replica (see `planLegacyRestore` for the
@@ -99,20 +99,8 @@ export async function restoreLegacy(client: ReplicaClient, options: LegacyRestor
   const run = new LegacyRestoreRun(client, plan, options, progress, temp);
   try {
     const result = await run.execute();
-    if (options.verify) {
-      progress.set({ phase: "verify" });
-      try {
-        await options.verify(temp);
-      } catch (err) {
-        throw new ReplicaError("corrupt", `verification of the restored database ${temp} failed: ${(err as Error).message}`, { cause: err, key: temp });
-      }
-    }
-    throwIfAborted(signal);
-    if (options.overwrite) for (const suffix of STALE_FILES) await rm(output + suffix, { force: true });
-    await rename(temp, output).catch((err: unknown) => {
-      throw new ReplicaError("io", `cannot rename ${temp} to ${output}: ${(err as Error).message}`, { cause: err });
-    });
-    await syncDirectory(dirname(output));
+    if (options.verify) progress.set({ phase: "verify" });
+    await installRestored(temp, output, options);
     progress.set({ phase: "done" });
     return result;
   } catch (err) {
@@ -195,7 +183,7 @@ class LegacyRestoreRun {
     let written = 0;
     let head: Uint8Array = new Uint8Array(0);
     await this.decodeObject(key, async (block) => {
-      if (head.length < 100) head = concat(head, block.subarray(0, 100 - head.length));
+      if (head.length < 100) head = concatBytes([head, block.subarray(0, 100 - head.length)]);
       await this.handle!.write(block, 0, block.length, written);
       written += block.length;
     });
@@ -456,32 +444,6 @@ function locate(plan: LegacyIndexPlan, at: number): { segment: LegacySegmentInfo
 
 function walLabel(generation: string, index: number): string {
   return `generation ${generation} WAL index ${hex8(index)}`;
-}
-
-async function checkOutput(output: string, overwrite: boolean): Promise<void> {
-  if (overwrite) return;
-  for (const path of [output, `${output}-wal`, `${output}-journal`]) {
-    if ((await lstat(path).catch(() => undefined)) !== undefined) {
-      const what = path === output ? "the output" : "a file SQLite would apply to the restored database";
-      throw new ReplicaError("exists", `${path} exists (${what}); pass overwrite to replace it`, { key: path });
-    }
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /** Progress callbacks: every phase change, and downloads at most every 100 ms. */

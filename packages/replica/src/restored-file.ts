@@ -1,0 +1,63 @@
+/**
+ * Where a restore's output goes, shared by the v0.5 and the legacy restore: the checks
+ * before writing, and putting the finished temp file in place durably.
+ */
+import { lstat, open, rename, rm } from "node:fs/promises";
+import { dirname } from "node:path";
+import { ReplicaError, throwIfAborted } from "./errors.js";
+
+/** Files beside a database that SQLite would apply to (or pair with) whatever database it finds. */
+const SIDE_FILES = ["-wal", "-journal"] as const;
+/** What `overwrite` removes beside the output before the rename. */
+const STALE_FILES = ["-wal", "-shm", "-journal"] as const;
+
+/** Refuses to replace a database (or to pair a new one with a stale WAL or journal) unless asked. */
+export async function checkOutput(output: string, overwrite: boolean): Promise<void> {
+  if (overwrite) return;
+  for (const path of [output, ...SIDE_FILES.map((s) => output + s)]) {
+    if ((await lstat(path).catch(() => undefined)) !== undefined) {
+      const what = path === output ? "the output" : "a file SQLite would apply to the restored database";
+      throw new ReplicaError("exists", `${path} exists (${what}); pass overwrite to replace it`, { key: path });
+    }
+  }
+}
+
+/** How a finished temp file becomes the output. */
+export interface InstallOptions {
+  /** Runs on the temp file first; a throw is a `corrupt` restore. */
+  verify?: ((path: string) => void | Promise<void>) | undefined;
+  /** Removes a stale `-wal`, `-shm` and `-journal` beside the output. */
+  overwrite?: boolean | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * `verify` on the fsynced temp file, then (with `overwrite`) the stale side files
+ * removed, the rename over the output, and an fsync of the directory so the rename
+ * survives a crash. The caller removes the temp file when this throws.
+ */
+export async function installRestored(temp: string, output: string, options: InstallOptions): Promise<void> {
+  if (options.verify) {
+    try {
+      await options.verify(temp);
+    } catch (err) {
+      throw new ReplicaError("corrupt", `verification of the restored database ${temp} failed: ${(err as Error).message}`, { cause: err, key: temp });
+    }
+  }
+  throwIfAborted(options.signal);
+  if (options.overwrite) for (const suffix of STALE_FILES) await rm(output + suffix, { force: true });
+  await rename(temp, output).catch((err: unknown) => {
+    throw new ReplicaError("io", `cannot rename ${temp} to ${output}: ${(err as Error).message}`, { cause: err });
+  });
+  await syncDirectory(dirname(output));
+}
+
+/** fsync of a directory: what makes a rename or a new file in it durable. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
