@@ -5,6 +5,12 @@ import { main } from "./main.js";
 // CLI's stderr (the README says so). Set the variable to "false" to see it.
 process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] ??= "true";
 
+// `litestream status -json | head`: the reader went away, which is how such a pipe ends.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
+
 // The first SIGINT/SIGTERM aborts the running command (replicate stops gracefully,
 // restore removes its temp file); another one, when nothing else handles it, exits.
 const controller = new AbortController();

@@ -203,6 +203,13 @@ describe("a Litestream v0.5 config", () => {
     expect(parse("dbs:\n  - path: /a.db\n    replica:\n      url: s3://b/${NAME}\n", { NAME: "x" }).dbs[0]!.replicas[0]!.spec.path).toBe("x");
   });
 
+  it("warns of an unset $VAR, naming the variable, the key and where it is (it still expands to nothing)", () => {
+    const config = parse("dbs:\n  - path: $DBDIR/db.sqlite\n    replica: { path: /r }\n");
+    expect(config.dbs[0]!.path).toBe("/db.sqlite");
+    expect(config.warnings).toEqual(["/etc/litestream.yml:2:11: dbs[0].path: $DBDIR is not set, so it expands to nothing"]);
+    expect(parse("dbs:\n  - path: $DBDIR/db.sqlite\n    replica: { path: /r }\n", { DBDIR: "/d" }).warnings).toEqual([]);
+  });
+
   it("defines $PID, as Litestream v0.5 does", () => {
     expect(parse("dbs:\n  - path: /a-$PID.db\n    replica: { path: /r }\n").dbs[0]!.path).toBe(`/a-${process.pid}.db`);
   });
@@ -253,6 +260,18 @@ describe("config errors name the file, the line and the key path", () => {
     ["s3 keys on a file replica", "dbs:\n  - path: /a\n    replica:\n      path: /r\n      region: us-east-1\n", "conflict", "/etc/litestream.yml:5:7: dbs[0].replica.region: region only applies to s3 replicas, and this one is a file replica"],
     ["duplicate replica names", "dbs:\n  - path: /a\n    replicas:\n      - path: /r\n      - path: /s\n", "conflict", '/etc/litestream.yml:5:9: dbs[0].replicas[1]: replica name "file" is used twice for /a: give each replica a distinct name:'],
     ["a database listed twice", "dbs:\n  - path: /a\n    replica: { path: /r }\n  - path: /b/../a\n    replica: { path: /s }\n", "conflict", "/etc/litestream.yml:4:5: dbs[1].path: database /a is already listed as dbs[0]"],
+    [
+      "two databases on one replica path",
+      "dbs:\n  - path: /a\n    replica: { path: /r }\n  - path: /b\n    replicas:\n      - url: file:///x\n      - path: /r/./\n        name: other\n",
+      "conflict",
+      '/etc/litestream.yml:7:9: dbs[1].replicas[1].path: dbs[1].replicas[1] ("other" of /b) is the same replica location as dbs[0].replica (replica "file" of /a): two writers on one replica overwrite each other\'s files; give each its own path',
+    ],
+    [
+      "one database with one S3 location under two names",
+      "dbs:\n  - path: /a\n    replicas:\n      - url: s3://bkt/db?endpoint=http://h:9000\n        name: one\n      - url: s3://bkt/db/?endpoint=http://h:9000\n        name: two\n",
+      "conflict",
+      '/etc/litestream.yml:6:9: dbs[0].replicas[1].url: dbs[0].replicas[1] ("two" of /a) is the same replica location as dbs[0].replicas[0] (replica "one" of the same database): two writers on one replica overwrite each other\'s files; give each its own path',
+    ],
     ["an addr without port", 'addr: "localhost"\n', "invalid-value", '/etc/litestream.yml:1:1: addr: "localhost" needs a port, e.g. ":9090" or "127.0.0.1:9090"'],
     ["both TRUNCATE thresholds", "dbs:\n  - path: /a\n    max-checkpoint-page-count: 10\n    truncate-page-n: 10\n    replica: { path: /r }\n", "conflict", "/etc/litestream.yml:3:5: dbs[0].max-checkpoint-page-count: give either max-checkpoint-page-count (v0.3) or truncate-page-n (v0.5): both set the TRUNCATE checkpoint threshold"],
     ["TRUNCATE below PASSIVE", "dbs:\n  - path: /a\n    min-checkpoint-page-count: 1000\n    truncate-page-n: 10\n    replica: { path: /r }\n", "invalid-value", "/etc/litestream.yml:4:5: dbs[0].truncate-page-n: 10 is below min-checkpoint-page-count (1000)"],

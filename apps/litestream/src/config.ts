@@ -60,6 +60,8 @@ export interface LitestreamConfig {
   /** How long `replicate` keeps trying to flush on shutdown (ms). */
   shutdownSyncTimeout?: number;
   dbs: DatabaseConfig[];
+  /** What was allowed but probably not meant (an unset `$VAR`), one message each, located. */
+  warnings: string[];
 }
 
 const NOT_SUPPORTED = "not supported by sqlrep";
@@ -209,15 +211,17 @@ export interface ConfigOptions {
 /** Reads and resolves a Litestream config file (v0.3 and v0.5 keys). */
 export async function loadLitestreamConfig(file: string, options: ConfigOptions = {}): Promise<LitestreamConfig> {
   const env = withPid(options.env ?? process.env);
-  const yaml = await loadConfigFile(file, rootSchema, { expandEnv: options.expandEnv ?? true, env });
-  return resolveConfig(yaml, file, options.cwd ?? process.cwd());
+  const warnings: string[] = [];
+  const yaml = await loadConfigFile(file, rootSchema, { expandEnv: options.expandEnv ?? true, env, warn: (w) => warnings.push(w.message) });
+  return resolveConfig(yaml, file, options.cwd ?? process.cwd(), warnings);
 }
 
 /** The same from text (tests, `-config -`). */
 export function parseLitestreamConfig(text: string, file: string, options: ConfigOptions = {}): LitestreamConfig {
   const env = withPid(options.env ?? process.env);
-  const yaml = parseConfig(text, rootSchema, { file, expandEnv: options.expandEnv ?? true, env });
-  return resolveConfig(yaml, file, options.cwd ?? process.cwd());
+  const warnings: string[] = [];
+  const yaml = parseConfig(text, rootSchema, { file, expandEnv: options.expandEnv ?? true, env, warn: (w) => warnings.push(w.message) });
+  return resolveConfig(yaml, file, options.cwd ?? process.cwd(), warnings);
 }
 
 /** Litestream v0.5 defines `$PID` for the expansion. */
@@ -225,7 +229,7 @@ function withPid(env: Env): Env {
   return env["PID"] === undefined ? { ...env, PID: String(process.pid) } : env;
 }
 
-function resolveConfig(yaml: RootYaml, file: string, cwd: string): LitestreamConfig {
+function resolveConfig(yaml: RootYaml, file: string, cwd: string, warnings: string[]): LitestreamConfig {
   if (yaml.addr !== undefined) checkAddr(yaml.addr, () => errorAt(yaml, "addr", "invalid-value", `${JSON.stringify(yaml.addr)} needs a port, e.g. ":9090" or "127.0.0.1:9090"`));
   const defaults: S3Defaults = yaml;
   const global: DatabaseSettings = {};
@@ -243,16 +247,54 @@ function resolveConfig(yaml: RootYaml, file: string, cwd: string): LitestreamCon
     if (first !== undefined) throw errorAt(yaml.dbs[i]!, "path", "conflict", `database ${db.path} is already listed as dbs[${first}]`);
     seen.set(db.path, i);
   });
+  const replicasYaml = (i: number) => yaml.dbs[i]!.replicas ?? [yaml.dbs[i]!.replica!];
+  refuseSharedReplicas(
+    dbs,
+    (i, j) => (yaml.dbs[i]!.replicas ? `dbs[${i}].replicas[${j}]` : `dbs[${i}].replica`),
+    (i, j, message) => errorAt(replicasYaml(i)[j]!, dbs[i]!.replicas[j]!.spec.url !== undefined ? "url" : "path", "conflict", message),
+  );
   const logging = yaml.logging ?? { level: "info", type: "text", stderr: false };
   const config: LitestreamConfig = {
     file,
     logging: { level: logging.level === "trace" ? "debug" : logging.level, type: logging.type, stderr: logging.stderr },
     dbs,
+    warnings,
   };
   if (yaml.addr !== undefined) config.addr = yaml.addr;
   if (yaml.exec !== undefined) config.exec = yaml.exec;
   if (yaml.shutdownSyncTimeout !== undefined) config.shutdownSyncTimeout = yaml.shutdownSyncTimeout;
   return config;
+}
+
+/**
+ * Two replicas at one location (two databases, or one database under two names) would
+ * write the same TXID names over each other: a restore then returns the other
+ * database's pages. Refused, naming both entries (`fail` builds the error for the
+ * second one, with the message).
+ */
+export function refuseSharedReplicas(dbs: readonly DatabaseConfig[], entry: (db: number, replica: number) => string, fail: (db: number, replica: number, message: string) => Error): void {
+  const owners = new Map<string, { entry: string; db: string; name: string }>();
+  dbs.forEach((db, i) => {
+    db.replicas.forEach((r, j) => {
+      const key = replicaLocation(r.spec);
+      const first = owners.get(key);
+      if (first !== undefined) {
+        const whose = first.db === db.path ? `replica ${JSON.stringify(first.name)} of the same database` : `replica ${JSON.stringify(first.name)} of ${first.db}`;
+        throw fail(
+          i,
+          j,
+          `${entry(i, j)} (${JSON.stringify(r.name)} of ${db.path}) is the same replica location as ${first.entry} (${whose}): two writers on one replica overwrite each other's files; give each its own path`,
+        );
+      }
+      owners.set(key, { entry: entry(i, j), db: db.path, name: r.name });
+    });
+  });
+}
+
+/** Where a replica's files live, as one comparable string (the bucket's endpoint included). */
+export function replicaLocation(spec: ReplicaSpec): string {
+  if (spec.type === "file") return `file:${resolve(spec.path ?? "")}`;
+  return `${spec.type}:${spec.endpoint ?? ""}|${spec.bucket ?? ""}|${cleanPrefix(spec.path ?? "")}`;
 }
 
 function resolveDatabase(db: DbYaml, defaults: S3Defaults, global: DatabaseSettings, cwd: string): DatabaseConfig {

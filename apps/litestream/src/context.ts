@@ -25,8 +25,10 @@ export const CONFIG_FLAGS = defineFlags({
 });
 
 /** Reads the config named by `-config` (or the default), honouring `-no-expand-env`. */
-export function readConfig(flags: { config?: string | undefined; "no-expand-env": boolean }, io: Io): Promise<LitestreamConfig> {
-  return loadLitestreamConfig(configPath(flags.config, io.env), { expandEnv: !flags["no-expand-env"], env: io.env, cwd: io.cwd });
+export async function readConfig(flags: { config?: string | undefined; "no-expand-env": boolean }, io: Io, options: { quiet?: boolean } = {}): Promise<LitestreamConfig> {
+  const config = await loadLitestreamConfig(configPath(flags.config, io.env), { expandEnv: !flags["no-expand-env"], env: io.env, cwd: io.cwd });
+  if (!options.quiet) for (const warning of config.warnings) io.stderr.write(`warning: ${warning}\n`);
+  return config;
 }
 
 type S3Module = typeof import("@sqlrep/replica-s3");

@@ -9,6 +9,14 @@ export class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
+/**
+ * A flag given a value it cannot take (`-txid zz`): the CLI prints the one-line error
+ * and where the usage is, not the whole usage over it.
+ */
+export class FlagValueError extends Error {
+  override readonly name = "FlagValueError";
+}
+
 /** `-h`, `-help` or `--help` was given: print the usage and exit 0. */
 export class HelpRequested extends Error {
   override readonly name = "HelpRequested";
@@ -111,18 +119,18 @@ function convert(name: string, spec: FlagSpec, text: string | undefined): unknow
       if (text === undefined) return true;
       if (/^(1|t|true|TRUE|True)$/.test(text)) return true;
       if (/^(0|f|false|FALSE|False)$/.test(text)) return false;
-      throw new UsageError(`invalid boolean value ${JSON.stringify(text)} for -${name}: parse error`);
+      throw new FlagValueError(`invalid boolean value ${JSON.stringify(text)} for -${name}: parse error`);
     case "string":
       return text;
     case "integer": {
       const n = /^[+-]?\d+$/.test(text!) ? Number(text) : NaN;
-      if (!Number.isSafeInteger(n)) throw new UsageError(`invalid value ${JSON.stringify(text)} for flag -${name}: parse error`);
-      if (spec.min !== undefined && n < spec.min) throw new UsageError(`invalid value ${JSON.stringify(text)} for flag -${name}: must be at least ${spec.min}`);
+      if (!Number.isSafeInteger(n)) throw new FlagValueError(`invalid value ${JSON.stringify(text)} for flag -${name}: parse error`);
+      if (spec.min !== undefined && n < spec.min) throw new FlagValueError(`invalid value ${JSON.stringify(text)} for flag -${name}: must be at least ${spec.min}`);
       return n;
     }
     case "choice":
       if (text === undefined) return spec.bare;
-      if (!spec.values.includes(text)) throw new UsageError(`invalid value ${JSON.stringify(text)} for flag -${name}: expected one of ${spec.values.join(", ")}`);
+      if (!spec.values.includes(text)) throw new FlagValueError(`invalid value ${JSON.stringify(text)} for flag -${name}: expected one of ${spec.values.join(", ")}`);
       return text;
   }
 }

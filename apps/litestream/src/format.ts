@@ -1,5 +1,5 @@
 import { formatTxid } from "@sqlrep/ltx";
-import { UsageError } from "./flags.js";
+import { FlagValueError } from "./flags.js";
 
 export { formatTxid };
 
@@ -29,10 +29,10 @@ export function formatBytes(bytes: number): string {
 
 /** A TXID given on the command line: hex, 1 to 16 digits, either case (`-txid 1f`, `-txid 000000000000001F`). */
 export function parseTxidFlag(text: string): number {
-  if (!/^(0x)?[0-9a-fA-F]{1,16}$/.test(text)) throw new UsageError(`invalid -txid ${JSON.stringify(text)}: expected a transaction ID in hex, up to 16 digits (e.g. 000000000000002a)`);
+  if (!/^(0x)?[0-9a-fA-F]{1,16}$/.test(text)) throw new FlagValueError(`invalid -txid ${JSON.stringify(text)}: expected a transaction ID in hex, up to 16 digits (e.g. 000000000000002a)`);
   const value = BigInt(`0x${text.replace(/^0x/, "")}`);
-  if (value === 0n) throw new UsageError(`invalid -txid ${text}: transaction IDs start at 1`);
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new UsageError(`invalid -txid ${text}: beyond 2^53-1, the largest TXID sqlrep handles`);
+  if (value === 0n) throw new FlagValueError(`invalid -txid ${text}: transaction IDs start at 1`);
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new FlagValueError(`invalid -txid ${text}: beyond 2^53-1, the largest TXID sqlrep handles`);
   return Number(value);
 }
 
@@ -40,6 +40,6 @@ export function parseTxidFlag(text: string): number {
 export function parseTimestampFlag(text: string): Date {
   const ok = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/.test(text);
   const date = ok ? new Date(text.replace(/(\.\d{3})\d+/, "$1")) : undefined;
-  if (!date || Number.isNaN(date.getTime())) throw new UsageError(`invalid -timestamp ${JSON.stringify(text)}: expected RFC 3339, e.g. 2024-05-01T10:00:00Z`);
+  if (!date || Number.isNaN(date.getTime())) throw new FlagValueError(`invalid -timestamp ${JSON.stringify(text)}: expected RFC 3339, e.g. 2024-05-01T10:00:00Z`);
   return date;
 }

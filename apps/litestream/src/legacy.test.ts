@@ -130,7 +130,7 @@ describe.skipIf(skip !== undefined)(`v0.3 replicas written by Litestream v0.3.13
         expect(ltx.stdout).toMatch(/^level +min_txid +max_txid +size +created\n9 +0000000000000001 +0000000000000001 /);
         const v5 = out();
         const r = await cli(["restore", "-o", v5, ...config(), v3.db]);
-        expect(r.stdout).toMatch(/TXID 0000000000000001 .* database checksum verified\n$/);
+        expect(r.stdout).toMatch(/TXID 0000000000000001 .* database checksum verified, quick_check ok\n$/);
         expect(readDatabase(v5).rows).toHaveLength(40);
         const again = await cli(["import-v3", ...config(), v3.db]);
         expect(again.code).toBe(1);

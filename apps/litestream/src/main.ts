@@ -10,7 +10,7 @@ import { snapshotsCommand } from "./commands/snapshots.js";
 import { statusCommand } from "./commands/status.js";
 import { versionCommand } from "./commands/version.js";
 import { isReportable, type Io } from "./context.js";
-import { HelpRequested, UsageError } from "./flags.js";
+import { FlagValueError, HelpRequested, UsageError } from "./flags.js";
 
 /** Every command, in the order the usage lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -76,6 +76,10 @@ export async function main(args: readonly string[], io: Io): Promise<number> {
     }
     if (err instanceof UsageError) {
       io.stderr.write(`error: ${err.message}\n\n${command.usage()}`);
+      return 1;
+    }
+    if (err instanceof FlagValueError) {
+      io.stderr.write(`error: ${err.message}\n(run "litestream ${command.name} -h" for its flags)\n`);
       return 1;
     }
     io.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);

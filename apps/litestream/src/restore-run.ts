@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { RestoreProgress } from "@sqlrep/replica";
 import { CliError, type NamedReplica } from "./context.js";
@@ -40,7 +40,7 @@ export async function restoreFromReplicas(
   }
   for (const { source, error } of choice.failures) run.warn(`skipping ${source.description}: ${error instanceof Error ? error.message : String(error)}`);
   const { source } = choice.best;
-  await mkdir(dirname(run.output), { recursive: true });
+  await makeParent(run.output);
   const check = run.integrityCheck;
   const summary = await source.restore(request, {
     output: run.output,
@@ -50,6 +50,24 @@ export async function restoreFromReplicas(
     ...(check ? { verify: (temp: string) => integrityCheck(temp, check) } : {}),
   });
   return { source, summary };
+}
+
+/** Creates the output's parent directories; a path through a file is named, not a bare EEXIST. */
+async function makeParent(output: string): Promise<void> {
+  const parent = dirname(output);
+  try {
+    await mkdir(parent, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "EEXIST" && code !== "ENOTDIR") throw new CliError(`cannot create ${parent} for the output ${output}: ${(err as Error).message}`, { cause: err });
+    let blocker = parent;
+    while (blocker !== dirname(blocker) && !(await isFile(blocker))) blocker = dirname(blocker);
+    throw new CliError(`cannot write ${output}: ${blocker} is a file, not a directory`, { cause: err });
+  }
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isFile() === true;
 }
 
 /** The one-line summary of a finished restore. */
@@ -68,7 +86,10 @@ export function summaryLine(output: string, source: RestoreSource, summary: Rest
 /** The restore's `verify` hook: SQLite's own check of the temp file. */
 export async function integrityCheck(path: string, mode: IntegrityCheck): Promise<void> {
   const Database = sqlite();
-  const db = new Database(path, { readonly: true, fileMustExist: true });
+  // Read-write, so that closing it as the last connection removes the `-wal` and `-shm`
+  // SQLite creates beside a WAL-mode file; whatever is left is removed below (the file
+  // is a fresh restore: no WAL of its own can exist).
+  const db = new Database(path, { fileMustExist: true });
   try {
     const pragma = mode === "quick" ? "quick_check" : "integrity_check";
     const rows = db.pragma(pragma, { simple: false }) as Record<string, string>[];
@@ -78,5 +99,6 @@ export async function integrityCheck(path: string, mode: IntegrityCheck): Promis
     }
   } finally {
     db.close();
+    await Promise.all(["-wal", "-shm"].map((suffix) => rm(path + suffix, { force: true })));
   }
 }

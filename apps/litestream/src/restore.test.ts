@@ -90,7 +90,7 @@ describe.skipIf(!built)(`restore, ltx and status against seeded replicas${built 
     expect(r.code).toBe(0);
     expectState(out, 3);
     expect(readFileSync(out).equals(readFileSync(states[2]!))).toBe(true);
-    expect(r.stdout).toBe(`restored ${out} from file replica "file" (${tmp.join("replica")}): TXID 0000000000000003 (2024-05-01T10:00:03Z), ${(readFileSync(states[2]!).length / 1024).toFixed(1)} KiB, 1 LTX files, database checksum verified\n`);
+    expect(r.stdout).toBe(`restored ${out} from file replica "file" (${tmp.join("replica")}): TXID 0000000000000003 (2024-05-01T10:00:03Z), ${(readFileSync(states[2]!).length / 1024).toFixed(1)} KiB, 1 LTX files, database checksum verified, quick_check ok\n`);
   });
 
   const hasScript = existsSync("/usr/bin/script");
@@ -172,14 +172,30 @@ describe.skipIf(!built)(`restore, ltx and status against seeded replicas${built 
     const replica = tmp.join("corrupt-replica");
     await writeSnapshot(createFileReplicaClient(replica), corrupt, 1, times[0]!);
     const bad = output();
-    const unchecked = await runCli(["restore", "-o", bad, `file://${replica}`]);
+    const unchecked = await runCli(["restore", "-integrity-check", "none", "-o", bad, `file://${replica}`]);
     expect(unchecked.code).toBe(0); // the bytes are what was backed up: only SQLite's check sees the damage
+    expect(unchecked.stdout).toMatch(/database checksum verified\n$/);
+    // By default: quick_check, which does not compare index entries with their rows.
+    const quickDefault = await runCli(["restore", "-o", output(), `file://${replica}`]);
+    expect(quickDefault.stdout).toMatch(/database checksum verified, quick_check ok\n$/);
     const checked = output();
     const failed = await runCli(["restore", "-integrity-check", "-o", checked, `file://${replica}`]);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/^error: verification of the restored database .*\.tmp failed: PRAGMA integrity_check did not return ok: row 1 missing from index i; row 2 missing from index i; .* \(and 15 more\)\n$/);
-    expect(existsSync(checked)).toBe(false);
-    expect(existsSync(`${checked}.tmp`)).toBe(false);
+    for (const left of [checked, `${checked}.tmp`, `${checked}.tmp-wal`, `${checked}.tmp-shm`]) expect(existsSync(left)).toBe(false);
+  });
+
+  it("a restore is quick_checked unless told otherwise", async () => {
+    expect((await runCli(["restore", "-o", output(), fileUrl])).stdout).toMatch(/database checksum verified, quick_check ok\n$/);
+    expect((await runCli(["restore", "-integrity-check=none", "-o", output(), fileUrl])).stdout).toMatch(/database checksum verified\n$/);
+  });
+
+  it("an output path through a file names that file", async () => {
+    const file = tmp.join("a-file");
+    writeFileSync(file, "x");
+    const r = await runCli(["restore", "-o", `${file}/sub/x.db`, fileUrl]);
+    expect(r).toMatchObject({ code: 1, stdout: "" });
+    expect(r.stderr).toBe(`error: cannot write ${file}/sub/x.db: ${file} is a file, not a directory\n`);
   });
 
   it("with a config: the replica holding the newest backup, or the one -replica names; -o defaults to the DB path", async () => {

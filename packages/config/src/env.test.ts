@@ -36,3 +36,21 @@ describe("expandEnv (Go os.Expand semantics)", () => {
     expect(expandEnv("[$A]", { A: undefined })).toBe("[]");
   });
 });
+
+describe("expandEnv reports unset variables", () => {
+  it("names each unset reference with where it was written and where it expanded", () => {
+    const unset: { name: string; offset: number; expandedOffset: number }[] = [];
+    const out = expandEnv("a=$SET b=${GONE} c=$ALSO_GONE", { SET: "xyz" }, (u) => unset.push(u));
+    expect(out).toBe("a=xyz b= c=");
+    expect(unset).toEqual([
+      { name: "GONE", offset: 9, expandedOffset: 8 },
+      { name: "ALSO_GONE", offset: 19, expandedOffset: 11 },
+    ]);
+  });
+
+  it("does not report an empty but set variable", () => {
+    const unset: unknown[] = [];
+    expandEnv("$EMPTY", { EMPTY: "" }, (u) => unset.push(u));
+    expect(unset).toEqual([]);
+  });
+});

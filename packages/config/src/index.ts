@@ -1,6 +1,6 @@
 // The public surface of @sqlrep/config. Nothing else is public.
 export { ConfigError, isConfigError, type ConfigErrorCode, type ConfigErrorOptions, type ConfigLocation } from "./errors.js";
-export { expandEnv, type Env } from "./env.js";
+export { expandEnv, type Env, type UnsetVariable } from "./env.js";
 export { formatDuration, parseDuration } from "./duration.js";
 export { parseByteSize } from "./size.js";
 export { parseYaml, type YamlSource } from "./yaml.js";
@@ -30,4 +30,4 @@ export {
   type Shape,
   type StringOptions,
 } from "./schema.js";
-export { loadConfigFile, parseConfig, type ParseConfigOptions } from "./load.js";
+export { loadConfigFile, parseConfig, type ConfigWarning, type ParseConfigOptions } from "./load.js";

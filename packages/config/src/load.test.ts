@@ -2,8 +2,8 @@ import { writeFileSync } from "node:fs";
 import { tempDir } from "@sqlrep/testkit";
 import { afterAll, describe, expect, it } from "vitest";
 import { isConfigError } from "./errors.js";
-import { loadConfigFile, parseConfig } from "./load.js";
-import { object, string } from "./schema.js";
+import { loadConfigFile, parseConfig, type ConfigWarning } from "./load.js";
+import { list, object, string } from "./schema.js";
 
 const tmp = tempDir("sqlrep-config-");
 afterAll(() => tmp.remove());
@@ -31,6 +31,19 @@ describe("loadConfigFile", () => {
     } finally {
       delete process.env["SQLREP_CONFIG_TEST_VAR"];
     }
+  });
+
+  it("warns of each unset variable, naming it, its line and column as written, and the key", () => {
+    const nested = object({ dbs: list(object({ path: string(), replicas: list(object({ url: string() })) })) });
+    const text = "dbs:\n  - path: $DBDIR/db.sqlite\n    replicas:\n      - url: s3://${BUCKET}/x\n      - url: file://$HOME/y\n";
+    const warnings: ConfigWarning[] = [];
+    const value = parseConfig(text, nested, { env: { HOME: "/root" }, file: "w.yml", warn: (w) => warnings.push(w) });
+    expect(value.dbs[0]!.path).toBe("/db.sqlite");
+    expect(warnings.map((w) => w.message)).toEqual([
+      "w.yml:2:11: dbs[0].path: $DBDIR is not set, so it expands to nothing",
+      "w.yml:4:19: dbs[0].replicas[0].url: $BUCKET is not set, so it expands to nothing",
+    ]);
+    expect(warnings[0]).toMatchObject({ code: "unset-variable", variable: "DBDIR", location: { keyPath: "dbs[0].path", line: 2, column: 11 } });
   });
 
   it("an unset variable becomes empty, which a schema can then reject", () => {

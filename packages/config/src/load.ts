@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
-import { expandEnv, type Env } from "./env.js";
-import { ConfigError } from "./errors.js";
+import { expandEnv, type Env, type UnsetVariable } from "./env.js";
+import { ConfigError, type ConfigLocation } from "./errors.js";
 import { Cursor, readNode, type Schema } from "./schema.js";
-import { parseYaml, type YamlNode } from "./yaml.js";
+import { keyPathAt, parseYaml, type YamlNode, type YamlSource } from "./yaml.js";
 
 /** Options of {@link parseConfig} and {@link loadConfigFile}. */
 export interface ParseConfigOptions {
@@ -12,6 +12,21 @@ export interface ParseConfigOptions {
   expandEnv?: boolean;
   /** Variables for the expansion (default `process.env`). */
   env?: Env;
+  /**
+   * Told of every `$VAR` whose variable is not set: it expands to nothing (as in
+   * Litestream and LiteFS), which turns `$DBDIR/db.sqlite` into `/db.sqlite`; a program
+   * should say so at start.
+   */
+  warn?: (warning: ConfigWarning) => void;
+}
+
+/** Something in a config file that is allowed but probably not meant. */
+export interface ConfigWarning {
+  code: "unset-variable";
+  /** `/etc/litestream.yml:4:11: dbs[0].path: $DBDIR is not set, so it expands to nothing` */
+  message: string;
+  variable: string;
+  location: ConfigLocation;
 }
 
 /**
@@ -20,10 +35,23 @@ export interface ParseConfigOptions {
  * line numbers of what follows it. An empty document reads as an empty map.
  */
 export function parseConfig<T>(text: string, schema: Schema<T>, options: ParseConfigOptions = {}): T {
-  const expanded = options.expandEnv === false ? text : expandEnv(text, options.env ?? process.env);
+  const unset: UnsetVariable[] = [];
+  const expanded = options.expandEnv === false ? text : expandEnv(text, options.env ?? process.env, (u) => unset.push(u));
   const source = parseYaml(expanded, options.file);
   const root = (source.doc.contents as YamlNode | null) ?? (source.doc.createNode({}) as YamlNode);
-  return readNode(schema, new Cursor(source, "", root));
+  const value = readNode(schema, new Cursor(source, "", root));
+  if (options.warn !== undefined) for (const u of unset) options.warn(unsetWarning(source, root, text, u));
+  return value;
+}
+
+/** The warning for an unset variable: the file, line and column as written, and the key whose value holds it. */
+function unsetWarning(source: YamlSource, root: YamlNode, raw: string, u: UnsetVariable): ConfigWarning {
+  const before = raw.slice(0, u.offset);
+  const line = before.split("\n").length;
+  const column = u.offset - before.lastIndexOf("\n");
+  const location: ConfigLocation = { file: source.file, keyPath: keyPathAt(root, u.expandedOffset), line, column };
+  const reason = `$${u.name} is not set, so it expands to nothing`;
+  return { code: "unset-variable", variable: u.name, location, message: new ConfigError("invalid-value", reason, location).message };
 }
 
 /** Reads and validates a config file; a missing file is `ConfigError("not-found")`. */

@@ -60,3 +60,28 @@ export function describeNode(node: YamlNode | undefined): string {
   }
   return "a value";
 }
+
+/**
+ * The key path (`dbs[0].replicas[1].url`) of the innermost value that contains the
+ * character at `offset`, or undefined when it is not inside any value (a comment).
+ */
+export function keyPathAt(node: YamlNode | null | undefined, offset: number, path = ""): string | undefined {
+  const contains = (n: YamlNode | null | undefined): boolean => n?.range != null && n.range[0] <= offset && offset <= n.range[1];
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : "?";
+      const keyPath = path ? `${path}.${key}` : key;
+      const value = pair.value as YamlNode | null;
+      if (contains(value)) return keyPathAt(value, offset, keyPath) ?? keyPath;
+      if (contains(pair.key as YamlNode)) return keyPath;
+    }
+    return undefined;
+  }
+  if (isSeq(node)) {
+    for (const [i, item] of node.items.entries()) {
+      if (contains(item as YamlNode)) return keyPathAt(item as YamlNode, offset, `${path}[${i}]`) ?? `${path}[${i}]`;
+    }
+    return undefined;
+  }
+  return contains(node) ? path : undefined;
+}

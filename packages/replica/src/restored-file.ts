@@ -17,7 +17,7 @@ export async function checkOutput(output: string, overwrite: boolean): Promise<v
   for (const path of [output, ...SIDE_FILES.map((s) => output + s)]) {
     if ((await lstat(path).catch(() => undefined)) !== undefined) {
       const what = path === output ? "the output" : "a file SQLite would apply to the restored database";
-      throw new ReplicaError("exists", `${path} exists (${what}); pass overwrite to replace it`, { key: path });
+      throw new ReplicaError("exists", `${path} exists (${what}); remove it, or restore to another path`, { key: path });
     }
   }
 }

@@ -5,7 +5,7 @@ import { BackupEngine, type DatabaseOptions } from "@sqlrep/backup";
 import { formatDuration } from "@sqlrep/config";
 import { isReplicaError, parseReplicaUrl } from "@sqlrep/replica";
 import { defineCommand } from "../command.js";
-import { absoluteFileSpec, configPath, resolveDatabasePath, type LitestreamConfig, type ReplicaConfig } from "../config.js";
+import { absoluteFileSpec, configPath, refuseSharedReplicas, resolveDatabasePath, type LitestreamConfig, type ReplicaConfig } from "../config.js";
 import { CliError, CONFIG_FLAGS, createClient, createRegistry, readConfig, replicaTypes, type Io, type NamedReplica } from "../context.js";
 import { defineFlags, UsageError } from "../flags.js";
 import { formatTxid } from "../format.js";
@@ -62,7 +62,7 @@ export const replicateCommand = defineCommand({
       if (positionals.length === 1) throw new UsageError(`must specify at least one replica URL for ${positionals[0]}`);
       config = positionalConfig(positionals, io);
     } else {
-      config = await readConfig(flags, io);
+      config = await readConfig(flags, io, { quiet: true }); // warnings go to the log below
       if (config.dbs.length === 0) throw new CliError(`no databases specified in configuration (${configPath(flags.config, io.env)})`);
     }
     const exec = flags.exec ?? config.exec;
@@ -71,6 +71,7 @@ export const replicateCommand = defineCommand({
       format: config.logging.type,
       stream: config.logging.stderr ? io.stderr : io.stdout,
     });
+    for (const warning of config.warnings) logger.warn(warning);
     if (flags["restore-if-db-not-exists"]) for (const db of config.dbs) db.restoreIfNotExists = true;
     return replicate(config, exec, logger, io);
   },
@@ -91,7 +92,9 @@ function positionalConfig([dbArg, ...urls]: readonly string[], io: Io): Litestre
     seen.set(spec.type, n);
     return { name: n === 1 ? spec.type : `${spec.type}-${n}`, spec };
   });
-  return { logging: { level: "info", type: "text", stderr: false }, dbs: [{ path: resolveDatabasePath(dbArg!, io.cwd), settings: {}, replicas }] };
+  const dbs = [{ path: resolveDatabasePath(dbArg!, io.cwd), settings: {}, replicas }];
+  refuseSharedReplicas(dbs, (_, j) => `replica URL ${urls[j]}`, (_, __, message) => new UsageError(message));
+  return { logging: { level: "info", type: "text", stderr: false }, dbs, warnings: [] };
 }
 
 /** `-log-level`, else `LOG_LEVEL`, else `logging.level`, as in Litestream v0.5. */

@@ -21,7 +21,8 @@ const flags = defineFlags({
     type: "choice",
     values: ["none", "quick", "full"],
     bare: "full",
-    usage: 'Runs PRAGMA integrity_check ("full", the default when given alone) or quick_check\non the restored file before it is put in place; fails unless it says "ok".',
+    usage:
+      'Checks the restored file with SQLite before it is put in place: quick_check ("quick",\nthe default), integrity_check ("full", also when the flag is given alone) or nothing\n("none"); the restore fails unless the check says "ok".',
   },
   generation: { type: "string", placeholder: "NAME", usage: "Restore from this Litestream v0.3 generation.\nDefaults to the layout (v0.3 or LTX) and generation with the newest data." },
   index: { type: "string", placeholder: "NUM", usage: "Restore up to and including this hex-encoded v0.3 WAL index;\nneeds -generation." },
@@ -68,7 +69,7 @@ export const restoreCommand = defineCommand({
       }
       throw new CliError(`output file already exists: ${output}`);
     }
-    const check = flags["integrity-check"] === "none" ? undefined : flags["integrity-check"] === "quick" ? "quick" : flags["integrity-check"] ? "full" : undefined;
+    const check = integrityMode(flags["integrity-check"]);
     const bar = io.stderr.isTTY ? progressBar(io.stderr) : undefined;
     let restored;
     try {
@@ -94,6 +95,12 @@ export const restoreCommand = defineCommand({
     return 0;
   },
 });
+
+/** `-integrity-check`: quick unless told otherwise; `none` skips SQLite's check. */
+function integrityMode(flag: string | undefined): "quick" | "full" | undefined {
+  if (flag === "none") return undefined;
+  return flag === "full" ? "full" : "quick";
+}
 
 function parseRequest(flags: RestoreFlags, given: ReadonlySet<string>): RestoreRequest {
   if (given.has("txid") && given.has("timestamp")) throw new UsageError("cannot specify both -txid and -timestamp");

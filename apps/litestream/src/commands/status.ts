@@ -123,7 +123,9 @@ function printTable(reports: readonly DatabaseReport[], withLive: boolean, io: I
   const rows = [header];
   for (const db of reports) {
     for (const r of db.replicas) {
-      const row = [db.path, r.name, db.exists ? formatBytes(db.db_size) : "(missing)", formatBytes(db.wal_size), r.txid ?? (r.error ? "error" : "-"), r.error ?? formatTime(r.time ? new Date(r.time) : undefined)];
+      // A replica that could not be read says "error" in its own columns; the message
+      // goes under the table, so the columns stay aligned.
+      const row = [db.path, r.name, db.exists ? formatBytes(db.db_size) : "(missing)", formatBytes(db.wal_size), r.txid ?? (r.error ? "error" : "-"), formatTime(r.time ? new Date(r.time) : undefined)];
       if (withLive) {
         row.push(db.local_txid ?? "-", r.live ? `${(r.live.lag_ms / 1000).toFixed(1)}s` : "-", formatTime(r.live?.last_sync_at ? new Date(r.live.last_sync_at) : undefined), r.live?.last_error ?? "-");
       }
@@ -131,4 +133,7 @@ function printTable(reports: readonly DatabaseReport[], withLive: boolean, io: I
     }
   }
   io.stdout.write(formatTable(rows));
+  for (const db of reports) {
+    for (const r of db.replicas) if (r.error !== undefined) io.stderr.write(`error: ${db.path} replica ${r.name}: ${r.error}\n`);
+  }
 }

@@ -13,6 +13,12 @@ import { encodeDb, encodeDbUsage } from "./commands/encode-db.js";
 import { list, listUsage } from "./commands/list.js";
 import { verify, verifyUsage } from "./commands/verify.js";
 
+// `ltx dump --json | head`: the reader went away, which is how such a pipe ends, not a fault.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
+
 const stderr: Output = { line: (text = "") => void process.stderr.write(`${text}\n`) };
 
 const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; usage: string; about: string }> = {
