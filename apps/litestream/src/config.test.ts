@@ -210,6 +210,11 @@ describe("a Litestream v0.5 config", () => {
     expect(parse("dbs:\n  - path: $DBDIR/db.sqlite\n    replica: { path: /r }\n", { DBDIR: "/d" }).warnings).toEqual([]);
   });
 
+  it("meta-path places the local log and lock (relative to the working directory)", () => {
+    const config = parse("dbs:\n  - path: /a.db\n    meta-path: state/a\n    replica: { path: /r }\n");
+    expect(config.dbs[0]!.settings.metaDir).toBe("/work/state/a");
+  });
+
   it("defines $PID, as Litestream v0.5 does", () => {
     expect(parse("dbs:\n  - path: /a-$PID.db\n    replica: { path: /r }\n").dbs[0]!.path).toBe(`/a-${process.pid}.db`);
   });
@@ -283,7 +288,6 @@ describe("config errors name the file, the line and the key path", () => {
   });
 
   it.each([
-    ["meta-path", "dbs:\n  - path: /a\n    meta-path: /var/lib/meta\n", "dbs[0].meta-path", "sqlrep keeps no local state"],
     ["dir", "dbs:\n  - dir: /data\n    pattern: '*.db'\n", "dbs[0].dir", "directory mode"],
     ["age", "dbs:\n  - path: /a\n    replica:\n      path: /r\n      age:\n        identities: [AGE-SECRET-KEY-1]\n", "dbs[0].replica.age", "client-side (age) encryption"],
     ["sse-kms-key-id", "dbs:\n  - path: /a\n    replica:\n      url: s3://b/a\n      sse-kms-key-id: k\n", "dbs[0].replica.sse-kms-key-id", "KMS"],

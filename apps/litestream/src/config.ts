@@ -144,7 +144,7 @@ const snapshotSchema = object({
 
 const dbSchema = object({
   path: string({ nonEmpty: true }).optional(),
-  "meta-path": unsupported(`${NOT_SUPPORTED}: sqlrep keeps no local state beside the database (no -litestream directory), so there is nothing to place; remove the key`),
+  "meta-path": string({ nonEmpty: true }).optional(),
   "meta-dir": unsupported(`${NOT_SUPPORTED}: directory mode (dir/pattern) is not implemented`),
   dir: unsupported(`${NOT_SUPPORTED}: directory mode (dir/pattern); list each database under dbs`),
   pattern: unsupported(`${NOT_SUPPORTED}: directory mode (dir/pattern)`),
@@ -309,6 +309,7 @@ function resolveDatabase(db: DbYaml, defaults: S3Defaults, global: DatabaseSetti
     names.add(r.name);
   });
   const out: DatabaseConfig = { path: resolveDatabasePath(db.path, cwd), settings: resolveSettings(db, replicasYaml, global), replicas };
+  if (db.metaPath !== undefined) out.settings.metaDir = resolve(cwd, expandHome(db.metaPath));
   if (db.restoreIfDbNotExists) out.restoreIfNotExists = true;
   return out;
 }

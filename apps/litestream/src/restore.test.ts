@@ -198,7 +198,7 @@ describe.skipIf(!built)(`restore, ltx and status against seeded replicas${built 
     expect(r.stderr).toBe(`error: cannot write ${file}/sub/x.db: ${file} is a file, not a directory\n`);
   });
 
-  it("with a config: the replica holding the newest backup, or the one -replica names; -o defaults to the DB path", async () => {
+  it("with a config: the replica holding the newest backup, or the one -replica names; -o defaults to the DB path", { timeout: 30_000 }, async () => {
     const newest = output();
     const r = await runCli(["restore", "-config", configFile, "-o", newest, dbPath], { env: s3Env });
     expect(r.stderr).toBe("");

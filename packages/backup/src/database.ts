@@ -1,116 +1,123 @@
-import { statSync } from "node:fs";
-import { basename, dirname } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import Database from "better-sqlite3";
-import { walTransactionsSync, WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE, type WalHeader } from "@sqlrep/wal";
-import { BackupError, describeError } from "./errors.js";
-import type { CheckpointEvent } from "./events.js";
+/**
+ * One database under replication: its lock and connections, the stager that turns its
+ * WAL into the local log, one shipper per replica, the checkpoints the engine owns, and
+ * the watch on the file itself (replaced or deleted under us).
+ */
+import { existsSync, statSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { formatTxid } from "@sqlrep/ltx";
+import { LtxLog, LtxShipper, type LogEntry, type LogFeeder, type ShipperEvent, type ShipperStatus } from "@sqlrep/shipper";
+import { checkpointDue, runCheckpoint, type CheckpointHost, type CheckpointMode } from "./checkpoints.js";
+import { DatabaseConnections, fileIdentity, sameFile } from "./connections.js";
+import { BackupError, describeError, isBackupError } from "./errors.js";
 import { FileSource } from "./file-source.js";
+import type { Logger } from "./logger.js";
 import { MeteredReplicaClient } from "./metered-client.js";
 import type { ResolvedDatabaseOptions } from "./options.js";
-import type { PageChecksums } from "./page-checksums.js";
-import { databaseFileChecksums } from "./resume.js";
+import { ProcessLock } from "./process-lock.js";
 import { RwLock } from "./rw-lock.js";
-import type { Timer, WatchedFile } from "./scheduler.js";
-import { ReplicaStream, toBackupError, type EngineServices, type StreamHost, type SyncResult } from "./stream.js";
-import { readHeader, type WalCursor } from "./wal-follow.js";
-import { framesToCheckpoint, readWalIndex } from "./wal-index.js";
+import { WalStager, type StagerHost } from "./stager.js";
+import { readWalIndex } from "./wal-index.js";
+import type { EngineServices } from "./services.js";
+import type { Timer } from "@sqlrep/shipper";
+import type { WatchedFile } from "./watchers.js";
 
-type Connection = Database.Database;
-type CheckpointMode = CheckpointEvent["mode"];
-/** What `PRAGMA wal_checkpoint` answers. */
-type CheckpointResult = { busy: number; log: number; checkpointed: number };
-
-/** How long after a commit is noticed the WAL is read, so the frames of one burst go into one file. */
+/** How long after a commit is noticed the WAL is read, so the frames of one burst go into one entry. */
 export const COALESCE_MS = 5;
-/** A checkpoint that could not run (busy, replicas behind) is not tried again sooner than this. */
+/** A checkpoint that could not run (busy) is not tried again sooner than this. */
 const CHECKPOINT_RETRY_MS = 1000;
-/** How long a checkpoint holding the write lock waits at most for replicas to upload what is left. */
-const CATCH_UP_MS = 5000;
-/** Delay of the extra read-transaction hand-off after another connection's checkpoint. */
-const HANDOFF_FOLLOW_UP_MS = 20;
-/** How often to try for the write lock while waiting for it. */
-const LOCK_POLL_MS = 5;
+/** Under sustained writes the WAL is staged (and the read transaction handed on) at most this often. */
+const STAGE_INTERVAL_MS = 250;
+/** After a checkpoint touched the database file, staging is immediate for this long. */
+const CHECKPOINT_ACTIVE_MS = 1000;
+/** A stage that met a WAL being rewritten looks again this soon. */
+const BUSY_RETRY_MS = 20;
 
 /** The status of one replica of a database. */
-export interface ReplicaStatus {
-  name: string;
-  /** The client's type: "file", "s3", … */
-  type: string;
-  location: string;
-  /** The replica's TXID. */
-  txid: number;
-  /** Age of the oldest committed transaction not yet uploaded, ms; 0 when caught up. */
-  lagMs: number;
-  lastSyncAt?: Date | undefined;
-  /** The last sync error, until a sync succeeds. */
-  lastError?: string | undefined;
-  lastVerifiedAt?: Date | undefined;
-  /** Why the last validation failed (a broken checksum chain, or a checksum the database never had), until one succeeds. */
-  validationError?: string | undefined;
-}
+export type ReplicaStatus = ShipperStatus;
 
 /** The status of one database. */
 export interface DatabaseStatus {
   path: string;
   /**
-   * "replicating", or "waiting" while the database file does not exist yet (or is not in
-   * WAL mode yet) — Litestream likewise waits for an application to create its database.
+   * "replicating"; "waiting" while the database file does not exist yet (or is not in
+   * WAL mode yet); "missing" once a replicated database was deleted: nothing is uploaded
+   * until it is back (then as a new lineage).
    */
-  state: "replicating" | "waiting";
+  state: "replicating" | "waiting" | "missing";
   /** What a waiting database waits for. */
   waitingFor?: string | undefined;
+  /** Why a database is missing, or the last time its lineage broke (replaced, changed outside SQLite). */
+  lastError?: string | undefined;
   pageSize: number;
   /** Size of the database file, bytes. */
   dbSize: number;
   /** Size of the `-wal` file, bytes. */
   walSize: number;
-  /** The highest TXID written to any replica of the database. */
+  /** The highest TXID in the local log. */
   localTXID: number;
+  /** Bytes of local LTX files not yet uploaded everywhere. */
+  localLogBytes: number;
   lastCheckpointAt?: Date | undefined;
   replicas: ReplicaStatus[];
 }
 
+/** What did not reach a replica when the engine stopped. */
+export interface UnshippedReport {
+  path: string;
+  replica: string;
+  /** TXIDs of the local log the replica lacks (kept in the log for the next start). */
+  missingTXIDs: number;
+  /** Transactions in them, where known (entries staged by this process). */
+  transactions: number | undefined;
+  lastError?: string | undefined;
+}
+
+/** The directory beside a database where its local log and lock live (`.<name>-sqlrep`). */
+export function defaultMetaDir(path: string): string {
+  return join(dirname(path), `.${basename(path)}-sqlrep`);
+}
+
 /**
- * One database under replication: its SQLite connections (two readers that take turns
- * holding the read transaction, a writer used only to take the write lock, a
- * checkpointer), its WAL and database files, its replica streams, and the checkpoints
- * the engine owns.
+ * A database under replication. Every commit is staged into the local log within
+ * `COALESCE_MS` of being noticed; the read transaction then moves on, so other
+ * connections' checkpoints are never held back by a slow replica. Shippers upload from
+ * the log on their own schedule.
  */
-export class TrackedDatabase implements StreamHost, WatchedFile {
+export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost {
   readonly path: string;
   readonly dir: string;
   readonly file: string;
   readonly wal: FileSource;
   readonly db: FileSource;
-  /** SQLite's WAL index: where the WAL ends and how much of it is checkpointed, right now. */
-  private readonly shm: FileSource;
+  readonly shm: FileSource;
   readonly lock = new RwLock();
-  readonly streams: ReplicaStream[];
-  pageSize = 0;
-  readerEpoch = 0;
+  readonly metaDir: string;
+  connections: DatabaseConnections | undefined;
+  private processLock: ProcessLock | undefined;
+  private logValue: LtxLog | undefined;
+  private stagerValue: WalStager | undefined;
+  private shippers: LtxShipper[] = [];
+  private state: DatabaseStatus["state"] = "replicating";
+  private lastError: string | undefined;
+  stopped = false;
+  /** Set once `stop` began: no new work is scheduled, the final uploads run. */
+  private stopping = false;
   lastCheckpointAt: Date | undefined;
 
   private readonly abort = new AbortController();
-  private readers: [Connection, Connection] | undefined;
-  private active = 0;
-  private writer: Connection | undefined;
-  private checkpointer: Connection | undefined;
-  private readonly readStatements = new Map<Connection, Database.Statement>();
   private coalesceTimer: Timer | undefined;
+  private retryTimer: Timer | undefined;
   private pollTimer: Timer | undefined;
-  private lastWalStat = "";
-  private maintaining = false;
-  private maintainAgain = false;
-  private checkpointing = false;
+  private lastStat = "";
   private startedAt = Date.now();
   private lastCheckpointTry = 0;
-  private baseCache: Promise<PageChecksums> | undefined;
-  private baseCacheOpen = true;
-  private walHighWater = { salt1: -1, salt2: -1, offset: 0 };
-  private stopped = false;
-  private lastHandoffDbStat = "";
-  private followUp: Timer | undefined;
+  private checkpointing = false;
+  private lastStageAt = 0;
+  /** The files' size and mtime when the last stage began (what a resumed watch compares with). */
+  private stagedStat = "";
+  private checkpointSeenAt = 0;
+  private lineageWork: Promise<void> = Promise.resolve();
 
   constructor(
     readonly options: ResolvedDatabaseOptions,
@@ -122,110 +129,384 @@ export class TrackedDatabase implements StreamHost, WatchedFile {
     this.wal = new FileSource(`${this.path}-wal`);
     this.db = new FileSource(this.path);
     this.shm = new FileSource(`${this.path}-shm`);
-    this.streams = options.replicas.map(
-      (r) => new ReplicaStream(this, { name: r.name, client: new MeteredReplicaClient(r.client, services.metrics), syncInterval: r.syncInterval }),
-    );
+    this.metaDir = options.metaDir ?? defaultMetaDir(this.path);
   }
 
   get signal(): AbortSignal {
     return this.abort.signal;
   }
 
-  private get fields(): Record<string, unknown> {
-    return { db: this.path };
+  get logger(): Logger {
+    return this.services.logger;
+  }
+
+  get pageSize(): number {
+    return this.connections?.pageSize ?? 0;
+  }
+
+  get readerHeld(): boolean {
+    return this.connections?.readerHeld === true;
+  }
+
+  get readerEpoch(): number {
+    return this.connections?.epoch ?? -1;
+  }
+
+  get maxBatchBytes(): number {
+    return this.options.maxBatchBytes;
+  }
+
+  private get log(): LtxLog {
+    return this.logValue!;
+  }
+
+  private get stager(): WalStager {
+    return this.stagerValue!;
   }
 
   /**
-   * Opens the connections and starts the read transaction. Throws BackupError
-   * "not-found" for a missing file, "not-wal" for a database in rollback-journal mode,
-   * "open" when SQLite cannot open it.
+   * Takes the database's replication lock, opens the connections and starts the read
+   * transaction. Throws BackupError "not-found", "locked", "not-wal" or "open".
    */
   open(): void {
     try {
-      const st = statSync(this.path);
-      if (!st.isFile()) throw new BackupError("not-found", `${this.path} is not a file`, { path: this.path });
+      if (!statSync(this.path).isFile()) throw new BackupError("not-found", `${this.path} is not a file`, { path: this.path });
     } catch (err) {
       if (err instanceof BackupError) throw err;
       throw new BackupError("not-found", `database ${this.path} does not exist`, { path: this.path, cause: err });
     }
-    const opened: Connection[] = [];
+    this.processLock ??= ProcessLock.acquire(this.metaDir, this.path);
     try {
-      const connect = (timeout: number): Connection => {
-        const c = new Database(this.path, { fileMustExist: true, timeout });
-        opened.push(c);
-        c.pragma("wal_autocheckpoint = 0");
-        return c;
-      };
-      const first = connect(this.options.busyTimeout);
-      const mode = String(first.pragma("journal_mode", { simple: true }));
-      if (mode !== "wal") {
-        throw new BackupError(
-          "not-wal",
-          `${this.path} is in journal mode "${mode}", not WAL: switch it once with \`PRAGMA journal_mode=WAL\` (e.g. \`sqlite3 ${this.path} "PRAGMA journal_mode=WAL"\`); the setting is persistent`,
-          { path: this.path },
-        );
-      }
-      this.pageSize = Number(first.pragma("page_size", { simple: true }));
-      this.readers = [first, connect(this.options.busyTimeout)];
-      // The writer and checkpointer never wait inside SQLite (that would block the event
-      // loop): waits are polled asynchronously up to busyTimeout.
-      this.writer = connect(0);
-      this.checkpointer = connect(0);
-      this.beginRead(first);
+      this.connections = new DatabaseConnections(this.path, this.options.busyTimeout);
     } catch (err) {
-      for (const c of opened) c.close();
-      this.readers = undefined;
-      if (err instanceof BackupError) throw err;
-      throw new BackupError("open", `cannot open ${this.path}: ${describeError(err)}`, { path: this.path, cause: err });
+      this.processLock.release();
+      this.processLock = undefined;
+      throw err;
     }
   }
 
-  /** Resumes (or snapshots) every replica and runs a first sync; failures are retried in the background. */
+  /** Opens the local log, resumes from it (or from the replicas), and starts every shipper. */
   async start(): Promise<void> {
     this.startedAt = Date.now();
-    try {
-      await Promise.all(this.streams.map((s) => s.start()));
-    } finally {
-      this.baseCacheOpen = false;
-      this.baseCache = undefined;
-    }
+    this.logValue = LtxLog.open(this.metaDir, {
+      maxBytes: this.options.maxLocalBytes,
+      onOverflow: (dropped) => this.logger.warn("local log full: its oldest files are dropped; replicas still needing them will snapshot", { db: this.path, files: dropped.length, upTo: formatTxid(dropped[dropped.length - 1]!.maxTXID) }),
+    });
+    const stager = (this.stagerValue = new WalStager(this, this.log));
+    const feeder: LogFeeder = {
+      snapshotState: (signal) => stager.snapshotState(signal),
+      diverged: (reason) => stager.diverged(reason),
+      prepare: () => this.prepare(),
+    };
+    this.shippers = this.options.replicas.map(
+      (r) =>
+        new LtxShipper(
+          { label: this.path, log: this.log, feeder, clock: this.services.scheduler, logger: this.logger, signal: this.signal, onEvent: (e) => this.onShipperEvent(e) },
+          { ...this.options, name: r.name, client: new MeteredReplicaClient(r.client, this.services.metrics), syncInterval: r.syncInterval },
+        ),
+    );
+    const tips = await Promise.all(this.shippers.map((s) => s.loadTip(this.signal)));
+    await this.stager.resume(tips.filter((t) => t !== undefined), this.signal);
+    this.stageNow();
+    await Promise.all(this.shippers.map((s) => s.start()));
     this.poll();
   }
 
-  onChange(): void {
-    this.onWalChange();
-  }
+  // ------------------------------------------------------------------------------------
+  // Staging
 
-  /** Events matter unless every replica already has a pass scheduled (throttled or backing off). */
-  wantsEvents(): boolean {
-    return !this.stopped && !this.streams.every((s) => s.scheduled);
-  }
-
-  /** Watching resumed after a pause: anything written since the last pass read the WAL is picked up now. */
-  onResume(): void {
-    for (const s of this.streams) if (s.framesFollow()) s.requestSync();
-  }
-
-  streamScheduled(): void {
-    if (!this.stopped) this.services.interestChanged(this.dir);
-  }
-
-  /** The WAL or the database file changed (file-system event): sync after the coalescing window. */
-  onWalChange(): void {
-    if (this.stopped || this.coalesceTimer !== undefined) return;
-    this.coalesceTimer = this.services.scheduler.schedule(COALESCE_MS, () => {
+  /** File-system event: `<db>` or `<db>-wal` changed. */
+  onChange(which?: "db" | "wal"): void {
+    if (this.stopped || this.stopping) return;
+    const now = Date.now();
+    // The database file changes when a checkpoint copies frames into it. Once it copied
+    // everything, it may be waiting for our read transaction before it restarts the WAL:
+    // stage (and hand the read transaction on) at once, and keep doing so for a while.
+    if (which === "db" && this.fullyCopied()) this.checkpointSeenAt = now;
+    if (this.coalesceTimer !== undefined) return;
+    // At once when a replica would upload it right away (after a quiet spell) or while
+    // checkpoints restart the WAL; under sustained writes, whose uploads the replicas'
+    // sync interval holds back anyway, at most every STAGE_INTERVAL_MS, which bounds
+    // what staging costs.
+    const urgent = now - this.checkpointSeenAt < CHECKPOINT_ACTIVE_MS || this.shippers.some((s) => s.wouldUploadNow);
+    const interval = urgent ? 0 : STAGE_INTERVAL_MS;
+    const delay = Math.max(COALESCE_MS, this.lastStageAt + interval - now);
+    this.coalesceTimer = this.services.scheduler.schedule(delay, () => {
       this.coalesceTimer = undefined;
-      for (const s of this.streams) s.requestSync();
+      this.stageNow();
+      this.services.interestChanged(this.dir);
     });
+    this.services.interestChanged(this.dir);
   }
 
-  /** Syncs every replica now and waits for the uploads. */
-  async sync(signal?: AbortSignal): Promise<SyncResult[]> {
-    const results = await Promise.allSettled(this.streams.map((s) => s.syncNow(signal)));
-    const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ name: this.streams[i]!.name, error: r.reason as unknown }] : []));
+  /**
+   * While a stage is scheduled, events add nothing (it will read whatever is committed
+   * when it runs): the directory is not watched meanwhile, since under sustained writes
+   * the WAL changes hundreds of times a second and each event costs more than it brings.
+   */
+  wantsEvents(): boolean {
+    return !this.stopped && !this.stopping && this.coalesceTimer === undefined;
+  }
+
+  /** Watching resumed: anything written while it was paused is staged now. */
+  onResume(): void {
+    const stat = `${statKey(this.wal.path)};${statKey(this.path)}`;
+    if (stat !== this.stagedStat) this.onChange();
+  }
+
+  /** Checks the file is still ours, stages what is committed, then hands the read transaction on and checkpoints when due. */
+  private stageNow(): void {
+    if (this.stopped || this.stopping || this.state !== "replicating" || this.stagerValue === undefined) return;
+    this.lastStageAt = Date.now();
+    this.stagedStat = `${statKey(this.wal.path)};${statKey(this.path)}`;
+    const outcome = this.stageOnce();
+    if (outcome === undefined) return;
+    if (outcome.busy) {
+      this.retryTimer ??= this.services.scheduler.schedule(BUSY_RETRY_MS, () => {
+        this.retryTimer = undefined;
+        this.stageNow();
+      });
+      return;
+    }
+    // The WAL was restarted: someone runs RESTART/TRUNCATE checkpoints, which wait for our read mark.
+    if (outcome.reset) this.checkpointSeenAt = this.lastStageAt;
+    // Everything committed is in the log: the read transaction moves on at once (unless a
+    // snapshot or checkpoint holds the database's lock: they hand off themselves).
+    if (outcome.atEnd && !this.lock.busy) this.handOff();
+    const mode = this.checkpointMode();
+    if (mode !== undefined) void this.checkpoint(mode);
+  }
+
+  /** Whether every committed frame of the WAL is in the database file (from SQLite's WAL index). */
+  private fullyCopied(): boolean {
+    const index = readWalIndex(this.shm);
+    return index !== undefined && index.nBackfill >= index.mxFrame;
+  }
+
+  /** One `stage()` with its failures reported (a full disk under the meta directory, say). */
+  private stageOnce(): ReturnType<WalStager["stage"]> | undefined {
+    try {
+      return this.stager.stage();
+    } catch (err) {
+      const error = isBackupError(err) ? err : new BackupError("sync", `cannot stage ${this.path}'s WAL into ${this.metaDir}: ${describeError(err)}`, { path: this.path, retryable: true, cause: err });
+      this.logger.error("staging failed, will retry", { db: this.path, error: error.message });
+      this.services.emit("error", { path: this.path, error });
+      this.retryTimer ??= this.services.scheduler.schedule(1000, () => {
+        this.retryTimer = undefined;
+        this.stageNow();
+      });
+      return undefined;
+    }
+  }
+
+  /** LogFeeder: before a shipper seals and uploads, the files must still be ours, and what is committed is staged. */
+  prepare(): boolean {
+    if (this.stopped || this.state !== "replicating" || !this.checkIdentity()) return false;
+    if (this.stageAll()) this.stager.checkPageOne();
+    return this.state === "replicating";
+  }
+
+  /** The stager found the WAL swapped: which of the files changed decides (deleted, or replaced). */
+  fileReplaced(): void {
+    this.checkIdentity();
+  }
+
+  /** Stages until everything committed is in the log (for `sync` and checkpoints); false when the WAL is being rewritten. */
+  stageAll(): boolean {
+    if (this.state !== "replicating" || this.stagerValue === undefined) return false;
+    for (let i = 0; i < 100; i++) {
+      const outcome = this.stageOnce();
+      if (outcome === undefined) return false;
+      if (outcome.atEnd) return true;
+      if (outcome.busy) return false;
+    }
+    return false;
+  }
+
+  // ------------------------------------------------------------------------------------
+  // The file under us
+
+  /**
+   * The database and WAL must still be the files our connections opened. A deleted
+   * database stops replication (reported, nothing uploaded) until it is back; a
+   * replaced one (another inode, or its WAL swapped) starts a new lineage.
+   */
+  private checkIdentity(): boolean {
+    const c = this.connections;
+    if (c === undefined) return false;
+    const now = fileIdentity(this.path);
+    if (now === undefined) {
+      this.markMissing();
+      return false;
+    }
+    if (!sameFile(now, c.identity)) {
+      this.lineageBroken(`${this.path} was replaced by another file (inode ${c.identity.ino} → ${now.ino})`, true);
+      return false;
+    }
+    const wal = fileIdentity(`${this.path}-wal`);
+    if (c.walIdentity !== undefined && !sameFile(wal, c.walIdentity)) {
+      this.lineageBroken(`${this.path}-wal was ${wal === undefined ? "deleted" : "replaced"} under open connections`, true);
+      return false;
+    }
+    return true;
+  }
+
+  private markMissing(): void {
+    if (this.state === "missing") return;
+    this.state = "missing";
+    this.lastError = `${this.path} was deleted while it was replicated: nothing is uploaded until it exists again (then as a new lineage, with a snapshot)`;
+    this.logger.error("database deleted", { db: this.path, error: this.lastError });
+    this.services.metrics.missing.set({ db: this.path }, 1);
+    this.services.emit("error", { path: this.path, error: new BackupError("missing", this.lastError, { path: this.path }) });
+    this.closeConnections();
+  }
+
+  /**
+   * The database is not what the log says: replaced (`reopen`: the connections follow
+   * the new file), written outside SQLite, or its WAL lost track of. A new lineage starts
+   * from what the database holds now; every replica snapshots it.
+   */
+  lineageBroken(reason: string, reopen = false): void {
+    if (this.stopped) return;
+    const wasMissing = this.state === "missing";
+    this.lineageWork = this.lineageWork.then(() =>
+      this.lock.withExclusive(async () => {
+        if (this.stopped) return;
+        if (reopen || this.connections === undefined) {
+          this.closeConnections();
+          try {
+            this.open();
+          } catch (err) {
+            this.state = "missing";
+            this.lastError = `${reason}; the new file cannot be replicated yet: ${describeError(err)}`;
+            this.logger.error("database replaced but not usable", { db: this.path, error: this.lastError });
+            return;
+          }
+        }
+        this.state = "replicating";
+        this.lastError = reason;
+        this.services.metrics.missing.set({ db: this.path }, 0);
+        this.services.metrics.lineages.inc({ db: this.path });
+        if (!wasMissing) this.logger.error(reopen ? "database replaced" : "database changed outside the replicated history", { db: this.path, reason });
+        this.services.emit("error", { path: this.path, error: new BackupError("replaced", reason, { path: this.path }) });
+        await this.stager.newLineage(reason, this.signal);
+      }),
+    ).catch((err: unknown) => this.logger.error("cannot start a new lineage", { db: this.path, error: describeError(err) }));
+    void this.lineageWork.then(() => this.stageNow());
+  }
+
+  private closeConnections(): void {
+    this.connections?.close();
+    this.connections = undefined;
+    this.wal.close();
+    this.db.close();
+    this.shm.close();
+  }
+
+  /** The fallback poll: the files' identity and a stat of the WAL and database; also where interval checkpoints are noticed. */
+  private poll(): void {
+    if (this.stopped || this.stopping) return;
+    if (this.state === "missing") {
+      if (existsSync(this.path)) this.lineageBroken(`${this.path} exists again after it was deleted`, true);
+    } else {
+      const stat = `${statKey(this.wal.path)};${statKey(this.path)}`;
+      if (stat !== this.lastStat) {
+        if (this.lastStat !== "") this.onChange();
+        this.lastStat = stat;
+      } else if (this.checkIdentity()) {
+        // Nothing changed: the time-based checkpoint may be due, and page 1 must still be ours.
+        if (this.stagerValue?.checkPageOne() !== false) {
+          const mode = this.checkpointMode();
+          if (mode !== undefined) void this.checkpoint(mode);
+        }
+      }
+    }
+    this.pollTimer = this.services.scheduler.schedule(this.options.monitorInterval, () => this.poll());
+  }
+
+  // ------------------------------------------------------------------------------------
+  // Read transaction and checkpoints
+
+  /**
+   * Moves the read transaction to the WAL's end, when everything up to it is staged. An
+   * application's checkpoint that waits for our read mark then proceeds: its copy writes
+   * the database file, whose change event brings the next hand-off (on read mark 0 once
+   * everything is copied), which lets it restart the WAL.
+   */
+  private handOff(): void {
+    const c = this.connections;
+    if (this.stopped || c === undefined || this.state !== "replicating") return;
+    if (!c.readerHeld) {
+      try {
+        c.reopen();
+      } catch (err) {
+        this.readerLost(err);
+      }
+      return;
+    }
+    if (this.stager.caughtUpEpoch !== c.epoch) return;
+    if (!c.handOff()) this.logger.debug("read transaction hand-off postponed", { db: this.path });
+  }
+
+  walBytesStaged(bytes: number): void {
+    this.services.metrics.totalWalBytes.inc({ db: this.path }, bytes);
+  }
+
+  readerLost(err: unknown): void {
+    this.stagerValue?.distrustResets();
+    this.logger.error("cannot reopen the read transaction; WAL resets will need snapshots until it is back", { db: this.path, error: describeError(err) });
+  }
+
+  private checkpointMode(): CheckpointMode | undefined {
+    const now = Date.now();
+    if (this.stopped || this.checkpointing || this.connections === undefined || now - this.lastCheckpointTry < CHECKPOINT_RETRY_MS) return undefined;
+    return checkpointDue(this, now - (this.lastCheckpointAt?.getTime() ?? this.startedAt));
+  }
+
+  private async checkpoint(mode: CheckpointMode): Promise<void> {
+    const { metrics, emit } = this.services;
+    const labels = { db: this.path, mode };
+    const started = performance.now();
+    this.checkpointing = true;
+    this.lastCheckpointTry = Date.now();
+    try {
+      const result = await runCheckpoint(this, mode);
+      if (result === undefined) {
+        this.logger.debug("checkpoint skipped: the database is busy", { db: this.path, mode });
+        return;
+      }
+      const durationMs = performance.now() - started;
+      if (result.busy === 0 && result.checkpointed === result.log) this.lastCheckpointTry = 0;
+      this.lastCheckpointAt = new Date();
+      metrics.checkpointCount.inc(labels);
+      metrics.checkpointSeconds.inc(labels, durationMs / 1000);
+      const { busy, log, checkpointed, writeLockMs } = result;
+      this.logger.info("checkpoint", { db: this.path, mode, busy, log, checkpointed, ms: Math.round(durationMs), writeLockMs: Math.round(writeLockMs) });
+      emit("checkpoint", { path: this.path, mode, busy, log, checkpointed, durationMs, writeLockMs });
+    } catch (err) {
+      metrics.checkpointErrorCount.inc(labels);
+      const error = isBackupError(err) ? err : new BackupError("checkpoint", describeError(err), { path: this.path, cause: err });
+      this.logger.warn("checkpoint failed", { db: this.path, mode, error: describeError(error) });
+      emit("error", { path: this.path, error });
+    } finally {
+      this.checkpointing = false;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------
+  // Sync, status, stop
+
+  /** Stages what is committed and resolves once every replica holds it. */
+  async sync(signal?: AbortSignal): Promise<{ path: string; replica: string; txid: number }[]> {
+    if (this.state === "missing") throw new BackupError("missing", this.lastError ?? `${this.path} was deleted`, { path: this.path });
+    for (let i = 0; !this.stageAll() && i < 250; i++) await new Promise((r) => setTimeout(r, BUSY_RETRY_MS));
+    this.log.seal(this.options.maxBatchBytes);
+    const target = this.log.tip?.txid ?? 0;
+    const results = await Promise.allSettled(this.shippers.map((s) => s.waitFor(target, signal)));
+    const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ name: this.shippers[i]!.name, error: r.reason as unknown }] : []));
     if (failed.length > 0) {
-      const aborted = failed.find((f) => f.error instanceof BackupError && f.error.code === "aborted");
-      if (aborted !== undefined) throw aborted.error;
+      const aborted = failed.find((f) => (f.error as { code?: string }).code === "aborted");
+      if (aborted !== undefined && signal?.aborted) throw new BackupError("aborted", "sync aborted", { path: this.path, cause: aborted.error });
       throw new BackupError("sync", `${this.path}: ${failed.map((f) => `replica ${f.name}: ${describeError(f.error)}`).join("; ")}`, {
         path: this.path,
         replica: failed.length === 1 ? failed[0]!.name : undefined,
@@ -233,29 +514,21 @@ export class TrackedDatabase implements StreamHost, WatchedFile {
         cause: failed[0]!.error,
       });
     }
-    return results.map((r) => (r as PromiseFulfilledResult<SyncResult>).value);
+    return this.shippers.map((s) => ({ path: this.path, replica: s.name, txid: s.txid }));
   }
 
   status(): DatabaseStatus {
     return {
       path: this.path,
-      state: "replicating",
+      state: this.state,
+      lastError: this.lastError,
       pageSize: this.pageSize,
       dbSize: this.db.size,
       walSize: this.wal.size,
-      localTXID: Math.max(0, ...this.streams.map((s) => s.txid)),
+      localTXID: this.logValue?.tip?.txid ?? 0,
+      localLogBytes: this.logValue?.size ?? 0,
       lastCheckpointAt: this.lastCheckpointAt,
-      replicas: this.streams.map((s) => ({
-        name: s.name,
-        type: s.client.type,
-        location: s.client.location,
-        txid: s.txid,
-        lagMs: s.lagMs,
-        lastSyncAt: s.lastSyncAt,
-        lastError: s.lastError,
-        lastVerifiedAt: s.lastVerifiedAt,
-        validationError: s.validationError,
-      })),
+      replicas: this.shippers.map((s) => s.status()),
     };
   }
 
@@ -265,404 +538,100 @@ export class TrackedDatabase implements StreamHost, WatchedFile {
     const db = { db: this.path };
     metrics.dbSize.set(db, this.db.size);
     metrics.walSize.set(db, this.wal.size);
-    metrics.txid.set(db, Math.max(0, ...this.streams.map((s) => s.txid)));
-    for (const s of this.streams) {
+    metrics.txid.set(db, this.logValue?.tip?.txid ?? 0);
+    metrics.missing.set(db, this.state === "missing" ? 1 : 0);
+    for (const s of this.shippers) {
+      const status = s.status();
       const labels = { db: this.path, name: s.name };
-      metrics.replicaTxid.set(labels, s.txid);
-      metrics.replicaLag.set(labels, s.lagMs / 1000);
+      metrics.replicaTxid.set(labels, status.txid);
+      metrics.replicaLag.set(labels, status.lagMs / 1000);
     }
   }
 
   /**
-   * Graceful stop: a final sync of everything committed (bounded by `timeoutMs`, then
-   * in-flight uploads are aborted), then the connections are closed.
+   * Graceful stop: what is committed goes to the log, then every replica gets it
+   * (retried until `timeoutMs`), then everything closes. Resolves with what did not
+   * reach a replica (it stays in the local log for the next start).
    */
-  async stop(timeoutMs: number): Promise<void> {
-    if (this.stopped) return;
+  async stop(timeoutMs: number): Promise<UnshippedReport[]> {
+    if (this.stopped || this.stopping) return [];
+    // No more events or timers; the shippers' final passes still stage and check the files.
+    this.stopping = true;
+    for (const t of [this.coalesceTimer, this.retryTimer, this.pollTimer]) t?.cancel();
+    await this.lineageWork;
+    this.stageAll();
+    const deadline = Date.now() + Math.max(1, timeoutMs);
+    const report: UnshippedReport[] = [];
+    await Promise.all(
+      this.shippers.map(async (s) => {
+        const { missing, lastError } = await s.flush(deadline);
+        if (missing === 0) return;
+        const entries = this.logValue?.after(s.txid) ?? [];
+        report.push({ path: this.path, replica: s.name, missingTXIDs: missing, transactions: countTransactions(entries), lastError });
+      }),
+    );
     this.stopped = true;
-    this.coalesceTimer?.cancel();
-    this.pollTimer?.cancel();
-    const deadline = AbortSignal.timeout(Math.max(1, timeoutMs));
-    const onTimeout = () => this.abort.abort(new BackupError("timeout", `final sync of ${this.path} did not finish within ${timeoutMs} ms`, { path: this.path }));
-    deadline.addEventListener("abort", onTimeout, { once: true });
-    try {
-      await this.sync(this.abort.signal);
-    } catch (err) {
-      this.services.logger.warn("final sync failed", { ...this.fields, error: describeError(err) });
-    } finally {
-      deadline.removeEventListener("abort", onTimeout);
-    }
     if (!this.abort.signal.aborted) this.abort.abort(new BackupError("closed", "the engine stopped", { path: this.path }));
-    for (const s of this.streams) s.close();
-    await Promise.all(this.streams.map((s) => s.drain()));
+    await Promise.all(this.shippers.map((s) => s.close()));
     this.close();
+    return report;
   }
 
-  /** Closes connections and files at once (after `stop`, or when `start` fails). */
+  /** Closes connections, files and the lock at once (after `stop`, or when `start` fails). */
   close(): void {
     this.stopped = true;
     if (!this.abort.signal.aborted) this.abort.abort(new BackupError("closed", "the engine stopped", { path: this.path }));
-    this.coalesceTimer?.cancel();
-    this.pollTimer?.cancel();
-    this.followUp?.cancel();
-    for (const c of [this.checkpointer, this.writer]) c?.close();
-    if (this.readers !== undefined) {
-      const [a, b] = this.active === 0 ? this.readers : [this.readers[1], this.readers[0]];
-      b.close();
-      if (a.inTransaction) a.exec("COMMIT");
-      a.close();
-    }
-    this.readers = this.writer = this.checkpointer = undefined;
-    this.wal.close();
-    this.db.close();
-    this.shm.close();
+    for (const t of [this.coalesceTimer, this.retryTimer, this.pollTimer]) t?.cancel();
+    for (const s of this.shippers) void s.close();
+    this.closeConnections();
+    this.processLock?.release();
+    this.processLock = undefined;
   }
 
-  baseChecksums(signal: AbortSignal): Promise<PageChecksums> {
-    if (!this.baseCacheOpen) return databaseFileChecksums(this.db, this.pageSize, signal);
-    this.baseCache ??= databaseFileChecksums(this.db, this.pageSize, signal);
-    return this.baseCache;
-  }
-
-  walBytesSynced(header: WalHeader, from: number, to: number): void {
-    const hw = this.walHighWater;
-    let bytes: number;
-    if (hw.salt1 === header.salt1 && hw.salt2 === header.salt2) {
-      bytes = Math.max(0, to - Math.max(from, hw.offset));
-      hw.offset = Math.max(hw.offset, to);
-    } else {
-      bytes = to - from;
-      this.walHighWater = { salt1: header.salt1, salt2: header.salt2, offset: to };
-    }
-    if (bytes > 0) this.services.metrics.totalWalBytes.inc({ db: this.path }, bytes);
-  }
-
-  streamSettled(): void {
-    if (this.stopped) return;
-    this.services.interestChanged(this.dir);
-    if (this.streams.every((s) => !s.busy)) void this.maintain();
-  }
-
-  /** The fallback poll: a stat of the WAL and the database file; also where interval checkpoints are noticed. */
-  private poll(): void {
-    if (this.stopped) return;
-    const stat = `${statKey(this.wal.path)};${statKey(this.path)}`;
-    if (stat !== this.lastWalStat) {
-      if (this.lastWalStat !== "") this.onWalChange();
-      this.lastWalStat = stat;
-    } else if (this.streams.every((s) => s.idle) && this.checkpointMode() !== undefined) {
-      void this.maintain();
-    }
-    this.pollTimer = this.services.scheduler.schedule(this.options.monitorInterval, () => this.poll());
-  }
-
-  /**
-   * With every replica settled: hand the read transaction to the other reader (so other
-   * connections' checkpoints can progress), then checkpoint if one is due.
-   */
-  private async maintain(): Promise<void> {
-    if (this.maintaining) {
-      this.maintainAgain = true;
-      return;
-    }
-    this.maintaining = true;
-    try {
-      do {
-        this.maintainAgain = false;
-        await this.lock.withExclusive(async () => {
-          if (this.stopped || this.readers === undefined) return;
-          if (!this.readerHeld) this.reopenReader();
-          else if (this.allCaughtUp()) this.handOffReader();
-        });
-      } while (this.maintainAgain && !this.stopped);
-      // A replica about to sync runs a due checkpoint itself, with its upload inside
-      // (`syncWithCheckpoint`); starting one here would upload the same commits twice.
-      const mode = this.streams.some((s) => s.syncPending) ? undefined : this.checkpointMode();
-      if (mode !== undefined) void this.checkpoint(mode);
-    } catch (err) {
-      this.services.logger.error("maintenance failed", { ...this.fields, error: describeError(err) });
-    } finally {
-      this.maintaining = false;
+  private onShipperEvent(e: ShipperEvent): void {
+    const { metrics, emit } = this.services;
+    const labels = { db: this.path, name: e.replica };
+    switch (e.type) {
+      case "uploaded":
+        metrics.syncCount.inc({ db: this.path });
+        metrics.syncSeconds.inc({ db: this.path }, e.durationMs / 1000);
+        emit("synced", { path: this.path, replica: e.replica, txid: e.maxTXID, minTXID: e.minTXID, timestamp: e.timestamp, bytes: e.bytes, level: e.level });
+        break;
+      case "snapshot":
+        emit("snapshot", { path: this.path, replica: e.replica, txid: e.txid, pages: e.pages, bytes: e.bytes, reason: e.reason, durationMs: e.durationMs });
+        emit("synced", { path: this.path, replica: e.replica, txid: e.txid, minTXID: 1, timestamp: e.timestamp, bytes: e.bytes, level: 9 });
+        break;
+      case "failed":
+        if (e.what === "sync") metrics.syncErrorCount.inc({ db: this.path });
+        emit("error", { path: this.path, replica: e.replica, error: asBackupError(e.error, e.what === "sync" ? "sync" : "replica", this.path, e.replica) });
+        break;
+      case "validated":
+        metrics.validationTotal.inc({ ...labels, status: e.ok ? "ok" : "error" });
+        if (e.ok) metrics.replicaVerified.set(labels, Date.now() / 1000);
+        else emit("error", { path: this.path, replica: e.replica, error: new BackupError("validation", e.message ?? "validation failed", { path: this.path, replica: e.replica }) });
+        break;
+      case "conflict":
+      case "diverged":
+        emit("error", { path: this.path, replica: e.replica, error: new BackupError("validation", e.message, { path: this.path, replica: e.replica }) });
+        break;
     }
   }
+}
 
-  /** Every replica reached the end of the WAL since the current read transaction began. */
-  private allCaughtUp(): boolean {
-    return this.streams.every((s) => !s.busy && s.caughtUpEpoch === this.readerEpoch);
-  }
+function asBackupError(err: unknown, code: "sync" | "replica", path: string, replica: string): BackupError {
+  if (isBackupError(err)) return err;
+  const retryable = (err as { retryable?: boolean }).retryable === true || (err as { code?: string }).code === "io";
+  return new BackupError(code, describeError(err), { path, replica, retryable, cause: err });
+}
 
-  private beginRead(conn: Connection): void {
-    let stmt = this.readStatements.get(conn);
-    if (stmt === undefined) {
-      stmt = conn.prepare("SELECT count(*) FROM sqlite_master");
-      this.readStatements.set(conn, stmt);
-    }
-    conn.exec("BEGIN");
-    try {
-      stmt.get();
-    } catch (err) {
-      conn.exec("ROLLBACK");
-      throw err;
-    }
+function countTransactions(entries: readonly LogEntry[]): number | undefined {
+  let total = 0;
+  for (const e of entries) {
+    if (e.lineage !== undefined) continue;
+    if (e.transactions === undefined) return undefined;
+    total += e.transactions;
   }
-
-  /** Whether the read transaction is open. */
-  get readerHeld(): boolean {
-    return this.readers?.[this.active]?.inTransaction === true;
-  }
-
-  /**
-   * Opens the read transaction again after our checkpoint. If SQLite refuses (busy
-   * beyond busyTimeout), no replica may trust a WAL reset until a hand-off reopens it.
-   */
-  private reopenReader(): void {
-    this.readerEpoch++;
-    try {
-      this.beginRead(this.readers![this.active]!);
-    } catch (err) {
-      for (const s of this.streams) s.distrustResets();
-      this.services.logger.error("cannot reopen the read transaction; WAL resets will need snapshots until it is back", { ...this.fields, error: describeError(err) });
-    }
-  }
-
-  private endRead(conn: Connection): void {
-    if (conn.inTransaction) conn.exec("COMMIT");
-  }
-
-  /**
-   * Starts a read transaction on the idle reader before ending the held one, so there
-   * is never a moment without one: a WAL reset can then only discard frames every
-   * replica has already uploaded (README, "Why a reset loses nothing").
-   */
-  private handOffReader(): void {
-    const readers = this.readers!;
-    const next = 1 - this.active;
-    const dbStat = statKey(this.path);
-    try {
-      this.beginRead(readers[next]!);
-    } catch (err) {
-      this.services.logger.debug("read transaction hand-off postponed", { ...this.fields, error: describeError(err) });
-      return;
-    }
-    this.endRead(readers[this.active]!);
-    this.active = next;
-    this.readerEpoch++;
-    // The database file changed since the last hand-off: another connection checkpointed,
-    // and may still be (its copy holds the lock our new read transaction would have
-    // needed to stop blocking it). Hand off once more shortly, until the file is quiet.
-    if (dbStat !== this.lastHandoffDbStat) {
-      this.lastHandoffDbStat = dbStat;
-      this.followUp?.cancel();
-      this.followUp = this.services.scheduler.schedule(HANDOFF_FOLLOW_UP_MS, () => {
-        this.followUp = undefined;
-        for (const s of this.streams) s.recheck();
-      });
-    }
-  }
-
-  /**
-   * Which checkpoint is due, if any, judged on the WAL as it is now: the `-wal` file's
-   * size (TRUNCATE) and, from SQLite's WAL index, the frames no checkpoint has copied
-   * yet (PASSIVE). Never on a stream's cursor: that still points into a WAL that was
-   * checkpointed (and restarted by the next writer) until the stream's next sync.
-   * Cheap: a stat and a 100-byte read.
-   */
-  private checkpointMode(): CheckpointMode | undefined {
-    const now = Date.now();
-    if (this.stopped || this.checkpointing || this.pageSize === 0 || now - this.lastCheckpointTry < CHECKPOINT_RETRY_MS) return undefined;
-    const { truncatePageCount, minCheckpointPageCount, checkpointInterval } = this.options;
-    if (truncatePageCount > 0 && this.wal.size >= WAL_HEADER_SIZE + truncatePageCount * (this.pageSize + WAL_FRAME_HEADER_SIZE)) return "TRUNCATE";
-    // A replica that cannot upload holds PASSIVE checkpoints back (its frames must stay).
-    if (this.streams.some((s) => s.failing || s.cursor === undefined)) return undefined;
-    const index = readWalIndex(this.shm);
-    if (index === undefined) return undefined;
-    const frames = framesToCheckpoint(index);
-    if (frames >= minCheckpointPageCount) return "PASSIVE";
-    const since = now - (this.lastCheckpointAt?.getTime() ?? this.startedAt);
-    if (frames > 0 && since >= checkpointInterval) return "PASSIVE";
-    return undefined;
-  }
-
-  /**
-   * Called by a stream right before a sync: when a checkpoint is due, it runs now with
-   * this sync inside it (the stream's upload happens once, under the write lock), so
-   * checkpoints add no uploads. Resolves once it ran or was found not due; the stream
-   * sees from its pass counter whether its sync happened.
-   */
-  async syncWithCheckpoint(stream: ReplicaStream): Promise<void> {
-    const mode = this.checkpointMode();
-    if (mode !== undefined) await this.checkpoint(mode, stream);
-  }
-
-  /** The stream cursor furthest into the newest WAL. */
-  private leadingCursor(): Extract<WalCursor, { kind: "at" }> | undefined {
-    let lead: Extract<WalCursor, { kind: "at" }> | undefined;
-    for (const s of this.streams) {
-      const c = s.cursor;
-      if (c?.kind !== "at") continue;
-      if (
-        lead === undefined ||
-        c.header.checkpointSequence > lead.header.checkpointSequence ||
-        (c.header.checkpointSequence === lead.header.checkpointSequence && c.position.offset > lead.position.offset)
-      ) {
-        lead = c;
-      }
-    }
-    return lead;
-  }
-
-  /**
-   * Our checkpoint. First a PASSIVE without the write lock: it copies what our read
-   * transaction lets any checkpoint copy (frames up to the last hand-off), while the
-   * application keeps writing. Then, holding the write lock: every replica uploads up to
-   * the end of the WAL (for `initiator`, that is its sync), our read transaction is
-   * released, a second PASSIVE copies the rest, the read transaction is reopened, the
-   * write lock released. All of it runs under the exclusive lock, so no upload reads the
-   * WAL meanwhile. TRUNCATE then runs right after, while our new read transaction stops
-   * it from copying any frame written in between (so it succeeds only if nothing was,
-   * and never loses one). Past the TRUNCATE threshold replicas that are behind lose
-   * their place and get a snapshot.
-   */
-  private async checkpoint(mode: CheckpointMode, initiator?: ReplicaStream): Promise<void> {
-    const { metrics, logger } = this.services;
-    const labels = { db: this.path, mode };
-    const started = performance.now();
-    this.checkpointing = true;
-    // Spaces attempts that could not run or finish; cleared when one completes.
-    this.lastCheckpointTry = Date.now();
-    try {
-      const result = await this.withWriteLock(mode, initiator);
-      if (result === undefined) return;
-      const durationMs = performance.now() - started;
-      if (result.busy === 0 && result.checkpointed === result.log) this.lastCheckpointTry = 0;
-      this.lastCheckpointAt = new Date();
-      metrics.checkpointCount.inc(labels);
-      metrics.checkpointSeconds.inc(labels, durationMs / 1000);
-      const { busy, log, checkpointed, lockedMs } = result;
-      logger.info("checkpoint", { ...this.fields, mode, busy, log, checkpointed, ms: Math.round(durationMs), writeLockMs: Math.round(lockedMs) });
-      this.services.emit("checkpoint", { path: this.path, mode, busy, log, checkpointed, durationMs, writeLockMs: lockedMs });
-    } catch (err) {
-      metrics.checkpointErrorCount.inc(labels);
-      const error = toBackupError(err, "checkpoint", { path: this.path });
-      logger.warn("checkpoint failed", { ...this.fields, mode, error: describeError(error) });
-      this.services.emit("error", { path: this.path, error });
-    } finally {
-      if (this.writer?.inTransaction === true) this.writer.exec("ROLLBACK");
-      this.checkpointing = false;
-    }
-  }
-
-  /** The checkpoint itself, holding the write lock and our exclusive lock; undefined when it did not run. */
-  private async checkpointLocked(mode: CheckpointMode, initiator: ReplicaStream | undefined): Promise<(CheckpointResult & { lockedMs: number }) | undefined> {
-    const locked = performance.now();
-    if (this.stopped || this.readers === undefined) return undefined;
-    const readers = this.readers;
-    const end = this.committedEnd();
-    if (end === undefined) return undefined;
-    const uploads = this.streams.filter((s) => s === initiator || !sameCursor(s.cursor, end));
-    if (uploads.length > 0) {
-      // Commits since each replica's last sync are uploaded now, while no writer can add
-      // more (the application waits on the write lock meanwhile, as it would for any
-      // writer). A replica that cannot upload stays behind.
-      const signal = AbortSignal.any([this.signal, AbortSignal.timeout(Math.max(CATCH_UP_MS, this.options.busyTimeout))]);
-      for (const s of uploads) await s.catchUp(signal);
-    }
-    const behind = this.streams.filter((s) => !sameCursor(s.cursor, end));
-    if (behind.length > 0 && mode === "PASSIVE") {
-      this.services.logger.debug("checkpoint postponed: replicas are behind the WAL", { ...this.fields, replicas: behind.map((s) => s.name) });
-      return undefined;
-    }
-    let passive: CheckpointResult;
-    this.endRead(readers[this.active]!);
-    try {
-      passive = this.runCheckpoint("PASSIVE");
-    } finally {
-      this.reopenReader();
-      this.writer!.exec("ROLLBACK");
-    }
-    const lockedMs = performance.now() - locked;
-    let result = { ...passive, lockedMs };
-    if (mode === "TRUNCATE") result = { ...result, busy: this.runCheckpoint("TRUNCATE").busy };
-    if (passive.busy === 0 && passive.checkpointed === passive.log && behind.length > 0) {
-      for (const s of behind) s.markLost(`a ${mode} checkpoint past ${this.options.truncatePageCount} WAL pages ran while this replica was behind`);
-    }
-    return result;
-  }
-
-  private runCheckpoint(mode: CheckpointMode): CheckpointResult {
-    const rows = this.checkpointer!.pragma(`wal_checkpoint(${mode})`) as CheckpointResult[];
-    const row = rows[0];
-    if (row === undefined) throw new BackupError("checkpoint", `wal_checkpoint(${mode}) returned nothing`, { path: this.path });
-    return row;
-  }
-
-  /**
-   * Runs the checkpoint holding SQLite's write lock (BEGIN IMMEDIATE on the writer,
-   * tried every LOCK_POLL_MS for up to busyTimeout, never blocking the event loop) and
-   * our exclusive lock. Each try holds our lock only while it tries: in between, uploads
-   * and hand-offs go on (the write lock's holder may be another connection's checkpoint
-   * waiting for our read transaction to move on), and once the write lock is ours
-   * nothing of ours is still running that the application would wait for. The first try
-   * starts with the PASSIVE that needs no write lock. Undefined when the write lock could
-   * not be had or the checkpoint did not run.
-   */
-  private async withWriteLock(mode: CheckpointMode, initiator: ReplicaStream | undefined): Promise<(CheckpointResult & { lockedMs: number }) | undefined> {
-    const deadline = Date.now() + this.options.busyTimeout;
-    let first = true;
-    for (;;) {
-      const attempt = await this.lock.withExclusive(async () => {
-        if (this.stopped || this.readers === undefined) return { done: true, result: undefined };
-        if (first) this.runCheckpoint("PASSIVE");
-        first = false;
-        if (!this.tryWriteLock()) return { done: false, result: undefined };
-        return { done: true, result: await this.checkpointLocked(mode, initiator) };
-      });
-      if (attempt.done) return attempt.result;
-      if (Date.now() >= deadline) {
-        this.services.logger.debug("checkpoint skipped: the database is busy", { ...this.fields, mode });
-        return undefined;
-      }
-      await sleep(LOCK_POLL_MS);
-    }
-  }
-
-  /** BEGIN IMMEDIATE on the writer; false when another connection holds the write lock. */
-  private tryWriteLock(): boolean {
-    try {
-      this.writer!.exec("BEGIN IMMEDIATE");
-      return true;
-    } catch (err) {
-      if ((err as { code?: string }).code === "SQLITE_BUSY") return false;
-      throw err;
-    }
-  }
-
-  /** The committed end of the WAL, as a cursor (undefined without a WAL header, or when it cannot be read now). */
-  private committedEnd(): Extract<WalCursor, { kind: "at" }> | undefined {
-    this.wal.refresh();
-    let header: WalHeader | undefined;
-    try {
-      header = readHeader(this.wal);
-    } catch {
-      return undefined;
-    }
-    if (header === undefined) return undefined;
-    const lead = this.leadingCursor();
-    const from = lead !== undefined && lead.header.salt1 === header.salt1 && lead.header.salt2 === header.salt2 ? lead.position : undefined;
-    let position = from;
-    try {
-      const it = walTransactionsSync(this.wal.scanner(), { from, file: this.wal.path });
-      for (let step = it.next(); ; step = it.next()) {
-        if (step.done === true) {
-          position = step.value.position;
-          break;
-        }
-      }
-    } catch {
-      return undefined;
-    }
-    return { kind: "at", header, position: position! };
-  }
+  return total;
 }
 
 function statKey(path: string): string {
@@ -673,13 +642,3 @@ function statKey(path: string): string {
     return "missing";
   }
 }
-
-function sameCursor(c: WalCursor | undefined, end: Extract<WalCursor, { kind: "at" }>): boolean {
-  return (
-    c?.kind === "at" &&
-    c.header.salt1 === end.header.salt1 &&
-    c.header.salt2 === end.header.salt2 &&
-    c.position.offset === end.position.offset
-  );
-}
-

@@ -1,14 +1,29 @@
 import { existsSync } from "node:fs";
 import { EventEmitter } from "node:events";
 import { resolve } from "node:path";
-import { TrackedDatabase, type DatabaseStatus } from "./database.js";
+import { Scheduler } from "@sqlrep/shipper";
+import { TrackedDatabase, type DatabaseStatus, type UnshippedReport } from "./database.js";
 import { BackupError, describeError, isBackupError, throwIfAborted } from "./errors.js";
 import type { BackupEvents } from "./events.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { BackupMetrics } from "./metrics.js";
 import { resolveDatabaseOptions, type BackupEngineOptions, type ResolvedDatabaseOptions } from "./options.js";
-import { DirectoryWatchers, Scheduler, type Timer } from "./scheduler.js";
-import type { EngineServices, SyncResult } from "./stream.js";
+import type { EngineServices } from "./services.js";
+import type { Timer } from "@sqlrep/shipper";
+import { DirectoryWatchers } from "./watchers.js";
+
+/** The outcome of `BackupEngine.sync` for one replica. */
+export interface SyncResult {
+  path: string;
+  replica: string;
+  /** The replica's TXID once everything committed before the call was uploaded. */
+  txid: number;
+}
+
+/** What `stop` reports: every replica that did not get everything before the timeout. */
+export interface StopReport {
+  unshipped: UnshippedReport[];
+}
 
 type State = "new" | "starting" | "running" | "stopping" | "stopped";
 
@@ -111,23 +126,35 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
   }
 
   /**
-   * Graceful stop: uploads everything committed to every replica (waiting at most
-   * `timeoutMs`, default 30 s, then aborting uploads still running), closes the SQLite
-   * connections, watchers and timers.
+   * Graceful stop: uploads everything committed to every replica (retrying failures for
+   * at most `timeoutMs`, default 30 s, then aborting uploads still running), closes the
+   * SQLite connections, watchers and timers. Resolves with what did not reach a replica
+   * (kept in the local log, uploaded at the next start).
    */
-  async stop(options: { timeoutMs?: number } = {}): Promise<void> {
+  async stop(options: { timeoutMs?: number } = {}): Promise<StopReport> {
     if (this.state === "stopped" || this.state === "stopping" || this.state === "new") {
       this.state = "stopped";
-      return;
+      return { unshipped: [] };
     }
     this.state = "stopping";
     for (const w of this.waiting.values()) w.timer?.cancel();
     this.waiting.clear();
     this.watchers.close();
-    await Promise.all([...this.databases.values()].map((db) => db.stop(options.timeoutMs ?? 30_000)));
+    const reports = await Promise.all([...this.databases.values()].map((db) => db.stop(options.timeoutMs ?? 30_000)));
     this.scheduler.close();
     this.state = "stopped";
+    const unshipped = reports.flat();
+    for (const u of unshipped) {
+      this.logger.error("not every transaction reached the replica before the shutdown timeout", {
+        db: u.path,
+        replica: u.replica,
+        txids: u.missingTXIDs,
+        ...(u.transactions !== undefined ? { transactions: u.transactions } : {}),
+        ...(u.lastError !== undefined ? { error: u.lastError } : {}),
+      });
+    }
     this.logger.info("replication stopped");
+    return { unshipped };
   }
 
   /**
@@ -152,7 +179,8 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
       dbSize: 0,
       walSize: 0,
       localTXID: 0,
-      replicas: config.replicas.map((r) => ({ name: r.name, type: r.client.type, location: r.client.location, txid: 0, lagMs: 0 })),
+      localLogBytes: 0,
+      replicas: config.replicas.map((r) => ({ name: r.name, type: r.client.type, location: r.client.location, txid: 0, lagMs: 0, pendingTXIDs: 0 })),
     }));
     return [...[...this.databases.values()].map((db) => db.status()), ...waiting];
   }

@@ -9,6 +9,9 @@ export type BackupErrorCode =
   | "replica" // the replica could not be listed, read or written
   | "validation" // the replica's checksum chain disagrees with the database
   | "invalid-config" // options that cannot work
+  | "locked" // another replicator holds the database's lock
+  | "missing" // the database file was deleted while it was replicated
+  | "replaced" // the database file was replaced: a new lineage starts
   | "closed" // the engine is stopped (or was never started)
   | "timeout" // a bounded wait ran out
   | "aborted"; // the AbortSignal fired

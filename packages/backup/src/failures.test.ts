@@ -31,7 +31,8 @@ describe("upload failures", () => {
         await expect(engine.sync(path)).rejects.toBeInstanceOf(BackupError);
         await writer.insert(5, { rows: 10, size: 500 }); // more commits while failing
         await waitFor(() => client.failures >= 3, { timeoutMs: 15_000, message: "a few retries" });
-        expect(events.checkpoints).toEqual([]); // never past frames a replica lacks
+        // What the replica lacks is in the local log: checkpoints need not wait for it.
+        expect(engine.status()[0]!.replicas[0]!.pendingTXIDs).toBeGreaterThan(0);
         const status = engine.status()[0]!.replicas[0]!;
         expect(status.lastError).toMatch(/injected failure/);
         expect(status.lagMs).toBeGreaterThan(0);
@@ -58,7 +59,7 @@ describe("upload failures", () => {
 });
 
 describe("a replica that cannot keep up", () => {
-  it("does not hold the WAL past truncatePageCount: the TRUNCATE runs, that replica gets a snapshot at the next TXID, the other carries on", async () => {
+  it("never holds the WAL back: the TRUNCATE runs while it fails, and it then catches up from the local log without a snapshot; the other carries on", async () => {
     const path = tmp.join("behind.db");
     const writer = await Writer.open(path);
     await writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
@@ -83,19 +84,19 @@ describe("a replica that cannot keep up", () => {
     try {
       await writer.insert(2);
       await engine.sync();
-      const before = engine.status()[0]!.replicas[0]!.txid;
       flaky.mode = "before";
       await writer.insert(1, { rows: 150, size: 1000 }); // ~45 frames, past the threshold
-      await waitFor(() => events.checkpoints.some((c) => c.mode === "TRUNCATE" && c.busy === 0), { message: "a TRUNCATE", timeoutMs: 15_000 });
+      await waitFor(() => events.checkpoints.some((c) => c.mode === "TRUNCATE" && c.busy === 0), { message: "a TRUNCATE while a replica fails", timeoutMs: 15_000 });
       await writer.insert(2);
       flaky.mode = "ok";
+      await waitFor(() => engine.status()[0]!.replicas[0]!.lastError === undefined, { message: "the flaky replica recovered", timeoutMs: 15_000 });
       await engine.sync();
-      const snapshots = events.snapshots.filter((s) => s.replica === "flaky" && s.txid > 1);
-      expect(snapshots.map((s) => s.txid)).toEqual([before + 1]);
-      expect(snapshots[0]!.reason).toMatch(/checkpoint past 30 WAL pages/);
+      // Each replica has its initial snapshot only: the flaky one uploaded what it missed from the log.
+      expect(events.snapshots.filter((s) => s.replica === "flaky")).toHaveLength(1);
       expect(events.snapshots.filter((s) => s.replica === "healthy")).toHaveLength(1);
       for (const client of [flaky, healthy]) {
-        await checkChain(client);
+        const chain = await checkChain(client);
+        expect(chain.l0.map((f) => f.minTXID)).toEqual(chain.l0.map((_, i) => i + 2)); // no TXID skipped
         const restored = await restoreLatest(client);
         expect(restored.checksum).toBe(sourceImage(path).checksum);
       }

@@ -12,15 +12,31 @@ export class FileSource implements SyncByteSource {
   readonly path: string;
   private fd: number | undefined;
   private ino: number | undefined;
+  private frozenSize: number | undefined;
 
   constructor(path: string) {
     this.path = path;
   }
 
-  /** Current size in bytes (0 when the file does not exist). */
+  /** Current size in bytes (0 when the file does not exist); while frozen, the size when `freeze` was called. */
   get size(): number {
+    if (this.frozenSize !== undefined) return this.frozenSize;
     const fd = this.handle();
     return fd === undefined ? 0 : fstatSync(fd).size;
+  }
+
+  /**
+   * Reads the size once and answers it until `thaw`: a scan that asks for the size
+   * before each read (the WAL readers do) then costs one fstat instead of hundreds.
+   * Bytes appended meanwhile are simply not seen until the next scan.
+   */
+  freeze(): void {
+    this.frozenSize = undefined;
+    this.frozenSize = this.size;
+  }
+
+  thaw(): void {
+    this.frozenSize = undefined;
   }
 
   /** Up to `length` bytes at `offset`; fewer only where the file ends. */
@@ -69,6 +85,19 @@ export class FileSource implements SyncByteSource {
     return out;
   }
 
+  /**
+   * Whether the path now names another file than the one open (deleted, or replaced by
+   * another inode): a replicator must notice, not follow. False when nothing is open yet.
+   */
+  replaced(): boolean {
+    if (this.fd === undefined) return false;
+    try {
+      return statSync(this.path).ino !== this.ino;
+    } catch {
+      return true;
+    }
+  }
+
   /** Reopens the file if it was deleted or replaced since it was opened. */
   refresh(): void {
     if (this.fd === undefined) return;
@@ -79,6 +108,7 @@ export class FileSource implements SyncByteSource {
       ino = undefined;
     }
     if (ino !== this.ino) this.close();
+    this.frozenSize = undefined;
   }
 
   close(): void {

@@ -5,14 +5,13 @@
  */
 
 /** The engine. */
-export { BackupEngine } from "./engine.js";
+export { BackupEngine, type StopReport, type SyncResult } from "./engine.js";
 
 /** Options. */
 export type { BackupEngineOptions, DatabaseOptions, ReplicaTarget } from "./options.js";
 
-/** Status, sync results and events. */
-export type { DatabaseStatus, ReplicaStatus } from "./database.js";
-export type { SyncResult } from "./stream.js";
+/** Status, stop reports and events. */
+export { defaultMetaDir, type DatabaseStatus, type ReplicaStatus, type UnshippedReport } from "./database.js";
 export type { BackupEvents, CheckpointEvent, ErrorEvent, SnapshotEvent, SyncedEvent } from "./events.js";
 
 /** Errors: one class, branch on `code`. */
@@ -20,6 +19,3 @@ export { BackupError, isBackupError, type BackupErrorCode, type BackupErrorOptio
 
 /** The logger interface the engine writes to (silent unless one is passed). */
 export { silentLogger, type Logger } from "./logger.js";
-
-/** Verifying a replica's checksum chain without the engine (used by `validationInterval`). */
-export { verifyReplicaChain, type ChainEnd } from "./validate.js";

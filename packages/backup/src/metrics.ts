@@ -72,6 +72,12 @@ export class BackupMetrics {
   );
 
   readonly validationTotal = this.family("litestream_replica_validation_total", "Replica validations by result (status ok or error).", "counter");
+  readonly missing = this.family("litestream_db_missing", "1 while a replicated database file is deleted (nothing is uploaded until it is back).", "gauge");
+  readonly lineages = this.family(
+    "litestream_db_lineage_total",
+    "New lineages started: the database was replaced, changed outside SQLite, or its WAL was lost track of (each costs every replica a snapshot).",
+    "counter",
+  );
 
   private families: MetricFamily[] | undefined;
 

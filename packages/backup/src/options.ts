@@ -40,6 +40,10 @@ export interface DatabaseOptions {
   validationInterval?: number;
   /** At most this many bytes of WAL frames per level-0 file (64 MiB); a transaction is never split. */
   maxBatchBytes?: number;
+  /** Where the local log and the lock live (default `<dir>/.<name>-sqlrep`; Litestream's `meta-path`). */
+  metaDir?: string;
+  /** Bytes of local LTX files kept for replicas that are behind (1 GiB); past it they snapshot later. */
+  maxLocalBytes?: number;
 }
 
 /** The engine's options. */
@@ -64,6 +68,8 @@ export interface ResolvedDatabaseOptions {
   readonly retentionEnabled: boolean;
   readonly validationInterval: number;
   readonly maxBatchBytes: number;
+  readonly metaDir: string | undefined;
+  readonly maxLocalBytes: number;
 }
 
 const HOUR = 60 * 60_000;
@@ -120,5 +126,7 @@ export function resolveDatabaseOptions(options: DatabaseOptions): ResolvedDataba
     retentionEnabled: options.retentionEnabled ?? true,
     validationInterval: duration("validationInterval", options.validationInterval, 0),
     maxBatchBytes: count("maxBatchBytes", options.maxBatchBytes, 64 << 20, 1),
+    metaDir: options.metaDir === undefined ? undefined : resolve(options.metaDir),
+    maxLocalBytes: count("maxLocalBytes", options.maxLocalBytes, 1 << 30, 1),
   };
 }

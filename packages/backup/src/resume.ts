@@ -1,6 +1,6 @@
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import { decodeHeader, decodeTrailer, HEADER_SIZE, lockPgno, pageChecksum, TRAILER_SIZE, tracksChecksums, type LtxHeader } from "@sqlrep/ltx";
-import { replicaPosition, type LtxFileInfo, type ReplicaClient } from "@sqlrep/replica";
+import { lockPgno, pageChecksum, tracksChecksums } from "@sqlrep/ltx";
+import type { ReplicaTip } from "@sqlrep/shipper";
 import { readWalPageSync, walStartPosition, walTransactionsSync, type WalHeader, type WalPosition } from "@sqlrep/wal";
 import { throwIfAborted } from "./errors.js";
 import type { FileSource } from "./file-source.js";
@@ -35,26 +35,21 @@ export async function databaseFileChecksums(db: FileSource, pageSize: number, si
   return sums;
 }
 
-/** What the replica says its last state is. */
-export interface ReplicaTip {
-  /** 0 for an empty replica. */
-  txid: number;
-  file: LtxFileInfo | undefined;
-  header: LtxHeader | undefined;
-  /** The database checksum after `txid` (0 when the file has none). */
+/** A database state to find in the local WAL: the local log's tip, or a replica's last state. */
+export interface ResumeTarget {
+  commit: number;
+  pageSize: number;
   postApply: bigint;
+  /** Where the state was in the WAL when it was staged (a hint: that commit wins when it matches). */
+  wal?: { offset: number; salt1: number; salt2: number } | undefined;
 }
 
-/** Reads the replica's highest TXID and the header and trailer of the file that ends there. */
-export async function readReplicaTip(client: ReplicaClient, signal?: AbortSignal): Promise<ReplicaTip> {
-  const { txid, file } = await replicaPosition(client, { signal });
-  if (file === undefined) return { txid: 0, file: undefined, header: undefined, postApply: 0n };
-  const [head, tail] = await Promise.all([
-    client.readLtxRange(file, 0, HEADER_SIZE, { signal }),
-    client.readLtxRange(file, Math.max(0, file.size - TRAILER_SIZE), TRAILER_SIZE, { signal }),
-  ]);
-  const header = decodeHeader(head, { file: `level ${file.level} ${file.minTXID}-${file.maxTXID}` });
-  return { txid, file, header, postApply: tail.length === TRAILER_SIZE ? decodeTrailer(tail).postApplyChecksum : 0n };
+/** A replica's last state as a resume target; undefined when its file carries no database checksums. */
+export function tipTarget(tip: ReplicaTip): ResumeTarget | undefined {
+  const header = tip.header;
+  if (header === undefined || !tracksChecksums(header)) return undefined;
+  const wal = header.walOffset > 0 ? { offset: header.walOffset + header.walSize, salt1: header.walSalt1, salt2: header.walSalt2 } : undefined;
+  return { commit: header.commit, pageSize: header.pageSize, postApply: tip.postApply, wal };
 }
 
 /** A place in the local WAL whose database state equals the replica's last state. */
@@ -66,7 +61,7 @@ export interface ResumePoint {
 }
 
 /**
- * Finds where to continue so that the replica's last state is the starting point.
+ * Finds where to continue so that `target` (the log's tip, or a replica's last state) is the starting point.
  * Candidates are the start of the WAL (the database file alone) and every commit in it:
  * the state at a commit is the database file overlaid with the newest frame of each
  * page up to that commit, its checksum maintained incrementally. The position named
@@ -82,14 +77,12 @@ export async function findResumePoint(
   wal: FileSource,
   db: FileSource,
   base: PageChecksums,
-  tip: ReplicaTip,
+  target: ResumeTarget,
   signal?: AbortSignal,
 ): Promise<ResumePoint | undefined> {
-  const header = tip.header;
-  if (header === undefined || !tracksChecksums(header) || header.pageSize !== base.pageSize) return undefined;
-  const target = { commit: header.commit, checksum: tip.postApply };
-  const hint = header.walOffset > 0 ? { offset: header.walOffset + header.walSize, salt1: header.walSalt1, salt2: header.walSalt2 } : undefined;
-  const matches = (sums: PageChecksums) => sums.commit === target.commit && sums.checksum === target.checksum;
+  if (target.pageSize !== base.pageSize) return undefined;
+  const hint = target.wal;
+  const matches = (sums: PageChecksums) => sums.commit === target.commit && sums.checksum === target.postApply;
 
   wal.refresh();
   let walHeader: WalHeader | undefined;
@@ -103,9 +96,7 @@ export async function findResumePoint(
   let last: ResumePoint | undefined = matches(sums) ? { cursor: startCursor, checksums: sums.clone(), atEnd: false } : undefined;
   if (walHeader === undefined) return last === undefined ? undefined : { ...last, atEnd: true };
 
-  const pageSize = walHeader.pageSize;
-  if (pageSize !== base.pageSize) return undefined;
-  const lock = lockPgno(pageSize);
+  if (walHeader.pageSize !== base.pageSize) return undefined;
   const it = walTransactionsSync(wal.scanner(), { file: wal.path });
   let end: WalPosition = walStartPosition(walHeader);
   let sinceYield = 0;
@@ -116,17 +107,7 @@ export async function findResumePoint(
       break;
     }
     const tx = step.value;
-    const change = sums.change();
-    for (const [pgno, frame] of tx.pages) {
-      if (pgno <= tx.commit) change.set(pgno, pageChecksum(pgno, readWalPageSync(wal, frame, pageSize, { file: wal.path })));
-    }
-    // Pages a growing transaction did not write (never seen from SQLite, but possible in
-    // the format): the database file's bytes, zeros past its end.
-    for (let pgno = sums.commit + 1; pgno <= tx.commit; pgno++) {
-      if (pgno !== lock && !tx.pages.has(pgno)) change.set(pgno, pageChecksum(pgno, db.readZeroFilled((pgno - 1) * pageSize, pageSize)));
-    }
-    change.finish(tx.commit);
-    change.commit();
+    applyCommit(sums, tx, wal, db);
     if (matches(sums)) {
       const point: ResumePoint = { cursor: { kind: "at", header: walHeader, position: tx.position }, checksums: sums.clone(), atEnd: false };
       if (hint !== undefined && tx.position.offset === hint.offset && walHeader.salt1 === hint.salt1 && walHeader.salt2 === hint.salt2) {
@@ -155,4 +136,51 @@ function scanToEnd(it: Generator<unknown, { position: WalPosition }, undefined>)
     const step = it.next();
     if (step.done === true) return step.value.position;
   }
+}
+
+/**
+ * The database as it is now: the database file's page checksums (`base`) with every
+ * committed transaction of the WAL applied, and the cursor at the WAL's committed end.
+ * What a new lineage starts from (a replaced database, a WAL lost track of).
+ */
+export async function currentState(wal: FileSource, db: FileSource, base: PageChecksums, signal?: AbortSignal): Promise<{ cursor: WalCursor; checksums: PageChecksums }> {
+  wal.refresh();
+  let walHeader: WalHeader | undefined;
+  try {
+    walHeader = readHeader(wal);
+  } catch {
+    walHeader = undefined;
+  }
+  const sums = base.clone();
+  if (walHeader === undefined || walHeader.pageSize !== base.pageSize) return { cursor: { kind: "next", after: undefined }, checksums: sums };
+  const it = walTransactionsSync(wal.scanner(), { file: wal.path });
+  let sinceYield = 0;
+  for (;;) {
+    const step = it.next();
+    if (step.done === true) return { cursor: { kind: "at", header: walHeader, position: step.value.position }, checksums: sums };
+    applyCommit(sums, step.value, wal, db);
+    sinceYield += step.value.end - step.value.start;
+    if (sinceYield >= YIELD_BYTES) {
+      sinceYield = 0;
+      await yieldToLoop();
+      throwIfAborted(signal);
+    }
+  }
+}
+
+/** Moves `sums` to the state after one committed transaction of the WAL. */
+function applyCommit(sums: PageChecksums, tx: { pages: ReadonlyMap<number, number>; commit: number }, wal: FileSource, db: FileSource): void {
+  const { pageSize } = sums;
+  const lock = lockPgno(pageSize);
+  const change = sums.change();
+  for (const [pgno, frame] of tx.pages) {
+    if (pgno <= tx.commit) change.set(pgno, pageChecksum(pgno, readWalPageSync(wal, frame, pageSize, { file: wal.path })));
+  }
+  // Pages a growing transaction did not write (never seen from SQLite, but possible in
+  // the format): the database file's bytes, zeros past its end.
+  for (let pgno = sums.commit + 1; pgno <= tx.commit; pgno++) {
+    if (pgno !== lock && !tx.pages.has(pgno)) change.set(pgno, pageChecksum(pgno, db.readZeroFilled((pgno - 1) * pageSize, pageSize)));
+  }
+  change.finish(tx.commit);
+  change.commit();
 }

@@ -1,7 +1,7 @@
 /**
- * A readers-writer lock for one database: uploads and snapshots read the WAL under the
- * shared side (several replicas at once), our checkpoints and read-transaction
- * hand-offs change what the WAL holds and take the exclusive side. A waiting exclusive
+ * A readers-writer lock for one database: snapshots read the database under the shared
+ * side (several replicas at once), our checkpoints and read-transaction hand-offs
+ * change what the files hold and take the exclusive side. A waiting exclusive
  * request holds back new shared ones, so a checkpoint is not starved by a busy replica.
  */
 export class RwLock {
@@ -27,6 +27,17 @@ export class RwLock {
     } finally {
       this.release(true);
     }
+  }
+
+  /** Takes the shared side until the returned function is called (once). */
+  async acquireShared(): Promise<() => void> {
+    await this.acquire(false);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.release(false);
+    };
   }
 
   /** True while anything holds or waits for the lock. */

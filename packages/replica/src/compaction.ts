@@ -23,6 +23,12 @@ export const DEFAULT_LEVELS: readonly LevelSchedule[] = Object.freeze([
 export interface CompactLevelOptions {
   /** Concurrent ranged reads of the inputs (default 8). */
   parallelism?: number | undefined;
+  /**
+   * Leave out inputs that end at or before this TXID, as if the level already reached
+   * it: past a region that does not chain (another writer's files, before the snapshot
+   * that replaced them), compaction starts after that snapshot.
+   */
+  after?: number | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -43,7 +49,7 @@ export async function compactLevel(client: ReplicaClient, level: number, options
   }
   const { signal } = options;
   const [target, source] = await listLevels(client, [level, level - 1], { signal });
-  const inputs = await selectInputs(client, level, target!, source!, signal);
+  const inputs = await selectInputs(client, level, Math.max(highestTXID(target!), options.after ?? 0), source!, signal);
   if (inputs.length === 0) return undefined;
   const output: LtxFileRef = { level, minTXID: inputs[0]!.minTXID, maxTXID: inputs[inputs.length - 1]!.maxTXID };
   const scheduler = new RangeScheduler(client, { parallelism: options.parallelism ?? DEFAULT_PARALLELISM, signal });
@@ -64,11 +70,10 @@ export async function compactLevel(client: ReplicaClient, level: number, options
 async function selectInputs(
   client: ReplicaClient,
   level: number,
-  target: readonly LtxFileInfo[],
+  done: number,
   source: readonly LtxFileInfo[],
   signal: AbortSignal | undefined,
 ): Promise<LtxFileInfo[]> {
-  const done = highestTXID(target);
   const pending = source.filter((f) => f.maxTXID > done);
   const first = pending[0];
   if (first === undefined) return [];

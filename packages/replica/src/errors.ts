@@ -10,6 +10,8 @@ export type ReplicaErrorCode =
   | "no-backup" // nothing to restore from
   | "txid-not-available" // the requested TXID or time cannot be reached
   | "exists" // the output of a restore already exists
+  | "conflict" // the replica holds files another writer made: its chain is not ours
+  | "timeout" // a bounded wait (a shutdown's final upload) ran out
   | "aborted";
 
 export interface ReplicaErrorOptions {

@@ -1,4 +1,4 @@
-export { ReplicaError, isReplicaError, type ReplicaErrorCode, type ReplicaErrorOptions } from "./errors.js";
+export { ReplicaError, isReplicaError, throwIfAborted, type ReplicaErrorCode, type ReplicaErrorOptions } from "./errors.js";
 export {
   isObjectInfo,
   readObject,

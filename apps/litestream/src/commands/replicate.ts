@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { constants } from "node:os";
-import { BackupEngine, type DatabaseOptions } from "@sqlrep/backup";
+import { BackupEngine, type DatabaseOptions, type StopReport } from "@sqlrep/backup";
 import { formatDuration } from "@sqlrep/config";
 import { isReplicaError, parseReplicaUrl } from "@sqlrep/replica";
 import { defineCommand } from "../command.js";
@@ -145,6 +145,8 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
 
   const shutdown = new Shutdown(io);
   let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
+  let code = 0;
+  let report: StopReport = { unshipped: [] };
   try {
     await engine.start({ signal: io.signal });
     if (config.addr !== undefined) {
@@ -155,16 +157,28 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
       }
       logger.info("serving metrics and status", { url: `${http.url}/metrics`, status: `${http.url}/status` });
     }
-    if (argv !== undefined) return await runExec(argv, engine, logger, io, shutdown);
-    const signal = await shutdown.requested;
-    logger.info("signal received, litestream shutting down", { signal });
-    return 0;
+    if (argv !== undefined) {
+      code = await runExec(argv, engine, logger, io, shutdown);
+    } else {
+      const signal = await shutdown.requested;
+      logger.info("signal received, litestream shutting down", { signal });
+    }
   } finally {
     shutdown.release();
-    await engine.stop(config.shutdownSyncTimeout !== undefined ? { timeoutMs: config.shutdownSyncTimeout } : {});
+    report = await engine.stop(config.shutdownSyncTimeout !== undefined ? { timeoutMs: config.shutdownSyncTimeout } : {});
     await http?.close();
     logger.info("litestream shut down");
   }
+  if (report.unshipped.length === 0) return code;
+  // Commits that did not reach a replica stay in the local log (uploaded at the next start), but a clean exit would hide them.
+  const timeout = formatDuration(config.shutdownSyncTimeout ?? 30_000);
+  for (const u of report.unshipped) {
+    const what = u.transactions !== undefined ? `${u.transactions} transaction${u.transactions === 1 ? "" : "s"} (${u.missingTXIDs} TXID${u.missingTXIDs === 1 ? "" : "s"})` : `${u.missingTXIDs} TXID${u.missingTXIDs === 1 ? "" : "s"}`;
+    io.stderr.write(
+      `error: ${what} of ${u.path} did not reach replica "${u.replica}" within the shutdown sync timeout (${timeout})${u.lastError ? `: ${u.lastError}` : ""}; they are kept in the local log and uploaded at the next start\n`,
+    );
+  }
+  return code === 0 ? 1 : code;
 }
 
 /** `restore-if-db-not-exists`: the newest backup, checked with quick_check, before replication starts. */

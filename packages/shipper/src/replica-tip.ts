@@ -1,6 +1,27 @@
-import { decodeHeader, decodeTrailer, formatChecksum, formatTxid, HEADER_SIZE, TRAILER_SIZE, tracksChecksums } from "@sqlrep/ltx";
-import { MAX_COMPACTION_LEVEL, SNAPSHOT_LEVEL, type LtxFileInfo, type ReplicaClient } from "@sqlrep/replica";
-import { BackupError } from "./errors.js";
+/**
+ * What a replica says its state is: its highest TXID with the checksum after it, and
+ * whether its chain of files from the newest snapshot to there holds together.
+ */
+import { decodeHeader, decodeTrailer, formatChecksum, formatTxid, HEADER_SIZE, TRAILER_SIZE, tracksChecksums, type LtxHeader } from "@sqlrep/ltx";
+import { MAX_COMPACTION_LEVEL, ReplicaError, replicaPosition, SNAPSHOT_LEVEL, type LtxFileInfo, type ReplicaClient } from "@sqlrep/replica";
+
+/** What the replica says its last state is. */
+export interface ReplicaTip {
+  /** 0 for an empty replica. */
+  txid: number;
+  file: LtxFileInfo | undefined;
+  header: LtxHeader | undefined;
+  /** The database checksum after `txid` (0 when the file has none). */
+  postApply: bigint;
+}
+
+/** Reads the replica's highest TXID and the header and trailer of the file that ends there. */
+export async function readReplicaTip(client: ReplicaClient, signal?: AbortSignal): Promise<ReplicaTip> {
+  const { txid, file } = await replicaPosition(client, { signal });
+  if (file === undefined) return { txid: 0, file: undefined, header: undefined, postApply: 0n };
+  const ends = await readEnds(client, file, signal);
+  return { txid, file, header: ends.header, postApply: ends.post };
+}
 
 /** The end of a replica's verified checksum chain. */
 export interface ChainEnd {
@@ -15,16 +36,14 @@ export interface ChainEnd {
  * header and trailer of each file: every file must start at most right after the TXID
  * reached, and where it starts right after it, its pre-apply checksum must equal the
  * previous post-apply checksum. Where levels overlap the file reaching furthest is
- * taken, so a compacted replica costs a few reads. Throws BackupError("validation") on a gap or a broken chain.
+ * taken, so a compacted replica costs a few reads. Throws ReplicaError
+ * ("non-contiguous") on a gap, ("conflict") on a broken chain or no snapshot.
  */
 export async function verifyReplicaChain(client: ReplicaClient, signal?: AbortSignal): Promise<ChainEnd> {
-  const fail = (message: string): never => {
-    throw new BackupError("validation", `${client.location}: ${message}`);
-  };
   const snapshots: LtxFileInfo[] = [];
   for await (const f of client.ltxFiles(SNAPSHOT_LEVEL, { signal })) if (f.minTXID === 1) snapshots.push(f);
   const snapshot = snapshots.reduce<LtxFileInfo | undefined>((a, b) => (a === undefined || b.maxTXID > a.maxTXID ? b : a), undefined);
-  if (snapshot === undefined) return fail("no snapshot to verify from");
+  if (snapshot === undefined) throw new ReplicaError("conflict", `${client.location}: no snapshot to verify from`);
   let { post } = await readEnds(client, snapshot, signal);
   let txid = snapshot.maxTXID;
   let files = 1;
@@ -41,15 +60,18 @@ export async function verifyReplicaChain(client: ReplicaClient, signal?: AbortSi
       .reduce<LtxFileInfo | undefined>((a, b) => (a === undefined || b.maxTXID > a.maxTXID ? b : a), undefined);
     if (next === undefined) {
       const beyond = later.find((f) => f.minTXID > txid + 1);
-      if (beyond !== undefined) fail(`TXIDs ${formatTxid(txid + 1)}…${formatTxid(beyond.minTXID - 1)} are missing after the snapshot at ${formatTxid(snapshot.maxTXID)}`);
+      if (beyond !== undefined) {
+        throw new ReplicaError("non-contiguous", `${client.location}: TXIDs ${formatTxid(txid + 1)}…${formatTxid(beyond.minTXID - 1)} are missing after the snapshot at ${formatTxid(snapshot.maxTXID)}`);
+      }
       return { txid, postApply: post, files };
     }
     const ends = await readEnds(client, next, signal);
     files++;
     // Its pre-apply checksum is the state before its first TXID: comparable only where it starts right after.
-    if (ends.tracks && next.minTXID === txid + 1 && ends.pre !== post) {
-      fail(
-        `level ${next.level} file ${formatTxid(next.minTXID)}-${formatTxid(next.maxTXID)} expects checksum ${formatChecksum(ends.pre)} but the chain has ${formatChecksum(post)} at TXID ${formatTxid(txid)}`,
+    if (tracksChecksums(ends.header) && next.minTXID === txid + 1 && ends.header.preApplyChecksum !== post) {
+      throw new ReplicaError(
+        "conflict",
+        `${client.location}: level ${next.level} file ${formatTxid(next.minTXID)}-${formatTxid(next.maxTXID)} expects checksum ${formatChecksum(ends.header.preApplyChecksum)} but the chain has ${formatChecksum(post)} at TXID ${formatTxid(txid)}`,
       );
     }
     post = ends.post;
@@ -57,11 +79,11 @@ export async function verifyReplicaChain(client: ReplicaClient, signal?: AbortSi
   }
 }
 
-async function readEnds(client: ReplicaClient, file: LtxFileInfo, signal: AbortSignal | undefined): Promise<{ pre: bigint; post: bigint; tracks: boolean }> {
+async function readEnds(client: ReplicaClient, file: LtxFileInfo, signal: AbortSignal | undefined): Promise<{ header: LtxHeader; post: bigint }> {
   const [head, tail] = await Promise.all([
     client.readLtxRange(file, 0, HEADER_SIZE, { signal }),
     client.readLtxRange(file, Math.max(0, file.size - TRAILER_SIZE), TRAILER_SIZE, { signal }),
   ]);
   const header = decodeHeader(head, { file: `level ${file.level} ${formatTxid(file.minTXID)}-${formatTxid(file.maxTXID)}` });
-  return { pre: header.preApplyChecksum, post: decodeTrailer(tail).postApplyChecksum, tracks: tracksChecksums(header) };
+  return { header, post: tail.length === TRAILER_SIZE ? decodeTrailer(tail).postApplyChecksum : 0n };
 }

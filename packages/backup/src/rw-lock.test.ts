@@ -1,29 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { RwLock } from "./rw-lock.js";
-import { Scheduler } from "./scheduler.js";
-
-describe("Scheduler", () => {
-  it("runs callbacks in deadline order on one timer, skips cancelled ones, reports errors", async () => {
-    const errors: unknown[] = [];
-    const s = new Scheduler((e) => errors.push(e));
-    const order: string[] = [];
-    s.schedule(30, () => order.push("c"));
-    s.schedule(10, () => order.push("a"));
-    const cancelled = s.schedule(15, () => order.push("x"));
-    s.schedule(20, () => {
-      order.push("b");
-      throw new Error("boom");
-    });
-    cancelled.cancel();
-    await new Promise((r) => setTimeout(r, 80));
-    expect(order).toEqual(["a", "b", "c"]);
-    expect(errors).toHaveLength(1);
-    s.close();
-    s.schedule(0, () => order.push("after close"));
-    await new Promise((r) => setTimeout(r, 20));
-    expect(order).toHaveLength(3);
-  });
-});
 
 describe("RwLock", () => {
   it("lets readers share, gives a writer exclusive use, and holds new readers back once a writer waits", async () => {

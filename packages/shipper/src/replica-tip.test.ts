@@ -1,11 +1,10 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { encodeLtx } from "@sqlrep/ltx";
-import { createFileReplicaClient, SNAPSHOT_LEVEL, type ReplicaClient } from "@sqlrep/replica";
+import { createFileReplicaClient, isReplicaError, SNAPSHOT_LEVEL, type ReplicaClient } from "@sqlrep/replica";
 import { tempDir } from "@sqlrep/testkit";
-import { isBackupError } from "./index.js";
-import { verifyReplicaChain } from "./validate.js";
+import { verifyReplicaChain } from "./replica-tip.js";
 
-const tmp = tempDir("sqlrep-backup-validate-");
+const tmp = tempDir("sqlrep-shipper-tip-");
 afterAll(() => tmp.remove());
 
 let n = 0;
@@ -40,7 +39,7 @@ describe("verifyReplicaChain", () => {
       () => undefined,
       (e: unknown) => e,
     );
-    expect(isBackupError(err, "validation")).toBe(true);
+    expect(isReplicaError(err, "non-contiguous")).toBe(true);
     expect((err as Error).message).toContain("TXIDs 0000000000000010…0000000000000011 are missing after the snapshot at 000000000000000d");
   });
 });

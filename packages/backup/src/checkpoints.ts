@@ -1,0 +1,121 @@
+/**
+ * The checkpoints the engine owns: which one is due (judged on SQLite's WAL index, never
+ * on a replica's position) and running it so that the application's writers wait as
+ * little as possible — no upload ever happens under SQLite's write lock.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE } from "@sqlrep/wal";
+import type { CheckpointResult, DatabaseConnections } from "./connections.js";
+import type { CheckpointEvent } from "./events.js";
+import type { FileSource } from "./file-source.js";
+import type { ResolvedDatabaseOptions } from "./options.js";
+import type { RwLock } from "./rw-lock.js";
+import { framesToCheckpoint, readWalIndex } from "./wal-index.js";
+
+/** How often to try for the write lock while waiting for it. */
+const LOCK_POLL_MS = 5;
+
+export type CheckpointMode = CheckpointEvent["mode"];
+
+/** What a checkpoint did. */
+export interface CheckpointOutcome extends CheckpointResult {
+  /** How long SQLite's write lock was held (what the application's writers waited at most). */
+  writeLockMs: number;
+}
+
+/** What a checkpoint needs from its database. */
+export interface CheckpointHost {
+  readonly path: string;
+  readonly wal: FileSource;
+  readonly shm: FileSource;
+  readonly pageSize: number;
+  readonly lock: RwLock;
+  readonly options: ResolvedDatabaseOptions;
+  readonly connections: DatabaseConnections | undefined;
+  readonly stopped: boolean;
+  /** Appends what is committed to the log; true when everything is (the read transaction may then move on). */
+  stageAll(): boolean;
+  /** A read transaction could not be reopened: WAL resets can no longer be trusted. */
+  readerLost(error: unknown): void;
+}
+
+/**
+ * Which checkpoint is due, if any, judged on the WAL as it is now: the `-wal` file's size
+ * (TRUNCATE) and, from SQLite's WAL index, the frames no checkpoint has copied yet
+ * (PASSIVE; or any, once `checkpointInterval` has passed). Cheap: a stat and a 100-byte read.
+ */
+export function checkpointDue(host: CheckpointHost, sinceLastMs: number): CheckpointMode | undefined {
+  const { truncatePageCount, minCheckpointPageCount, checkpointInterval } = host.options;
+  if (host.pageSize === 0) return undefined;
+  if (truncatePageCount > 0 && host.wal.size >= WAL_HEADER_SIZE + truncatePageCount * (host.pageSize + WAL_FRAME_HEADER_SIZE)) return "TRUNCATE";
+  const index = readWalIndex(host.shm);
+  if (index === undefined) return undefined;
+  const frames = framesToCheckpoint(index);
+  if (frames >= minCheckpointPageCount) return "PASSIVE";
+  if (frames > 0 && sinceLastMs >= checkpointInterval) return "PASSIVE";
+  return undefined;
+}
+
+/**
+ * Our checkpoint. First, without SQLite's write lock: everything committed goes to the
+ * log, the read transaction moves to the WAL's end, and a PASSIVE copies what it can
+ * while the application keeps writing. Then, only if frames are left (or for TRUNCATE),
+ * the write lock is taken (polled for up to `busyTimeout`, never blocking the event
+ * loop): the few frames committed since go to the log (a local write), the read
+ * transaction ends, a PASSIVE copies the rest, the read transaction reopens (on read
+ * mark 0: the next writer restarts the WAL), the write lock is released. The log
+ * already holds every frame, so nothing a reset discards is lost, and no upload ever
+ * runs while writers wait. TRUNCATE runs right after, while the reopened read
+ * transaction stops it from copying any frame written in between. Undefined when it
+ * could not run (the write lock stayed busy, the database is stopping).
+ */
+export async function runCheckpoint(host: CheckpointHost, mode: CheckpointMode): Promise<CheckpointOutcome | undefined> {
+  const first = await host.lock.withExclusive(async () => {
+    const c = host.connections;
+    if (host.stopped || c === undefined || !host.stageAll()) return undefined;
+    c.handOff();
+    return c.checkpoint("PASSIVE");
+  });
+  if (first === undefined) return undefined;
+  if (mode === "PASSIVE" && first.busy === 0 && first.checkpointed === first.log) {
+    // All copied without the write lock: one more hand-off lets the next writer restart the WAL.
+    await host.lock.withExclusive(async () => {
+      if (!host.stopped && host.stageAll()) host.connections?.handOff();
+    });
+    return { ...first, writeLockMs: 0 };
+  }
+  const deadline = Date.now() + host.options.busyTimeout;
+  for (;;) {
+    const attempt = await host.lock.withExclusive(async () => {
+      const c = host.connections;
+      if (host.stopped || c === undefined) return { done: true, result: undefined };
+      if (!c.tryWriteLock()) return { done: false, result: undefined };
+      const locked = performance.now();
+      try {
+        if (!host.stageAll()) return { done: true, result: undefined };
+        c.endRead();
+        let passive: CheckpointResult;
+        try {
+          passive = c.checkpoint("PASSIVE");
+        } finally {
+          try {
+            c.reopen();
+          } catch (err) {
+            host.readerLost(err);
+          }
+        }
+        return { done: true, result: { ...passive, lockedMs: performance.now() - locked } };
+      } finally {
+        c.releaseWriteLock();
+      }
+    });
+    if (attempt.done) {
+      if (attempt.result === undefined) return undefined;
+      const { lockedMs, ...passive } = attempt.result;
+      const truncated = mode === "TRUNCATE" ? host.connections?.checkpoint("TRUNCATE") : undefined;
+      return { ...passive, busy: truncated?.busy ?? passive.busy, writeLockMs: lockedMs };
+    }
+    if (Date.now() >= deadline) return undefined;
+    await sleep(LOCK_POLL_MS);
+  }
+}
