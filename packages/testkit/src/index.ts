@@ -22,3 +22,4 @@ export {
   type Faults,
 } from "./fault-proxy.js";
 export { startTcpForwarder, type TcpForwarder } from "./tcp-forwarder.js";
+export { startConsulDouble, type ConsulDouble, type ConsulDoubleOptions, type ConsulDoubleSession } from "./consul-double.js";
