@@ -49,7 +49,7 @@ export class LeaserLifecycle {
     return signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
   }
 
-  /** Remembers a held lease until it ends; pass as `onEnd` the returned callback. */
+  /** Remembers a held lease until it ends (`forget`, given to `createManagedLease` as `onEnd`). */
   track(lease: ManagedLease): void {
     this.held.add(lease);
   }
