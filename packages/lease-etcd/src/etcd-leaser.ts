@@ -2,6 +2,7 @@
 // key written only if absent and bound to that lease, epochs from etcd revisions, primary
 // changes from an etcd watch, handoff by passing the etcd lease ID.
 import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { noop, ExponentialBackoff } from "cockatiel";
 import { Etcd3, isRecoverableError, type IKeyValue } from "etcd3";
 import {
@@ -26,6 +27,9 @@ import {
   type RenewOutcome,
 } from "@sqlrep/lease";
 import { checkEtcdLeaseOptions, type CheckedEtcdOptions, type EtcdLeaseOptions } from "./options.js";
+
+/** LiteFS's reconnect-delay: how long a watch waits before asking a store that is down again. */
+const RETRY_MS = 1_000;
 
 /** Extra options of {@link openEtcdLeaser}. */
 export interface EtcdLeaserOptions {
@@ -148,8 +152,19 @@ class EtcdLeaser implements Leaser {
     this.life.assertOpen("watchPrimary");
     return primaryFeed(
       async (sink, signal) => {
-        // Read, then watch from the next revision: no change can fall in between.
-        const res = await this.call("read the primary", signal, (deadline) => this.client.get(this.key).options({ deadline }).exec());
+        // Read, then watch from the next revision: no change can fall in between. A store
+        // that is down is asked again every second (LiteFS's reconnect-delay); once the
+        // watcher exists, the client resumes it by itself after a disconnect.
+        let res: Awaited<ReturnType<ReturnType<Etcd3["get"]>["exec"]>> | undefined;
+        while (!res) {
+          try {
+            res = await this.call("read the primary", signal, (deadline) => this.client.get(this.key).options({ deadline }).exec());
+          } catch (error) {
+            if (signal.aborted) return;
+            if (!isLeaseError(error, "unreachable")) throw error;
+            await sleep(RETRY_MS, undefined, { signal }).catch(() => {});
+          }
+        }
         const kv = res.kvs[0];
         sink.push(kv ? this.primaryOf(kv) : undefined);
         const watcher = await this.client
@@ -168,6 +183,8 @@ class EtcdLeaser implements Leaser {
           }
         });
         watcher.on("delete", () => sink.push(undefined));
+        // Without a listener an "error" event would throw; the watch ends with it instead.
+        watcher.on("error", (error) => sink.fail(new LeaseError("store", `etcd watch of ${this.key} failed: ${describeError(error)}`, { cause: error, key: this.key })));
       },
       { signal: options.signal, closed: this.life.closed },
     );

@@ -290,11 +290,18 @@ export function describeLeaser(name: string, harness: LeaseConformanceHarness): 
         expect((await b.primary())?.epoch).toBe(lease.epoch);
       }, 60_000);
 
-      it("store down past the TTL: the holder's signal fires, and a new epoch follows once it is back", async () => {
+      it("store down past the TTL: the holder's signal fires, a new epoch follows once it is back, and watches resume", async () => {
         const key = freshKey();
         const a = await leaser(key, "a");
         const b = await leaser(key, "b");
+        const c = await leaser(key, "c");
         const lease = await a.acquire();
+        const seen: (string | undefined)[] = [];
+        const stopWatch = new AbortController();
+        const watching = (async () => {
+          for await (const p of c.watchPrimary({ signal: stopWatch.signal })) seen.push(hostOf(p));
+        })();
+        await expect.poll(() => seen.at(-1), { timeout: 5_000 }).toBe("a");
         await store!.stop();
         const stoppedAt = Date.now();
         try {
@@ -315,6 +322,10 @@ export function describeLeaser(name: string, harness: LeaseConformanceHarness): 
           });
         }
         expect(next?.epoch).toBeGreaterThan(lease.epoch);
+        // The replica's watch outlived the outage and reports the new primary.
+        await expect.poll(() => seen.at(-1), { timeout: 10_000 }).toBe("b");
+        stopWatch.abort();
+        await watching;
       }, 60_000);
     });
   });
