@@ -21,3 +21,5 @@ export {
   type FaultProxyStats,
   type Faults,
 } from "./fault-proxy.js";
+export { startTcpForwarder, type TcpForwarder } from "./tcp-forwarder.js";
+export { startConsulDouble, type ConsulDouble, type ConsulDoubleOptions, type ConsulDoubleSession } from "./consul-double.js";
