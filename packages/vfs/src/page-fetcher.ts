@@ -1,0 +1,132 @@
+// Reads page frames out of LTX files with ranged reads: one frame for a random read, a
+// run of neighbouring frames (one request) when the reader walks forward, decoded into
+// the page cache. Concurrent requests for the same frame share one read.
+import { decodePageFrame } from "@sqlrep/ltx";
+import { describeFault, type LtxFile, type LtxFileTable } from "./file-table.js";
+import { pageKey, type PageCache } from "./page-cache.js";
+
+/** Options of {@link PageFetcher}. */
+export interface PageFetcherOptions {
+  /** Most bytes one ranged read fetches ahead (default 4 MiB). */
+  maxRunBytes?: number | undefined;
+  /** Ranged reads the fetcher keeps in flight ahead of a sequential reader (default 4). */
+  prefetchDepth?: number | undefined;
+  /** Counts each ranged read (figures, tests). */
+  onRequest?: ((file: LtxFile, bytes: number) => void) | undefined;
+}
+
+/** How far ahead to read: frames after the wanted one, in the same file. */
+export interface ReadAhead {
+  /** Frames to fetch with the wanted one in one request (0: just it). */
+  frames: number;
+  /** Also start this many further runs of the same size in the background. */
+  prefetch: number;
+}
+
+export const NO_READ_AHEAD: ReadAhead = Object.freeze({ frames: 0, prefetch: 0 });
+
+/** Fetches and decodes page frames, filling a {@link PageCache}. */
+export class PageFetcher {
+  private readonly inflight = new Map<number, Promise<void>>();
+  private readonly maxRunBytes: number;
+  private readonly prefetchDepth: number;
+  /** Ranged reads issued (for figures). */
+  requests = 0;
+
+  constructor(
+    private readonly files: LtxFileTable,
+    private readonly cache: PageCache,
+    private readonly options: PageFetcherOptions = {},
+  ) {
+    this.maxRunBytes = options.maxRunBytes ?? 4 * 1024 * 1024;
+    this.prefetchDepth = options.prefetchDepth ?? 4;
+  }
+
+  /** The page at `entry` of `file`, from the cache or one ranged read. */
+  async page(file: LtxFile, entry: number, ahead: ReadAhead = NO_READ_AHEAD): Promise<Uint8Array> {
+    const key = pageKey(file.id, entry);
+    for (let attempt = 0; ; attempt++) {
+      const cached = this.cache.get(key);
+      if (cached !== undefined) {
+        if (ahead.prefetch > 0) this.prefetch(file, entry + 1 + ahead.frames, ahead);
+        return cached;
+      }
+      const pending = this.inflight.get(key) ?? this.fetchRun(file, entry, entry + ahead.frames);
+      if (ahead.prefetch > 0) this.prefetch(file, entry + 1 + ahead.frames, ahead);
+      await pending;
+      // Evicted between the read and now (a tiny cache under pressure): read again.
+      const page = this.cache.get(key);
+      if (page !== undefined) return page;
+      if (attempt >= 2) return this.fetchOne(file, entry);
+    }
+  }
+
+  /** Background runs after `from`, as long as they are not cached or in flight already. */
+  private prefetch(file: LtxFile, from: number, ahead: ReadAhead): void {
+    const run = Math.max(1, ahead.frames + 1);
+    for (let i = 0, at = from; i < Math.min(ahead.prefetch, this.prefetchDepth) && at < file.pgnos.length; i++, at += run) {
+      const key = pageKey(file.id, at);
+      if (this.cache.has(key) || this.inflight.has(key)) continue;
+      this.fetchRun(file, at, at + run - 1).catch(() => undefined); // a reader that needs it will fail with its own error
+    }
+  }
+
+  /** One page read alone, bypassing the cache (when the cache cannot hold it). */
+  private async fetchOne(file: LtxFile, entry: number): Promise<Uint8Array> {
+    const offset = file.offsets[entry]!;
+    const size = file.sizes[entry]!;
+    const bytes = await this.read(file, offset, size);
+    return decodePageFrame(bytes, file.header.pageSize, { file: file.label, offset, pgno: file.pgnos[entry]! }).data;
+  }
+
+  /** Reads frames first…last (clipped to the file, the byte budget and frames already wanted) in one request. */
+  private fetchRun(file: LtxFile, first: number, last: number): Promise<void> {
+    const n = file.pgnos.length;
+    let end = Math.min(last, n - 1);
+    const start = file.offsets[first]!;
+    let bytes = file.sizes[first]!;
+    let stop = first;
+    while (stop < end) {
+      const next = stop + 1;
+      const key = pageKey(file.id, next);
+      if (this.inflight.has(key) || this.cache.has(key)) break;
+      // Frames are adjacent in v2/v3 files; anything else ends the run.
+      if (file.offsets[next]! !== file.offsets[stop]! + file.sizes[stop]!) break;
+      if (bytes + file.sizes[next]! > this.maxRunBytes) break;
+      bytes += file.sizes[next]!;
+      stop = next;
+    }
+    end = stop;
+    const run = (async () => {
+      const data = await this.read(file, start, bytes);
+      const pageSize = file.header.pageSize;
+      for (let i = first; i <= end; i++) {
+        const offset = file.offsets[i]!;
+        const frame = data.subarray(offset - start, offset - start + file.sizes[i]!);
+        try {
+          this.cache.set(pageKey(file.id, i), decodePageFrame(frame, pageSize, { file: file.label, offset, pgno: file.pgnos[i]! }).data);
+        } catch (err) {
+          throw describeFault(err, file.label);
+        }
+      }
+    })();
+    for (let i = first; i <= end; i++) this.inflight.set(pageKey(file.id, i), run);
+    const clear = () => {
+      for (let i = first; i <= end; i++) this.inflight.delete(pageKey(file.id, i));
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  private async read(file: LtxFile, offset: number, length: number): Promise<Uint8Array> {
+    this.requests++;
+    this.options.onRequest?.(file, length);
+    try {
+      const bytes = await this.files.client.readLtxRange(file.ref, offset, length);
+      if (bytes.length !== length) throw new Error(`range read of ${length} bytes at offset ${offset} returned ${bytes.length}`);
+      return bytes;
+    } catch (err) {
+      throw describeFault(err, file.label);
+    }
+  }
+}
