@@ -91,7 +91,7 @@ export class Engine {
       const page1 = await timeline.readPage(timeline.current, 1);
       engine.journalBytes = [page1[18]!, page1[19]!];
     }
-    if (options.write?.enabled) await engine.openWriter();
+    if (options.write?.enabled) await engine.writerReady();
     if (options.hydration !== undefined) engine.hydrator = new Hydrator(timeline, { ...options.hydration, logger });
     engine.startLoops();
     return engine;
@@ -110,19 +110,15 @@ export class Engine {
     return this.sessions.size;
   }
 
-  /** The writer, for a connection that may write (opened on first use when a pragma enabled writes). */
-  writerFor(session: Session): Writer {
-    void session;
-    if (this.writer === undefined) {
-      throw new VfsError("read-only", "write mode was not started for this replica: set LITESTREAM_WRITE_ENABLED=true before the extension loads");
-    }
-    return this.writer;
+  /** The writer (opened on first use when a pragma enabled writes after the start). */
+  async writerReady(): Promise<Writer> {
+    return this.writer ?? this.openWriter();
   }
 
   /** Opens the write side (buffer recovery) if it is not open yet. */
-  openWriter(): Promise<Writer> {
+  private openWriter(): Promise<Writer> {
     const write = this.options.write;
-    if (write === undefined) return Promise.reject(new VfsError("read-only", "no write buffer configured"));
+    if (write === undefined) return Promise.reject(new VfsError("read-only", "write mode is not available: no write buffer is configured"));
     this.writerOpening ??= this.serial(() => Writer.open(this.timeline, { bufferPath: write.bufferPath, guard: write.guard, logger: this.logger })).then((w) => (this.writer = w));
     return this.writerOpening;
   }

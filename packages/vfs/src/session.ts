@@ -96,7 +96,7 @@ export class Session {
     this.assertOpen();
     if (this.view !== undefined) throw new VfsError("read-only", "this connection is reading the replica at a point in time (litestream_time): set it to 'latest' to write");
     if (!this.writeEnabled) throw new VfsError("read-only", "write mode is off (LITESTREAM_WRITE_ENABLED, PRAGMA litestream_write_enabled)");
-    const writer = this.engine.writerFor(this);
+    const writer = await this.engine.writerReady();
     const base = this.resolve(counter);
     await writer.acquire(this, base);
     this.txn = { base, pages: new Map(), size: base.commit * base.pageSize, pageSize: base.commit === 0 ? 0 : base.pageSize };
@@ -152,8 +152,8 @@ export class Session {
   async commit(): Promise<ViewState> {
     this.assertOpen();
     const txn = this.txn;
-    if (txn === undefined || txn.pages.size === 0) return this.state;
-    const writer = this.engine.writerFor(this);
+    if (txn === undefined || (txn.pages.size === 0 && txn.size === txn.base.commit * txn.base.pageSize)) return this.state;
+    const writer = await this.engine.writerReady();
     const commit = Math.ceil(txn.size / txn.pageSize);
     const pages = this.keepJournalMode(txn);
     const v = await writer.commit(txn.base, pages, commit, txn.pageSize);
@@ -177,6 +177,13 @@ export class Session {
     this.lock = level;
     if (level === LOCK.NONE) this.repin(undefined);
     return state;
+  }
+
+  /** Drops the open write transaction (a page write failed): nothing of it is committed. */
+  rollback(): void {
+    if (this.txn === undefined) return;
+    this.txn = undefined;
+    this.engine.writer?.release(this);
   }
 
   /** The read transaction ended (no reply needed). */

@@ -139,6 +139,8 @@ export class Timeline {
       timeline.logger.info("replica indexed", { replica: options.client.location, txid: last.header.maxTXID, files: files.length, pages: last.header.commit });
     }
     timeline.versions.set(timeline.current.counter, timeline.current);
+    // The plan listed every level: as good as a poll.
+    timeline.lastPollAt = Date.now();
     return timeline;
   }
 

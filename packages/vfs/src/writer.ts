@@ -177,9 +177,9 @@ export class Writer {
     const txid = base.txid + 1;
     const snapshot = base.txid === 0;
     const lock = lockPgno(pageSize);
-    if (snapshot) {
-      for (let p = 1; p <= commit; p++) if (p !== lock && !merged.has(p)) merged.set(p, new Uint8Array(pageSize));
-    }
+    // Pages the database grew by but SQLite never wrote read as zeros: the file must carry
+    // them, or a restore would find a hole.
+    for (let p = snapshot ? 1 : this.remoteCommit + 1; p <= commit; p++) if (p !== lock && !merged.has(p)) merged.set(p, new Uint8Array(pageSize));
 
     await this.guard.beforeUpload(signal);
     for await (const f of client.ltxFiles(0, { seek: txid, signal })) {
