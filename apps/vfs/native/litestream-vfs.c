@@ -1003,6 +1003,98 @@ static sqlite3_vfs ls_vfs = {
     .xCurrentTimeInt64 = ls_current_time_int64,
 };
 
+/* ------------------------------------------------------------------ the router */
+
+/*
+ * better-sqlite3 is built with SQLITE_USE_URI=0 and opens without SQLITE_OPEN_URI, so
+ * `new Database("file:app.db?vfs=litestream")` reaches the default VFS as a plain file
+ * name. The router stands in for the default VFS under its own name and passes every
+ * call straight through, except for names that carry `vfs=litestream` in that literal
+ * form, which go to the litestream VFS. Hosts that parse URIs never send such names.
+ */
+static sqlite3_vfs ls_router;
+
+static int ls_routed(const char *name) {
+  for (const char *p = name; p && (p = strstr(p, "vfs=litestream")) != NULL; p += 14) {
+    char before = p == name ? 0 : p[-1];
+    char after = p[14];
+    if ((before == '?' || before == '&') && (after == 0 || after == '&' || after == '-')) return 1;
+  }
+  return 0;
+}
+
+static int router_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int flags, int *outFlags) {
+  if (ls_routed(name)) return ls_open(&ls_vfs, name, pf, flags, outFlags);
+  (void)vfs;
+  return g.parent->xOpen(g.parent, name, pf, flags, outFlags);
+}
+
+static int router_delete(sqlite3_vfs *vfs, const char *name, int syncDir) {
+  if (ls_routed(name)) return ls_delete(&ls_vfs, name, syncDir);
+  (void)vfs;
+  return g.parent->xDelete(g.parent, name, syncDir);
+}
+
+static int router_access(sqlite3_vfs *vfs, const char *name, int flags, int *out) {
+  if (ls_routed(name)) return ls_access(&ls_vfs, name, flags, out);
+  (void)vfs;
+  return g.parent->xAccess(g.parent, name, flags, out);
+}
+
+/* Every other method of the parent is called with the parent itself. */
+#define ROUTE(ret, method, params, args) \
+  static ret router_##method params { (void)vfs; return g.parent->method args; }
+ROUTE(int, xFullPathname, (sqlite3_vfs * vfs, const char *name, int n, char *out), (g.parent, name, n, out))
+ROUTE(void *, xDlOpen, (sqlite3_vfs * vfs, const char *name), (g.parent, name))
+ROUTE(int, xRandomness, (sqlite3_vfs * vfs, int n, char *out), (g.parent, n, out))
+ROUTE(int, xSleep, (sqlite3_vfs * vfs, int us), (g.parent, us))
+ROUTE(int, xCurrentTime, (sqlite3_vfs * vfs, double *out), (g.parent, out))
+ROUTE(int, xGetLastError, (sqlite3_vfs * vfs, int n, char *out), (g.parent, n, out))
+ROUTE(int, xCurrentTimeInt64, (sqlite3_vfs * vfs, sqlite3_int64 *out), (g.parent, out))
+ROUTE(int, xSetSystemCall, (sqlite3_vfs * vfs, const char *name, sqlite3_syscall_ptr p), (g.parent, name, p))
+ROUTE(sqlite3_syscall_ptr, xGetSystemCall, (sqlite3_vfs * vfs, const char *name), (g.parent, name))
+ROUTE(const char *, xNextSystemCall, (sqlite3_vfs * vfs, const char *name), (g.parent, name))
+#undef ROUTE
+static void router_xDlError(sqlite3_vfs *vfs, int n, char *out) {
+  (void)vfs;
+  g.parent->xDlError(g.parent, n, out);
+}
+static void (*router_xDlSym(sqlite3_vfs *vfs, void *h, const char *sym))(void) {
+  (void)vfs;
+  return g.parent->xDlSym(g.parent, h, sym);
+}
+static void router_xDlClose(sqlite3_vfs *vfs, void *h) {
+  (void)vfs;
+  g.parent->xDlClose(g.parent, h);
+}
+
+/* Installs the router in front of the default VFS, keeping the default's name. */
+static int ls_install_router(void) {
+  sqlite3_vfs *p = g.parent;
+  ls_router = *p;
+  ls_router.pNext = NULL;
+  ls_router.szOsFile = ls_vfs.szOsFile;
+  ls_router.xOpen = router_open;
+  ls_router.xDelete = router_delete;
+  ls_router.xAccess = router_access;
+  ls_router.xFullPathname = router_xFullPathname;
+  ls_router.xDlOpen = p->xDlOpen ? router_xDlOpen : NULL;
+  ls_router.xDlError = p->xDlError ? router_xDlError : NULL;
+  ls_router.xDlSym = p->xDlSym ? router_xDlSym : NULL;
+  ls_router.xDlClose = p->xDlClose ? router_xDlClose : NULL;
+  ls_router.xRandomness = router_xRandomness;
+  ls_router.xSleep = router_xSleep;
+  ls_router.xCurrentTime = router_xCurrentTime;
+  ls_router.xGetLastError = p->xGetLastError ? router_xGetLastError : NULL;
+  if (p->iVersion >= 2) ls_router.xCurrentTimeInt64 = p->xCurrentTimeInt64 ? router_xCurrentTimeInt64 : NULL;
+  if (p->iVersion >= 3) {
+    ls_router.xSetSystemCall = p->xSetSystemCall ? router_xSetSystemCall : NULL;
+    ls_router.xGetSystemCall = p->xGetSystemCall ? router_xGetSystemCall : NULL;
+    ls_router.xNextSystemCall = p->xNextSystemCall ? router_xNextSystemCall : NULL;
+  }
+  return sqlite3_vfs_register(&ls_router, 1);
+}
+
 /* ------------------------------------------------------------------ SQL functions */
 
 /* The connection's main database file, if it is ours. */
@@ -1024,7 +1116,10 @@ static void ls_function(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   char *result = NULL;
   int rc = ls_pragma(f, name, value, &result);
   if (rc == SQLITE_OK) {
-    if (result) sqlite3_result_text(ctx, result, -1, sqlite3_free);
+    if (result && strcmp(name, "litestream_lag") == 0) {
+      sqlite3_result_int64(ctx, strtoll(result, NULL, 10));
+      sqlite3_free(result);
+    } else if (result) sqlite3_result_text(ctx, result, -1, sqlite3_free);
     else sqlite3_result_null(ctx);
     return;
   }
@@ -1039,9 +1134,7 @@ static void ls_set_time(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   const char *value = argc > 0 ? (const char *)sqlite3_value_text(argv[0]) : NULL;
   if (ls_pragma(f, "litestream_time", value ? value : "latest", &result) == SQLITE_OK) {
     sqlite3_free(result);
-    char *now = NULL;
-    if (ls_pragma(f, "litestream_time", NULL, &now) == SQLITE_OK && now) sqlite3_result_text(ctx, now, -1, sqlite3_free);
-    else sqlite3_result_null(ctx);
+    sqlite3_result_null(ctx);
     return;
   }
   sqlite3_result_error(ctx, result ? result : "litestream_set_time failed", -1);
@@ -1155,6 +1248,7 @@ static int ls_initialize(char **err) {
   ls_vfs.szOsFile = (int)(sizeof(LsFile) > (size_t)g.parent->szOsFile ? sizeof(LsFile) : (size_t)g.parent->szOsFile);
   ls_vfs.mxPathname = g.parent->mxPathname;
   int rc = sqlite3_vfs_register(&ls_vfs, 0);
+  if (rc == SQLITE_OK) rc = ls_install_router();
   if (rc != SQLITE_OK) return rc;
   sqlite3_auto_extension((void (*)(void))ls_auto_extension);
   g.initialized = 1;

@@ -79,7 +79,7 @@ class PageServer {
       if (config.leaseUrl !== undefined && config.writeEnabled) {
         throw new VfsError("invalid-config", `LITESTREAM_LEASE_URL=${config.leaseUrl} is set, but leases are not wired into the VFS yet: refusing write mode rather than writing without the lease`);
       }
-      const client = openReplicaClient(config.replicaUrl, { env: process.env });
+      const client = await openReplicaClient(config.replicaUrl, { env: process.env });
       try {
         const engine = await Engine.open({
           client,
