@@ -13,6 +13,12 @@ import { StateFile } from "./state-file.js";
 /** How long a failed engine open is remembered before the next OPEN tries again. */
 const RETRY_OPEN_MS = 1000;
 
+/** The engine's counters as log fields. */
+function flatStatus(engine: Engine): Record<string, unknown> {
+  const s = engine.status();
+  return { txid: s.txid, requests: s.requests, bytes: s.bytes, prefetchPeak: s.prefetchPeak, cacheHits: s.cache.hits, cacheMisses: s.cache.misses, cacheBytes: s.cache.bytes };
+}
+
 function wireOf(v: Pick<Version, "counter" | "commit" | "pageSize" | "txid" | "header">, timeTravel = false): WireState {
   return { counter: v.counter, commit: v.commit, pageSize: v.pageSize, txid: v.txid, header: v.header, flags: timeTravel ? FLAG_TIME_TRAVEL : 0 };
 }
@@ -55,7 +61,8 @@ class PageServer {
   async stop(reason: string): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.logger.info("page server stopping", { reason });
+    const engine = await this.engine?.catch(() => undefined);
+    this.logger.info("page server stopping", { reason, ...(engine ? flatStatus(engine) : {}) });
     this.server.close();
     const base = this.socketPath.replace(/\.sock$/, "");
     rmSync(this.socketPath, { force: true });

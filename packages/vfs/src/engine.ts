@@ -49,6 +49,10 @@ export interface EngineStatus {
   sessions: number;
   cache: { bytes: number; hits: number; misses: number };
   requests: number;
+  /** Bytes those ranged reads returned. */
+  bytes: number;
+  /** Most background (prefetch) reads in flight at once. */
+  prefetchPeak: number;
   pendingCommits: number;
   conflict: string | undefined;
   hydration: { path: string; progress: number; state: string; txid: number | undefined } | undefined;
@@ -144,6 +148,8 @@ export class Engine {
       sessions: this.sessions.size,
       cache: { bytes: t.cache.size, hits: t.cache.hits, misses: t.cache.misses },
       requests: t.fetcher.requests,
+      bytes: t.fetcher.bytes,
+      prefetchPeak: t.fetcher.prefetchPeak,
       pendingCommits: this.writer?.pendingCommits ?? 0,
       conflict: this.writer?.conflict?.message,
       hydration: h === undefined ? undefined : { path: h.path, progress: h.progress, state: h.state, txid: h.txid },

@@ -32,6 +32,12 @@ export class PageFetcher {
   private readonly prefetchDepth: number;
   /** Ranged reads issued (for figures). */
   requests = 0;
+  /** Bytes those reads returned. */
+  bytes = 0;
+  private prefetching = 0;
+  /** Most prefetch reads in flight at once (figures). */
+  prefetchPeak = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(
     private readonly files: LtxFileTable,
@@ -61,6 +67,43 @@ export class PageFetcher {
     }
   }
 
+  /**
+   * Starts fetching these entries of `file` in the background: neighbours (frames less
+   * than `gap` bytes apart) share one ranged read of at most `maxRunBytes`; a few reads run
+   * at once. Entries cached or in flight already are skipped.
+   */
+  prefetchEntries(file: LtxFile, entries: readonly number[], gap = 64 * 1024): void {
+    const wanted = [...new Set(entries)].filter((e) => !this.cache.has(pageKey(file.id, e)) && !this.inflight.has(pageKey(file.id, e))).sort((a, b) => a - b);
+    let i = 0;
+    while (i < wanted.length) {
+      const first = wanted[i]!;
+      let last = first;
+      let j = i + 1;
+      for (; j < wanted.length; j++) {
+        const next = wanted[j]!;
+        const end = file.offsets[last]! + file.sizes[last]!;
+        const nextEnd = file.offsets[next]! + file.sizes[next]!;
+        if (file.offsets[next]! - end > gap || nextEnd - file.offsets[first]! > this.maxRunBytes) break;
+        last = next;
+      }
+      i = j;
+      void this.limited(() => this.fetchRun(file, first, last, true)).catch(() => undefined);
+    }
+  }
+
+  /** Runs a prefetch when fewer than `prefetchDepth × 8` are in flight. */
+  private async limited(run: () => Promise<void>): Promise<void> {
+    while (this.prefetching >= this.prefetchDepth * 8) await new Promise<void>((r) => this.waiting.push(r));
+    this.prefetching++;
+    this.prefetchPeak = Math.max(this.prefetchPeak, this.prefetching);
+    try {
+      await run();
+    } finally {
+      this.prefetching--;
+      this.waiting.shift()?.();
+    }
+  }
+
   /** Background runs after `from`, as long as they are not cached or in flight already. */
   private prefetch(file: LtxFile, from: number, ahead: ReadAhead): void {
     const run = Math.max(1, ahead.frames + 1);
@@ -79,8 +122,11 @@ export class PageFetcher {
     return decodePageFrame(bytes, file.header.pageSize, { file: file.label, offset, pgno: file.pgnos[entry]! }).data;
   }
 
-  /** Reads frames first…last (clipped to the file, the byte budget and frames already wanted) in one request. */
-  private fetchRun(file: LtxFile, first: number, last: number): Promise<void> {
+  /**
+   * Reads frames first…last in one request (clipped to the file and the byte budget; unless
+   * `whole`, also to frames not cached or in flight yet) and caches them decoded.
+   */
+  private fetchRun(file: LtxFile, first: number, last: number, whole = false): Promise<void> {
     const n = file.pgnos.length;
     let end = Math.min(last, n - 1);
     const start = file.offsets[first]!;
@@ -89,7 +135,7 @@ export class PageFetcher {
     while (stop < end) {
       const next = stop + 1;
       const key = pageKey(file.id, next);
-      if (this.inflight.has(key) || this.cache.has(key)) break;
+      if (!whole && (this.inflight.has(key) || this.cache.has(key))) break;
       // Frames are adjacent in v2/v3 files; anything else ends the run.
       if (file.offsets[next]! !== file.offsets[stop]! + file.sizes[stop]!) break;
       if (bytes + file.sizes[next]! > this.maxRunBytes) break;
@@ -110,9 +156,16 @@ export class PageFetcher {
         }
       }
     })();
-    for (let i = first; i <= end; i++) this.inflight.set(pageKey(file.id, i), run);
+    const mine: number[] = [];
+    for (let i = first; i <= end; i++) {
+      const key = pageKey(file.id, i);
+      if (!this.inflight.has(key)) {
+        this.inflight.set(key, run);
+        mine.push(key);
+      }
+    }
     const clear = () => {
-      for (let i = first; i <= end; i++) this.inflight.delete(pageKey(file.id, i));
+      for (const key of mine) if (this.inflight.get(key) === run) this.inflight.delete(key);
     };
     run.then(clear, clear);
     return run;
@@ -120,6 +173,7 @@ export class PageFetcher {
 
   private async read(file: LtxFile, offset: number, length: number): Promise<Uint8Array> {
     this.requests++;
+    this.bytes += length;
     this.options.onRequest?.(file, length);
     try {
       const bytes = await this.files.client.readLtxRange(file.ref, offset, length);

@@ -5,6 +5,7 @@ import { VfsError } from "./errors.js";
 import type { Engine } from "./engine.js";
 import { presentPageOne } from "./page-one.js";
 import { NO_READ_AHEAD, type ReadAhead } from "./page-fetcher.js";
+import { ScanPrefetcher } from "./scan-prefetch.js";
 import { formatTime, parseTimeValue } from "./time-value.js";
 import { hex, type Version } from "./timeline.js";
 
@@ -48,6 +49,8 @@ export class Session {
   writeEnabled: boolean;
   private lastPgno = 0;
   private streak = 0;
+  /** B-tree scan read-ahead, for the version it watches. */
+  private scan: { version: Version; prefetcher: ScanPrefetcher } | undefined;
   private closed = false;
 
   constructor(
@@ -257,14 +260,27 @@ export class Session {
   }
 
   private async pageOf(v: Version, pgno: number): Promise<Uint8Array> {
-    const page = await this.engine.timeline.readPage(v, pgno, this.readAhead(pgno));
+    const timeline = this.engine.timeline;
+    if (this.scan?.version !== v) this.scan = { version: v, prefetcher: new ScanPrefetcher() };
+    // B-tree pages are read ahead by the tree (their neighbours in the file may belong to
+    // other tables); anything else (overflow chains, …) by file order.
+    const ahead = this.scan.prefetcher.knows(pgno) ? NO_READ_AHEAD : this.readAhead(pgno);
+    const page = await timeline.readPage(v, pgno, ahead);
+    this.scan.prefetcher.observe(pgno, page, {
+      prefetch: (pgnos) => timeline.prefetch(v, pgnos),
+      page: (p) => timeline.readPage(v, p),
+    });
     return pgno === 1 ? presentPageOne(page, v.header) : page;
   }
 
-  /** Reading forward widens the read-ahead (up to 4 MiB runs, prefetched); a jump resets it. */
+  /**
+   * Reading forward widens the read-ahead (up to 4 MiB runs, prefetched); a jump back or
+   * far ahead resets it. "Forward" is loose: a table scan walks its leaves in ascending
+   * page order, but other tables' pages sit between them.
+   */
   private readAhead(pgno: number): ReadAhead {
     const delta = pgno - this.lastPgno;
-    this.streak = delta > 0 && delta <= 8 ? this.streak + 1 : 0;
+    this.streak = delta > 0 && delta <= 64 ? this.streak + 1 : 0;
     this.lastPgno = pgno;
     if (this.streak < 2) return NO_READ_AHEAD;
     const frames = Math.min(1023, (1 << Math.min(this.streak, 10)) - 1);

@@ -204,6 +204,21 @@ export class Timeline {
     }
   }
 
+  /** Starts fetching pages of `v` in the background (scans); pages at hand are skipped. */
+  prefetch(v: Version, pgnos: readonly number[]): void {
+    const byFile = new Map<number, number[]>();
+    for (const pgno of pgnos) {
+      if (pgno > v.commit) continue;
+      const slot = v.index.lookup(pgno, v.seq);
+      if (slot.file < 0) continue;
+      if (this.hydrated !== undefined && this.hydrated.txid === v.txid) continue;
+      const list = byFile.get(slot.file);
+      if (list === undefined) byFile.set(slot.file, [slot.entry]);
+      else list.push(slot.entry);
+    }
+    for (const [file, entries] of byFile) this.fetcher.prefetchEntries(this.files.get(file), entries);
+  }
+
   /**
    * One poll: level-0 files after the current TXID, bridged through level 1 where level 0
    * has a gap, each file contiguous with the last. Merges them into a new version.

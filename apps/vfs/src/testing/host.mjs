@@ -32,6 +32,14 @@ function run(cmd) {
     case "exec":
       dbs.get(cmd.db ?? "main").exec(cmd.sql);
       return {};
+    case "loop": {
+      // Times `sql` run once per parameter set, in this process (no IPC in the figure).
+      const stmt = dbs.get(cmd.db ?? "main").prepare(cmd.sql);
+      const start = process.hrtime.bigint();
+      let rows = 0;
+      for (const params of cmd.each) rows += stmt.all(...params).length;
+      return { ns: Number(process.hrtime.bigint() - start), rows };
+    }
     case "pragma":
       return { value: dbs.get(cmd.db ?? "main").pragma(cmd.sql, { simple: true }) };
     case "close":
