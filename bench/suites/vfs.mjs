@@ -19,8 +19,8 @@ import { spawnProcess, startFaultProxy } from "@sqlrep/testkit";
 import { MiB, mbps } from "../lib/measure.mjs";
 import { realisticDatabase } from "../lib/sqlite-data.mjs";
 
-const FULL = { mb: Number(process.env.BENCH_VFS_MB ?? 1024), cold: 3, lookups: 2000, runs: 3 };
-const QUICK = { mb: Number(process.env.BENCH_VFS_MB ?? 64), cold: 2, lookups: 500, runs: 2 };
+const FULL = { mb: Number(process.env.BENCH_VFS_MB ?? 1024), cold: 3, lookups: 2000, runs: 3, scans: 1, hydrations: 2 };
+const QUICK = { mb: Number(process.env.BENCH_VFS_MB ?? 64), cold: 2, lookups: 500, runs: 2, scans: 2, hydrations: 2 };
 const LATENCY_MS = 20;
 
 export default async function run(bench) {
@@ -138,7 +138,7 @@ export default async function run(bench) {
 
     // 3. Full scan of orders: a fresh page server (cold) against the local file (page cache warm).
     const scan = "SELECT count(*), sum(length(items)), sum(amount_cents) FROM orders";
-    for (let r = 0; r < Math.min(2, cfg.runs); r++) {
+    for (let r = 0; r < cfg.scans; r++) {
       const env = fresh();
       const host = await Host.start(paths, env);
       await host.ok({ op: "open" });
@@ -164,8 +164,8 @@ export default async function run(bench) {
     }
     await local.exit();
 
-    // 4. Hydration against `litestream restore`, alternating.
-    for (let r = 0; r < cfg.runs; r++) {
+    // 4. Hydration against `litestream restore`, one after the other.
+    for (let r = 0; r < cfg.hydrations; r++) {
       const out = join(bench.scratch, `restored-${r}.db`);
       const t0 = performance.now();
       const restored = await runCli(paths.cli, ["restore", "-o", out, url], baseEnv);
