@@ -11,8 +11,8 @@ if [ ! -f /usr/include/sqlite3ext.h ] && [ -z "${SQLITE_INCLUDE:-}" ]; then
   exit 1
 fi
 mkdir -p lib
-$CC -O2 -g -fPIC -shared -Wall -Wextra -Werror -std=c11 \
+$CC -O2 -g -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror -std=c11 \
   ${SQLITE_INCLUDE:+-I"$SQLITE_INCLUDE"} \
   -DSQLREP_NODE_PATH="\"$NODE\"" \
-  -o lib/litestream-vfs.so.tmp native/litestream-vfs.c -lpthread
+  -o lib/litestream-vfs.so.tmp native/litestream-vfs.c native/wire.c native/file.c -lpthread
 mv lib/litestream-vfs.so.tmp lib/litestream-vfs.so
