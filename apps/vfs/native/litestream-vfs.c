@@ -309,9 +309,34 @@ static int ls_register_functions(sqlite3 *db) {
   return rc;
 }
 
+/*
+ * SQLite's own page cache is the in-process cache of this VFS: it stays valid across
+ * transactions until the replica moves (the change counter is the version's). A page
+ * it does not hold costs a round trip to the page server, so connections on the
+ * litestream VFS start with at least LS_CACHE_KIB of it (allocated as pages are used);
+ * `PRAGMA cache_size` still sets anything else.
+ */
+#define LS_CACHE_KIB 32768
+
+static void ls_size_cache(sqlite3 *db) {
+  sqlite3_file *pf = NULL;
+  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &pf) != SQLITE_OK || pf == NULL || pf->pMethods != &ls_main_methods) return;
+  sqlite3_stmt *stmt = NULL;
+  sqlite3_int64 now = 0;
+  if (sqlite3_prepare_v2(db, "PRAGMA main.cache_size", -1, &stmt, NULL) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) now = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  /* Negative: KiB; positive: pages (of the database's page size). */
+  sqlite3_int64 kib = now < 0 ? -now : now * 4;
+  if (kib >= LS_CACHE_KIB) return;
+  char sql[64];
+  snprintf(sql, sizeof sql, "PRAGMA main.cache_size = -%d", LS_CACHE_KIB);
+  sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
 static int ls_auto_extension(sqlite3 *db, char **err, const sqlite3_api_routines *api) {
   (void)err;
   (void)api;
+  ls_size_cache(db);
   return ls_register_functions(db);
 }
 

@@ -74,7 +74,7 @@ describe.skipIf(!built)(`live replica${needsBuild}`, () => {
       lags.push(Date.now() - target.at);
     }
     console.log(`[live] commit → visible through the VFS (ms): ${lags.join(", ")} (replicate sync 100 ms, VFS poll 1 s)`);
-    expect(Math.max(...lags)).toBeLessThan(2500);
+    expect(Math.max(...lags)).toBeLessThan(3000); // poll interval 1 s + the writer's 100 ms sync + slack for a busy machine
 
     await host.ok({ op: "exec", sql: "BEGIN" });
     const [[count, sum]] = (await host.rows("SELECT count(*), sum(length(v)) FROM t")) as [[number, number]];

@@ -16,7 +16,7 @@ const RETRY_OPEN_MS = 1000;
 /** The engine's counters as log fields. */
 function flatStatus(engine: Engine): Record<string, unknown> {
   const s = engine.status();
-  return { txid: s.txid, requests: s.requests, bytes: s.bytes, prefetchPeak: s.prefetchPeak, cacheHits: s.cache.hits, cacheMisses: s.cache.misses, cacheBytes: s.cache.bytes };
+  return { txid: s.txid, requests: s.requests, bytes: s.bytes, prefetchPeak: s.prefetchPeak, prefetchRuns: s.prefetchRuns, demandRuns: s.demandRuns, cacheHits: s.cache.hits, cacheMisses: s.cache.misses, cacheBytes: s.cache.bytes };
 }
 
 function wireOf(v: Pick<Version, "counter" | "commit" | "pageSize" | "txid" | "header">, timeTravel = false): WireState {

@@ -53,6 +53,9 @@ export interface EngineStatus {
   bytes: number;
   /** Most background (prefetch) reads in flight at once. */
   prefetchPeak: number;
+  /** Ranged reads started ahead of need, and for a reader waiting. */
+  prefetchRuns: number;
+  demandRuns: number;
   pendingCommits: number;
   conflict: string | undefined;
   hydration: { path: string; progress: number; state: string; txid: number | undefined } | undefined;
@@ -150,6 +153,8 @@ export class Engine {
       requests: t.fetcher.requests,
       bytes: t.fetcher.bytes,
       prefetchPeak: t.fetcher.prefetchPeak,
+      prefetchRuns: t.fetcher.prefetchRuns,
+      demandRuns: t.fetcher.demandRuns,
       pendingCommits: this.writer?.pendingCommits ?? 0,
       conflict: this.writer?.conflict?.message,
       hydration: h === undefined ? undefined : { path: h.path, progress: h.progress, state: h.state, txid: h.txid },

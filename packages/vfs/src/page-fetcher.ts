@@ -15,6 +15,9 @@ export interface PageFetcherOptions {
   onRequest?: ((file: LtxFile, bytes: number) => void) | undefined;
 }
 
+/** The share of a span's frames that makes a prefetch read the whole span. */
+const DENSE_SHARE = 0.2;
+
 /** How far ahead to read: frames after the wanted one, in the same file. */
 export interface ReadAhead {
   /** Frames to fetch with the wanted one in one request (0: just it). */
@@ -35,6 +38,9 @@ export class PageFetcher {
   /** Bytes those reads returned. */
   bytes = 0;
   private prefetching = 0;
+  /** Ranged reads started by prefetches and by readers waiting for a page (figures). */
+  prefetchRuns = 0;
+  demandRuns = 0;
   /** Most prefetch reads in flight at once (figures). */
   prefetchPeak = 0;
   private readonly waiting: (() => void)[] = [];
@@ -72,8 +78,13 @@ export class PageFetcher {
    * than `gap` bytes apart) share one ranged read of at most `maxRunBytes`; a few reads run
    * at once. Entries cached or in flight already are skipped.
    */
-  prefetchEntries(file: LtxFile, entries: readonly number[], gap = 64 * 1024): void {
+  prefetchEntries(file: LtxFile, entries: readonly number[], gap = 256 * 1024): void {
     const wanted = [...new Set(entries)].filter((e) => !this.cache.has(pageKey(file.id, e)) && !this.inflight.has(pageKey(file.id, e))).sort((a, b) => a - b);
+    if (wanted.length === 0) return;
+    // Wanted frames that make up a fair share of the span they cover (a table interleaved
+    // with others, scanned): read the whole span in runs as large as allowed, not the gaps.
+    const span = wanted[wanted.length - 1]! - wanted[0]! + 1;
+    if (wanted.length >= DENSE_SHARE * span) gap = Infinity;
     let i = 0;
     while (i < wanted.length) {
       const first = wanted[i]!;
@@ -143,6 +154,8 @@ export class PageFetcher {
       stop = next;
     }
     end = stop;
+    if (whole) this.prefetchRuns++;
+    else this.demandRuns++;
     const run = (async () => {
       const data = await this.read(file, start, bytes);
       const pageSize = file.header.pageSize;

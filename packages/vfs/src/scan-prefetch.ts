@@ -39,6 +39,8 @@ export interface ScanReader {
 
 /** Pages per prefetch: from a first window up to every remaining sibling. */
 const FIRST_WINDOW = 16;
+/** Interior pages a scan reads ahead of the one it is in. */
+const LOOKAHEAD = 2;
 
 /** Watches one connection's reads of one version. */
 export class ScanPrefetcher {
@@ -71,26 +73,29 @@ export class ScanPrefetcher {
         this.asked.set(here.parent, upTo);
       }
     }
-    // Half-way through: the next interior page at the parent's level, and its first children.
-    if (here.index >= siblings.length / 2) this.aheadOf(here.parent, reader);
+    // A quarter of the way through: the next interior pages at the parent's level, and all
+    // their children, so the scan never waits at the boundary between two of them.
+    if (here.index >= siblings.length / 4) this.aheadOf(here.parent, reader);
   }
 
   private aheadOf(interior: number, reader: ScanReader): void {
     const up = this.childOf.get(interior);
     if (up === undefined) return;
-    const next = this.children.get(up.parent)?.[up.index + 1];
-    if (next === undefined || this.uncles.has(next)) return;
-    this.uncles.add(next);
-    reader
-      .page(next)
-      .then((page) => {
-        const kids = interiorChildren(page, next);
-        if (kids === undefined) return;
-        this.learn(next, kids);
-        reader.prefetch(kids.slice(0, FIRST_WINDOW));
-        this.asked.set(next, Math.min(kids.length, FIRST_WINDOW));
-      })
-      .catch(() => undefined); // the scan's own read will fail with the error if it matters
+    for (let step = 1; step <= LOOKAHEAD; step++) {
+      const next = this.children.get(up.parent)?.[up.index + step];
+      if (next === undefined || this.uncles.has(next)) continue;
+      this.uncles.add(next);
+      reader
+        .page(next)
+        .then((page) => {
+          const kids = interiorChildren(page, next);
+          if (kids === undefined) return;
+          this.learn(next, kids);
+          reader.prefetch(kids);
+          this.asked.set(next, kids.length);
+        })
+        .catch(() => undefined); // the scan's own read will fail with the error if it matters
+    }
   }
 
   private learn(pgno: number, kids: number[]): void {
