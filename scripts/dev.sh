@@ -19,6 +19,11 @@ install_apt_packages() {
   ldconfig -p 2>/dev/null | grep -q 'libfuse.so.2 ' || missing+=(libfuse2)
   command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
   command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
+  # The VFS extension (apps/vfs) is compiled here against SQLite's headers; its tests
+  # load it into Debian's python3 too (a pyenv python usually cannot load extensions).
+  command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+  [ -f /usr/include/sqlite3ext.h ] || missing+=(libsqlite3-dev)
+  [ -x /usr/bin/python3 ] || missing+=(python3)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing apt packages: ${missing[*]}"
     as_root apt-get update -qq
@@ -42,6 +47,15 @@ setup() {
   CI=true pnpm install --frozen-lockfile --reporter=silent
   log "building"
   pnpm -s turbo run build --output-logs=errors-only
+  build_vfs_extension
+}
+
+build_vfs_extension() {
+  # turbo builds it with apps/vfs (and restores it from its cache); make sure it is there.
+  if [ ! -f apps/vfs/lib/litestream-vfs.so ]; then
+    log "building apps/vfs/lib/litestream-vfs.so"
+    sh apps/vfs/native/build.sh
+  fi
 }
 
 cmd=${1:-}
