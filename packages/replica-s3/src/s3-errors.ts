@@ -64,6 +64,9 @@ export function toReplicaError(err: unknown, op: string, target: string, key?: s
   if (e.name === "AbortError" || signal?.aborted) {
     return new ReplicaError("aborted", `${op} ${target} aborted`, { key, cause: signal?.reason ?? err });
   }
+  if (e.name === "PreconditionFailed" || e.$metadata?.httpStatusCode === 412) {
+    return new ReplicaError("exists", `cannot ${op}: ${target} exists (create-only write)`, { key, cause: err });
+  }
   if (isNotFound(e)) {
     const what = e.name === "NoSuchBucket" ? `bucket of ${target} does not exist` : `${target} does not exist`;
     return new ReplicaError("not-found", `cannot ${op}: ${what}`, { key, cause: err });

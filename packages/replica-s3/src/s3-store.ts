@@ -158,6 +158,7 @@ export class S3ObjectStore implements ObjectStore {
       bucket: this.bucket,
       key,
       metadata: timestamp === undefined ? undefined : { [TIMESTAMP_METADATA_KEY]: formatRFC3339Nano(timestamp) },
+      ifNoneMatch: options.ifNoneMatch,
       counter: this.counter,
       signal,
     };

@@ -27,6 +27,8 @@ export interface UploadTarget {
   bucket: string;
   key: string;
   metadata: Record<string, string> | undefined;
+  /** Create only (`If-None-Match: *`): S3 answers 412 when the key exists. */
+  ifNoneMatch?: boolean | undefined;
   counter: OperationCounter;
   signal: AbortSignal | undefined;
 }
@@ -86,6 +88,7 @@ export async function putObject(target: UploadTarget, body: Uint8Array): Promise
       ContentLength: body.length,
       ContentType: "application/octet-stream",
       Metadata: target.metadata,
+      ...(target.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
     }),
     { abortSignal: requestSignal(target.signal) },
   );
@@ -207,7 +210,7 @@ async function completeUpload(target: UploadTarget, uploadId: string, parts: Com
   const { client, bucket, key, signal } = target;
   try {
     await client.send(
-      new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+      new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts }, ...(target.ifNoneMatch ? { IfNoneMatch: "*" } : {}) }),
       { abortSignal: requestSignal(signal) },
     );
   } catch (error) {

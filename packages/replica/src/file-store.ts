@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, rename, rm, stat, unlink, utimes, type FileHandle } from "node:fs/promises";
+import { link, mkdir, open, readdir, rename, rm, stat, unlink, utimes, type FileHandle } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { randomBytes } from "node:crypto";
 import { ReplicaError, throwIfAborted } from "./errors.js";
@@ -108,7 +108,16 @@ export class FileObjectStore implements ObjectStore {
         await handle.close();
       }
       if (options.timestamp) await utimes(temp, options.timestamp, options.timestamp);
-      await rename(temp, path);
+      if (options.ifNoneMatch === true) {
+        // link(2) fails when the name exists: an exclusive create that stays atomic.
+        await link(temp, path).catch((err: unknown) => {
+          if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new ReplicaError("exists", `${path} exists: not overwritten (create-only write)`, { key });
+          throw err;
+        });
+        await rm(temp, { force: true });
+      } else {
+        await rename(temp, path);
+      }
       await syncDirectory(dirname(path));
       const mtime = options.timestamp ?? (await stat(path)).mtime;
       return { key, size, lastModified: mtime };

@@ -53,6 +53,12 @@ export interface ReadOptions extends SignalOption {
 
 export interface WriteOptions extends SignalOption {
   timestamp?: Date | undefined;
+  /**
+   * Create only: when the key exists, nothing is written and the write fails with
+   * ReplicaError("exists") (S3's `If-None-Match: *`; an exclusive link on a directory).
+   * A backend that cannot enforce it (s3rver ignores the header) writes as usual.
+   */
+  ifNoneMatch?: boolean | undefined;
 }
 
 /** An object found by `list`. */

@@ -34,6 +34,8 @@ export interface LtxFilesOptions extends SignalOption {
 export interface WriteLtxOptions extends SignalOption {
   /** The LTX header timestamp; read from the body's first 100 bytes when absent. */
   timestamp?: Date | undefined;
+  /** Create only: fail with ReplicaError("exists") when the file exists (see `WriteOptions.ifNoneMatch`). */
+  ifNotExists?: boolean | undefined;
 }
 
 /**
@@ -160,7 +162,7 @@ export class ObjectReplicaClient implements ReplicaClient {
       timestamp = head;
       body = rest;
     }
-    const info = await this.store.write(key, body, { timestamp, signal: options.signal });
+    const info = await this.store.write(key, body, { timestamp, signal: options.signal, ifNoneMatch: options.ifNotExists });
     return { ...file, size: info.size, createdAt: timestamp };
   }
 

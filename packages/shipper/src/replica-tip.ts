@@ -3,7 +3,7 @@
  * whether its chain of files from the newest snapshot to there holds together.
  */
 import { decodeHeader, decodeTrailer, formatChecksum, formatTxid, HEADER_SIZE, TRAILER_SIZE, tracksChecksums, type LtxHeader } from "@sqlrep/ltx";
-import { MAX_COMPACTION_LEVEL, ReplicaError, replicaPosition, SNAPSHOT_LEVEL, type LtxFileInfo, type ReplicaClient } from "@sqlrep/replica";
+import { MAX_COMPACTION_LEVEL, ReplicaError, replicaPosition, SNAPSHOT_LEVEL, type LtxFileInfo, type LtxFileRef, type ReplicaClient } from "@sqlrep/replica";
 
 /** What the replica says its last state is. */
 export interface ReplicaTip {
@@ -79,7 +79,8 @@ export async function verifyReplicaChain(client: ReplicaClient, signal?: AbortSi
   }
 }
 
-async function readEnds(client: ReplicaClient, file: LtxFileInfo, signal: AbortSignal | undefined): Promise<{ header: LtxHeader; post: bigint }> {
+/** The header and post-apply checksum of a replica's file (two ranged reads). */
+export async function readEnds(client: ReplicaClient, file: LtxFileRef & { size: number }, signal: AbortSignal | undefined): Promise<{ header: LtxHeader; post: bigint }> {
   const [head, tail] = await Promise.all([
     client.readLtxRange(file, 0, HEADER_SIZE, { signal }),
     client.readLtxRange(file, Math.max(0, file.size - TRAILER_SIZE), TRAILER_SIZE, { signal }),

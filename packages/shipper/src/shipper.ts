@@ -4,14 +4,14 @@
  * compacted, pruned and verified. The engine that fills the log never waits for it.
  */
 import { formatChecksum, formatTxid, isLtxError } from "@sqlrep/ltx";
-import { isReplicaError, ReplicaError, SNAPSHOT_LEVEL, type LevelSchedule, type LtxFileRef, type ReplicaClient } from "@sqlrep/replica";
+import { isReplicaError, ReplicaError, SNAPSHOT_LEVEL, type LevelSchedule, type LtxFileInfo, type LtxFileRef, type ReplicaClient } from "@sqlrep/replica";
 import type { Clock, Timer } from "./clock.js";
 import type { LogFeeder } from "./feeder.js";
 import type { Logger } from "./logger.js";
 import type { LogEntry, LtxLog } from "./ltx-log.js";
 import { ReplicaMaintenance } from "./maintenance.js";
 import { UploadPolicy } from "./policy.js";
-import { readReplicaTip, verifyReplicaChain, type ReplicaTip } from "./replica-tip.js";
+import { readEnds, readReplicaTip, verifyReplicaChain, type ReplicaTip } from "./replica-tip.js";
 import type { ShipperEvent, ShipperStatus } from "./status.js";
 import { EncodedUpload, entriesBody } from "./upload-body.js";
 
@@ -460,7 +460,8 @@ export class LtxShipper {
       return this.snapshot(signal, `the local log's TXID ${formatTxid(first.minTXID)} does not continue the replica's checksum ${formatChecksum(position.postApply)}`);
     }
     const batch = this.batch(entries);
-    await this.upload(batch, signal);
+    // Another writer's file at our name: the next pass snapshots above what is there.
+    if (!(await this.upload(batch, signal))) return { uploaded: false, more: true, retryInMs: 0 };
     const more = batch.length < entries.length;
     if (more) return { uploaded: true, more };
     return { ...(await this.afterCatchUp(signal)), uploaded: true };
@@ -486,13 +487,17 @@ export class LtxShipper {
     return out;
   }
 
-  private async upload(batch: readonly LogEntry[], signal: AbortSignal): Promise<void> {
+  /** Uploads one batch as a level-0 file; false when another writer's file holds its name (nothing written). */
+  private async upload(batch: readonly LogEntry[], signal: AbortSignal): Promise<boolean> {
     const first = batch[0]!;
     const last = batch[batch.length - 1]!;
     const ref: LtxFileRef = { level: 0, minTXID: first.minTXID, maxTXID: last.maxTXID };
     this.retry = { minTXID: ref.minTXID, maxTXID: ref.maxTXID };
     const started = performance.now();
-    const info = await this.client.writeLtxFile(ref, entriesBody(this.context.log, batch, signal), { timestamp: new Date(last.timestamp), signal });
+    const info = await this.createOnly(ref, first.preApply, last.postApply, signal, () =>
+      this.client.writeLtxFile(ref, entriesBody(this.context.log, batch, signal), { timestamp: new Date(last.timestamp), signal, ifNotExists: true }),
+    );
+    if (info === undefined) return false;
     this.retry = undefined;
     this.positionValue = { txid: last.maxTXID, postApply: last.postApply };
     this.context.log.release(this.name, last.maxTXID);
@@ -500,6 +505,28 @@ export class LtxShipper {
     const durationMs = performance.now() - started;
     this.context.logger.debug("ltx file uploaded", { ...this.fields, level: 0, minTXID: formatTxid(ref.minTXID), txid: formatTxid(ref.maxTXID), entries: batch.length, size: info.size, ms: Math.round(durationMs) });
     this.context.onEvent?.({ type: "uploaded", replica: this.name, level: 0, minTXID: ref.minTXID, maxTXID: ref.maxTXID, bytes: info.size, durationMs, timestamp: new Date(last.timestamp) });
+    return true;
+  }
+
+  /**
+   * A create-only write. When the name is taken, the file there must be ours (an upload
+   * that landed although its answer was lost: same checksums): then it counts as
+   * written. Otherwise another writer made it: nothing is written over it, the replica
+   * is not ours to continue, and undefined is returned (a snapshot above it follows).
+   */
+  private async createOnly(ref: LtxFileRef, preApply: bigint, postApply: bigint, signal: AbortSignal, write: () => Promise<LtxFileInfo>): Promise<LtxFileInfo | undefined> {
+    try {
+      return await write();
+    } catch (err) {
+      if (!isReplicaError(err, "exists")) throw err;
+    }
+    const found = await this.client.statLtxFile(ref, { signal });
+    const ends = await readEnds(this.client, found, signal);
+    const pre = ref.minTXID === 1 ? 0n : ends.header.preApplyChecksum;
+    if (pre === (ref.minTXID === 1 ? 0n : preApply) && ends.post === postApply) return found;
+    this.notOurs(Math.max(ref.maxTXID, this.tip?.txid ?? 0), `level ${ref.level} file ${formatTxid(ref.minTXID)}-${formatTxid(ref.maxTXID)} was written by another writer (checksum ${formatChecksum(ends.post)})`);
+    this.dirty = true;
+    return undefined;
   }
 
   /** Caught up: a periodic (or first) snapshot when one is due and something changed since the last. */
@@ -520,6 +547,8 @@ export class LtxShipper {
    * checksum, else the feeder starts a new lineage and the next pass snapshots that.
    */
   private async snapshot(signal: AbortSignal, reason: string): Promise<{ uploaded: boolean; more: boolean; retryInMs?: number }> {
+    // After meeting another writer's files, where they end now decides the TXID to snapshot above.
+    if (this.floor > 0) this.floor = Math.max(this.floor, (await readReplicaTip(this.client, signal)).txid);
     const state = await this.context.feeder.snapshotState(signal);
     let upload: EncodedUpload;
     let size: number;
@@ -554,7 +583,11 @@ export class LtxShipper {
         signal,
       );
       try {
-        size = (await this.client.writeLtxFile({ level: SNAPSHOT_LEVEL, minTXID: 1, maxTXID: state.txid }, upload.body(), { timestamp: new Date(state.timestamp), signal })).size;
+        const ref: LtxFileRef = { level: SNAPSHOT_LEVEL, minTXID: 1, maxTXID: state.txid };
+        const body = upload.body();
+        const info = await this.createOnly(ref, 0n, state.expected, signal, () => this.client.writeLtxFile(ref, body, { timestamp: new Date(state.timestamp), signal, ifNotExists: true }));
+        if (info === undefined) return { uploaded: false, more: true, retryInMs: 0 };
+        size = info.size;
       } catch (err) {
         const mismatch = findLtxError(err, "post-apply-checksum-mismatch");
         if (mismatch === undefined) throw err;
