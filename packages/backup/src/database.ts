@@ -114,6 +114,8 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
   private lastCheckpointTry = 0;
   private checkpointing = false;
   private lastStageAt = 0;
+  /** When a WAL change was first noticed since the last complete stage. */
+  private unstagedSince: number | undefined;
   /** The files' size and mtime when the last stage began (what a resumed watch compares with). */
   private stagedStat = "";
   private checkpointSeenAt = 0;
@@ -223,6 +225,8 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
     // everything, it may be waiting for our read transaction before it restarts the WAL:
     // stage (and hand the read transaction on) at once, and keep doing so for a while.
     if (which === "db" && this.fullyCopied()) this.checkpointSeenAt = now;
+    // A commit not staged yet counts in the lag as much as one not uploaded yet.
+    if (which !== "db") this.unstagedSince ??= now;
     if (this.coalesceTimer !== undefined) return;
     // At once when a replica would upload it right away (after a quiet spell) or while
     // checkpoints restart the WAL; under sustained writes, whose uploads the replicas'
@@ -286,7 +290,9 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
   /** One `stage()` with its failures reported (a full disk under the meta directory, say). */
   private stageOnce(): ReturnType<WalStager["stage"]> | undefined {
     try {
-      return this.stager.stage();
+      const outcome = this.stager.stage();
+      if (outcome.atEnd) this.unstagedSince = undefined;
+      return outcome;
     } catch (err) {
       const error = isBackupError(err) ? err : new BackupError("sync", `cannot stage ${this.path}'s WAL into ${this.metaDir}: ${describeError(err)}`, { path: this.path, retryable: true, cause: err });
       this.logger.error("staging failed, will retry", { db: this.path, error: error.message });
@@ -528,8 +534,15 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
       localTXID: this.logValue?.tip?.txid ?? 0,
       localLogBytes: this.logValue?.size ?? 0,
       lastCheckpointAt: this.lastCheckpointAt,
-      replicas: this.shippers.map((s) => s.status()),
+      replicas: this.shippers.map((s) => this.replicaStatus(s)),
     };
+  }
+
+  /** A shipper's status, its lag counting commits noticed and not staged yet too. */
+  private replicaStatus(s: LtxShipper): ReplicaStatus {
+    const status = s.status();
+    if (this.unstagedSince === undefined) return status;
+    return { ...status, lagMs: Math.max(status.lagMs, Date.now() - this.unstagedSince) };
   }
 
   /** Sets the gauges of this database before the metrics are rendered. */
@@ -541,7 +554,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
     metrics.txid.set(db, this.logValue?.tip?.txid ?? 0);
     metrics.missing.set(db, this.state === "missing" ? 1 : 0);
     for (const s of this.shippers) {
-      const status = s.status();
+      const status = this.replicaStatus(s);
       const labels = { db: this.path, name: s.name };
       metrics.replicaTxid.set(labels, status.txid);
       metrics.replicaLag.set(labels, status.lagMs / 1000);

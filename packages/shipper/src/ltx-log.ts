@@ -111,6 +111,7 @@ export class LtxLog {
   private readonly onOverflow: ((dropped: LogEntry[]) => void) | undefined;
   private readonly list: LogEntry[] = [];
   private journal: StagingJournal | undefined;
+  private notifying = false;
   private base: LogPosition | undefined;
   private bytes = 0;
   private readonly consumers = new Map<string, number>();
@@ -268,7 +269,7 @@ export class LtxLog {
   seal(maxBytes = Number.POSITIVE_INFINITY): LogEntry | undefined {
     const journal = this.journal;
     if (journal === undefined || journal.staged.length === 0) return undefined;
-    const changes = journal.staged;
+    const changes = [...journal.staged];
     let made: LogEntry | undefined;
     let pre = journal.preApply;
     for (let i = 0; i < changes.length; ) {
@@ -422,8 +423,18 @@ export class LtxLog {
     return entry;
   }
 
+  /**
+   * Listeners hear of changes after the current call returns (a microtask): one of them
+   * (a shipper) stages or seals in turn, which must never run inside a stage or seal
+   * that has not finished (its feeder's cursor has not moved yet).
+   */
   private notify(): void {
-    for (const listener of this.listeners) listener();
+    if (this.notifying) return;
+    this.notifying = true;
+    queueMicrotask(() => {
+      this.notifying = false;
+      for (const listener of this.listeners) listener();
+    });
   }
 
   private push(entry: LogEntry): void {

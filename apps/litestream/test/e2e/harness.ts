@@ -75,6 +75,7 @@ export interface WriterOptions {
   count?: number;
   quiet?: boolean;
   checkpointAfter?: number;
+  checkpointEvery?: number;
   checkpointMode?: "PASSIVE" | "FULL" | "RESTART" | "TRUNCATE";
 }
 

@@ -7,7 +7,8 @@
 // (wall-clock ms with µs fractions: when BEGIN was issued and when COMMIT returned).
 // Options: rate, count, quiet (no commit lines), checkpointAfter + checkpointMode (run
 // `PRAGMA wal_checkpoint(MODE)` after that many transactions, or at the next transaction
-// boundary after a SIGUSR1, and print its result),
+// boundary after a SIGUSR1, and print its result), checkpointEvery (the same after every
+// that many transactions; the summary counts them and their total and largest time),
 // autocheckpoint (SQLite's wal_autocheckpoint; default 0: the replicator owns checkpoints).
 import Database from "better-sqlite3";
 import { prepareTransactions, SCHEMA } from "./model.mjs";
@@ -34,6 +35,7 @@ console.log(`writer ready next=${first}`);
 const t0 = performance.now();
 let done = 0;
 let i = first;
+const checkpoints = { count: 0, busy: 0, totalMs: 0, maxMs: 0 };
 while (!stopping && done < options.count) {
   if (options.rate > 0) {
     const due = t0 + (done * 1000) / options.rate;
@@ -50,11 +52,18 @@ while (!stopping && done < options.count) {
   if (!options.quiet) console.log(`commit ${i} ${started} ${returned}`);
   done++;
   i++;
-  if (options.checkpointAfter === done || checkpointRequested) {
+  if (options.checkpointAfter === done || checkpointRequested || (options.checkpointEvery > 0 && done % options.checkpointEvery === 0)) {
     checkpointRequested = false;
+    const t = performance.now();
     const result = db.pragma(`wal_checkpoint(${options.checkpointMode ?? "TRUNCATE"})`)[0];
-    console.log(`checkpoint ${options.checkpointMode ?? "TRUNCATE"} busy=${result.busy} log=${result.log} checkpointed=${result.checkpointed}`);
+    const ms = performance.now() - t;
+    checkpoints.count++;
+    checkpoints.busy += result.busy;
+    checkpoints.totalMs += ms;
+    checkpoints.maxMs = Math.max(checkpoints.maxMs, ms);
+    if (!(options.checkpointEvery > 0)) console.log(`checkpoint ${options.checkpointMode ?? "TRUNCATE"} busy=${result.busy} log=${result.log} checkpointed=${result.checkpointed}`);
   }
 }
 db.close();
+if (checkpoints.count > 0) console.log(`checkpoints count=${checkpoints.count} busy=${checkpoints.busy} totalMs=${checkpoints.totalMs.toFixed(1)} maxMs=${checkpoints.maxMs.toFixed(1)}`);
 console.log(`writer done last=${i - 1} count=${done}`);
