@@ -108,6 +108,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
   private readonly abort = new AbortController();
   private coalesceTimer: Timer | undefined;
   private retryTimer: Timer | undefined;
+  private sealTimer: Timer | undefined;
   private pollTimer: Timer | undefined;
   private lastStat = "";
   private startedAt = Date.now();
@@ -272,6 +273,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
       });
       return;
     }
+    this.sealIfDue();
     // The WAL was restarted: someone runs RESTART/TRUNCATE checkpoints, which wait for our read mark.
     if (outcome.reset) this.checkpointSeenAt = this.lastStageAt;
     // Everything committed is in the log: the read transaction moves on at once (unless a
@@ -279,6 +281,33 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
     if (outcome.atEnd && !this.lock.busy) this.handOff();
     const mode = this.checkpointMode();
     if (mode !== undefined) void this.checkpoint(mode);
+  }
+
+  /**
+   * What is staged becomes a TXID at least once per sync interval even when no replica
+   * takes it (an outage): each entry keeps its own time, so a point-in-time restore into
+   * the outage, once it is over, lands as precisely as anywhere else (Litestream v0.5
+   * likewise writes a local level-0 file every second whatever the uploads do).
+   */
+  private sealIfDue(): void {
+    const since = this.logValue?.stagedSince;
+    if (since === undefined || this.stopped) return;
+    const due = since + this.sealInterval;
+    if (Date.now() >= due) {
+      this.logValue!.seal(this.options.maxBatchBytes);
+      return;
+    }
+    if (this.sealTimer === undefined) {
+      this.sealTimer = this.services.scheduler.schedule(due - Date.now(), () => {
+        this.sealTimer = undefined;
+        this.sealIfDue();
+      });
+    }
+  }
+
+  /** The shortest sync interval of the replicas (at least 100 ms): how long a change stays staged at most. */
+  private get sealInterval(): number {
+    return Math.max(100, Math.min(...this.options.replicas.map((r) => r.syncInterval)));
   }
 
   /** Whether every committed frame of the WAL is in the database file (from SQLite's WAL index). */
@@ -570,7 +599,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
     if (this.stopped || this.stopping) return [];
     // No more events or timers; the shippers' final passes still stage and check the files.
     this.stopping = true;
-    for (const t of [this.coalesceTimer, this.retryTimer, this.pollTimer]) t?.cancel();
+    for (const t of [this.coalesceTimer, this.retryTimer, this.pollTimer, this.sealTimer]) t?.cancel();
     await this.lineageWork;
     this.stageAll();
     const deadline = Date.now() + Math.max(1, timeoutMs);
@@ -594,7 +623,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
   close(): void {
     this.stopped = true;
     if (!this.abort.signal.aborted) this.abort.abort(new BackupError("closed", "the engine stopped", { path: this.path }));
-    for (const t of [this.coalesceTimer, this.retryTimer, this.pollTimer]) t?.cancel();
+    for (const t of [this.coalesceTimer, this.retryTimer, this.pollTimer, this.sealTimer]) t?.cancel();
     for (const s of this.shippers) void s.close();
     this.closeConnections();
     this.processLock?.release();

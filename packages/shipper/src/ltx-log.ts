@@ -212,6 +212,8 @@ export class LtxLog {
    * last state it matched). Not persisted: a feeder establishes it again at every start.
    */
   setBase(position: LogPosition): void {
+    // An entry at TXID 1 would be a snapshot: a log starts at a TXID ≥ 1 (else with a lineage break).
+    if (!Number.isSafeInteger(position.txid) || position.txid < 1) throw new ReplicaError("invalid-config", `a log's base is a TXID ≥ 1, got ${position.txid}: start an empty database's log with appendBreak`);
     if (this.list.length > 0) throw new ReplicaError("invalid-config", `the log in ${this.dir} is not empty: its base is its first entry`);
     this.base = position;
     this.remember(position.txid, position.postApply);
