@@ -6,15 +6,15 @@
 
 /** A usage mistake: the CLI prints `error: …` and the command's usage, and exits 1. */
 export class UsageError extends Error {
-  override readonly name = "UsageError";
+  override readonly name: string = "UsageError";
 }
 
 /**
- * A flag given a value it cannot take (`-txid zz`): the CLI prints the one-line error
- * and where the usage is, not the whole usage over it.
+ * A flag given a value it cannot take (`-txid zz`): a usage mistake whose one-line error
+ * the CLI prints with where the usage is, not the whole usage over it.
  */
-export class FlagValueError extends Error {
-  override readonly name = "FlagValueError";
+export class FlagValueError extends UsageError {
+  override readonly name: string = "FlagValueError";
 }
 
 /** `-h`, `-help` or `--help` was given: print the usage and exit 0. */

@@ -74,12 +74,12 @@ export async function main(args: readonly string[], io: Io): Promise<number> {
       io.stdout.write(command.usage());
       return 0;
     }
-    if (err instanceof UsageError) {
-      io.stderr.write(`error: ${err.message}\n\n${command.usage()}`);
-      return 1;
-    }
     if (err instanceof FlagValueError) {
       io.stderr.write(`error: ${err.message}\n(run "litestream ${command.name} -h" for its flags)\n`);
+      return 1;
+    }
+    if (err instanceof UsageError) {
+      io.stderr.write(`error: ${err.message}\n\n${command.usage()}`);
       return 1;
     }
     io.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -24,6 +24,7 @@ describe.skipIf(!built)(`README usage example${built ? "" : " — needs a build 
     // Resolve the packages from this package's node_modules, wherever the copy runs.
     const module = (name: string) => JSON.stringify(pathToFileURL(join(packageDir, "node_modules", name, "dist", "index.js")).href);
     const script = code!
+      .replace('from "@sqlrep/replica-s3/backend"', `from ${JSON.stringify(pathToFileURL(join(dirname(dist), "backend.js")).href)}`)
       .replace('from "@sqlrep/replica-s3"', `from ${JSON.stringify(pathToFileURL(dist).href)}`)
       .replace('from "@sqlrep/replica"', `from ${module("@sqlrep/replica")}`)
       .replace('from "@sqlrep/ltx"', `from ${module("@sqlrep/ltx")}`);
