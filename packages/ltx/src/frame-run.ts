@@ -14,7 +14,7 @@ import { ParserDriver, type LtxSource } from "./decoder.js";
 import { LtxError } from "./errors.js";
 import { PAGE_FLAG_SIZE, type LtxFormat } from "./format.js";
 import { isSnapshot, tracksChecksums, type LtxHeader } from "./header.js";
-import { decodeBlock } from "./lz4/block.js";
+import { decodeBlockFast } from "./lz4/block.js";
 import { maxBlockSize, placeLz4Error } from "./page-codec.js";
 import { checkFileChecksum, parseLtxRuns, type DecodeOptions, type LtxDecodeSummary, type LtxFrameRun, type RunParseSummary } from "./parser.js";
 
@@ -92,7 +92,7 @@ export function decodeFrameRun(run: Pick<LtxFrameRun, "bytes" | "offset">, optio
     const blockAt = at + FRAME_HEAD;
     let end: number;
     try {
-      end = decodeBlock(bytes, blockAt, blockAt + size, out, dp, dp + pageSize, dp, 0, undefined);
+      end = decodeBlockFast(bytes, blockAt, blockAt + size, out, dp, dp + pageSize, dp, 0, undefined);
     } catch (err) {
       placeLz4Error(err, { file, offset });
     }
