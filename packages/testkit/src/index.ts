@@ -21,3 +21,4 @@ export {
   type FaultProxyStats,
   type Faults,
 } from "./fault-proxy.js";
+export type { LinkShape } from "./link.js";
