@@ -35,25 +35,27 @@ describe.skipIf(!native)(`the native LZ4 codec${native ? "" : ` (skipped: ${lz4B
         expect(Buffer.compare(referenceDecodeBlock(packed, size) ?? new Uint8Array(1), data)).toBe(0);
         const reference = lz4CompressBlock(data);
         const out = new Uint8Array(size);
-        expect(nativeDecodeBlock(reference, 0, reference.length, out, 0, size)).toBe(size);
-        expect(Buffer.compare(out, data)).toBe(0);
+        // Under 4 KiB of output the JavaScript decoder is the faster one: the native call declines.
+        expect(nativeDecodeBlock(reference, 0, reference.length, out, 0, size)).toBe(size >= 4096 ? size : -1);
+        if (size >= 4096) expect(Buffer.compare(out, data)).toBe(0);
       }
     }
   });
 
   it("refuses a block that does not fit, and lz4DecompressBlock then reports the fault as the JavaScript decoder places it", () => {
-    const page = sample("text", 4096, 3);
+    const page = sample("text", 8192, 3);
     const packed = lz4CompressBlock(page);
-    expect(nativeDecodeBlock(packed, 0, packed.length, new Uint8Array(4095), 0, 4095)).toBe(-1);
+    expect(nativeDecodeBlock(packed, 0, packed.length, new Uint8Array(8191), 0, 8191)).toBe(-1);
+    expect(nativeDecodeBlock(packed, 0, packed.length, new Uint8Array(8192), 0, 8192)).toBe(8192);
     const cut = packed.subarray(0, packed.length - 3);
     let jsError: unknown;
     try {
-      decodeBlock(cut, 0, cut.length, new Uint8Array(4096), 0, 4096, 0, 0, undefined);
+      decodeBlock(cut, 0, cut.length, new Uint8Array(8192), 0, 8192, 0, 0, undefined);
     } catch (err) {
       jsError = err;
     }
     expect(isLtxError(jsError)).toBe(true);
-    expect(() => lz4DecompressBlock(cut, new Uint8Array(4096))).toThrow(expect.objectContaining({ code: "lz4", offset: (jsError as { offset: number }).offset }));
+    expect(() => lz4DecompressBlock(cut, new Uint8Array(8192))).toThrow(expect.objectContaining({ code: "lz4", offset: (jsError as { offset: number }).offset }));
   });
 
   it("frames: a native-compressed frame decodes to the same content (dependent blocks: frame.test.ts, now decoded natively with their window)", () => {
