@@ -18,14 +18,14 @@
  * on the merge path; each page of the base is hashed once, for its file checksum and
  * its page checksum together.
  */
-import type { FileHandle } from "node:fs/promises";
+import type { PageFile } from "@sqlrep/page-file";
 import { checkMergeInputs, DatabaseChecksum, isLtxError, lockPgno, LtxRunReader, mergeLtx, pageChecksum, type LtxDecodeSummary, type LtxHeader, type LtxMerge } from "@sqlrep/ltx";
 import type { MergeInputs } from "./inputs.js";
 import { fileLabel } from "./listing.js";
 import type { RestorePlan } from "./restore-plan.js";
 import { decodeRunJob, runPagesFor, type RunJob, type RunOutcome } from "./restore-run-job.js";
 import { RunWorkers } from "./restore-workers.js";
-import { ioError, missingPages, nextPgno, PageWriter } from "./restore-write.js";
+import { ioError, missingPages, nextPgno } from "./restore-write.js";
 
 /** What the two paths of a restore leave in the temp file, for the final checks. */
 export interface WrittenDatabase {
@@ -43,8 +43,8 @@ export interface RunPathOptions {
   inputs: MergeInputs;
   /** The base's bytes, in order. */
   base: AsyncIterable<Uint8Array>;
-  handle: FileHandle;
-  temp: string;
+  /** The temp database (its page size is the base's). */
+  file: PageFile;
   /** Worker threads (0: decode on this thread). */
   workers: number;
   /** Runs are cut at this many bytes of frames. */
@@ -81,7 +81,7 @@ export async function writeByRuns(o: RunPathOptions): Promise<WrittenDatabase> {
 async function writeBase(reader: LtxRunReader, o: RunPathOptions, pageSize: number, limit: number): Promise<bigint> {
   const file = fileLabel(o.plan.files[0]!);
   const workers = o.workers > 0 ? new RunWorkers(o.workers) : undefined;
-  const decode = workers ? (job: RunJob) => workers.run(job, o.handle.fd) : inline(o, pageSize);
+  const decode = workers ? (job: RunJob) => workers.run(job, o.file.fd) : inline(o, pageSize);
   // Two runs per worker: one decoding, one queued behind it (memory: their bytes).
   const maxInFlight = workers ? 2 * workers.size : 2;
   const inFlight = new Set<Promise<void>>();
@@ -99,7 +99,7 @@ async function writeBase(reader: LtxRunReader, o: RunPathOptions, pageSize: numb
           written ^= outcome.written;
         },
         (error: unknown) => {
-          failure ??= { error: isLtxError(error) ? error : ioError(error, `cannot write ${o.temp}`) };
+          failure ??= { error: isLtxError(error) ? error : ioError(error, `cannot write ${o.file.path}`) };
         },
       );
       inFlight.add(task);
@@ -121,7 +121,7 @@ function inline(o: RunPathOptions, pageSize: number): (job: RunJob) => Promise<R
     const out = free.pop() ?? new Uint8Array(runPagesFor(pageSize) * pageSize);
     try {
       const { outcome, writes } = decodeRunJob(job, out);
-      await Promise.all(writes.map((w) => o.handle.write(out, w.start, w.end - w.start, w.position)));
+      await Promise.all(writes.map((w) => o.file.writeAt(w.position, out, w.start, w.end)));
       return outcome;
     } finally {
       free.push(out);
@@ -131,7 +131,8 @@ function inline(o: RunPathOptions, pageSize: number): (job: RunJob) => Promise<R
 
 /** Phase 2: the other files' merged pages over the base's, the database checksum moved page by page. */
 async function writeIncrements(merge: LtxMerge, o: RunPathOptions, sum: DatabaseChecksum, pageSize: number, baseCommit: number, commit: number): Promise<void> {
-  const writer = new PageWriter(o.handle, pageSize, o.temp, {
+  const writer = o.file;
+  writer.replace({
     upTo: Math.min(baseCommit, commit),
     old: (pgno, data) => sum.remove(pageChecksum(pgno, data)),
   });
@@ -146,5 +147,6 @@ async function writeIncrements(merge: LtxMerge, o: RunPathOptions, sum: Database
     await writer.write(page.pgno, page.data);
   }
   if (grow <= commit) throw missingPages(o.plan, grow, commit);
-  await writer.finish();
+  await writer.flush();
+  writer.replace(undefined);
 }

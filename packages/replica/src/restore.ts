@@ -1,6 +1,7 @@
-import { open, rm, type FileHandle } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
+import { isPageFileError, PageFile } from "@sqlrep/page-file";
 import { DatabaseChecksum, decodeHeader, DETECT_SIZE, detectFormat, formatChecksum, HEADER_SIZE, isLtxError, lockPgno, LtxReader, mergeLtx, pageChecksum, tracksChecksums } from "@sqlrep/ltx";
 import { isReplicaError, ReplicaError, throwIfAborted } from "./errors.js";
 import { MergeInputs } from "./inputs.js";
@@ -11,7 +12,7 @@ import { DEFAULT_PARALLELISM, RangeScheduler } from "./ranged-source.js";
 import type { LtxFileInfo, ReplicaClient } from "./replica-client.js";
 import { planRestore, type RestorePlan, type RestoreTarget } from "./restore-plan.js";
 import { writeByRuns, type WrittenDatabase } from "./restore-runs.js";
-import { ioError, missingPages, nextPgno, PageWriter } from "./restore-write.js";
+import { ioError, missingPages, nextPgno } from "./restore-write.js";
 
 /** Where a restore is; `bytesDone`/`bytesTotal` count the plan's bytes downloaded. */
 export interface RestoreProgress {
@@ -111,7 +112,7 @@ export async function restore(client: ReplicaClient, options: RestoreOptions): P
     progress.phase("plan", 0, 0);
     const plan = await planRestore(client, options.target, { signal });
     try {
-      const result = await writeDatabase(client, plan, temp, options, progress);
+      const result = await writeDatabase(client, plan, output, options, progress);
       await installRestored(temp, output, options);
       progress.phase("done", result.bytesDownloaded, result.bytesDownloaded);
       return result;
@@ -128,19 +129,19 @@ export async function restore(client: ReplicaClient, options: RestoreOptions): P
  * else (or when the run path meets a page it cannot cut) by one merge; then the checks
  * common to both. Returns the result (the file is fsynced and closed).
  */
-async function writeDatabase(client: ReplicaClient, plan: RestorePlan, temp: string, options: RestoreOptions, progress: Progress): Promise<RestoreResult> {
+async function writeDatabase(client: ReplicaClient, plan: RestorePlan, output: string, options: RestoreOptions, progress: Progress): Promise<RestoreResult> {
   try {
-    return await attempt(client, plan, temp, options, progress, true);
+    return await attempt(client, plan, output, options, progress, true);
   } catch (err) {
     if (!(err instanceof CannotCut)) throw err;
-    return attempt(client, plan, temp, options, progress, false);
+    return attempt(client, plan, output, options, progress, false);
   }
 }
 
 /** The run path met a file it cannot cut into runs (an LZ4-framed page in a v3-block file): start over by merging. */
 class CannotCut extends Error {}
 
-async function attempt(client: ReplicaClient, plan: RestorePlan, temp: string, options: RestoreOptions, progress: Progress, runs: boolean): Promise<RestoreResult> {
+async function attempt(client: ReplicaClient, plan: RestorePlan, output: string, options: RestoreOptions, progress: Progress, runs: boolean): Promise<RestoreResult> {
   const { signal } = options;
   const bytesTotal = plan.files.reduce((n, f) => n + f.size, 0);
   let downloaded = 0;
@@ -156,26 +157,32 @@ async function attempt(client: ReplicaClient, plan: RestorePlan, temp: string, o
   const base = plan.files[0]!;
   const baseStream = scheduler.open(base);
   const inputs = new MergeInputs(client, plan.files, scheduler, signal, 1);
-  let handle: FileHandle | undefined;
+  let file: PageFile | undefined;
   let cutting = false;
   try {
-    handle = await open(temp, "w+", 0o644).catch((err: unknown) => {
-      throw ioError(err, `cannot create ${temp}`);
-    });
     const { head, source } = await peekStream(baseStream, DETECT_SIZE);
+    // The page size of the file written: the base's (the merge checks every other file against it).
+    let headerPageSize = 4096;
+    try {
+      headerPageSize = decodeHeader(head.subarray(0, HEADER_SIZE), { strict: false }).pageSize;
+    } catch {
+      // A short or bad header: the base's reader reports it, placed in its file.
+    }
+    file = await PageFile.create(output, { pageSize: headerPageSize }).catch((err: unknown) => {
+      throw ioError(err, `cannot create ${output}.tmp`);
+    });
     const workers = runs ? runWorkers(head, base, options.workers) : undefined;
     let db: WrittenDatabase;
     if (workers !== undefined) {
       cutting = true;
-      const pageSize = decodeHeader(head.subarray(0, HEADER_SIZE), { strict: false }).pageSize;
       const runBytes = Math.min(RUN_MAX, Math.max(RUN_MIN, Math.ceil(base.size / 32)));
-      db = await writeByRuns({ plan, inputs, base: source, handle, temp, workers, runBytes, pageSize, signal });
+      db = await writeByRuns({ plan, inputs, base: source, file, workers, runBytes, pageSize: headerPageSize, signal });
     } else {
-      db = await writeByMerge(plan, inputs, new LtxReader(source, { file: fileLabel(base), signal }), handle, temp, signal);
+      db = await writeByMerge(plan, inputs, new LtxReader(source, { file: fileLabel(base), signal }), file, signal);
     }
     const { pageSize, commit, sum, summaries } = db;
     progress.phase("verify", downloaded, bytesTotal);
-    await handle.truncate(commit * pageSize);
+    await file.truncate(commit);
     const last = summaries[summaries.length - 1]!;
     const tracked = tracksChecksums(last.header);
     const postApplyChecksum = tracked ? last.trailer.postApplyChecksum : undefined;
@@ -185,7 +192,7 @@ async function attempt(client: ReplicaClient, plan: RestorePlan, temp: string, o
         `the restored database's checksum ${formatChecksum(sum.value)} does not match the post-apply checksum ${formatChecksum(postApplyChecksum)} of ${fileLabel(plan.files[plan.files.length - 1]!)} at TXID ${plan.txid}`,
       );
     }
-    await handle.sync();
+    await file.sync();
     return {
       txid: plan.txid,
       timestamp: plan.timestamp,
@@ -201,10 +208,10 @@ async function attempt(client: ReplicaClient, plan: RestorePlan, temp: string, o
     };
   } catch (err) {
     if (cutting && isLtxError(err) && err.code === "unsupported" && err.file === fileLabel(base)) throw new CannotCut(err.message);
-    throw inputs.error(err);
+    throw isPageFileError(err) ? ioError(err, "") : inputs.error(err);
   } finally {
     scheduler.close();
-    await handle?.close();
+    await file?.close();
   }
 }
 
@@ -220,22 +227,21 @@ function runWorkers(head: Uint8Array, base: LtxFileInfo, requested: number | und
 }
 
 /** The merge path: ONE k-way merge of every planned file, each merged page written once, in order. */
-async function writeByMerge(plan: RestorePlan, inputs: MergeInputs, base: LtxReader, handle: FileHandle, temp: string, signal: AbortSignal | undefined): Promise<WrittenDatabase> {
+async function writeByMerge(plan: RestorePlan, inputs: MergeInputs, base: LtxReader, file: PageFile, signal: AbortSignal | undefined): Promise<WrittenDatabase> {
   const merge = await mergeLtx([base, ...inputs.readers], { checksums: false, signal });
   inputs.checkNames(merge.inputHeaders);
   const { pageSize, commit } = merge.header;
-  const writer = new PageWriter(handle, pageSize, temp);
   const sum = new DatabaseChecksum();
   const lock = lockPgno(pageSize);
   let expected = 1;
   for await (const page of merge) {
     if (page.pgno !== expected) throw missingPages(plan, expected, page.pgno - 1);
     sum.add(pageChecksum(page.pgno, page.data));
-    await writer.write(page.pgno, page.data);
+    await file.write(page.pgno, page.data);
     expected = nextPgno(page.pgno, lock);
   }
   if (expected <= commit) throw missingPages(plan, expected, commit);
-  await writer.finish();
+  await file.flush();
   return { pageSize, commit, sum, summaries: await inputs.checkChecksumChain([await base.finish()]) };
 }
 
