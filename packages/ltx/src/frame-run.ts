@@ -51,6 +51,8 @@ export interface FrameRunShare {
 }
 
 const FRAME_HEAD = 10;
+/** Spare run buffers kept at most (runs in flight come back as fast as new ones are cut). */
+const MAX_SPARE = 8;
 const reg = new Int32Array(2);
 const shifts = new Map<number, ZeroBytesShift>();
 
@@ -150,6 +152,8 @@ export class LtxRunReader {
   private folded = 0;
   private readonly early = new Map<number, FrameRunShare>();
   private pageSum = 0n;
+  /** Run buffers given back (`recycle`), cut into again before new ones are allocated. */
+  private readonly spare: Uint8Array[] = [];
 
   constructor(source: LtxSource, options: LtxRunReaderOptions = {}) {
     this.file = options.file;
@@ -158,7 +162,7 @@ export class LtxRunReader {
     for (const [name, v] of [["runBytes", runBytes], ["runPages", runPages]] as const) {
       if (!Number.isSafeInteger(v) || v < 1) throw new LtxError("invalid-argument", `${name} must be a positive integer, got ${v}`);
     }
-    this.driver = new ParserDriver(source, (q) => parseLtxRuns(q, { ...options, runBytes, runPages }), options.signal, options.file);
+    this.driver = new ParserDriver(source, (q) => parseLtxRuns(q, { ...options, runBytes, runPages, spare: this.spare }), options.signal, options.file);
   }
 
   async header(): Promise<LtxHeader> {
@@ -177,6 +181,15 @@ export class LtxRunReader {
     const run = this.pendingRun;
     this.pendingRun = undefined;
     return run;
+  }
+
+  /**
+   * Gives a run's buffer back once nothing reads it any more (after `decodeFrameRun`, or
+   * when a worker sent it back): later runs are cut into it instead of a new allocation,
+   * so a restore does not leave a run's worth of garbage behind per run.
+   */
+  recycle(bytes: Uint8Array): void {
+    if (this.spare.length < MAX_SPARE) this.spare.push(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.buffer.byteLength - bytes.byteOffset));
   }
 
   /** A run's share (from `decodeFrameRun` of that run), in any order. */

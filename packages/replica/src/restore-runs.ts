@@ -23,8 +23,8 @@ import { checkMergeInputs, DatabaseChecksum, isLtxError, lockPgno, LtxRunReader,
 import type { MergeInputs } from "./inputs.js";
 import { fileLabel } from "./listing.js";
 import type { RestorePlan } from "./restore-plan.js";
-import { decodeRunJob, runPagesFor, type RunJob, type RunOutcome } from "./restore-run-job.js";
-import { RunWorkers } from "./restore-workers.js";
+import { decodeRunJob, runPagesFor, type RunJob } from "./restore-run-job.js";
+import { RunWorkers, type WorkerOutcome } from "./restore-workers.js";
 import { ioError, missingPages, nextPgno } from "./restore-write.js";
 
 /** What the two paths of a restore leave in the temp file, for the final checks. */
@@ -94,8 +94,9 @@ async function writeBase(reader: LtxRunReader, o: RunPathOptions, pageSize: numb
       while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
       if (failure !== undefined) break;
       const task = decode({ run: { bytes: run.bytes, offset: run.offset }, pageSize, limit, file }).then(
-        (outcome) => {
+        ({ outcome, bytes }) => {
           reader.accept(run.index, outcome.share);
+          reader.recycle(bytes);
           written ^= outcome.written;
         },
         (error: unknown) => {
@@ -115,14 +116,14 @@ async function writeBase(reader: LtxRunReader, o: RunPathOptions, pageSize: numb
 }
 
 /** Runs decoded on this thread, written asynchronously from one of two page buffers. */
-function inline(o: RunPathOptions, pageSize: number): (job: RunJob) => Promise<RunOutcome> {
+function inline(o: RunPathOptions, pageSize: number): (job: RunJob) => Promise<WorkerOutcome> {
   const free: Uint8Array[] = [];
   return async (job) => {
     const out = free.pop() ?? new Uint8Array(runPagesFor(pageSize) * pageSize);
     try {
       const { outcome, writes } = decodeRunJob(job, out);
       await Promise.all(writes.map((w) => o.file.writeAt(w.position, out, w.start, w.end)));
-      return outcome;
+      return { outcome, bytes: job.run.bytes };
     } finally {
       free.push(out);
     }
