@@ -14,7 +14,8 @@ import { ParserDriver, type LtxSource } from "./decoder.js";
 import { LtxError } from "./errors.js";
 import { PAGE_FLAG_SIZE, type LtxFormat } from "./format.js";
 import { isSnapshot, tracksChecksums, type LtxHeader } from "./header.js";
-import { decodeBlockFast } from "./lz4/block.js";
+import { decodeBlock } from "./lz4/block.js";
+import { nativeDecodeBlockInPlace } from "./lz4/native.js";
 import { maxBlockSize, placeLz4Error } from "./page-codec.js";
 import { checkFileChecksum, parseLtxRuns, type DecodeOptions, type LtxDecodeSummary, type LtxFrameRun, type RunParseSummary } from "./parser.js";
 
@@ -94,7 +95,9 @@ export function decodeFrameRun(run: Pick<LtxFrameRun, "bytes" | "offset">, optio
     const blockAt = at + FRAME_HEAD;
     let end: number;
     try {
-      end = decodeBlockFast(bytes, blockAt, blockAt + size, out, dp, dp + pageSize, dp, 0, undefined);
+      // The frame's size field (already read) lends its 4 bytes to lz4-napi's size prefix.
+      end = nativeDecodeBlockInPlace(bytes, blockAt, blockAt + size, out, dp, dp + pageSize);
+      if (end < 0) end = decodeBlock(bytes, blockAt, blockAt + size, out, dp, dp + pageSize, dp, 0, undefined);
     } catch (err) {
       placeLz4Error(err, { file, offset });
     }

@@ -58,8 +58,9 @@ export function nativeCompressBlock(src: Uint8Array): Uint8Array {
  */
 const NATIVE_DECODE_MIN = 4096;
 
-/** Input staging for the size prefix lz4-napi expects, reused. */
+/** Input staging for the size prefix lz4-napi expects, reused (with a view on it). */
 let staging = new Uint8Array(0);
+let stagingView = new DataView(staging.buffer);
 
 /**
  * Decodes the block `src[sp, send)` into `dst[dp, dend)` with lz4-napi; returns the end of
@@ -71,13 +72,49 @@ let staging = new Uint8Array(0);
 export function nativeDecodeBlock(src: Uint8Array, sp: number, send: number, dst: Uint8Array, dp: number, dend: number, dict?: Uint8Array): number {
   if (napi === undefined || dend - dp < NATIVE_DECODE_MIN) return -1;
   const size = send - sp;
-  if (staging.length < size + 4) staging = new Uint8Array(Math.max(size + 4, 2 * staging.length));
+  if (staging.length < size + 4) {
+    staging = new Uint8Array(Math.max(size + 4, 2 * staging.length));
+    stagingView = new DataView(staging.buffer);
+  }
   // The prefix is the room there is: lz4_flex fails rather than write past it.
-  new DataView(staging.buffer).setUint32(0, dend - dp, true);
+  stagingView.setUint32(0, dend - dp, true);
   staging.set(src.subarray(sp, send), 4);
+  return take(() => napi.uncompressSync(staging.subarray(0, size + 4), dict), dst, dp, dend);
+}
+
+/**
+ * `nativeDecodeBlock` for a block whose 4 bytes before it (`src[sp − 4, sp)`) belong to
+ * the caller and may be overwritten for the duration of the call (a v3-block frame's
+ * size field, in a run buffer of its own): lz4-napi's size prefix goes there, so the
+ * block is not copied. The 4 bytes are put back before returning.
+ */
+export function nativeDecodeBlockInPlace(src: Uint8Array, sp: number, send: number, dst: Uint8Array, dp: number, dend: number): number {
+  if (napi === undefined || dend - dp < NATIVE_DECODE_MIN || sp < 4) return -1;
+  const p = sp - 4;
+  const b0 = src[p]!;
+  const b1 = src[p + 1]!;
+  const b2 = src[p + 2]!;
+  const b3 = src[p + 3]!;
+  const room = dend - dp;
+  src[p] = room & 0xff;
+  src[p + 1] = (room >>> 8) & 0xff;
+  src[p + 2] = (room >>> 16) & 0xff;
+  src[p + 3] = room >>> 24;
+  try {
+    return take(() => napi.uncompressSync(src.subarray(p, send)), dst, dp, dend);
+  } finally {
+    src[p] = b0;
+    src[p + 1] = b1;
+    src[p + 2] = b2;
+    src[p + 3] = b3;
+  }
+}
+
+/** Runs a native decode and copies its output to `dst[dp…]`; -1 when it failed or would not fit. */
+function take(decode: () => Uint8Array, dst: Uint8Array, dp: number, dend: number): number {
   let out: Uint8Array;
   try {
-    out = napi.uncompressSync(staging.subarray(0, size + 4), dict);
+    out = decode();
   } catch {
     return -1;
   }
