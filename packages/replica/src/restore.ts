@@ -29,7 +29,7 @@ export interface RestoreOptions {
   target?: RestoreTarget | undefined;
   /** Concurrent ranged reads across all files (default 8). */
   parallelism?: number | undefined;
-  /** Bytes per ranged read (default 2 MiB; 1 MiB, fetched at most 4 MiB ahead, from a directory). */
+  /** Bytes per ranged read (default 2 MiB; 1 MiB, fetched at most 2 MiB ahead, from a directory). */
   rangeSize?: number | undefined;
   /**
    * Worker threads that decode the base snapshot (a v3-block file) in parallel and write
@@ -91,7 +91,7 @@ const PROGRESS_INTERVAL_MS = 100;
 const REMOTE_RANGE = 2 * 1024 * 1024;
 /** Ranges of a local (directory) replica, and how far ahead of the readers they are fetched. */
 const LOCAL_RANGE = 1024 * 1024;
-const LOCAL_AHEAD = 4 * 1024 * 1024;
+const LOCAL_AHEAD = 2 * LOCAL_RANGE;
 /**
  * Re-plans after a planned file vanished (retention deleted it meanwhile). Each re-plan
  * sees the newer listing; more than one is needed only when retention runs again
