@@ -82,7 +82,7 @@ describe("LtxRunReader + decodeFrameRun", () => {
       ),
       { numRuns: 40, seed: 7 },
     );
-  });
+  }, 60_000); // seeded property runs: seconds idle, several times that on a loaded 2-core machine
 
   it("accept an incremental file too (sparse page numbers, no post-apply check of its own)", async () => {
     const pages = [3, 9, 10, 200].map((pgno) => ({ pgno, data: genPage(1024, pgno, 5) }));
