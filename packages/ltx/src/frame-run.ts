@@ -62,7 +62,10 @@ const shifts = new Map<number, ZeroBytesShift>();
  * after page, and computes each page's checksum and the run's share of the file
  * checksum — hashing every page's bytes once for both (CRC-64 is linear). Checks that
  * the frames fill the run exactly and that every block decompresses to exactly one page;
- * faults are `LtxError`s placed at their absolute offset. Allocates nothing per page.
+ * faults are `LtxError`s placed at their absolute offset. Allocates nothing per page of
+ * its own. The run's bytes are briefly written to during the call (each frame's size field
+ * carries lz4-napi's size prefix, then is put back): do not share them with another
+ * thread meanwhile.
  */
 export function decodeFrameRun(run: Pick<LtxFrameRun, "bytes" | "offset">, options: FrameRunOptions): FrameRunResult {
   const { bytes, offset } = run;
