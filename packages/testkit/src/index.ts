@@ -23,3 +23,4 @@ export {
 } from "./fault-proxy.js";
 export { startTcpForwarder, type TcpForwarder } from "./tcp-forwarder.js";
 export { startConsulDouble, type ConsulDouble, type ConsulDoubleOptions, type ConsulDoubleSession } from "./consul-double.js";
+export type { LinkShape } from "./link.js";
