@@ -21,3 +21,4 @@ export {
   type FaultProxyStats,
   type Faults,
 } from "./fault-proxy.js";
+export { clearStaleMount, fuseAvailable, fuseUnavailableReason, isMounted, tempMountDir, unmountFuse, waitForMount } from "./fuse.js";
