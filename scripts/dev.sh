@@ -19,6 +19,11 @@ install_apt_packages() {
   ldconfig -p 2>/dev/null | grep -q 'libfuse.so.2 ' || missing+=(libfuse2)
   command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
   command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
+  # @sqlrep/fuse's addon: libfuse 2's headers, built by node-gyp (python3, make, cc)
+  [ -f /usr/include/fuse/fuse_lowlevel.h ] || missing+=(libfuse-dev)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  command -v make >/dev/null 2>&1 || missing+=(make)
+  command -v cc >/dev/null 2>&1 || missing+=(gcc)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing apt packages: ${missing[*]}"
     as_root apt-get update -qq
