@@ -4,6 +4,7 @@
 //   bank <db> <journal_mode> <synchronous> <transfers>      (torn-read detector)
 //   read-loop <db> <accounts>                               (long-open reader, stdin "stop")
 //   try-write <db>
+//   hold-read <db>       (a read transaction held open until stdin says "release")
 import Database from "better-sqlite3";
 import { createInterface } from "node:readline";
 
@@ -93,10 +94,22 @@ if (cmd === "write") {
     const db = new Database(path!);
     db.exec("CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v TEXT)");
     db.prepare("INSERT INTO t(v) VALUES ('from a replica')").run();
-    out({ wrote: true });
+    out({ wrote: true, pid: process.pid });
   } catch (error) {
-    out({ code: (error as { code?: string }).code, message: (error as Error).message });
+    out({ code: (error as { code?: string }).code, message: (error as Error).message, pid: process.pid });
   }
+} else if (cmd === "hold-read") {
+  const db = new Database(path!, { timeout: 10_000 });
+  db.exec("BEGIN");
+  const row = db.prepare("SELECT count(*) AS c FROM sqlite_master").get() as { c: number };
+  out({ started: true, holding: row.c });
+  createInterface({ input: process.stdin }).on("line", (line) => {
+    if (line !== "release") return;
+    db.exec("COMMIT");
+    out({ released: true });
+    db.close();
+    process.exit(0);
+  });
 } else {
   process.stderr.write(`unknown command ${String(cmd)}\n`);
   process.exit(2);
