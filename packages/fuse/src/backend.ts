@@ -60,9 +60,10 @@ export interface CommitTransaction {
   /** WAL mode only. */
   readonly wal: WalRange | undefined;
   /**
-   * SQLite made this transaction durable (fsync of its WAL, journal or database):
-   * `synchronous=FULL`, or NORMAL in rollback mode. An engine that promises what
-   * SQLite promises makes its own record of the transaction durable exactly then.
+   * SQLite made this transaction durable before committing it (rollback-journal mode
+   * with `synchronous` NORMAL or FULL: the database was fsynced). An engine that
+   * promises what SQLite promises makes its record durable now. WAL transactions are
+   * captured before SQLite syncs its WAL, so this is false for them and `sync` follows.
    */
   readonly durable: boolean;
   /** The process that committed (0 when unknown). */
@@ -121,11 +122,19 @@ export interface FuseBackend {
   /**
    * Capture one committed transaction: resolve once it is in the engine's log (and
    * durable there if `tx.durable`). Called in commit order, one at a time per
-   * database; SQLite's writer waits until it settles. In WAL mode SQLite already
-   * considers the transaction committed, so a rejection leaves the database refusing
-   * access (EIO) until the engine recovers it; in rollback mode SQLite rolls back.
+   * database; SQLite's writer waits until it settles. A rejection makes SQLite roll
+   * the transaction back (WAL mode: the write of its commit frame fails, ENOSPC as
+   * SQLITE_FULL; rollback mode: the journal stays and rolls it back). Only a
+   * transaction found at an unusual point (a journal-less mode, a writer that died
+   * holding the WAL lock) is past rolling back: the database then refuses access
+   * (EIO) until the engine recovers it and reports a role change.
    */
   commit(name: string, tx: CommitTransaction, ctx: RequestContext): Promise<void>;
+  /**
+   * SQLite fsynced `name`'s WAL (`synchronous=FULL`): make every transaction
+   * committed so far durable in the engine's log too; SQLite waits for it.
+   */
+  sync(name: string): Promise<void>;
   /**
    * A process took the halt lock (write lock on byte 72 of `<db>-lock`): on a replica,
    * halt the primary and catch up to its position, then report `writable(name)` true

@@ -270,6 +270,8 @@ class Mount implements FuseMount {
         return this.onDrop(event);
       case "halt":
         return this.onHalt(event);
+      case "sync":
+        return this.onSync(event);
       case "unhalt": {
         const name = this.names.get(event.db);
         if (name) this.enqueue(name, () => this.backend.unhalt(name).catch((error: unknown) => this.logger.error(`unhalt of ${name} failed: ${String(error)}`)));
@@ -307,6 +309,23 @@ class Mount implements FuseMount {
         this.complete(event.token, 0);
       } catch (error) {
         this.logger.error(`commit of ${name} failed: ${(error as Error).message ?? String(error)}`);
+        this.complete(event.token, errnoOf(error) || EIO);
+      }
+    });
+  }
+
+  private onSync(event: Extract<NativeEvent, { type: "sync" }>): void {
+    const name = this.names.get(event.db);
+    if (!name) {
+      this.complete(event.token, 0);
+      return;
+    }
+    this.enqueue(name, async () => {
+      try {
+        await this.backend.sync(name);
+        this.complete(event.token, 0);
+      } catch (error) {
+        this.logger.error(`sync of ${name}'s log failed: ${(error as Error).message ?? String(error)}`);
         this.complete(event.token, errnoOf(error) || EIO);
       }
     });

@@ -31,7 +31,8 @@ export type NativeEvent =
   | { type: "halt"; token: number; db: number; pid: number }
   | { type: "unhalt"; db: number }
   | { type: "interrupt"; token: number }
-  | { type: "log"; level: 0 | 1 | 2 | 3; message: string };
+  | { type: "log"; level: 0 | 1 | 2 | 3; message: string }
+  | { type: "sync"; token: number; db: number };
 
 /** The addon's exports. */
 export interface NativeBinding {

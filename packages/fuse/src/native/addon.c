@@ -121,7 +121,7 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
     event_free(ev);
     return;
   }
-  static const char *const types[] = {"", "commit", "create", "drop", "halt", "unhalt", "interrupt", "log"};
+  static const char *const types[] = {"", "commit", "create", "drop", "halt", "unhalt", "interrupt", "log", "sync"};
   napi_value obj, undefined;
   napi_create_object(env, &obj);
   set(env, obj, "type", str(env, types[ev->type]));
@@ -285,7 +285,7 @@ static void fail_all_pending(struct fs *fs) {
   pthread_mutex_unlock(&fs->mu);
   while (p) {
     struct pending *next = p->next;
-    if (p->kind == P_CREATE || p->kind == P_UNLINK_DB || p->kind == P_HALT)
+    if (p->kind == P_CREATE || p->kind == P_UNLINK_DB || p->kind == P_HALT || p->kind == P_SYNC)
       fuse_reply_err(p->req, EIO);
     else
       finish_pending(fs, p, EIO);

@@ -303,14 +303,13 @@ int capture_wal(struct db *db, pid_t pid, int emit, struct txinfo **out, int *co
       ev->wal_size = (uint64_t)(i - tx_first + 1) * fsz;
       ev->salt1 = salt1;
       ev->salt2 = salt2;
-      ev->durable = db->synced;
+      ev->durable = 0; /* SQLite syncs the WAL after its commit frame, if at all: see P_SYNC */
     }
     tx_first = i + 1;
     db->wal_ck[0] = run[0];
     db->wal_ck[1] = run[1];
   }
   db->wal_off += (uint64_t)tx_first * fsz;
-  if (tx_first > 0) db->synced = 0;
   free(buf);
   *out = events;
   return 0;

@@ -118,6 +118,8 @@ struct db {
   int wal_be;
   uint32_t wal_page_size;
   uint32_t shm_change;
+  uint32_t wal_hdr_page_size; /* from the WAL header SQLite wrote */
+  int wal_unsynced;           /* WAL transactions captured since SQLite's last WAL fsync */
 
   /* the halt lock (byte 72 of <db>-lock) */
   int halt_state; /* 0 free, 1 asking the backend, 2 held */
@@ -140,7 +142,7 @@ struct handle {
 };
 
 /* Events for JavaScript. */
-enum event_type { E_COMMIT = 1, E_CREATE, E_DROP, E_HALT, E_UNHALT, E_INTERRUPT, E_LOG };
+enum event_type { E_COMMIT = 1, E_CREATE, E_DROP, E_HALT, E_UNHALT, E_INTERRUPT, E_LOG, E_SYNC };
 enum commit_mode { M_WAL = 1, M_ROLLBACK, M_RAW };
 
 /* One captured transaction: `npages` native-order uint32 page numbers, ascending,
@@ -179,7 +181,8 @@ enum pending_kind {
   P_CREATE,
   P_UNLINK_DB,
   P_HALT,
-  P_NOREPLY,        /* commit queued behind another event: nothing to answer */
+  P_WAL_COMMIT,     /* the write that completed a WAL commit frame */
+  P_SYNC,           /* an fsync of the WAL: the backend makes its log durable */
 };
 
 struct pending {
@@ -206,7 +209,11 @@ struct pending {
   int flags;
   mode_t mode;
   struct fuse_file_info fi;
-  int commit_error; /* for P_UNLOCK_DB chains */
+  /* P_WAL_COMMIT: the capture position before it, restored on refusal */
+  int wal_known;
+  uint64_t wal_off;
+  uint32_t wal_ck[2], wal_salt[2];
+  uint32_t wal_page_size;
 };
 
 enum stat_counter {

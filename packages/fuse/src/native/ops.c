@@ -209,11 +209,12 @@ static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
   }
   if (n->kind == K_DB) {
     int kind = classify_db_write(db);
+    /* open(O_TRUNC) arrives here without its file: the writes that follow commit */
     if (kind == 2 && h) db->raw = h;
-    if (kind == -1 || (kind == 2 && !h)) {
+    if (kind == -1) {
       pthread_mutex_unlock(&fs->mu);
-      fs_log(fs, 2, "refused to truncate %s (pid %d): SQLite connections have it open, or no open file to commit from; "
-                    "change a database through SQLite, or copy it in while it is not in use", db->name, (int)pid);
+      fs_log(fs, 2, "refused to truncate %s (pid %d) outside SQLite's locking while SQLite connections have it open; "
+                    "copy a database in only while it is not in use", db->name, (int)pid);
       fuse_reply_err(req, EBUSY);
       return;
     }
@@ -539,6 +540,33 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
   if (buf != stackbuf) free(buf);
 }
 
+static uint32_t be32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Whether this WAL write completed a commit frame (a frame whose header carries the
+ * database size): SQLite writes a frame's header, then its page, and the commit
+ * frame last. Sets *frame_start. */
+static int completes_commit_frame(struct db *db, int fd, const char *buf, size_t size, off_t off, uint64_t *frame_start) {
+  uint8_t hdr[32];
+  if (off == 0 && size >= 32) {
+    db->wal_hdr_page_size = be32((const uint8_t *)buf + 8);
+  } else if (!db->wal_hdr_page_size) {
+    if (pread(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr) return 0;
+    db->wal_hdr_page_size = be32(hdr + 8);
+  }
+  uint64_t ps = db->wal_hdr_page_size, fsz = 24 + ps, end = (uint64_t)off + size;
+  if (ps < 512 || ps > 65536 || end < 32 + fsz || (end - 32) % fsz != 0) return 0;
+  uint64_t start = end - fsz;
+  uint8_t fh[24];
+  if (start >= (uint64_t)off)
+    memcpy(fh, buf + (start - (uint64_t)off), 24);
+  else if (pread(fd, fh, 24, (off_t)start) != 24)
+    return 0;
+  *frame_start = start;
+  return be32(fh + 4) != 0;
+}
+
 static int all_zero(const char *buf, size_t len) {
   for (size_t i = 0; i < len; i++)
     if (buf[i]) return 0;
@@ -618,10 +646,43 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
   ssize_t w;
   do w = pwrite(h->fd, buf, size, off);
   while (w < 0 && errno == EINTR);
-  if (w < 0)
+  if (w < 0) {
     fuse_reply_err(req, errno);
-  else
-    fuse_reply_write(req, (size_t)w);
+    return;
+  }
+  uint64_t frame = 0;
+  if (n->kind == K_WAL && (size_t)w == size && completes_commit_frame(db, h->fd, buf, size, off, &frame)) {
+    /* WAL mode: the commit frame is written, SQLite has not yet published the
+     * transaction in the WAL index. Capturing it now lets a refusal fail the write,
+     * which SQLite rolls back cleanly. */
+    pthread_mutex_lock(&fs->mu);
+    struct pending saved = {0};
+    saved.wal_known = db->wal_known;
+    saved.wal_off = db->wal_off;
+    memcpy(saved.wal_ck, db->wal_ck, sizeof saved.wal_ck);
+    memcpy(saved.wal_salt, db->wal_salt, sizeof saved.wal_salt);
+    saved.wal_page_size = db->wal_page_size;
+    struct txinfo *tx = NULL;
+    int count = 0;
+    int err = capture_wal(db, fuse_req_ctx(req)->pid, 1, &tx, &count);
+    if (!err && count > 0) {
+      struct pending *p = pending_new(fs, P_WAL_COMMIT, req, db);
+      p->h = h;
+      p->len = (size_t)w;
+      p->off = (off_t)frame;
+      p->wal_known = saved.wal_known;
+      p->wal_off = saved.wal_off;
+      memcpy(p->wal_ck, saved.wal_ck, sizeof p->wal_ck);
+      memcpy(p->wal_salt, saved.wal_salt, sizeof p->wal_salt);
+      p->wal_page_size = saved.wal_page_size;
+      post_commit(fs, p, tx, count);
+      pthread_mutex_unlock(&fs->mu);
+      return;
+    }
+    free(tx);
+    pthread_mutex_unlock(&fs->mu);
+  }
+  fuse_reply_write(req, (size_t)w);
 }
 
 /* Runs the commit a released lock or a closed file calls for, if any: the WAL write
@@ -662,6 +723,8 @@ static struct pending *commit_on_release(struct fs *fs, fuse_req_t req, struct n
     db->raw = NULL;
     struct txinfo *tx = calloc(1, sizeof *tx);
     *err = capture_rollback(db, M_RAW, pid, tx);
+    if (!*err && !tx->buf)
+      fs_log(fs, 2, "%s was emptied outside SQLite (pid %d): nothing to commit; its log still holds the old content", db->name, (int)pid);
     if (*err || !tx->buf) {
       if (*err) {
         db->failed = 1;
@@ -811,9 +874,27 @@ static void ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
   }
   int rc = datasync ? fdatasync(h->fd) : fsync(h->fd);
   int err = rc == 0 ? 0 : errno;
-  if (!err && h->node->kind != K_SHM) {
+  struct node *n = h->node;
+  if (!err && (n->kind == K_DB || n->kind == K_JOURNAL)) {
     pthread_mutex_lock(&fs->mu);
-    h->node->db->synced = 1;
+    n->db->synced = 1;
+    pthread_mutex_unlock(&fs->mu);
+  }
+  if (!err && n->kind == K_WAL) {
+    /* SQLite made its WAL durable (synchronous=FULL): so must the backend's log be */
+    struct db *db = n->db;
+    pthread_mutex_lock(&fs->mu);
+    if (db->wal_unsynced) {
+      db->wal_unsynced = 0;
+      struct pending *p = pending_new(fs, P_SYNC, req, db);
+      struct event *ev = calloc(1, sizeof *ev);
+      ev->type = E_SYNC;
+      ev->token = p->token;
+      ev->db = db->id;
+      fs_post(fs, ev);
+      pthread_mutex_unlock(&fs->mu);
+      return;
+    }
     pthread_mutex_unlock(&fs->mu);
   }
   fuse_reply_err(req, err);
@@ -1118,6 +1199,33 @@ void finish_pending(struct fs *fs, struct pending *p, int err) {
       }
       break;
     }
+    case P_WAL_COMMIT:
+      if (!err) {
+        db->wal_unsynced = 1;
+        fuse_reply_write(p->req, p->len);
+        break;
+      }
+      /* refused: SQLite rolls the transaction back; make sure no WAL recovery ever
+       * finds its commit frame valid, and capture it again if it is written again */
+      db->wal_known = p->wal_known;
+      db->wal_off = p->wal_off;
+      memcpy(db->wal_ck, p->wal_ck, sizeof db->wal_ck);
+      memcpy(db->wal_salt, p->wal_salt, sizeof db->wal_salt);
+      db->wal_page_size = p->wal_page_size;
+      {
+        static const char zero[24];
+        if (pwrite(p->h->fd, zero, sizeof zero, p->off) != (ssize_t)sizeof zero)
+          fs_log(fs, 3, "%s: cannot void a refused commit frame at WAL offset %lld", db->name, (long long)p->off);
+      }
+      fuse_reply_err(p->req, err == ENOSPC ? ENOSPC : EIO);
+      break;
+    case P_SYNC:
+      if (err) {
+        db->failed = 1;
+        fs_log(fs, 3, "%s: the backend could not make its log durable (error %d); refusing access", db->name, err);
+      }
+      fuse_reply_err(p->req, err ? EIO : 0);
+      break;
     case P_UNLOCK_DB:
       if (err) {
         db->failed = 1;
@@ -1161,7 +1269,8 @@ void finish_pending(struct fs *fs, struct pending *p, int err) {
       }
       struct handle *h = NULL;
       struct fuse_file_info fi = p->fi;
-      int e = open_node(fs, &created->nodes[0], fi.flags, 0, 1, &fi, &h);
+      /* the backend created the file for this very request: no O_EXCL, no O_CREAT */
+      int e = open_node(fs, &created->nodes[0], fi.flags & ~O_EXCL, 0, 0, &fi, &h);
       if (e) {
         fuse_reply_err(p->req, e);
         break;

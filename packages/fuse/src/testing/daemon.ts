@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   if (replica && config.pollMs) {
     const tick = () => {
       replica
-        .sync()
+        .catchUp()
         .catch((error: unknown) => logger.error(`sync failed: ${(error as Error).message}`))
         .finally(() => {
           if (!stopping) timer = setTimeout(tick, config.pollMs);
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     const { id, cmd } = request;
     void (async () => {
       try {
-        if (cmd === "sync") reply(id, { applied: await replica!.sync() });
+        if (cmd === "sync") reply(id, { applied: await replica!.catchUp() });
         else if (cmd === "stats") reply(id, { stats: fs.stats() });
         else if (cmd === "state")
           reply(id, {

@@ -32,6 +32,8 @@ export interface TestDaemon {
   send<T = Record<string, unknown>>(cmd: string, timeoutMs?: number): Promise<T>;
   /** Lines the daemon logged at warn or error level so far. */
   warnings(): string[];
+  /** Waits for a warn or error line containing every one of `parts` (logs cross a pipe: they lag). */
+  waitForWarning(parts: readonly string[], timeoutMs?: number): Promise<string>;
   /** SIGTERM (it unmounts), then unmounts whatever is left and removes the directories. */
   stop(): Promise<void>;
 }
@@ -83,6 +85,8 @@ export async function startTestDaemon(options: StartTestDaemonOptions): Promise<
       return answer;
     },
     warnings: () => proc.output().filter((l) => l.startsWith("[warn]") || l.startsWith("[error]")),
+    waitForWarning: (parts, timeoutMs = 5_000) =>
+      proc.waitForLine((l) => (l.startsWith("[warn]") || l.startsWith("[error]")) && parts.every((part) => l.includes(part)), timeoutMs),
     async stop() {
       if (!proc.exitStatus) await proc.stop(10_000);
       unmountFuse(config.mountpoint);

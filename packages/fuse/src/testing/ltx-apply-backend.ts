@@ -33,7 +33,7 @@ export interface HaltEvent {
 }
 
 /**
- * The replica-side test backend: read-only databases kept current by `sync()`, which
+ * The replica-side test backend: read-only databases kept current by `catchUp()`, which
  * applies new LTX files from the source log. Before its first sync `.lag` shows
  * int32 max and `.primary` is absent (a replica not yet connected).
  */
@@ -91,7 +91,7 @@ export class LtxApplyTestBackend implements FuseBackend {
   }
 
   /** Applies every LTX file of the source log past this replica's position; returns how many. */
-  sync(): Promise<number> {
+  catchUp(): Promise<number> {
     // one sync at a time: a second caller waits for the running one, then runs its own
     const run = (this.syncing ?? Promise.resolve(0)).then(() => this.syncOnce());
     this.syncing = run.catch(() => 0);
@@ -179,6 +179,9 @@ export class LtxApplyTestBackend implements FuseBackend {
   async commit(name: string): Promise<void> {
     throw new FuseError("read-only", `cannot commit to ${name} on a replica`, { database: name });
   }
+
+  /** Nothing to make durable: a replica commits nothing. */
+  async sync(): Promise<void> {}
 
   async halt(name: string, ctx: RequestContext): Promise<void> {
     this.halts.push({ name, kind: "halt", pid: ctx.pid });

@@ -24,6 +24,8 @@ interface DatabaseState {
   sums: PageSums;
   txid: number;
   timestamp: number;
+  /** LTX files written but not yet fsynced (WAL transactions before SQLite's WAL fsync) */
+  unsynced: string[];
 }
 
 /** The data directory layout both test doubles use. */
@@ -84,7 +86,7 @@ export class LtxLogTestBackend implements FuseBackend {
     const paths = this.paths(name);
     const sums = PageSums.fromFile(paths.database);
     const files = listLtxFiles(this.ltxDir, name);
-    const state: DatabaseState = { sums, txid: 0, timestamp: 0 };
+    const state: DatabaseState = { sums, txid: 0, timestamp: 0, unsynced: [] };
     this.dbs.set(name, state);
     if (files.length > 0) {
       const last = decodeLtx(readFile(files.at(-1)!));
@@ -135,7 +137,7 @@ export class LtxLogTestBackend implements FuseBackend {
     const paths = this.paths(name);
     mkdirSync(dirname(paths.database), { recursive: true });
     writeFileSync(paths.database, new Uint8Array(0));
-    this.dbs.set(name, { sums: new PageSums(), txid: 0, timestamp: 0 });
+    this.dbs.set(name, { sums: new PageSums(), txid: 0, timestamp: 0, unsynced: [] });
   }
 
   async dropDatabase(name: string): Promise<void> {
@@ -171,7 +173,12 @@ export class LtxLogTestBackend implements FuseBackend {
       walSalt2: tx.wal?.salt2 ?? 0,
     };
     const durable = this.durability === "always" || (this.durability === "follow" && tx.durable);
-    this.writeLtx(name, db, encodeLtx(header, pages, { postApplyChecksum: post }), durable);
+    try {
+      this.writeLtx(name, db, encodeLtx(header, pages, { postApplyChecksum: post }), durable);
+    } catch (error) {
+      db.sums.revert(); // SQLite rolls the transaction back
+      throw error;
+    }
     db.txid = txid;
     db.timestamp = timestamp;
     this.counts[tx.mode]++;
@@ -179,6 +186,10 @@ export class LtxLogTestBackend implements FuseBackend {
     this.emit({ type: "database", name });
   }
 
+  /**
+   * Writes the next LTX file: to a temporary name, renamed into place. Durable means
+   * the file and its directory entry are fsynced before this returns.
+   */
   private writeLtx(name: string, db: DatabaseState, bytes: Uint8Array, durable: boolean): void {
     const dir = join(this.ltxDir, name);
     if (db.txid === 0) mkdirSync(dir, { recursive: true });
@@ -187,12 +198,34 @@ export class LtxLogTestBackend implements FuseBackend {
     const tmp = `${path}.tmp`;
     const fd = openSync(tmp, "w");
     try {
-      writeSync(fd, bytes);
+      // writeSync may write less than asked (a full disk): the next call throws ENOSPC
+      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
       if (durable) fsyncSync(fd);
-    } finally {
+    } catch (error) {
       closeSync(fd);
+      rmSync(tmp, { force: true });
+      throw error;
     }
+    closeSync(fd);
     renameSync(tmp, path);
+    if (durable) syncDirectory(dir);
+    else db.unsynced.push(path);
+  }
+
+  async sync(name: string): Promise<void> {
+    const db = this.db(name);
+    if (db.unsynced.length === 0) return;
+    for (const path of db.unsynced) {
+      const fd = openSync(path, "r");
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    db.unsynced = [];
+    syncDirectory(join(this.ltxDir, name));
+    this.counts.durable++;
   }
 
   async halt(): Promise<void> {}
@@ -212,6 +245,15 @@ export class LtxLogTestBackend implements FuseBackend {
     const db = this.dbs.get(name);
     if (!db) throw new FuseError("no-database", `no database ${name}`, { database: name });
     return db;
+  }
+}
+
+function syncDirectory(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -7,6 +7,8 @@ import { DatabaseChecksum, EMPTY_DATABASE_CHECKSUM, lockPgno, pageChecksum } fro
 export class PageSums {
   private sums: bigint[] = [];
   private total = new DatabaseChecksum();
+  /** What the last update changed: [pgno, old checksum] pairs, then the old size. */
+  private undo: { pages: [number, bigint | undefined][]; count: number; pageSize: number; total: bigint } | undefined;
   pageSize = 0;
   /** Pages in the database (its commit size). */
   pages = 0;
@@ -56,7 +58,16 @@ export class PageSums {
    * count as zero-filled, as SQLite leaves them.
    */
   update(pageSize: number, commit: number, pages: Iterable<{ pgno: number; data: Uint8Array }>): bigint {
-    if (this.pageSize !== pageSize && this.pages > 0) this.truncate(0);
+    const undo: NonNullable<PageSums["undo"]> = { pages: [], count: this.pages, pageSize: this.pageSize, total: this.total.value };
+    this.undo = undo;
+    const track = (pgno: number) => undo.pages.push([pgno, this.sums[pgno]]);
+    for (let pgno = commit + 1; pgno <= this.pages; pgno++) track(pgno);
+    for (const { pgno } of pages) track(pgno);
+    if (commit > this.pages) for (let pgno = this.pages + 1; pgno <= commit; pgno++) track(pgno);
+    if (this.pageSize !== pageSize && this.pages > 0) {
+      for (let pgno = 1; pgno <= this.pages; pgno++) track(pgno);
+      this.truncate(0);
+    }
     this.pageSize = pageSize;
     const lock = lockPgno(pageSize);
     this.truncate(Math.min(this.pages, commit));
@@ -67,6 +78,22 @@ export class PageSums {
     }
     this.extend(commit, lock);
     return this.checksum;
+  }
+
+  /** Undoes the last `update` (its transaction was not committed after all). */
+  revert(): void {
+    const undo = this.undo;
+    if (!undo) return;
+    this.undo = undefined;
+    for (let i = undo.pages.length - 1; i >= 0; i--) {
+      const [pgno, sum] = undo.pages[i]!;
+      if (sum === undefined) delete this.sums[pgno];
+      else this.sums[pgno] = sum;
+    }
+    this.sums.length = Math.max(Math.min(this.sums.length, undo.count + 1), 0);
+    this.pages = undo.count;
+    this.pageSize = undo.pageSize;
+    this.total = new DatabaseChecksum(undo.total);
   }
 
   /** Adds zero-filled pages up to `upTo` (a file extended past its written pages). */
