@@ -70,7 +70,10 @@ export type FuseStats = Record<
   | "readdir"
   | "other"
   | "commit"
-  | "apply",
+  | "apply"
+  /** total nanoseconds FUSE requests waited for JavaScript's answer, and how many did */
+  | "jsWaitNs"
+  | "jsWaits",
   number
 >;
 

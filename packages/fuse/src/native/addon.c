@@ -33,8 +33,15 @@ uint64_t fs_token(struct fs *fs) {
   return ++fs->next_token;
 }
 
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 struct pending *pending_new(struct fs *fs, int kind, fuse_req_t req, struct db *db) {
   struct pending *p = calloc(1, sizeof *p);
+  p->started_ns = now_ns();
   p->token = fs_token(fs);
   p->kind = kind;
   p->req = req;
@@ -115,14 +122,13 @@ static napi_value tx_object(napi_env env, struct txinfo *tx) {
 }
 
 static void call_js(napi_env env, napi_value cb, void *context, void *data) {
-  (void)context;
   struct event *ev = data;
   if (!env) {
     event_free(ev);
     return;
   }
   static const char *const types[] = {"", "commit", "create", "drop", "halt", "unhalt", "interrupt", "log", "sync"};
-  napi_value obj, undefined;
+  napi_value obj, global;
   napi_create_object(env, &obj);
   set(env, obj, "type", str(env, types[ev->type]));
   set(env, obj, "token", num(env, (double)ev->token));
@@ -137,8 +143,11 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
     set(env, obj, "transactions", list);
   }
   event_free(ev);
-  napi_get_undefined(env, &undefined);
-  napi_call_function(env, undefined, cb, 1, &obj, NULL);
+  napi_get_global(env, &global);
+  /* make_callback, not call_function: it drains the microtask queue afterwards, so
+   * the backend's promise chain runs now rather than at the next unrelated event */
+  struct fs *fs = context;
+  napi_make_callback(env, fs->async_context, global, cb, 1, &obj, NULL);
 }
 
 static struct fs *get_fs(napi_env env, napi_value v) {
@@ -213,9 +222,10 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
   napi_value name;
   CHECK(napi_create_string_utf8(env, "sqlrep-fuse", NAPI_AUTO_LENGTH, &name));
   CHECK(napi_create_threadsafe_function(env, argv[2], NULL, name, 0, 1, NULL, NULL, fs, call_js, &fs->tsfn));
+  CHECK(napi_async_init(env, NULL, name, &fs->async_context));
 
   char opts[1024];
-  snprintf(opts, sizeof opts, "fsname=sqlrep,subtype=sqlrep,allow_other,max_read=131072%s%s", extra && *extra ? "," : "",
+  snprintf(opts, sizeof opts, "fsname=sqlrep,subtype=sqlrep,allow_other,max_read=131072,big_writes%s%s", extra && *extra ? "," : "",
            extra ? extra : "");
   free(extra);
   char *args_v[] = {"sqlrep", "-o", opts, NULL};
@@ -633,7 +643,11 @@ static napi_value js_complete(napi_env env, napi_callback_info info) {
     }
   }
   pthread_mutex_unlock(&fs->mu);
-  if (p) finish_pending(fs, p, (int)err);
+  if (p) {
+    stat_inc(fs, S_WAITS);
+    __atomic_fetch_add(&fs->stats[S_WAIT_NS], now_ns() - p->started_ns, __ATOMIC_RELAXED);
+    finish_pending(fs, p, (int)err);
+  }
   napi_value out;
   napi_get_boolean(env, p != NULL, &out);
   return out;
@@ -671,7 +685,7 @@ static napi_value js_interrupt(napi_env env, napi_callback_info info) {
 static napi_value js_stats(napi_env env, napi_callback_info info) {
   static const char *const names[S_COUNT] = {"lookup", "getattr", "setattr", "open", "create", "read", "write", "flush",
                                              "release", "fsync", "unlink", "setlk", "getlk", "readdir", "other", "commit",
-                                             "apply"};
+                                             "apply", "jsWaitNs", "jsWaits"};
   size_t argc = 1;
   napi_value argv[1], obj;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));

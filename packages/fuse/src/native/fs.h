@@ -188,6 +188,7 @@ enum pending_kind {
 struct pending {
   struct pending *next;
   uint64_t token;
+  uint64_t started_ns; /* when JavaScript was asked */
   int kind;
   fuse_req_t req;
   struct db *db;
@@ -218,7 +219,7 @@ struct pending {
 
 enum stat_counter {
   S_LOOKUP, S_GETATTR, S_SETATTR, S_OPEN, S_CREATE, S_READ, S_WRITE, S_FLUSH, S_RELEASE, S_FSYNC,
-  S_UNLINK, S_SETLK, S_GETLK, S_READDIR, S_OTHER, S_COMMIT, S_APPLY, S_COUNT
+  S_UNLINK, S_SETLK, S_GETLK, S_READDIR, S_OTHER, S_COMMIT, S_APPLY, S_WAIT_NS, S_WAITS, S_COUNT
 };
 
 struct fs {
@@ -249,6 +250,7 @@ struct fs {
   uint64_t next_internal_owner;
 
   napi_threadsafe_function tsfn;
+  napi_async_context async_context; /* events run as callbacks: promises they start settle at once */
   /* kernel cache invalidations asked for on the JS thread run on their own thread:
    * the kernel may wait for a request that itself waits for JavaScript */
   pthread_mutex_t inval_mu;

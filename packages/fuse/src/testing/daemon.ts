@@ -16,6 +16,8 @@ export interface TestDaemonConfig {
   /** replica: the `.primary` hostname once synced */
   primaryHostname?: string;
   durability?: LtxDurability;
+  /** primary: write no LTX at all (measures the mount without a backend's cost) */
+  discard?: boolean;
   /** replica: sync every this many ms (0: only when told) */
   pollMs?: number;
   debug?: boolean;
@@ -29,7 +31,7 @@ async function main(): Promise<void> {
     warn: (m: string) => process.stderr.write(`[warn] ${m}\n`),
     error: (m: string) => process.stderr.write(`[error] ${m}\n`),
   };
-  const primary = config.role === "primary" ? new LtxLogTestBackend({ dataDir: config.dataDir, ltxDir: config.ltxDir, durability: config.durability }) : undefined;
+  const primary = config.role === "primary" ? new LtxLogTestBackend({ dataDir: config.dataDir, ltxDir: config.ltxDir, durability: config.durability, discard: config.discard }) : undefined;
   const replica =
     config.role === "replica"
       ? new LtxApplyTestBackend({ dataDir: config.dataDir, sourceLtxDir: config.ltxDir, primaryHostname: config.primaryHostname ?? "primary" })

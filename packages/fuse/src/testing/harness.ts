@@ -59,6 +59,7 @@ export async function startTestDaemon(options: StartTestDaemonOptions): Promise<
     ltxDir: options.ltxDir ?? work.join("ltx"),
     primaryHostname: options.primaryHostname,
     durability: options.durability,
+    discard: options.discard,
     pollMs: options.pollMs,
     debug: options.debug,
   };

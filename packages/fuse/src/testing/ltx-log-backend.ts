@@ -18,6 +18,11 @@ export interface LtxLogTestBackendOptions {
   /** LTX files go to `<ltxDir>/<name>/<min>-<max>.ltx`. */
   ltxDir: string;
   durability?: LtxDurability;
+  /**
+   * Accept commits without writing or checksumming anything: a backend that costs
+   * nothing, for measuring the mount alone. Positions still advance.
+   */
+  discard?: boolean;
 }
 
 interface DatabaseState {
@@ -68,6 +73,7 @@ export class LtxLogTestBackend implements FuseBackend {
   readonly dataDir: string;
   readonly ltxDir: string;
   private readonly durability: LtxDurability;
+  private readonly discard: boolean;
   private readonly dbs = new Map<string, DatabaseState>();
   private readonly listeners = new Set<(change: BackendChange) => void>();
   /** Transactions captured, by mode, for tests and benchmarks. */
@@ -77,6 +83,7 @@ export class LtxLogTestBackend implements FuseBackend {
     this.dataDir = options.dataDir;
     this.ltxDir = options.ltxDir;
     this.durability = options.durability ?? "follow";
+    this.discard = options.discard ?? false;
     mkdirSync(join(this.dataDir, "dbs"), { recursive: true });
     mkdirSync(this.ltxDir, { recursive: true });
     for (const name of listTestDatabases(this.dataDir)) this.attach(name);
@@ -150,6 +157,11 @@ export class LtxLogTestBackend implements FuseBackend {
 
   async commit(name: string, tx: CommitTransaction): Promise<void> {
     const db = this.db(name);
+    if (this.discard) {
+      db.txid++;
+      this.counts[tx.mode]++;
+      return;
+    }
     const pages: LtxPage[] = [];
     for (let i = 0; i < tx.pgnos.length; i++) pages.push({ pgno: tx.pgnos[i]!, data: tx.data.subarray(i * tx.pageSize, (i + 1) * tx.pageSize) });
     const snapshot = db.txid === 0;
@@ -214,6 +226,7 @@ export class LtxLogTestBackend implements FuseBackend {
 
   async sync(name: string): Promise<void> {
     const db = this.db(name);
+    if (this.discard) return;
     if (db.unsynced.length === 0) return;
     for (const path of db.unsynced) {
       const fd = openSync(path, "r");
