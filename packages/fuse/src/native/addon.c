@@ -567,7 +567,8 @@ static napi_value js_update_database(napi_env env, napi_callback_info info) {
   if (role_changed) db->failed = 0;
   pthread_mutex_unlock(&fs->mu);
   free(pos);
-  fs_inval_inode(fs, db->nodes[FILE_INDEX(K_POS)].ino, -1, 0, 0);
+  /* -pos needs no invalidation: virtual files are served with direct_io and attributes
+   * that never stay cached */
   if (role_changed) {
     for (int k = K_DB; k <= K_SHM; k++) fs_inval_inode(fs, db->nodes[FILE_INDEX(k)].ino, -1, 0, 0);
     if (!writable) db_sync_wal_presence(fs, db, 0);

@@ -109,6 +109,7 @@ struct db {
   int synced;           /* SQLite asked for an fsync since the last commit */
   struct handle *raw;   /* an open file that wrote without any SQLite lock (cp) */
   int journal_handles;  /* open handles of the rollback journal */
+  int dirents_dirty;    /* a companion file was created or removed since the last directory fsync */
 
   /* WAL mode: everything before wal_off is captured */
   int wal_known;

@@ -66,10 +66,13 @@ static void post_commit(struct fs *fs, struct pending *p, struct txinfo *tx, int
 }
 
 static void ll_init(void *userdata, struct fuse_conn_info *conn) {
-  (void)userdata;
+  struct fs *fs = userdata;
   conn->want |= FUSE_CAP_POSIX_LOCKS | FUSE_CAP_BIG_WRITES | FUSE_CAP_ASYNC_READ;
   conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
   conn->max_write = 131072;
+  if (fs->debug)
+    fprintf(stderr, "[sqlrep-fuse] FUSE %u.%u capable %#x want %#x max_write %u\n", conn->proto_major, conn->proto_minor,
+            conn->capable, conn->want, conn->max_write);
 }
 
 static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
@@ -280,10 +283,16 @@ static int open_node(struct fs *fs, struct node *n, int flags, pid_t pid, int cr
   if (fd < 0) return -fd;
   *out = handle_new(n, fd, flags, pid);
   if (n->kind == K_JOURNAL) __atomic_add_fetch(&db->journal_handles, 1, __ATOMIC_RELAXED);
-  /* the kernel's page cache stays valid across opens: every change goes through the
-   * mount, and the daemon invalidates what it writes itself (replica applies) */
-  fi->keep_cache = 1;
-  fi->direct_io = 0;
+  /* The database file and -shm go through the kernel's page cache, kept across opens:
+   * every change goes through the mount, and the daemon invalidates what it writes
+   * itself (replica applies); -shm must, SQLite mmaps it. The WAL and the journal are
+   * appended in small unaligned writes, which the page cache would split at every
+   * page boundary (a partly written page is not up to date): direct I/O makes each
+   * write one request. SQLite reads them back rarely (WAL frames of pages newer than
+   * a reader's cache, a rollback). */
+  int direct = n->kind == K_WAL || n->kind == K_JOURNAL;
+  fi->direct_io = direct;
+  fi->keep_cache = !direct;
   return 0;
 }
 
@@ -404,6 +413,7 @@ static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
   n = &db->nodes[FILE_INDEX(kind)];
   struct handle *h = NULL;
   int err = open_node(fs, n, fi->flags, pid, 1, fi, &h);
+  if (!err) __atomic_store_n(&db->dirents_dirty, 1, __ATOMIC_RELAXED);
   if (err)
     fuse_reply_err(req, err);
   else
@@ -504,6 +514,7 @@ static void ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name) {
     }
   }
   if (n->kind == K_WAL) wal_forget(db);
+  db->dirents_dirty = 1;
   pthread_mutex_unlock(&fs->mu);
   fuse_reply_err(req, unlink(db->path[FILE_INDEX(n->kind)]) == 0 ? 0 : errno);
 }
@@ -976,11 +987,35 @@ static void ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
   fuse_reply_err(req, 0);
 }
 
+/* SQLite fsyncs the directory after creating a journal (synchronous=FULL) so that the
+ * journal's name survives a power cut: fsync the real directories of the databases
+ * here whose files were created or removed since. */
 static void ll_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi) {
-  (void)ino;
   (void)datasync;
   (void)fi;
-  fuse_reply_err(req, 0);
+  struct fs *fs = FS(req);
+  stat_inc(fs, S_FSYNC);
+  char *dirs[64];
+  int n = 0;
+  pthread_mutex_lock(&fs->mu);
+  struct node *dn = node_get(fs, ino);
+  for (int i = 0; dn && dn->kind == K_DIR && i < fs->ndbs && n < 64; i++) {
+    struct db *db = fs->dbs[i];
+    if (!db || db->removed || db->dir != dn->dir || !db->dirents_dirty) continue;
+    db->dirents_dirty = 0;
+    dirs[n++] = strdup(db->path[0]);
+  }
+  pthread_mutex_unlock(&fs->mu);
+  int err = 0;
+  for (int i = 0; i < n; i++) {
+    char *slash = strrchr(dirs[i], '/');
+    if (slash) *slash = 0;
+    int fd = open(slash ? dirs[i] : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) err = errno;
+    if (fd >= 0) close(fd);
+    free(dirs[i]);
+  }
+  fuse_reply_err(req, err);
 }
 
 static void ll_statfs(fuse_req_t req, fuse_ino_t ino) {
@@ -1237,6 +1272,7 @@ void finish_pending(struct fs *fs, struct pending *p, int err) {
     case P_UNLINK_JOURNAL:
       /* on failure the journal stays: SQLite rolls the transaction back from it */
       if (!err && unlink(db->path[FILE_INDEX(K_JOURNAL)]) != 0) err = errno;
+      if (!err) db->dirents_dirty = 1;
       fuse_reply_err(p->req, err ? EIO : 0);
       break;
     case P_TRUNCATE_JOURNAL: {

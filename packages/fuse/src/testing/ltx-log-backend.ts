@@ -1,7 +1,7 @@
 // A test double of the cluster engine's primary side that does real work: every
 // committed transaction becomes a real LTX file (v3 layout, pre/post-apply database
 // checksums, TXID + 1 each) in a directory, so tests can replay the log and compare.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { decodeLtx, encodeLtx, formatFilename, isLtxFilename, parseFilename, type LtxPage } from "@sqlrep/ltx";
 import type { BackendChange, CommitTransaction, DatabasePaths, DatabasePosition, FuseBackend, LagState } from "../backend.js";
@@ -212,7 +212,7 @@ export class LtxLogTestBackend implements FuseBackend {
     try {
       // writeSync may write less than asked (a full disk): the next call throws ENOSPC
       for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
-      if (durable) fsyncSync(fd);
+      if (durable) fdatasyncSync(fd);
     } catch (error) {
       closeSync(fd);
       rmSync(tmp, { force: true });
@@ -231,7 +231,7 @@ export class LtxLogTestBackend implements FuseBackend {
     for (const path of db.unsynced) {
       const fd = openSync(path, "r");
       try {
-        fsyncSync(fd);
+        fdatasyncSync(fd);
       } finally {
         closeSync(fd);
       }
