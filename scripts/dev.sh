@@ -21,8 +21,11 @@ install_apt_packages() {
   command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
   # The VFS extension (apps/vfs) is compiled here against SQLite's headers; its tests
   # load it into Debian's python3 too (a pyenv python usually cannot load extensions).
+  # @sqlrep/fuse's addon: libfuse 2's headers, built by node-gyp (python3, make, cc).
   command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+  command -v make >/dev/null 2>&1 || missing+=(make)
   [ -f /usr/include/sqlite3ext.h ] || missing+=(libsqlite3-dev)
+  [ -f /usr/include/fuse/fuse_lowlevel.h ] || missing+=(libfuse-dev)
   [ -x /usr/bin/python3 ] || missing+=(python3)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing apt packages: ${missing[*]}"
