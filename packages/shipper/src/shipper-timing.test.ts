@@ -164,6 +164,18 @@ describe("LtxShipper: failures, back-off and the probe", () => {
     expect(h.shipper.failing).toBe(false);
   });
 
+  it("writes refused while the store answers reads (a quota, a read-only bucket): the back-off still grows", async () => {
+    const h = await started();
+    h.client.mode = "fail-writes";
+    h.feeder.commit([1]);
+    await elapse(h.clock, h.client, 30_000, 100);
+    const attempts = h.client.writes.filter((w) => w.level === 0).map((w) => w.at);
+    const gaps = attempts.slice(1).map((t, i) => t - attempts[i]!);
+    // 1 s, 2 s, 4 s, 8 s, 16 s (±25 %): five or six attempts in 30 s, not thirty.
+    expect(attempts.length).toBeLessThanOrEqual(7);
+    expect(gaps.at(-1)).toBeGreaterThanOrEqual(6000);
+  });
+
   it("a failed pass rejects the waiters from before it, not those that came while it ran", async () => {
     const h = await started();
     h.feeder.commit([1]);
@@ -283,4 +295,32 @@ describe("LtxShipper: status", () => {
     expect(h.shipper.status().lastSyncAt!.getTime()).toBeGreaterThan(committedAt);
   });
 
+  it("ships changes staged behind a failed upload once the replica is back, without waiting for another commit", async () => {
+    const h = await started({ shipper: { syncInterval: 1000 } });
+    h.client.mode = "down";
+    h.feeder.commit([1]);
+    await h.settle();
+    // Committed while the upload of TXID 2 is failing; then the database goes quiet.
+    h.feeder.commit([2]);
+    h.client.mode = "ok";
+    await elapse(h.clock, h.client, 10_000, 500);
+    expect(h.client.landed(0).map((w) => w.minTXID)).toEqual([2, 3]);
+    expect(h.log.staged).toBe(0);
+    expect(h.shipper.status()).toMatchObject({ txid: 3, pendingTXIDs: 0, lagMs: 0 });
+  });
+
+  it("reports a lag while the first pass has not reached the replica", async () => {
+    const h = setup();
+    h.client.mode = "down";
+    await h.start();
+    h.feeder.commit([1]);
+    h.log.seal();
+    await elapse(h.clock, h.client, 5000, 1000);
+    const status = h.shipper.status();
+    expect(status.txid).toBe(0);
+    expect(status.pendingTXIDs).toBe(2);
+    expect(status.lastError).toMatch(/injected outage/);
+    // Nothing has reached the replica for 5 s: the lag says so.
+    expect(status.lagMs).toBeGreaterThanOrEqual(5000);
+  });
 });

@@ -5,8 +5,10 @@
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { tempDir } from "@sqlrep/testkit";
+import { LtxLog } from "./ltx-log.js";
 import { elapse } from "./testing/drive.js";
 import { harness, type Harness } from "./testing/harness.js";
+import { TestFeeder } from "./testing/memory-db.js";
 import { fileBytes, replicaFiles, restoreLatest, writeForeignChain } from "./testing/replica-files.js";
 
 const tmp = tempDir("sqlrep-shipper-");
@@ -79,6 +81,29 @@ describe("LtxShipper: where it continues the replica", () => {
     await expectRestoresToNow(again);
   });
 
+  it("after a restart with a backlog (the log reopened), resumes at the replica's tip that its first entry continues", async () => {
+    const h = setup({ shipper: { maxEntriesPerUpload: 1 } });
+    await h.start();
+    h.feeder.append([1]);
+    h.feeder.append([2]);
+    h.feeder.append([3]);
+    // TXID 2 lands; then the replica goes down for 3 and 4.
+    h.client.onLanded = () => (h.client.mode = "fail-writes");
+    await elapse(h.clock, h.client, 1000);
+    expect(await replicaFiles(h.client)).toEqual(["L0 2-2", "L9 1-1"]);
+    await h.close();
+
+    const log = LtxLog.open(h.dir);
+    expect(log.entries.map((e) => e.maxTXID)).toEqual([3, 4]);
+    const feeder = new TestFeeder(log, h.clock, h.feeder.db);
+    const again = setup({ dir: h.dir, replicaDir: h.replicaDir, clock: h.clock, log, feeder });
+    await again.start();
+    // The replica's TXID 2 is the state entry 3 starts from: the backlog is uploaded, no snapshot is needed.
+    expect(again.eventsOf("conflict").map((e) => e.message)).toEqual([]);
+    expect(await replicaFiles(again.client)).toEqual(["L0 2-2", "L0 3-3", "L0 4-4", "L9 1-1"]);
+    await expectRestoresToNow(again);
+  });
+
   for (const variant of ["a TXID the log never had", "a TXID the log had, with another checksum"] as const) {
     it(`meets another writer's tip (${variant}): snapshots above it, never writing over its files`, async () => {
       const h = setup();
@@ -140,6 +165,26 @@ describe("LtxShipper: where it continues the replica", () => {
     const snapshots = h.eventsOf("snapshot");
     expect(snapshots.at(-1)).toMatchObject({ txid: 13 });
     expect(snapshots.at(-1)!.reason).toMatch(/the local log no longer holds TXID 0000000000000002/);
+    await expectRestoresToNow(h);
+  });
+
+  it("keeps the local log within maxBytes while a replica is down and changes keep being staged", async () => {
+    const maxBytes = 16_000;
+    const h = setup({ logOptions: { maxBytes } });
+    await h.start();
+    h.client.mode = "down";
+    let peak = 0;
+    // Ten minutes of a commit every 2 s (about 1.6 kB staged each), the replica down all along.
+    for (let i = 0; i < 300; i++) {
+      h.feeder.commit([1 + (i % 3), 4, 5]);
+      await elapse(h.clock, h.client, 2000, 2000);
+      peak = Math.max(peak, h.log.size);
+    }
+    // Bounded by maxBytes (give or take one entry and the journal's changes since the last seal).
+    expect(peak).toBeLessThan(maxBytes * 2);
+    h.client.mode = "ok";
+    await elapse(h.clock, h.client, 32_000, 1000);
+    expect(h.shipper.txid).toBe(h.log.tip!.txid);
     await expectRestoresToNow(h);
   });
 
