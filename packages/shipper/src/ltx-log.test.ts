@@ -182,18 +182,23 @@ describe("LtxLog staging and sealing", () => {
     expect(() => log.setBase({ txid: 1, postApply: 1n, commit: 1, pageSize: PAGE_SIZE })).toThrow(/not empty/);
   });
 
-  it("tells subscribers of every change staged and every entry added", () => {
+  it("tells subscribers of every change staged and every entry added, after the call that made it returns", async () => {
     const { log, feeder } = setup();
     let calls = 0;
     const off = log.subscribe(() => calls++);
     feeder.commit([1]);
+    // Never inside the stage: a subscriber that stages or seals in turn must find it finished.
+    expect(calls).toBe(0);
+    await Promise.resolve();
     expect(calls).toBe(1);
-    // The append seals the staged change (an entry) and adds its own.
+    // The append seals the staged change (an entry) and adds its own: one notice for both.
     feeder.append([2]);
-    expect(calls).toBe(3);
+    await Promise.resolve();
+    expect(calls).toBe(2);
     off();
     feeder.commit([1]);
-    expect(calls).toBe(3);
+    await Promise.resolve();
+    expect(calls).toBe(2);
   });
 });
 

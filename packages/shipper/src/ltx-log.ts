@@ -240,6 +240,12 @@ export class LtxLog {
    * Stages a change: its pages (ascending, the lock page left out) and post-apply
    * checksum (or asked once every page was read: a throw while reading leaves nothing)
    * go to the staging journal, on top of the head. `seal` makes entries of them.
+   *
+   * A change that grows the database must carry every page past its old size: sealing
+   * merges changes by taking the newest copy of each page, so after a shrink and a
+   * regrowth a page the change leaves out would come from before the shrink (the WAL
+   * stager holds to this; SQLite writes every page it adds). Staged changes count
+   * against `maxBytes`: past it they are sealed, so entries can be dropped.
    */
   stage(init: AppendInit, pages: Iterable<LogPage & { checksum?: bigint }>, postApply: bigint | (() => bigint)): void {
     const head = this.requireHead();
@@ -259,6 +265,8 @@ export class LtxLog {
       },
       pages,
     );
+    // Staged changes count against the log's bound too (an outage would grow them forever).
+    if (this.bytes + this.journal.bytes > this.maxBytes) this.seal();
     this.notify();
   }
 
@@ -442,6 +450,9 @@ export class LtxLog {
   private push(entry: LogEntry): void {
     this.list.push(entry);
     this.bytes += entry.size;
+    // The state before it too: once older entries are released, a replica whose tip is
+    // that state is still recognised as ours on reopen.
+    if (entry.lineage === undefined && entry.minTXID > 1) this.remember(entry.minTXID - 1, entry.preApply);
     this.remember(entry.maxTXID, entry.postApply);
   }
 

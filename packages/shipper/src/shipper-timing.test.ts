@@ -6,7 +6,7 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { isReplicaError } from "@sqlrep/replica";
 import { tempDir } from "@sqlrep/testkit";
-import { elapse, pending, until, waitUntil } from "./testing/drive.js";
+import { elapse, pending, settle, until, waitUntil } from "./testing/drive.js";
 import { harness, type Harness } from "./testing/harness.js";
 import { replicaFiles, restoreLatest } from "./testing/replica-files.js";
 
@@ -86,7 +86,9 @@ describe("LtxShipper: the upload policy", () => {
   it("drains a backlog of entries without waiting for the throttle, one TXID per upload", async () => {
     const h = await started({ shipper: { syncInterval: 1000, maxEntriesPerUpload: 1 } });
     const t0 = h.clock.now();
-    for (let i = 0; i < 4; i++) h.feeder.append([i + 1]);
+    h.feeder.append([1]);
+    await settle(h.clock, h.client);
+    for (let i = 1; i < 4; i++) h.feeder.append([i + 1]);
     await elapse(h.clock, h.client, 1000);
     // The first entry went at once (after a quiet spell); the three behind it one interval later, back to back.
     expect(h.client.landed(0).map((w) => [w.minTXID, w.at - t0])).toEqual([
@@ -99,7 +101,9 @@ describe("LtxShipper: the upload policy", () => {
 
   it("merges up to maxEntriesPerUpload entries into one level-0 file", async () => {
     const h = await started({ shipper: { syncInterval: 1000, maxEntriesPerUpload: 3 } });
-    for (let i = 0; i < 7; i++) h.feeder.append([1 + (i % 4), 6]);
+    h.feeder.append([1, 6]);
+    await settle(h.clock, h.client);
+    for (let i = 1; i < 7; i++) h.feeder.append([1 + (i % 4), 6]);
     await elapse(h.clock, h.client, 1000);
     expect(await replicaFiles(h.client)).toEqual(["L0 2-2", "L0 3-5", "L0 6-8", "L9 1-1"]);
     const { result, bytes } = await restoreLatest(h.client, tmp.path);

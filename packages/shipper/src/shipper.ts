@@ -110,6 +110,8 @@ export class LtxShipper {
   private urgent = 0;
   private timer: Timer | undefined;
   private probeTimer: Timer | undefined;
+  /** A probe found the store unreachable and none has found it answering since (so an answer now means it came back). */
+  private probeFailed = false;
   private closed = false;
   private waiters: Waiter[] = [];
   /** Passes started so far. */
@@ -307,7 +309,8 @@ export class LtxShipper {
   status(): ShipperStatus {
     const log = this.context.log;
     const tip = log.tip?.txid ?? 0;
-    const first = this.resumedValue ? log.after(this.txid)[0] : undefined;
+    // Before the first pass has found the replica's tip, everything in the log counts.
+    const first = this.resumedValue ? log.after(this.txid)[0] : log.entries[0];
     const oldest = first?.timestamp ?? log.stagedSince;
     return {
       name: this.name,
@@ -413,8 +416,10 @@ export class LtxShipper {
 
   /**
    * While backing off: one cheap request per second (the stat of the file a retry would
-   * write). When the store answers (found or not), the back-off ends and the retry runs
-   * at once, instead of waiting out up to 30 s after an outage.
+   * write). When the store answers (found or not) after a probe found it unreachable, the
+   * back-off ends and the retry runs at once, instead of waiting out up to 30 s after an
+   * outage. A store that answers reads from the first probe on failed for another reason
+   * (writes refused: a read-only bucket, a quota, SlowDown): the back-off stands.
    */
   private scheduleProbe(): void {
     this.probeTimer?.cancel();
@@ -423,10 +428,20 @@ export class LtxShipper {
       if (this.closed || !this.failing || this.running) return;
       const ref: LtxFileRef = { level: 0, minTXID: this.txid + 1, maxTXID: this.txid + 1 };
       this.client.statLtxFile(ref, { signal: AbortSignal.any([this.context.signal, AbortSignal.timeout(5000)]) }).then(
-        () => this.recovered(),
-        (err: unknown) => (isReplicaError(err, "not-found") ? this.recovered() : this.scheduleProbe()),
+        () => this.answered(),
+        (err: unknown) => {
+          if (isReplicaError(err, "not-found")) return this.answered();
+          this.probeFailed = true;
+          this.scheduleProbe();
+        },
       );
     });
+  }
+
+  private answered(): void {
+    if (!this.probeFailed) return;
+    this.probeFailed = false;
+    this.recovered();
   }
 
   private recovered(): void {
@@ -462,7 +477,8 @@ export class LtxShipper {
     const batch = this.batch(entries);
     // Another writer's file at our name: the next pass snapshots above what is there.
     if (!(await this.upload(batch, signal))) return { uploaded: false, more: true, retryInMs: 0 };
-    const more = batch.length < entries.length;
+    // More to do: entries past the batch, or changes staged meanwhile (during an outage).
+    const more = batch.length < entries.length || log.staged > 0;
     if (more) return { uploaded: true, more };
     return { ...(await this.afterCatchUp(signal)), uploaded: true };
   }
