@@ -19,7 +19,7 @@ import {
 } from "@sqlrep/config";
 import type { DatabaseOptions } from "@sqlrep/backup";
 import { cleanPrefix, isReplicaError, parseReplicaUrl, type ReplicaSpec } from "@sqlrep/replica";
-import type { LogLevel } from "./logger.js";
+import type { LogLevel } from "@sqlrep/runtime";
 
 /** Where `litestream` looks for its config when `-config` is not given. */
 export const DEFAULT_CONFIG_PATH = "/etc/litestream.yml";

@@ -11,7 +11,7 @@ import {
   type RestoreProgress,
 } from "@sqlrep/replica";
 import { CliError, describeReplica, type NamedReplica } from "./context.js";
-import { UsageError } from "./flags.js";
+import { UsageError } from "@sqlrep/runtime";
 import type { RestoreRequest, RestoreSource, RestoreSummary, SourceRestoreOptions } from "./restore-source.js";
 
 /** A v0.3 WAL index on the command line: hex, 1 to 8 digits (`-index 1f`), at most 7fffffff. */

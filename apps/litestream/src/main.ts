@@ -1,3 +1,4 @@
+// The litestream program: its commands, its usage, and the entry point the bin and the tests call.
 import type { Command } from "./command.js";
 import { databasesCommand } from "./commands/databases.js";
 import { generationsCommand } from "./commands/generations.js";
@@ -10,7 +11,7 @@ import { snapshotsCommand } from "./commands/snapshots.js";
 import { statusCommand } from "./commands/status.js";
 import { versionCommand } from "./commands/version.js";
 import { isReportable, type Io } from "./context.js";
-import { FlagValueError, HelpRequested, UsageError } from "./flags.js";
+import { programUsage, runProgram, type ProgramSpec } from "@sqlrep/runtime";
 
 /** Every command, in the order the usage lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -26,23 +27,17 @@ export const COMMANDS: readonly Command[] = [
   walCommand,
 ];
 
+const PROGRAM: ProgramSpec<Io> = {
+  name: "litestream",
+  description: "litestream is a tool for replicating SQLite databases.",
+  commands: COMMANDS,
+  // LITESTREAM_DEBUG adds the stack of an unexpected error (a bug) under its message.
+  showStack: (err, io) => !isReportable(err) && Boolean(io.env["LITESTREAM_DEBUG"]),
+};
+
 /** The top-level usage text. */
 export function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 4;
-  return [
-    "litestream is a tool for replicating SQLite databases.",
-    "",
-    "Usage:",
-    "",
-    "\tlitestream <command> [arguments]",
-    "",
-    "The commands are:",
-    "",
-    ...COMMANDS.map((c) => `\t${c.name.padEnd(width)}${c.summary}`),
-    "",
-    'Run "litestream <command> -h" for a command\'s arguments.',
-    "",
-  ].join("\n");
+  return programUsage(PROGRAM);
 }
 
 /**
@@ -52,40 +47,7 @@ export function usage(): string {
  */
 export async function main(args: readonly string[], io: Io): Promise<number> {
   copyCredentials(io.env);
-  const [name, ...rest] = args;
-  if (name === undefined) {
-    io.stderr.write(usage());
-    return 1;
-  }
-  if (name === "help" || name === "-h" || name === "-help" || name === "--help") {
-    const command = COMMANDS.find((c) => c.name === rest[0]);
-    io.stdout.write(command ? command.usage() : usage());
-    return 0;
-  }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
-    io.stderr.write(`error: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
-    return 1;
-  }
-  try {
-    return await command.run(rest, io);
-  } catch (err) {
-    if (err instanceof HelpRequested) {
-      io.stdout.write(command.usage());
-      return 0;
-    }
-    if (err instanceof UsageError) {
-      io.stderr.write(`error: ${err.message}\n\n${command.usage()}`);
-      return 1;
-    }
-    if (err instanceof FlagValueError) {
-      io.stderr.write(`error: ${err.message}\n(run "litestream ${command.name} -h" for its flags)\n`);
-      return 1;
-    }
-    io.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-    if (!isReportable(err) && err instanceof Error && io.env["LITESTREAM_DEBUG"]) io.stderr.write(`${err.stack}\n`);
-    return 1;
-  }
+  return runProgram(PROGRAM, args, io);
 }
 
 /** Litestream copies `LITESTREAM_ACCESS_KEY_ID`/`_SECRET_ACCESS_KEY` to the `AWS_*` names the SDK reads, when those are unset. */
