@@ -1,6 +1,12 @@
 // The engine's Prometheus families (Litestream's names, plus replica TXID, lag and
 // verification) on a prom-client registry that the app passes in, or the engine's own.
-import { Counter, Gauge, Registry } from "prom-client";
+import { createRequire } from "node:module";
+import type { Counter, Gauge, Registry } from "prom-client";
+
+// prom-client takes ~50 ms to load (OpenTelemetry, summaries): it is loaded when an engine
+// is made, not when this package is imported, so a CLI that only restores never pays it.
+const require = createRequire(import.meta.url);
+const promClient = () => require("prom-client") as typeof import("prom-client");
 
 type Db = "db";
 type DbReplica = "db" | "name";
@@ -30,14 +36,17 @@ export class BackupMetrics {
   readonly missing: Gauge<Db>;
   readonly lineages: Counter<Db>;
 
+  /** The registry the families are on. */
+  readonly registry: Registry;
+
   /**
-   * Registers every family on `registry` (a name taken there already is an error).
-   * `refresh` sets the gauges from the live state; it runs at most once per scrape.
+   * Registers every family on `registry` (a new one when absent; a name taken there
+   * already is an error). `refresh` sets the gauges from the live state; it runs at most
+   * once per scrape.
    */
-  constructor(
-    readonly registry: Registry = new Registry(),
-    refresh: () => void = () => {},
-  ) {
+  constructor(registry?: Registry, refresh: () => void = () => {}) {
+    const { Counter, Gauge, Registry } = promClient();
+    this.registry = registry ?? new Registry();
     let refreshed = false;
     // Every family of one scrape is collected in the same turn of the event loop.
     const collect = () => {
@@ -46,7 +55,7 @@ export class BackupMetrics {
       queueMicrotask(() => (refreshed = false));
       refresh();
     };
-    const registers = [registry];
+    const registers = [this.registry];
     const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) => new Gauge<L>({ name, help, labelNames, registers, collect });
     const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) => new Counter<L>({ name, help, labelNames, registers });
     const db = ["db"] as const;

@@ -9,7 +9,7 @@
 export { createLogger, isLogLevel, LOG_LEVELS, silentLogger, type LogFields, type Logger, type LoggerOptions, type LogLevel } from "./logger.js";
 
 /** Prometheus: one prom-client registry per app, with the process's own metrics. */
-export { createMetricsRegistry, PROMETHEUS_CONTENT_TYPE, Registry, type MetricsRegistryOptions } from "./metrics.js";
+export { createMetricsRegistry, type MetricsRegistryOptions, type Registry } from "./metrics.js";
 
 /** The status model on the wire. */
 export { statusReport, stringifyJson, type Json, type StatusReport, type StatusReportJson } from "./status.js";
