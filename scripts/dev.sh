@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one entry point of the quick start. Idempotent: installs only what is missing.
 #   bash scripts/dev.sh demo    set everything up, then run the local demo
-#   bash scripts/dev.sh test    set everything up, then run the whole test suite
+#   bash scripts/dev.sh test    set everything up, typecheck, check the layers, run the whole test suite
+#   bash scripts/dev.sh check   set everything up, typecheck and check the layers only
 #   bash scripts/dev.sh bench   set everything up, then run the benchmarks
 #   bash scripts/dev.sh setup   only set up (apt packages, pnpm, dependencies, build)
 set -euo pipefail
@@ -21,8 +22,11 @@ install_apt_packages() {
   command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
   # The VFS extension (apps/vfs) is compiled here against SQLite's headers; its tests
   # load it into Debian's python3 too (a pyenv python usually cannot load extensions).
+  # @sqlrep/fuse's addon: libfuse 2's headers, built by node-gyp (python3, make, cc).
   command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+  command -v make >/dev/null 2>&1 || missing+=(make)
   [ -f /usr/include/sqlite3ext.h ] || missing+=(libsqlite3-dev)
+  [ -f /usr/include/fuse/fuse_lowlevel.h ] || missing+=(libfuse-dev)
   [ -x /usr/bin/python3 ] || missing+=(python3)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing apt packages: ${missing[*]}"
@@ -58,11 +62,21 @@ build_vfs_extension() {
   fi
 }
 
+# What CI checks besides the tests: the types of every package (tests included) and the
+# layering (DESIGN.md's layers, no import cycles).
+checks() {
+  log "typechecking every package (tests included)"
+  pnpm -s turbo run typecheck --output-logs=errors-only
+  log "checking the layers"
+  node scripts/check-layers.mjs
+}
+
 cmd=${1:-}
 case "$cmd" in
   setup) setup ;;
   demo) setup; log "running the demo"; pnpm -s demo ;;
-  test) setup; log "running the test suite"; pnpm -s vitest run ;;
+  test) setup; checks; log "running the test suite"; pnpm -s vitest run ;;
+  check) setup; checks ;;
   bench) setup; log "running the benchmarks"; pnpm -s bench ;;
-  *) echo "usage: bash scripts/dev.sh demo|test|bench|setup" >&2; exit 2 ;;
+  *) echo "usage: bash scripts/dev.sh demo|test|check|bench|setup" >&2; exit 2 ;;
 esac

@@ -32,7 +32,7 @@ const TIME = "/usr/bin/time";
 export default async function run(bench) {
   const cfg = bench.quick ? QUICK : FULL;
   const litestream = join(bench.repo, "node_modules", "@flydotio", "litestream-linux-x64", "litestream");
-  const cli = join(bench.repo, "apps", "litestream", "dist", "cli.js");
+  const cli = join(bench.repo, "apps", "litestream", "dist", "litestream.js");
   for (const [file, why] of [
     [litestream, "npm @flydotio/litestream-linux-x64"],
     [cli, "run `pnpm turbo run build`"],

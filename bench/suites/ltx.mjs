@@ -15,8 +15,6 @@ import {
   lockPgno,
   LtxEncoder,
   LtxReader,
-  lz4CompressBlock,
-  lz4DecompressBlock,
   pageChecksum,
 } from "@sqlrep/ltx";
 import { bestTime, collect, copyRate, cpuMs, GiB, mbps, MiB, nsPerByte, rateCells, Rng, RssPeak, sizeLabel } from "../lib/measure.mjs";
@@ -335,27 +333,99 @@ async function compaction(bench, pool, copy) {
   });
 }
 
-/** The LZ4 block codec alone, page by page, on 64 MiB of the database's pages. */
+/**
+ * The LZ4 codecs path by path, the JavaScript one (ltx's own, the port of the Go
+ * reference's compressor) next to lz4-napi (native), on 64 MiB of the database's pages:
+ * per-page blocks (1 KiB and 4 KiB pages), 64 KiB frame blocks, whole 4 MiB runs of
+ * v3-block frames as a restore decodes them, LZ4 frames, and lz4-napi's async calls
+ * (libuv's threads) against its sync ones. MB/s of uncompressed data.
+ */
 async function lz4Blocks(bench, pool, copy) {
-  bench.log("LZ4 blocks");
-  const pages = pool.subarray(0, 64 * MiB);
-  const n = pages.length / PAGE;
-  const blocks = new Array(n);
-  const out = new Uint8Array(PAGE);
-  const table = "LZ4 block codec, one 4 KiB page per block (64 MiB of pages; MB/s of page data)";
-  const compress = await bestTime(
-    () => {
-      for (let i = 0; i < n; i++) blocks[i] = lz4CompressBlock(pages.subarray(i * PAGE, (i + 1) * PAGE));
-    },
-    { runs: 5, warmup: 2 },
-  );
-  const packed = blocks.reduce((sum, b) => sum + b.length, 0);
-  bench.row(table, { op: "compress (lz4CompressBlock)", "out/in": packed / pages.length, ...rateCells(pages.length, compress.ms, compress.cpuMs, copy.get(64 * MiB)), runs: compress.runs });
-  const decompress = await bestTime(
-    () => {
-      for (let i = 0; i < n; i++) if (lz4DecompressBlock(blocks[i], out) !== PAGE) throw new Error("short block");
-    },
-    { runs: 5, warmup: 2 },
-  );
-  bench.row(table, { op: "decompress (lz4DecompressBlock)", "out/in": pages.length / packed, ...rateCells(pages.length, decompress.ms, decompress.cpuMs, copy.get(64 * MiB)), runs: decompress.runs });
+  bench.log("LZ4 codecs");
+  const js = await import(join(bench.repo, "packages", "ltx", "dist", "lz4", "block.js"));
+  const { lz4Backend } = await import("@sqlrep/ltx");
+  const backend = lz4Backend();
+  const napi = backend.codec === "native" ? createRequire(join(bench.repo, "packages", "ltx", "package.json"))("lz4-napi") : undefined;
+  bench.note(`LZ4: the library's default codec here is ${backend.codec}${backend.reason ? ` (${backend.reason})` : ""}`);
+  const data = pool.subarray(0, 64 * MiB);
+  const table = "LZ4 codecs, JavaScript and native (lz4-napi), 64 MiB of the database's pages (MB/s of uncompressed data)";
+  const ref = copy.get(64 * MiB);
+  const row = (path, codec, t, packed) => bench.row(table, { path, codec, "in/out": packed / data.length, ...rateCells(data.length, t.ms, t.cpuMs, ref), runs: t.runs });
+  for (const size of [1024, 4096, 65536]) {
+    const n = data.length / size;
+    const piece = (i) => data.subarray(i * size, (i + 1) * size);
+    const blocks = { js: new Array(n), native: new Array(n) };
+    const compressors = { js: (p) => js.lz4CompressBlock(p), native: napi && ((p) => napi.compressSync(p).subarray(4)) };
+    const label = size === 65536 ? "64 KiB blocks (frames)" : `${size / 1024} KiB page blocks`;
+    for (const codec of ["js", "native"]) {
+      const compress = compressors[codec];
+      if (compress === undefined) continue;
+      const t = await bestTime(() => {
+        for (let i = 0; i < n; i++) blocks[codec][i] = compress(piece(i));
+      }, { runs: 3, warmup: 1 });
+      row(`compress, ${label}`, codec, t, blocks[codec].reduce((a, b) => a + b.length, 0));
+    }
+    const out = new Uint8Array(size);
+    const input = blocks.js;
+    const jsDecode = () => {
+      for (let i = 0; i < n; i++) if (js.decodeBlock(input[i], 0, input[i].length, out, 0, size, 0, 0, undefined) !== size) throw new Error("short block");
+    };
+    const packed = input.reduce((a, b) => a + b.length, 0);
+    row(`decompress, ${label}`, "js", await bestTime(jsDecode, { runs: 3, warmup: 1 }), packed);
+    if (napi) {
+      const nativeDecode = () => {
+        for (let i = 0; i < n; i++) if (js.decodeBlockFast(input[i], 0, input[i].length, out, 0, size, 0, 0, undefined) !== size) throw new Error("short block");
+      };
+      row(`decompress, ${label}`, "native", await bestTime(nativeDecode, { runs: 3, warmup: 1 }), packed);
+      if (size === 4096) {
+        // lz4-napi's async calls: every page in flight at once on libuv's threads (4).
+        const prefixed = input.map((b) => {
+          const x = new Uint8Array(b.length + 4);
+          new DataView(x.buffer).setUint32(0, size, true);
+          x.set(b, 4);
+          return x;
+        });
+        const t = await bestTime(async () => {
+          await Promise.all(prefixed.map((b) => napi.uncompress(b)));
+        }, { runs: 3, warmup: 1 });
+        row(`decompress, ${label}, async (libuv threads, all in flight)`, "native", t, packed);
+      }
+    }
+  }
+  // Whole runs: decodeFrameRun over 4 MiB runs of v3-block frames (a restore's base), every page also hashed.
+  const { decodeFrameRun, encodeLtx, LtxRunReader } = await import("@sqlrep/ltx");
+  const file = encodeLtx({ pageSize: PAGE, commit: data.length / PAGE, minTXID: 1, maxTXID: 1, timestamp: TIMESTAMP }, pageList(data), { lz4: "js" });
+  const runs = [];
+  const reader = new LtxRunReader([file], { runBytes: 4 * MiB });
+  await reader.header();
+  for (let r = await reader.nextRun(); r !== undefined; r = await reader.nextRun()) runs.push(r);
+  const runOut = new Uint8Array(1024 * PAGE);
+  const runTime = await bestTime(() => {
+    for (const r of runs) decodeFrameRun(r, { pageSize: PAGE, out: runOut });
+  }, { runs: 3, warmup: 1 });
+  row("decodeFrameRun, 4 MiB runs of v3-block frames (decompress + CRC-64 of every page)", backend.codec, runTime, file.length);
+  // Frames of a whole buffer (v1-lz4 bodies, Litestream v0.3 objects): ltx's streaming frame codec.
+  const { lz4DecodeFrame, lz4EncodeFrame } = await import("@sqlrep/ltx");
+  for (const codec of napi ? ["js", "native"] : ["js"]) {
+    let frame;
+    const t = await bestTime(() => {
+      frame = lz4EncodeFrame(data, { blockSize: 65536, codec });
+    }, { runs: 2, warmup: 1 });
+    row("lz4EncodeFrame, 64 KiB blocks, content checksum", codec, t, frame.length);
+    const d = await bestTime(() => lz4DecodeFrame(frame), { runs: 2, warmup: 1 });
+    row(`lz4DecodeFrame (of the ${codec}-compressed frame; decodes natively when it can)`, backend.codec, d, frame.length);
+  }
+  if (napi) {
+    const buffer = Buffer.from(data.buffer, data.byteOffset, data.length);
+    let frame;
+    const t = await bestTime(() => {
+      frame = napi.compressFrameSync(buffer);
+    }, { runs: 2, warmup: 1 });
+    row("lz4-napi compressFrameSync, whole 64 MiB in one call (not streaming)", "native", t, frame.length);
+    row("lz4-napi decompressFrameSync, whole 64 MiB in one call (not streaming)", "native", await bestTime(() => napi.decompressFrameSync(frame), { runs: 2, warmup: 1 }), frame.length);
+  }
+}
+
+function* pageList(data) {
+  for (let i = 0; i < data.length / PAGE; i++) yield { pgno: i + 1, data: data.subarray(i * PAGE, (i + 1) * PAGE) };
 }

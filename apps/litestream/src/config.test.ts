@@ -1,6 +1,7 @@
 import { homedir } from "node:os";
 import { isConfigError, type ConfigErrorCode } from "@sqlrep/config";
 import { describe, expect, it } from "vitest";
+import { createFileReplicaClient, fileBackend, ReplicaError, type ReplicaBackend } from "@sqlrep/replica";
 import { checkAddr, connectAddress, listenAddress, parseLitestreamConfig, resolveDatabasePath, type LitestreamConfig } from "./config.js";
 
 const V03 = `
@@ -191,9 +192,9 @@ describe("a Litestream v0.5 config", () => {
   it("fills replicas from the global replica defaults (credentials from ${VAR} and $VAR)", () => {
     const shared = { region: "us-east-2", endpoint: "http://minio.local:9000", forcePathStyle: true, accessKeyId: "AKIA5", secretAccessKey: "s5" };
     const partSize = 16 * 1024 * 1024;
-    expect(config.dbs[0]!.replicas).toEqual([{ name: "s3", syncInterval: 2000, s3Options: { partSize }, spec: { type: "s3", bucket: "b", path: "a", ...shared } }]);
+    expect(config.dbs[0]!.replicas).toEqual([{ name: "s3", syncInterval: 2000, spec: { type: "s3", bucket: "b", path: "a", partSize, ...shared } }]);
     expect(config.dbs[1]!.replicas).toEqual([
-      { name: "s3", syncInterval: 0, s3Options: { partSize, concurrency: 2 }, spec: { type: "s3", bucket: "b", path: "b", url: "s3://b/b", skipVerify: true, ...shared } },
+      { name: "s3", syncInterval: 0, spec: { type: "s3", bucket: "b", path: "b", url: "s3://b/b", skipVerify: true, partSize, concurrency: 2, ...shared } },
     ]);
   });
 
@@ -325,6 +326,53 @@ describe("config errors name the file, the line and the key path", () => {
 
   it("an empty file has no databases", () => {
     expect(parse("").dbs).toEqual([]);
+  });
+});
+
+describe("backends bring their own config keys", () => {
+  const memBackend: ReplicaBackend = {
+    type: "mem",
+    schemes: ["mem"],
+    keys: {
+      shard: { kind: "integer", doc: "Which shard.", min: 1, max: 8, global: true },
+      "inner-name": { kind: "string", doc: "A name the URL carries.", inUrl: true },
+    },
+    parseUrl: (url, text) => ({ type: "mem", path: url.pathname, innerName: url.hostname, url: text }),
+    finish(spec) {
+      if (spec.innerName === undefined) throw new ReplicaError("invalid-config", "a mem replica needs an inner-name", { key: "inner-name" });
+      return spec;
+    },
+    location: (spec) => `mem:${String(spec.innerName)}/${String(spec.path)}`,
+    load: async () => () => createFileReplicaClient("/unused"),
+  };
+  const backends = [fileBackend, memBackend];
+  const withMem = (text: string) => parseLitestreamConfig(text, "/etc/litestream.yml", { env: {}, cwd: "/work", backends });
+  const errorOf = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      if (isConfigError(err)) return { code: err.code, message: err.message };
+      throw err;
+    }
+    throw new Error("expected a ConfigError");
+  };
+
+  it("a listed backend's keys are accepted on its replicas, filled from the top level, and typed by the schema", () => {
+    const config = withMem("shard: 3\ndbs:\n  - path: /a\n    replicas:\n      - type: mem\n        inner-name: x\n      - url: mem://y/p\n        name: two\n        shard: 5\n");
+    expect(config.dbs[0]!.replicas.map((r) => r.spec)).toEqual([
+      { type: "mem", innerName: "x", shard: 3 },
+      { type: "mem", path: "/p", innerName: "y", url: "mem://y/p", shard: 5 },
+    ]);
+    expect(errorOf(() => withMem("dbs:\n  - path: /a\n    replica:\n      type: mem\n      inner-name: x\n      shard: 9\n"))).toMatchObject({ code: "invalid-value", message: expect.stringContaining("dbs[0].replica.shard: must be at most 8") });
+    expect(errorOf(() => withMem("dbs:\n  - path: /a\n    replica:\n      type: mem\n"))).toMatchObject({ code: "missing-key", message: "/etc/litestream.yml:4:7: dbs[0].replica.inner-name: a mem replica needs an inner-name" });
+    expect(errorOf(() => withMem("dbs:\n  - path: /a\n    replica:\n      url: mem://y/p\n      inner-name: z\n"))).toMatchObject({ code: "conflict", message: expect.stringContaining("cannot specify url & inner-name") });
+    expect(errorOf(() => withMem("dbs:\n  - path: /a\n    replica:\n      path: /r\n      shard: 1\n"))).toMatchObject({ code: "conflict", message: expect.stringContaining("shard only applies to mem replicas, and this one is a file replica") });
+  });
+
+  it("an unlisted backend's keys and schemes are refused; S3's keys are unknown without S3", () => {
+    expect(errorOf(() => parse("dbs:\n  - path: /a\n    replica:\n      path: /r\n      shard: 1\n"))).toMatchObject({ code: "unknown-key" });
+    expect(errorOf(() => withMem("dbs:\n  - path: /a\n    replica:\n      url: s3://b/x\n"))).toMatchObject({ message: expect.stringContaining("unknown replica scheme s3:// in s3://b/x (supported: file, mem)") });
+    expect(errorOf(() => withMem("region: us-east-1\n"))).toMatchObject({ code: "unknown-key" });
   });
 });
 

@@ -1,25 +1,18 @@
+/**
+ * A Litestream config file, resolved: databases with their engine settings and replicas
+ * (v0.3 and v0.5 keys), logging, addresses; and the address helpers of `addr`.
+ */
 import { homedir } from "node:os";
 import { isAbsolute, resolve } from "node:path";
-import {
-  boolean,
-  byteSize,
-  ConfigError,
-  duration,
-  errorAt,
-  integer,
-  list,
-  loadConfigFile,
-  object,
-  oneOf,
-  parseConfig,
-  string,
-  unsupported,
-  type Env,
-  type Infer,
-} from "@sqlrep/config";
+import { ConfigError, errorAt, loadConfigFile, parseConfig, type Env } from "@sqlrep/config";
 import type { DatabaseOptions } from "@sqlrep/backup";
-import { cleanPrefix, isReplicaError, parseReplicaUrl, type ReplicaSpec } from "@sqlrep/replica";
+import { parseReplicaUrl, type ReplicaBackend, type ReplicaSpec } from "@sqlrep/replica";
+import { BACKENDS } from "./backends.js";
+import { schemaFor, type DbYaml, type RootYaml } from "./config-schema.js";
 import type { LogLevel } from "@sqlrep/runtime";
+import { refuseSharedReplicas, resolveReplica, type ReplicaConfig, type ReplicaYaml } from "./replica-config.js";
+
+export { refuseSharedReplicas, replicaLocation, type ReplicaConfig } from "./replica-config.js";
 
 /** Where `litestream` looks for its config when `-config` is not given. */
 export const DEFAULT_CONFIG_PATH = "/etc/litestream.yml";
@@ -31,15 +24,6 @@ export function configPath(flag: string | undefined, env: Env): string {
 
 /** Per-database engine settings a config file sets (durations in ms); absent = the engine's default. */
 export type DatabaseSettings = Omit<DatabaseOptions, "path" | "replicas">;
-
-/** One replica of a database: a name (for `-replica`), where it is, and its sync interval. */
-export interface ReplicaConfig {
-  name: string;
-  spec: ReplicaSpec;
-  syncInterval?: number;
-  /** S3 upload settings (`part-size`, `concurrency`) that the spec has no field for. */
-  s3Options?: { partSize?: number; concurrency?: number };
-}
 
 export interface DatabaseConfig {
   /** Absolute path of the database file. */
@@ -64,141 +48,6 @@ export interface LitestreamConfig {
   warnings: string[];
 }
 
-const NOT_SUPPORTED = "not supported by sqlrep";
-
-/** S3's multipart limits: parts of 5 MiB to 5 GiB. */
-const MIN_PART_SIZE = 5 * 1024 ** 2;
-const MAX_PART_SIZE = 5 * 1024 ** 3;
-
-/** Keys of Litestream's S3, ABS, SFTP, WebDAV, NATS and OSS replicas that we do not implement. */
-const UNSUPPORTED_REPLICA_KEYS = {
-  age: unsupported(`${NOT_SUPPORTED}: client-side (age) encryption; remove the age block (Litestream v0.5 refuses it too)`),
-  "sign-payload": unsupported(`${NOT_SUPPORTED}: payloads are always signed`),
-  "require-content-md5": unsupported(`${NOT_SUPPORTED}: Content-MD5 is not configurable`),
-  "storage-class": unsupported(`${NOT_SUPPORTED}: S3 storage classes (use a bucket lifecycle rule)`),
-  "sse-customer-algorithm": unsupported(`${NOT_SUPPORTED}: S3 server-side encryption with customer keys`),
-  "sse-customer-key": unsupported(`${NOT_SUPPORTED}: S3 server-side encryption with customer keys`),
-  "sse-customer-key-path": unsupported(`${NOT_SUPPORTED}: S3 server-side encryption with customer keys`),
-  "sse-kms-key-id": unsupported(`${NOT_SUPPORTED}: S3 server-side encryption with KMS keys (use the bucket's default encryption)`),
-  "max-sync-ltx-files": unsupported(`${NOT_SUPPORTED}: the engine uploads what is pending without this cap`),
-  "auto-recover": unsupported(`${NOT_SUPPORTED}: sqlrep keeps no local LTX state to reset`),
-  "account-name": unsupported(`${NOT_SUPPORTED}: Azure Blob Storage replicas`),
-  "account-key": unsupported(`${NOT_SUPPORTED}: Azure Blob Storage replicas`),
-  "sas-token": unsupported(`${NOT_SUPPORTED}: Azure Blob Storage replicas`),
-  host: unsupported(`${NOT_SUPPORTED}: SFTP replicas`),
-  user: unsupported(`${NOT_SUPPORTED}: SFTP replicas`),
-  password: unsupported(`${NOT_SUPPORTED}: SFTP or NATS replicas`),
-  "key-path": unsupported(`${NOT_SUPPORTED}: SFTP replicas`),
-  "host-key": unsupported(`${NOT_SUPPORTED}: SFTP replicas`),
-  "concurrent-writes": unsupported(`${NOT_SUPPORTED}: SFTP replicas`),
-  "webdav-url": unsupported(`${NOT_SUPPORTED}: WebDAV replicas`),
-  "webdav-username": unsupported(`${NOT_SUPPORTED}: WebDAV replicas`),
-  "webdav-password": unsupported(`${NOT_SUPPORTED}: WebDAV replicas`),
-  jwt: unsupported(`${NOT_SUPPORTED}: NATS replicas`),
-  seed: unsupported(`${NOT_SUPPORTED}: NATS replicas`),
-  creds: unsupported(`${NOT_SUPPORTED}: NATS replicas`),
-  nkey: unsupported(`${NOT_SUPPORTED}: NATS replicas`),
-  username: unsupported(`${NOT_SUPPORTED}: NATS replicas`),
-  token: unsupported(`${NOT_SUPPORTED}: NATS replicas`),
-  tls: unsupported(`${NOT_SUPPORTED}: NATS replicas`),
-  "root-cas": unsupported(`${NOT_SUPPORTED}: NATS replicas`),
-  "client-cert": unsupported(`${NOT_SUPPORTED}: NATS replicas`),
-  "client-key": unsupported(`${NOT_SUPPORTED}: NATS replicas`),
-  "max-reconnects": unsupported(`${NOT_SUPPORTED}: NATS replicas`),
-  "reconnect-wait": unsupported(`${NOT_SUPPORTED}: NATS replicas`),
-  timeout: unsupported(`${NOT_SUPPORTED}: NATS replicas`),
-};
-
-/** S3 settings that may be given per replica and, in v0.5, once at the top level for all. */
-const S3_KEYS = {
-  bucket: string({ nonEmpty: true }).optional(),
-  endpoint: string({ nonEmpty: true }).optional(),
-  region: string({ nonEmpty: true }).optional(),
-  "force-path-style": boolean().optional(),
-  "skip-verify": boolean().optional(),
-  "access-key-id": string().optional(),
-  "secret-access-key": string().optional(),
-  "part-size": byteSize({ min: MIN_PART_SIZE, max: MAX_PART_SIZE }).optional(),
-  concurrency: integer({ min: 1, max: 64 }).optional(),
-};
-
-const replicaSchema = object({
-  url: string({ nonEmpty: true }).optional(),
-  type: string({ nonEmpty: true }).optional(),
-  name: string({ nonEmpty: true }).optional(),
-  path: string({ nonEmpty: true }).optional(),
-  ...S3_KEYS,
-  "sync-interval": duration().optional(),
-  // v0.3 per-replica settings: the engine holds them per database (see resolveSettings).
-  retention: duration().optional(),
-  "retention-check-interval": unsupported(`${NOT_SUPPORTED}: retention runs when a snapshot is taken (every snapshot-interval / snapshot.interval), not on its own timer; remove the key`),
-  "snapshot-interval": duration().optional(),
-  "validation-interval": duration().optional(),
-  ...UNSUPPORTED_REPLICA_KEYS,
-});
-
-const snapshotSchema = object({
-  interval: duration({ min: 1 }).optional(),
-  retention: duration({ min: 1 }).optional(),
-});
-
-const dbSchema = object({
-  path: string({ nonEmpty: true }).optional(),
-  "meta-path": string({ nonEmpty: true }).optional(),
-  "meta-dir": unsupported(`${NOT_SUPPORTED}: directory mode (dir/pattern) is not implemented`),
-  dir: unsupported(`${NOT_SUPPORTED}: directory mode (dir/pattern); list each database under dbs`),
-  pattern: unsupported(`${NOT_SUPPORTED}: directory mode (dir/pattern)`),
-  recursive: unsupported(`${NOT_SUPPORTED}: directory mode (dir/pattern)`),
-  watch: unsupported(`${NOT_SUPPORTED}: directory mode (dir/pattern)`),
-  "max-sync-wal-bytes": byteSize({ min: 1 }).optional(),
-  "restore-if-db-not-exists": boolean().optional(),
-  "monitor-interval": duration({ min: 1 }).optional(),
-  "checkpoint-interval": duration({ min: 1 }).optional(),
-  "busy-timeout": duration().optional(),
-  "min-checkpoint-page-count": integer({ min: 1 }).optional(),
-  "max-checkpoint-page-count": integer({ min: 1 }).optional(),
-  "truncate-page-n": integer({ min: 0 }).optional(),
-  snapshot: snapshotSchema.optional(),
-  replicas: list(replicaSchema).optional(),
-  replica: replicaSchema.optional(),
-});
-
-const rootSchema = object({
-  dbs: list(dbSchema).default([]),
-  addr: string({ nonEmpty: true }).optional(),
-  logging: object({
-    level: oneOf(["trace", "debug", "info", "warn", "error"], { ignoreCase: true }).default("info"),
-    type: oneOf(["text", "json"], { ignoreCase: true }).default("text"),
-    stderr: boolean().default(false),
-    source: unsupported(`${NOT_SUPPORTED}: source locations in log records`),
-  }).optional(),
-  exec: string({ nonEmpty: true }).optional(),
-  levels: list(object({ interval: duration({ min: 1 }) }), { maxItems: 8 }).optional(),
-  snapshot: snapshotSchema.optional(),
-  "l0-retention": duration().optional(),
-  retention: object({ enabled: boolean().default(true) }).optional(),
-  validation: object({ interval: duration().optional() }).optional(),
-  "shutdown-sync-timeout": duration({ min: 1 }).optional(),
-  ...S3_KEYS,
-  "sync-interval": duration().optional(),
-  "mcp-addr": unsupported(`${NOT_SUPPORTED}: the MCP server`),
-  "heartbeat-url": unsupported(`${NOT_SUPPORTED}: heartbeat pings (scrape /metrics instead)`),
-  "heartbeat-interval": unsupported(`${NOT_SUPPORTED}: heartbeat pings (scrape /metrics instead)`),
-  "shutdown-sync-interval": unsupported(`${NOT_SUPPORTED}: the shutdown flush retries on its own schedule; shutdown-sync-timeout bounds it`),
-  socket: unsupported(`${NOT_SUPPORTED}: the control socket (start/stop/sync/register commands)`),
-  "verify-compaction": unsupported(`${NOT_SUPPORTED}: every LTX file we write carries checksums that restore verifies`),
-  "l0-retention-check-interval": unsupported(`${NOT_SUPPORTED}: L0 retention runs on the engine's own schedule`),
-  ...UNSUPPORTED_REPLICA_KEYS,
-});
-
-type RootYaml = Infer<typeof rootSchema>;
-type DbYaml = Infer<typeof dbSchema>;
-type ReplicaYaml = Infer<typeof replicaSchema>;
-type S3Defaults = Pick<
-  RootYaml,
-  "bucket" | "endpoint" | "region" | "forcePathStyle" | "skipVerify" | "accessKeyId" | "secretAccessKey" | "partSize" | "concurrency" | "syncInterval"
->;
-
 /** Options of {@link loadLitestreamConfig} and {@link parseLitestreamConfig}. */
 export interface ConfigOptions {
   /** `$VAR` expansion (default true; `-no-expand-env` turns it off). */
@@ -206,22 +55,26 @@ export interface ConfigOptions {
   env?: Env;
   /** Relative database and replica paths resolve against this (default `process.cwd()`). */
   cwd?: string;
+  /** The replica backends served (default: this CLI's, {@link BACKENDS}). */
+  backends?: readonly ReplicaBackend[];
 }
 
 /** Reads and resolves a Litestream config file (v0.3 and v0.5 keys). */
 export async function loadLitestreamConfig(file: string, options: ConfigOptions = {}): Promise<LitestreamConfig> {
   const env = withPid(options.env ?? process.env);
   const warnings: string[] = [];
-  const yaml = await loadConfigFile(file, rootSchema, { expandEnv: options.expandEnv ?? true, env, warn: (w) => warnings.push(w.message) });
-  return resolveConfig(yaml, file, options.cwd ?? process.cwd(), warnings);
+  const backends = options.backends ?? BACKENDS;
+  const yaml = await loadConfigFile(file, schemaFor(backends).rootSchema, { expandEnv: options.expandEnv ?? true, env, warn: (w) => warnings.push(w.message) });
+  return resolveConfig(yaml, file, options.cwd ?? process.cwd(), warnings, backends);
 }
 
 /** The same from text (tests, `-config -`). */
 export function parseLitestreamConfig(text: string, file: string, options: ConfigOptions = {}): LitestreamConfig {
   const env = withPid(options.env ?? process.env);
   const warnings: string[] = [];
-  const yaml = parseConfig(text, rootSchema, { file, expandEnv: options.expandEnv ?? true, env, warn: (w) => warnings.push(w.message) });
-  return resolveConfig(yaml, file, options.cwd ?? process.cwd(), warnings);
+  const backends = options.backends ?? BACKENDS;
+  const yaml = parseConfig(text, schemaFor(backends).rootSchema, { file, expandEnv: options.expandEnv ?? true, env, warn: (w) => warnings.push(w.message) });
+  return resolveConfig(yaml, file, options.cwd ?? process.cwd(), warnings, backends);
 }
 
 /** Litestream v0.5 defines `$PID` for the expansion. */
@@ -229,9 +82,8 @@ function withPid(env: Env): Env {
   return env["PID"] === undefined ? { ...env, PID: String(process.pid) } : env;
 }
 
-function resolveConfig(yaml: RootYaml, file: string, cwd: string, warnings: string[]): LitestreamConfig {
+function resolveConfig(yaml: RootYaml, file: string, cwd: string, warnings: string[], backends: readonly ReplicaBackend[]): LitestreamConfig {
   if (yaml.addr !== undefined) checkAddr(yaml.addr, () => errorAt(yaml, "addr", "invalid-value", `${JSON.stringify(yaml.addr)} needs a port, e.g. ":9090" or "127.0.0.1:9090"`));
-  const defaults: S3Defaults = yaml;
   const global: DatabaseSettings = {};
   if (yaml.levels) global.levels = yaml.levels.map((l, i) => ({ level: i + 1, interval: l.interval }));
   if (yaml.snapshot?.interval !== undefined) global.snapshotInterval = yaml.snapshot.interval;
@@ -240,7 +92,7 @@ function resolveConfig(yaml: RootYaml, file: string, cwd: string, warnings: stri
   if (yaml.retention !== undefined) global.retentionEnabled = yaml.retention.enabled;
   if (yaml.validation?.interval !== undefined) global.validationInterval = yaml.validation.interval;
 
-  const dbs = yaml.dbs.map((db) => resolveDatabase(db, defaults, global, cwd));
+  const dbs = yaml.dbs.map((db) => resolveDatabase(db, yaml, global, cwd, backends));
   const seen = new Map<string, number>();
   dbs.forEach((db, i) => {
     const first = seen.get(db.path);
@@ -250,6 +102,7 @@ function resolveConfig(yaml: RootYaml, file: string, cwd: string, warnings: stri
   const replicasYaml = (i: number) => yaml.dbs[i]!.replicas ?? [yaml.dbs[i]!.replica!];
   refuseSharedReplicas(
     dbs,
+    backends,
     (i, j) => (yaml.dbs[i]!.replicas ? `dbs[${i}].replicas[${j}]` : `dbs[${i}].replica`),
     (i, j, message) => errorAt(replicasYaml(i)[j]!, dbs[i]!.replicas[j]!.spec.url !== undefined ? "url" : "path", "conflict", message),
   );
@@ -266,43 +119,16 @@ function resolveConfig(yaml: RootYaml, file: string, cwd: string, warnings: stri
   return config;
 }
 
-/**
- * Two replicas at one location (two databases, or one database under two names) would
- * write the same TXID names over each other: a restore then returns the other
- * database's pages. Refused, naming both entries (`fail` builds the error for the
- * second one, with the message).
- */
-export function refuseSharedReplicas(dbs: readonly DatabaseConfig[], entry: (db: number, replica: number) => string, fail: (db: number, replica: number, message: string) => Error): void {
-  const owners = new Map<string, { entry: string; db: string; name: string }>();
-  dbs.forEach((db, i) => {
-    db.replicas.forEach((r, j) => {
-      const key = replicaLocation(r.spec);
-      const first = owners.get(key);
-      if (first !== undefined) {
-        const whose = first.db === db.path ? `replica ${JSON.stringify(first.name)} of the same database` : `replica ${JSON.stringify(first.name)} of ${first.db}`;
-        throw fail(
-          i,
-          j,
-          `${entry(i, j)} (${JSON.stringify(r.name)} of ${db.path}) is the same replica location as ${first.entry} (${whose}): two writers on one replica overwrite each other's files; give each its own path`,
-        );
-      }
-      owners.set(key, { entry: entry(i, j), db: db.path, name: r.name });
-    });
-  });
-}
-
-/** Where a replica's files live, as one comparable string (the bucket's endpoint included). */
-export function replicaLocation(spec: ReplicaSpec): string {
-  if (spec.type === "file") return `file:${resolve(spec.path ?? "")}`;
-  return `${spec.type}:${spec.endpoint ?? ""}|${spec.bucket ?? ""}|${cleanPrefix(spec.path ?? "")}`;
-}
-
-function resolveDatabase(db: DbYaml, defaults: S3Defaults, global: DatabaseSettings, cwd: string): DatabaseConfig {
+function resolveDatabase(db: DbYaml, topLevel: RootYaml, global: DatabaseSettings, cwd: string, backends: readonly ReplicaBackend[]): DatabaseConfig {
   if (db.path === undefined) throw errorAt(db, "path", "missing-key", "required key is missing (directory mode with dir/pattern is not supported)");
   if (db.replica !== undefined && db.replicas !== undefined) throw errorAt(db, "replica", "conflict", "give either replica (one) or replicas (a list), not both");
   const replicasYaml = db.replicas ?? (db.replica ? [db.replica] : []);
   if (replicasYaml.length === 0) throw errorAt(db, "replicas", "missing-key", "the database has no replica: add replica: or replicas:");
-  const replicas = replicasYaml.map((r) => resolveReplica(r, defaults, cwd));
+  const replicas = replicasYaml.map((r) => {
+    const replica = resolveReplica(r as ReplicaYaml, topLevel, cwd, backends, expandHome);
+    const syncInterval = r.syncInterval ?? topLevel.syncInterval;
+    return syncInterval === undefined ? replica : { ...replica, syncInterval };
+  });
   const names = new Set<string>();
   replicas.forEach((r, i) => {
     if (names.has(r.name)) throw errorAt(replicasYaml[i]!, undefined, "conflict", `replica name ${JSON.stringify(r.name)} is used twice for ${db.path}: give each replica a distinct name:`);
@@ -377,95 +203,6 @@ function expandHome(path: string): string {
   return path;
 }
 
-function resolveReplica(r: ReplicaYaml, defaults: S3Defaults, cwd: string): ReplicaConfig {
-  let spec: ReplicaSpec;
-  if (r.url !== undefined) {
-    for (const key of ["path", "bucket"] as const) {
-      if (r[key] !== undefined) throw errorAt(r, key, "conflict", `cannot specify url & ${key} for a replica: the URL already sets it`);
-    }
-    try {
-      spec = parseReplicaUrl(r.url);
-    } catch (err) {
-      throw errorAt(r, "url", "invalid-value", isReplicaError(err) ? err.message : String(err), err);
-    }
-    if (r.type !== undefined && r.type !== spec.type) throw errorAt(r, "type", "conflict", `type ${r.type} does not match the URL's scheme (${spec.type})`);
-    if (spec.type === "file") spec = { ...spec, path: resolve(cwd, expandHome(spec.path!)) };
-  } else {
-    const type = r.type ?? "file";
-    if (type !== "file" && type !== "s3") throw errorAt(r, "type", "invalid-value", unsupportedType(type), undefined);
-    if (r.path !== undefined && /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(r.path)) {
-      throw errorAt(r, "path", "invalid-value", `path must not be a URL (${r.path}): use url: instead`);
-    }
-    if (type === "file") {
-      if (r.path === undefined) throw errorAt(r, "path", "missing-key", "a file replica needs a path (or a url)");
-      spec = { type, path: resolve(cwd, expandHome(r.path)) };
-    } else {
-      const bucket = r.bucket ?? defaults.bucket;
-      if (bucket === undefined) throw errorAt(r, "bucket", "missing-key", "an s3 replica needs a bucket (or a url)");
-      spec = { type, bucket, path: cleanPrefix(r.path ?? "") };
-    }
-  }
-  if (spec.type === "s3") spec = withS3Settings(spec, r, defaults);
-  else rejectS3Keys(r);
-  const config: ReplicaConfig = { name: r.name ?? spec.type, spec };
-  const syncInterval = r.syncInterval ?? defaults.syncInterval;
-  if (syncInterval !== undefined) config.syncInterval = syncInterval;
-  if (spec.type === "s3") {
-    const partSize = r.partSize ?? defaults.partSize;
-    const concurrency = r.concurrency ?? defaults.concurrency;
-    if (partSize !== undefined || concurrency !== undefined) {
-      config.s3Options = { ...(partSize !== undefined ? { partSize } : {}), ...(concurrency !== undefined ? { concurrency } : {}) };
-    }
-  }
-  return config;
-}
-
-/** Replica keys override what the URL says; top-level (v0.5) defaults fill what neither sets. */
-function withS3Settings(spec: ReplicaSpec, r: ReplicaYaml, defaults: S3Defaults): ReplicaSpec {
-  const out: ReplicaSpec = { ...spec };
-  const endpoint = r.endpoint ?? spec.endpoint ?? defaults.endpoint;
-  const region = r.region ?? spec.region ?? defaults.region;
-  const forcePathStyle = r.forcePathStyle ?? spec.forcePathStyle ?? defaults.forcePathStyle ?? (endpoint !== undefined ? true : undefined);
-  const skipVerify = r.skipVerify ?? spec.skipVerify ?? defaults.skipVerify;
-  if (endpoint !== undefined) out.endpoint = endpoint;
-  if (region !== undefined) out.region = region;
-  if (forcePathStyle !== undefined) out.forcePathStyle = forcePathStyle;
-  if (skipVerify !== undefined) out.skipVerify = skipVerify;
-  const own = r.accessKeyId !== undefined || r.secretAccessKey !== undefined;
-  const accessKeyId = own ? r.accessKeyId : defaults.accessKeyId;
-  const secretAccessKey = own ? r.secretAccessKey : defaults.secretAccessKey;
-  if (accessKeyId !== undefined && accessKeyId !== "") out.accessKeyId = accessKeyId;
-  if (secretAccessKey !== undefined && secretAccessKey !== "") out.secretAccessKey = secretAccessKey;
-  return out;
-}
-
-function rejectS3Keys(r: ReplicaYaml): void {
-  const keys = {
-    bucket: r.bucket,
-    endpoint: r.endpoint,
-    region: r.region,
-    "force-path-style": r.forcePathStyle,
-    "skip-verify": r.skipVerify,
-    "access-key-id": r.accessKeyId,
-    "secret-access-key": r.secretAccessKey,
-    "part-size": r.partSize,
-    concurrency: r.concurrency,
-  };
-  for (const [key, value] of Object.entries(keys)) {
-    if (value !== undefined) throw errorAt(r, key, "conflict", `${key} only applies to s3 replicas, and this one is a file replica`);
-  }
-}
-
-/** The replica package's own wording for a type it does not serve. */
-function unsupportedType(type: string): string {
-  try {
-    parseReplicaUrl(`${type}://replica`);
-  } catch (err) {
-    if (isReplicaError(err)) return err.message;
-  }
-  return `replica type ${JSON.stringify(type)} is not supported (supported: file, s3)`;
-}
-
 /** Throws `fail()` when an `addr` has no port. */
 export function checkAddr(addr: string, fail: () => ConfigError | Error): void {
   if (!/^(\[[^\]]*\]|[^:[\]]*):\d{1,5}$/.test(addr)) throw fail();
@@ -486,7 +223,13 @@ export function connectAddress(addr: string): string {
   return `${reach.includes(":") ? `[${reach}]` : reach}:${port}`;
 }
 
-/** The replica path a file spec should name, made absolute (positional `replicate DB URL`). */
-export function absoluteFileSpec(spec: ReplicaSpec, cwd: string): ReplicaSpec {
-  return spec.type === "file" && spec.path !== undefined && !isAbsolute(spec.path) ? { ...spec, path: resolve(cwd, expandHome(spec.path)) } : spec;
+/**
+ * The spec of a replica URL given on the command line (`replicate DB URL`): parsed by its
+ * backend, a local path made absolute, completed as a config's would be.
+ */
+export function urlSpec(url: string, cwd: string, backends: readonly ReplicaBackend[] = BACKENDS): ReplicaSpec {
+  let spec = parseReplicaUrl(url, backends);
+  const backend = backends.find((b) => b.type === spec.type)!;
+  if (backend.localPath && typeof spec.path === "string" && !isAbsolute(spec.path)) spec = { ...spec, path: resolve(cwd, expandHome(spec.path)) };
+  return backend.finish ? backend.finish(spec) : spec;
 }

@@ -1,5 +1,6 @@
 import { isConfigError } from "@sqlrep/config";
 import { isReplicaError, ReplicaRegistry, type ReplicaClient } from "@sqlrep/replica";
+import { BACKENDS } from "./backends.js";
 import { configPath, loadLitestreamConfig, resolveDatabasePath, type DatabaseConfig, type LitestreamConfig, type ReplicaConfig } from "./config.js";
 import { defineFlags, UsageError } from "@sqlrep/runtime";
 
@@ -31,21 +32,14 @@ export async function readConfig(flags: { config?: string | undefined; "no-expan
   return config;
 }
 
-type S3Module = typeof import("@sqlrep/replica-s3");
-let s3: S3Module | undefined;
-
 /**
- * The replica types this CLI serves, for replicas of the given `types` (URL schemes).
- * Backends are registered here, explicitly: importing a package registers nothing. The
- * S3 package (and the AWS SDK under it, ~110 ms to load) is loaded only when an `s3`
- * replica is asked for: a directory restore or a command without replicas starts fast.
- * (An unknown scheme is refused by the URL parser, which lists every supported one.)
+ * The registry of this CLI's backends ({@link BACKENDS}) with the client factories of the
+ * given `types` loaded: a directory restore, or a command without replicas, never loads the
+ * S3 package (and the AWS SDK under it, ~110 ms). Unknown schemes are refused by the URL
+ * parser, which lists every supported one.
  */
-export async function createRegistry(types: Iterable<string>): Promise<ReplicaRegistry> {
-  const registry = new ReplicaRegistry();
-  if (![...types].includes("s3")) return registry;
-  s3 ??= await import("@sqlrep/replica-s3");
-  return registry.register("s3", s3.createS3ReplicaClient);
+export async function createRegistry(types: Iterable<string>, env: NodeJS.ProcessEnv = process.env): Promise<ReplicaRegistry> {
+  return new ReplicaRegistry(BACKENDS, { env }).load(types);
 }
 
 /** The replica type a URL names (its scheme, lower case; `file` for a plain path). */
@@ -90,8 +84,6 @@ export function databaseReplicas(db: DatabaseConfig, registry: ReplicaRegistry, 
 /** A client for a replica config; a backend failure to build one names the replica. */
 export function createClient(registry: ReplicaRegistry, replica: ReplicaConfig): ReplicaClient {
   try {
-    // Upload settings a spec cannot carry go straight to the S3 factory.
-    if (replica.s3Options && s3) return s3.createS3ReplicaClient(replica.spec, replica.s3Options);
     return registry.create(replica.spec);
   } catch (err) {
     if (isReplicaError(err)) throw new CliError(`replica ${JSON.stringify(replica.name)}: ${err.message}`, { cause: err });

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { createFileReplicaClient, ReplicaRegistry, type ReplicaClient } from "@sqlrep/replica";
-import { createS3ReplicaClient } from "@sqlrep/replica-s3";
+import { createS3ReplicaClient, s3Backend } from "@sqlrep/replica-s3";
 import { startS3Server, tempDir, type S3Server } from "@sqlrep/testkit";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -44,7 +44,7 @@ beforeAll(async () => {
   fileUrl = `file://${tmp.join("replica")}`;
   await seed(createFileReplicaClient(tmp.join("replica")), 3);
   s3Url = s3.url("app");
-  const registry = new ReplicaRegistry().register("s3", (spec) => createS3ReplicaClient(spec, { env: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey } }));
+  const registry = new ReplicaRegistry([s3Backend]).register("s3", (spec) => createS3ReplicaClient(spec, { env: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey } }));
   // The S3 replica lags: only the first two states.
   await seed(registry.create(s3Url), 2);
   mkdirSync(tmp.join("live"));

@@ -1,5 +1,5 @@
 // The two replicators, run the same way from the same config file: `replicate -config`
-// and `restore -config -o`. Ours is `node apps/litestream/dist/cli.js`, Litestream is the
+// and `restore -config -o`. Ours is `node apps/litestream/dist/litestream.js` (the bundle its `bin` runs), Litestream is the
 // v0.3.13 Go binary from npm `@flydotio/litestream-linux-x64`.
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,7 +13,7 @@ export function tools(repo) {
       id: "ours",
       label: "sqlrep litestream",
       command: process.execPath,
-      prefixArgs: [join(repo, "apps", "litestream", "dist", "cli.js")],
+      prefixArgs: [join(repo, "apps", "litestream", "dist", "litestream.js")],
       // Logged once the initial snapshot is uploaded and the first sync ran.
       ready: /msg="replication started"/,
     },

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { parseReplicaUrl, restore, type ReplicaClient } from "@sqlrep/replica";
-import { createS3ReplicaClient, type S3ObjectStore } from "@sqlrep/replica-s3";
+import { restore, type ReplicaClient } from "@sqlrep/replica";
+import { createS3ReplicaClient, parseS3Url, type S3ObjectStore } from "@sqlrep/replica-s3";
 import { startS3Server, tempDir, waitFor } from "@sqlrep/testkit";
 import { BackupEngine } from "./index.js";
 import { FlakyClient } from "./testing/flaky-client.js";
@@ -19,7 +19,7 @@ afterAll(async () => {
 
 const env = { LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId, LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey };
 function s3Client(prefix: string): ReplicaClient {
-  const client = createS3ReplicaClient(parseReplicaUrl(s3.url(prefix)), { env });
+  const client = createS3ReplicaClient(parseS3Url(s3.url(prefix)), { env });
   clients.push(client);
   return client;
 }

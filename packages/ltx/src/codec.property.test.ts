@@ -13,6 +13,9 @@ import { randomChunks, Rng } from "./testing/random.js";
 const SEED = 20260101;
 const formatArb = fc.constantFrom<LtxFormat>(...LTX_FORMATS);
 
+/** Seeded property runs take seconds on an idle machine and several times that on a loaded 2-core one. */
+const PROPERTY_TIMEOUT = 60_000;
+
 describe("properties against a naive in-memory model (fast-check, seeded)", () => {
   it("decode(encode(tx)) gives back the header, pages and checksums, whole-buffer and streaming", async () => {
     await fc.assert(
@@ -36,7 +39,7 @@ describe("properties against a naive in-memory model (fast-check, seeded)", () =
       }),
       { seed: SEED, numRuns: 150 },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it("applying a chain reproduces the model database and its checksum after every file", async () => {
     await fc.assert(
@@ -53,7 +56,7 @@ describe("properties against a naive in-memory model (fast-check, seeded)", () =
       }),
       { seed: SEED + 1, numRuns: 150 },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it("compacting any contiguous run equals applying its files one by one", async () => {
     await fc.assert(
@@ -84,5 +87,5 @@ describe("properties against a naive in-memory model (fast-check, seeded)", () =
       ),
       { seed: SEED + 2, numRuns: 150 },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 });

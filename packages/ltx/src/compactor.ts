@@ -11,6 +11,8 @@ export interface CompactOptions extends MergeOptions {
   inputFormat?: MergeOptions["format"];
   /** Name of the output, for errors. */
   file?: string | undefined;
+  /** The output's LZ4 compressor (see `EncodeOptions.lz4`). */
+  lz4?: EncodeOptions["lz4"];
 }
 
 /**
@@ -22,7 +24,7 @@ export interface CompactOptions extends MergeOptions {
 export async function* compactLtx(inputs: readonly MergeInput[], options: CompactOptions = {}): AsyncGenerator<Uint8Array, LtxTrailer> {
   const merge = await mergeLtx(inputs, { ...options, format: options.inputFormat });
   const { flags: _flags, ...header } = merge.header;
-  const encoder = new LtxEncoder(header, { format: options.format, checksums: merge.checksums, file: options.file });
+  const encoder = new LtxEncoder(header, { format: options.format, checksums: merge.checksums, file: options.file, lz4: options.lz4 });
   for await (const page of merge) yield* encoder.writePage(page.pgno, page.data);
   yield* encoder.finish(merge.postApplyChecksum);
   return encoder.trailer!;

@@ -5,6 +5,7 @@ import { LtxError, type LtxErrorCode } from "./errors.js";
 import { HEADER_FLAG_COMPRESS_LZ4, HEADER_FLAG_NO_CHECKSUM, hasPageIndex, PAGE_FLAG_SIZE, pageHeaderSize, type LtxFormat } from "./format.js";
 import { encodeHeader, isSnapshot, validateHeader, type LtxHeader } from "./header.js";
 import { Lz4FrameEncoder, lz4EncodeFrame } from "./lz4/frame.js";
+import { useNativeCompressor, type Lz4Codec } from "./lz4/native.js";
 import { compressPageBlock } from "./page-codec.js";
 import { ByteBuilder } from "./page-index.js";
 import type { LtxPage } from "./parser.js";
@@ -46,16 +47,23 @@ export interface EncodeOptions {
   checksums?: boolean | undefined;
   /** Named in errors. */
   file?: string | undefined;
+  /**
+   * LZ4 compressor of the LZ4 layouts: `native` (lz4-napi, the default when it loads) or
+   * `js`, the port of the Go reference's compressor, for output byte-identical to Go's
+   * (the default when lz4-napi cannot load). Any valid LZ4 decodes the same.
+   */
+  lz4?: Lz4Codec | undefined;
 }
 
 /** Frame options of the Go reference's LZ4 writer (spec §4.2). */
 const FRAME_OPTIONS = { blockSize: 65536, contentChecksum: true } as const;
+const NATIVE_FRAME_OPTIONS = { ...FRAME_OPTIONS, codec: "native" } as const;
 
 /**
  * Streaming encoder: `writePage` for each page in order, then `finish`; each call
  * returns the bytes to append to the file. Holds one page at a time plus the page
- * index (a few bytes per page). For the same header and pages the output equals the
- * Go reference's byte for byte in the v1, v1-lz4 and v3-block layouts.
+ * index (a few bytes per page). With `lz4: "js"` (or without lz4-napi), for the same
+ * header and pages the output equals the Go reference's byte for byte in every layout.
  */
 export class LtxEncoder {
   readonly header: LtxHeader;
@@ -68,6 +76,7 @@ export class LtxEncoder {
   private readonly lock: number;
   private readonly snapshot: boolean;
   private readonly checksums: boolean;
+  private readonly native: boolean;
   private written = 0;
   private prev = 0;
   private pages = 0;
@@ -100,7 +109,8 @@ export class LtxEncoder {
     this.lock = lockPgno(this.header.pageSize);
     this.sum = this.snapshot && this.checksums ? new DatabaseChecksum() : undefined;
     this.index = hasPageIndex(this.format) ? new ByteBuilder() : undefined;
-    this.lz4 = this.format === "v1-lz4" ? new Lz4FrameEncoder(FRAME_OPTIONS) : undefined;
+    this.native = useNativeCompressor(options.lz4);
+    this.lz4 = this.format === "v1-lz4" ? new Lz4FrameEncoder(this.frameOptions()) : undefined;
   }
 
   /** Bytes returned so far. */
@@ -130,7 +140,7 @@ export class LtxEncoder {
         else for (const chunk of this.lz4.push(frame)) this.emit(out, chunk);
         break;
       case "v3-block": {
-        const block = compressPageBlock(data);
+        const block = compressPageBlock(data, this.native);
         frame = new Uint8Array(10 + block.length);
         const view = viewOf(frame);
         view.setUint32(0, pgno);
@@ -143,7 +153,7 @@ export class LtxEncoder {
       }
       case "v2":
       case "v3-frame": {
-        const lz4 = lz4EncodeFrame(data, FRAME_OPTIONS);
+        const lz4 = lz4EncodeFrame(data, this.frameOptions());
         frame = new Uint8Array(headSize + lz4.length);
         viewOf(frame).setUint32(0, pgno);
         frame.set(lz4, headSize);
@@ -185,6 +195,10 @@ export class LtxEncoder {
     this.trailerValue = { postApplyChecksum: post, fileChecksum: CHECKSUM_FLAG | this.crc.digest() };
     this.emit(out, encodeTrailer(this.trailerValue));
     return out;
+  }
+
+  private frameOptions(): typeof FRAME_OPTIONS | typeof NATIVE_FRAME_OPTIONS {
+    return this.native ? NATIVE_FRAME_OPTIONS : FRAME_OPTIONS;
   }
 
   private resolvePostApply(given: bigint | undefined): bigint {

@@ -15,6 +15,7 @@ import { LtxError } from "./errors.js";
 import { PAGE_FLAG_SIZE, type LtxFormat } from "./format.js";
 import { isSnapshot, tracksChecksums, type LtxHeader } from "./header.js";
 import { decodeBlock } from "./lz4/block.js";
+import { nativeDecodeBlockInPlace } from "./lz4/native.js";
 import { maxBlockSize, placeLz4Error } from "./page-codec.js";
 import { checkFileChecksum, parseLtxRuns, type DecodeOptions, type LtxDecodeSummary, type LtxFrameRun, type RunParseSummary } from "./parser.js";
 
@@ -51,6 +52,8 @@ export interface FrameRunShare {
 }
 
 const FRAME_HEAD = 10;
+/** Spare run buffers kept at most (runs in flight come back as fast as new ones are cut). */
+const MAX_SPARE = 8;
 const reg = new Int32Array(2);
 const shifts = new Map<number, ZeroBytesShift>();
 
@@ -59,7 +62,10 @@ const shifts = new Map<number, ZeroBytesShift>();
  * after page, and computes each page's checksum and the run's share of the file
  * checksum — hashing every page's bytes once for both (CRC-64 is linear). Checks that
  * the frames fill the run exactly and that every block decompresses to exactly one page;
- * faults are `LtxError`s placed at their absolute offset. Allocates nothing per page.
+ * faults are `LtxError`s placed at their absolute offset. Allocates nothing per page of
+ * its own. The run's bytes are briefly written to during the call (each frame's size field
+ * carries lz4-napi's size prefix, then is put back): do not share them with another
+ * thread meanwhile.
  */
 export function decodeFrameRun(run: Pick<LtxFrameRun, "bytes" | "offset">, options: FrameRunOptions): FrameRunResult {
   const { bytes, offset } = run;
@@ -92,7 +98,9 @@ export function decodeFrameRun(run: Pick<LtxFrameRun, "bytes" | "offset">, optio
     const blockAt = at + FRAME_HEAD;
     let end: number;
     try {
-      end = decodeBlock(bytes, blockAt, blockAt + size, out, dp, dp + pageSize, dp, 0, undefined);
+      // The frame's size field (already read) lends its 4 bytes to lz4-napi's size prefix.
+      end = nativeDecodeBlockInPlace(bytes, blockAt, blockAt + size, out, dp, dp + pageSize);
+      if (end < 0) end = decodeBlock(bytes, blockAt, blockAt + size, out, dp, dp + pageSize, dp, 0, undefined);
     } catch (err) {
       placeLz4Error(err, { file, offset });
     }
@@ -150,6 +158,8 @@ export class LtxRunReader {
   private folded = 0;
   private readonly early = new Map<number, FrameRunShare>();
   private pageSum = 0n;
+  /** Run buffers given back (`recycle`), cut into again before new ones are allocated. */
+  private readonly spare: Uint8Array[] = [];
 
   constructor(source: LtxSource, options: LtxRunReaderOptions = {}) {
     this.file = options.file;
@@ -158,7 +168,7 @@ export class LtxRunReader {
     for (const [name, v] of [["runBytes", runBytes], ["runPages", runPages]] as const) {
       if (!Number.isSafeInteger(v) || v < 1) throw new LtxError("invalid-argument", `${name} must be a positive integer, got ${v}`);
     }
-    this.driver = new ParserDriver(source, (q) => parseLtxRuns(q, { ...options, runBytes, runPages }), options.signal, options.file);
+    this.driver = new ParserDriver(source, (q) => parseLtxRuns(q, { ...options, runBytes, runPages, spare: this.spare }), options.signal, options.file);
   }
 
   async header(): Promise<LtxHeader> {
@@ -177,6 +187,15 @@ export class LtxRunReader {
     const run = this.pendingRun;
     this.pendingRun = undefined;
     return run;
+  }
+
+  /**
+   * Gives a run's buffer back once nothing reads it any more (after `decodeFrameRun`, or
+   * when a worker sent it back): later runs are cut into it instead of a new allocation,
+   * so a restore does not leave a run's worth of garbage behind per run.
+   */
+  recycle(bytes: Uint8Array): void {
+    if (this.spare.length < MAX_SPARE) this.spare.push(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.buffer.byteLength - bytes.byteOffset));
   }
 
   /** A run's share (from `decodeFrameRun` of that run), in any order. */

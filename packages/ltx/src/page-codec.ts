@@ -6,6 +6,7 @@
 import { LtxError, isLtxError } from "./errors.js";
 import { lz4BlockBound, lz4CompressBlock, lz4DecompressBlock } from "./lz4/block.js";
 import { lz4DecodeFrame } from "./lz4/frame.js";
+import { nativeCompressBlock } from "./lz4/native.js";
 
 /** Where a payload sits in its file, for errors. */
 export interface PayloadLocation {
@@ -44,9 +45,9 @@ export function decompressPageBlock(block: Uint8Array, pageSize: number, where: 
   return page;
 }
 
-/** A page as a v3-block payload (byte-exact with the Go reference). */
-export function compressPageBlock(page: Uint8Array): Uint8Array {
-  return lz4CompressBlock(page);
+/** A page as a v3-block payload: lz4-napi's block, or (`native` false) the Go reference's exact bytes. */
+export function compressPageBlock(page: Uint8Array, native: boolean): Uint8Array {
+  return native ? nativeCompressBlock(page) : lz4CompressBlock(page);
 }
 
 /**

@@ -158,6 +158,8 @@ export interface RunParserOptions extends DecodeOptions {
   runBytes: number;
   /** Pages per run. */
   runPages: number;
+  /** Run buffers handed back by the caller, reused before a new one is allocated. */
+  spare?: Uint8Array[] | undefined;
 }
 
 /** What the run parser verified itself, and what the caller must combine with the runs' results. */
@@ -239,7 +241,7 @@ function* walkFrameRuns(ctx: Ctx, header: LtxHeader, pages: PageChecks, index: I
       throw ctx.error("invalid-page", `compressed size ${size} of page ${pgno} is outside 1…${blockLimit}`, at + 6);
     }
     if (q.available < 10 + size) yield* ctx.fill(10 + size, `LZ4 block of page ${pgno}`);
-    run ??= { index: count, offset: at, bytes: new Uint8Array(capacity), firstPgno: pgno, lastPgno: pgno, pages: 0 };
+    run ??= { index: count, offset: at, bytes: spareBuffer(options.spare, capacity), firstPgno: pgno, lastPgno: pgno, pages: 0 };
     run.bytes.set(q.take(10 + size), filled);
     filled += 10 + size;
     run.lastPgno = pgno;
@@ -250,6 +252,12 @@ function* walkFrameRuns(ctx: Ctx, header: LtxHeader, pages: PageChecks, index: I
   }
   if (run !== undefined) yield { kind: "run", run: cut() };
   return count;
+}
+
+/** A run buffer of `capacity` bytes: a spare one when there is one large enough. */
+function spareBuffer(spare: Uint8Array[] | undefined, capacity: number): Uint8Array {
+  for (let b = spare?.pop(); b !== undefined; b = spare?.pop()) if (b.length >= capacity) return b;
+  return new Uint8Array(capacity);
 }
 
 function* parseHeader(ctx: Ctx): Parse<{ header: LtxHeader; format: LtxFormat }> {

@@ -1,8 +1,8 @@
 import { afterAll, describe } from "vitest";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { parseReplicaUrl } from "@sqlrep/replica";
 import { describeReplicaClient } from "@sqlrep/replica/conformance";
 import { startS3Server, type S3Server } from "@sqlrep/testkit";
+import { parseS3Url } from "./backend.js";
 import { createS3ReplicaClient } from "./replica.js";
 import type { S3ObjectStore } from "./s3-store.js";
 
@@ -13,7 +13,7 @@ const env = { LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId, LITESTREAM_SECRET_ACCESS
 
 function harness(prefix: () => string) {
   return async () => {
-    const client = createS3ReplicaClient(parseReplicaUrl(s3.url(prefix())), { env });
+    const client = createS3ReplicaClient(parseS3Url(s3.url(prefix())), { env });
     return {
       client,
       cleanup: async () => {

@@ -3,7 +3,9 @@
  * and any S3-compatible endpoint, in Litestream v0.5's object layout.
  */
 
-/** A `ReplicaClient` for an `s3` spec; register it as `registry.register("s3", createS3ReplicaClient)`. */
+/** The backend an application lists in its registry (also at `@sqlrep/replica-s3/backend`, without the SDK). */
+export { parseS3Url, s3Backend, type S3Spec } from "./backend.js";
+/** A `ReplicaClient` for an `s3` spec (what `s3Backend` loads). */
 export { createS3ReplicaClient, type S3ReplicaClientOptions } from "./replica.js";
 /** The `ObjectStore` of one bucket (full keys), with request counters; reusable on its own. */
 export { S3ObjectStore, DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, type S3ObjectStoreOptions } from "./s3-store.js";
@@ -14,7 +16,8 @@ export { S3_OPERATIONS, type OperationCount, type OperationListener, type S3Oper
 /** Retry knobs, and the SDK retry strategy our clients use (usable on any S3Client). */
 export { BackoffRetryStrategy, DEFAULT_RETRY, type RetryOptions } from "./retry.js";
 /** Multipart limits and the part-size schedule. */
-export { MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE, partSizeOf } from "./upload.js";
+export { MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE, MAX_CONCURRENCY } from "./limits.js";
+export { partSizeOf } from "./upload.js";
 /** The `litestream-timestamp` metadata codec (Go's RFC3339Nano). */
 export { TIMESTAMP_METADATA_KEY, formatRFC3339Nano, parseRFC3339 } from "./timestamp.js";
 /** SDK error → ReplicaError mapping, for code that calls the SDK next to a store. */

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
-import { parseReplicaUrl } from "@sqlrep/replica";
 import { ltxFile } from "@sqlrep/replica/conformance";
 import { startFaultProxy, startS3Server } from "@sqlrep/testkit";
+import { parseS3Url } from "./backend.js";
 import { createS3ReplicaClient } from "./replica.js";
 import type { S3ObjectStore } from "./s3-store.js";
 
@@ -16,7 +16,7 @@ afterAll(async () => {
 const env = { LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId, LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey };
 
 function clientFor(url: string) {
-  const client = createS3ReplicaClient(parseReplicaUrl(url), { env });
+  const client = createS3ReplicaClient(parseS3Url(url), { env });
   return { client, [Symbol.dispose]: () => (client.store as S3ObjectStore).destroy() };
 }
 

@@ -16,12 +16,10 @@ import { OperationCounter, type OperationListener, type S3OperationStats } from 
 import { backoffDelay, resolveRetry, sleep, type ResolvedRetry, type RetryOptions } from "./retry.js";
 import { describeError, isTransient, toReplicaError } from "./s3-errors.js";
 import { TIMESTAMP_METADATA_KEY, formatRFC3339Nano, parseRFC3339 } from "./timestamp.js";
-import { MAX_PART_SIZE, MIN_PART_SIZE, putObject, uploadStream, type UploadLimits, type UploadTarget } from "./upload.js";
+import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, MAX_PART_SIZE, MIN_PART_SIZE } from "./limits.js";
+import { putObject, uploadStream, type UploadLimits, type UploadTarget } from "./upload.js";
 
-/** Litestream's defaults (the AWS SDK for Go's upload manager): 5 MiB parts, 5 at a time. */
-export const DEFAULT_PART_SIZE = MIN_PART_SIZE;
-/** Parts of one upload in flight by default (Litestream's `concurrency`). */
-export const DEFAULT_CONCURRENCY = 5;
+export { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE } from "./limits.js";
 /** S3 deletes at most 1,000 keys per DeleteObjects request. */
 const DELETE_BATCH = 1000;
 

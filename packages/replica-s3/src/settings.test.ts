@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { ReplicaRegistry, isReplicaError, parseReplicaUrl, type ReplicaError, type ReplicaSpec } from "@sqlrep/replica";
+import { ReplicaRegistry, isReplicaError, type ReplicaError, type ReplicaSpec } from "@sqlrep/replica";
 import { ltxFile } from "@sqlrep/replica/conformance";
 import { startS3Server } from "@sqlrep/testkit";
+import { parseS3Url, s3Backend } from "./backend.js";
 import { createS3ReplicaClient } from "./replica.js";
 import type { S3ObjectStore } from "./s3-store.js";
 import { createS3Client, resolveS3Settings } from "./settings.js";
@@ -24,7 +25,7 @@ function invalid(run: () => unknown): ReplicaError {
 
 describe("S3 settings from a spec and the environment", () => {
   it("reads bucket, prefix, endpoint, region and path style from an s3:// URL", () => {
-    const spec = parseReplicaUrl("s3://my-bucket/some/prefix/?endpoint=http://127.0.0.1:9000&region=eu-west-3&force-path-style=true");
+    const spec = parseS3Url("s3://my-bucket/some/prefix/?endpoint=http://127.0.0.1:9000&region=eu-west-3&force-path-style=true");
     expect(resolveS3Settings(spec, noEnv)).toEqual({
       bucket: "my-bucket",
       prefix: "some/prefix",
@@ -35,23 +36,23 @@ describe("S3 settings from a spec and the environment", () => {
       credentials: undefined,
       credentialSource: "sdk-default-chain",
     });
-    expect(resolveS3Settings(parseReplicaUrl("s3://b/p?endpoint=https://minio.example:9000&forcePathStyle=false&skip-verify=true"), noEnv)).toMatchObject({
+    expect(resolveS3Settings(parseS3Url("s3://b/p?endpoint=https://minio.example:9000&forcePathStyle=false&skip-verify=true"), noEnv)).toMatchObject({
       forcePathStyle: false,
       skipVerify: true,
     });
   });
 
   it("defaults a custom endpoint to path style and us-east-1; AWS to virtual hosts and AWS_REGION", () => {
-    expect(resolveS3Settings(parseReplicaUrl("s3://b/p?endpoint=https://s3.example.com"), { AWS_REGION: "ap-south-1" })).toMatchObject({
+    expect(resolveS3Settings(parseS3Url("s3://b/p?endpoint=https://s3.example.com"), { AWS_REGION: "ap-south-1" })).toMatchObject({
       endpoint: "https://s3.example.com",
       forcePathStyle: true,
       region: "us-east-1",
     });
-    expect(resolveS3Settings(parseReplicaUrl("s3://b/p"), { AWS_REGION: "ap-south-1" })).toMatchObject({ endpoint: undefined, forcePathStyle: false, region: "ap-south-1" });
-    expect(resolveS3Settings(parseReplicaUrl("s3://b/p"), { AWS_DEFAULT_REGION: "sa-east-1" })).toMatchObject({ region: "sa-east-1" });
-    expect(resolveS3Settings(parseReplicaUrl("s3://b/p"), noEnv)).toMatchObject({ region: "us-east-1" });
-    expect(resolveS3Settings(parseReplicaUrl("s3://b.s3.eu-central-1.amazonaws.com/p"), noEnv)).toMatchObject({ bucket: "b", region: "eu-central-1", forcePathStyle: false });
-    expect(resolveS3Settings(parseReplicaUrl("s3://b.localhost:9000/p"), noEnv)).toMatchObject({ bucket: "b", endpoint: "http://localhost:9000", forcePathStyle: true });
+    expect(resolveS3Settings(parseS3Url("s3://b/p"), { AWS_REGION: "ap-south-1" })).toMatchObject({ endpoint: undefined, forcePathStyle: false, region: "ap-south-1" });
+    expect(resolveS3Settings(parseS3Url("s3://b/p"), { AWS_DEFAULT_REGION: "sa-east-1" })).toMatchObject({ region: "sa-east-1" });
+    expect(resolveS3Settings(parseS3Url("s3://b/p"), noEnv)).toMatchObject({ region: "us-east-1" });
+    expect(resolveS3Settings(parseS3Url("s3://b.s3.eu-central-1.amazonaws.com/p"), noEnv)).toMatchObject({ bucket: "b", region: "eu-central-1", forcePathStyle: false });
+    expect(resolveS3Settings(parseS3Url("s3://b.localhost:9000/p"), noEnv)).toMatchObject({ bucket: "b", endpoint: "http://localhost:9000", forcePathStyle: true });
   });
 
   it("takes LITESTREAM_S3_ENDPOINT as the default endpoint, adds https:// to a bare host, cleans a config path", () => {
@@ -98,7 +99,7 @@ describe("S3 settings from a spec and the environment", () => {
   });
 
   it("builds a client with the region, endpoint and path style resolved", async () => {
-    const client = createS3Client(resolveS3Settings(parseReplicaUrl("s3://b/p?endpoint=http://127.0.0.1:9&region=eu-north-1"), noEnv));
+    const client = createS3Client(resolveS3Settings(parseS3Url("s3://b/p?endpoint=http://127.0.0.1:9&region=eu-north-1"), noEnv));
     try {
       expect(await client.config.region()).toBe("eu-north-1");
       expect(client.config.forcePathStyle).toBe(true);
@@ -116,7 +117,7 @@ describe("createS3ReplicaClient against the S3 server", () => {
   const bad = { id: "AKIAWRONG", secret: "wrong" };
 
   async function roundTrip(env: NodeJS.ProcessEnv, prefix: string) {
-    const registry = new ReplicaRegistry().register("s3", (spec) => createS3ReplicaClient(spec, { env }));
+    const registry = new ReplicaRegistry([s3Backend]).register("s3", (spec) => createS3ReplicaClient(spec, { env }));
     const client = registry.create(s3.url(prefix));
     try {
       expect(client.type).toBe("s3");
@@ -145,7 +146,7 @@ describe("createS3ReplicaClient against the S3 server", () => {
   });
 
   it("registers as the registry's s3 factory and signs with credentials from the spec", async () => {
-    const registry = new ReplicaRegistry().register("s3", createS3ReplicaClient);
+    const registry = new ReplicaRegistry([s3Backend]).register("s3", createS3ReplicaClient);
     const replica = registry.create({
       type: "s3",
       bucket: s3.bucket,
@@ -165,7 +166,7 @@ describe("createS3ReplicaClient against the S3 server", () => {
   it("uses an injected client as it is", async () => {
     const client = s3.client();
     try {
-      const replica = createS3ReplicaClient(parseReplicaUrl(`s3://${s3.bucket}/settings/injected`), { client, env: noEnv });
+      const replica = createS3ReplicaClient(parseS3Url(`s3://${s3.bucket}/settings/injected`), { client, env: noEnv });
       await replica.writeLtxFile({ level: 3, minTXID: 5, maxTXID: 9 }, ltxFile(5, 9));
       expect((await replica.statLtxFile({ level: 3, minTXID: 5, maxTXID: 9 })).createdAt.getTime()).toBe(1_700_000_000_005);
       (replica.store as S3ObjectStore).destroy(); // not ours: the client stays usable

@@ -1,5 +1,6 @@
 import { S3Client } from "@aws-sdk/client-s3";
-import { ReplicaError, cleanPrefix, type ReplicaSpec } from "@sqlrep/replica";
+import { ReplicaError, cleanPrefix } from "@sqlrep/replica";
+import type { S3Spec } from "./spec.js";
 import { BackoffRetryStrategy, resolveRetry, type RetryOptions } from "./retry.js";
 
 /** Where the credentials of a client came from (for logs and `litestream` diagnostics). */
@@ -33,7 +34,7 @@ export interface S3Settings {
  *   works with Litestream signs the same way here; else the SDK's default chain.
  *   Half a pair is an error naming the missing half.
  */
-export function resolveS3Settings(spec: ReplicaSpec, env: NodeJS.ProcessEnv = process.env): S3Settings {
+export function resolveS3Settings(spec: S3Spec, env: NodeJS.ProcessEnv = process.env): S3Settings {
   const where = spec.url ? ` (${spec.url})` : "";
   if (spec.type !== "s3") throw new ReplicaError("invalid-config", `not an S3 replica spec: type ${JSON.stringify(spec.type)}${where}`, { key: spec.url });
   if (!spec.bucket) {
@@ -53,7 +54,7 @@ export function resolveS3Settings(spec: ReplicaSpec, env: NodeJS.ProcessEnv = pr
   };
 }
 
-function resolveCredentials(spec: ReplicaSpec, env: NodeJS.ProcessEnv, where: string): Pick<S3Settings, "credentials" | "credentialSource"> {
+function resolveCredentials(spec: S3Spec, env: NodeJS.ProcessEnv, where: string): Pick<S3Settings, "credentials" | "credentialSource"> {
   const specId = nonEmpty(spec.accessKeyId);
   const specSecret = nonEmpty(spec.secretAccessKey);
   if (specId !== undefined || specSecret !== undefined) {

@@ -14,12 +14,9 @@ import { ReplicaError } from "@sqlrep/replica";
 import type { OperationCounter } from "./operation-stats.js";
 import { TIMESTAMP_METADATA_KEY } from "./timestamp.js";
 
-/** S3's smallest part (all but the last part of a multipart upload). */
-export const MIN_PART_SIZE = 5 * 1024 * 1024;
-/** S3's largest part. */
-export const MAX_PART_SIZE = 5 * 1024 ** 3;
-/** S3's most parts per upload. */
-export const MAX_PARTS = 10_000;
+import { MAX_PART_SIZE, MAX_PARTS } from "./limits.js";
+
+export { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from "./limits.js";
 
 /** One object being written. */
 export interface UploadTarget {

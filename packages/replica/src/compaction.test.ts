@@ -6,7 +6,7 @@ import { compactLevel, DEFAULT_LEVELS } from "./compaction.js";
 import { isReplicaError } from "./errors.js";
 import { FileObjectStore } from "./file-store.js";
 import { directoryLayout } from "./layout.js";
-import { createFileReplicaClient } from "./registry.js";
+import { createFileReplicaClient } from "./file-replica.js";
 import { ltxKey, type LtxFileRef, type ReplicaClient } from "./replica-client.js";
 import { History, listAll, Rng } from "./testing/history.js";
 

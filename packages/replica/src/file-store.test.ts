@@ -5,7 +5,7 @@ import { tempDir } from "@sqlrep/testkit";
 import { describeReplicaClient, ltxFile } from "./conformance.js";
 import { FileObjectStore } from "./file-store.js";
 import { isReplicaError } from "./errors.js";
-import { createFileReplicaClient } from "./registry.js";
+import { createFileReplicaClient } from "./file-replica.js";
 
 describeReplicaClient("file", async () => {
   const dir = tempDir("sqlrep-file-replica-");

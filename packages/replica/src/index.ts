@@ -22,10 +22,25 @@ export {
   type ReplicaClient,
   type WriteLtxOptions,
 } from "./replica-client.js";
-export { parseReplicaUrl, type ReplicaSpec } from "./replica-url.js";
-export { ReplicaRegistry, createFileReplicaClient, type ReplicaClientFactory } from "./registry.js";
+export { parseReplicaUrl } from "./replica-url.js";
+export type { ReplicaSpec } from "./replica-spec.js";
+export { fileBackend, keyField, parseBoolParam, rejectQuery, type BackendContext, type BackendKey, type ReplicaBackend, type ReplicaClientFactory } from "./backend.js";
+export { ReplicaRegistry } from "./registry.js";
+export { createFileReplicaClient } from "./file-replica.js";
 export { planFromFiles, planRestore, type RestorePlan, type RestoreTarget } from "./restore-plan.js";
 export { restore, type RestoreOptions, type RestoreProgress, type RestoreResult } from "./restore.js";
+export {
+  describeReplicaClient,
+  LayoutAwareSource,
+  legacyTargetOf,
+  LtxRestoreSource,
+  type NamedReplicaClient,
+  type RestoreRequest,
+  type RestoreSource,
+  type RestoreSummary,
+  type SourceRestoreOptions,
+} from "./restore-source.js";
+export { chooseRestoreSource, restoreNewest, restoreSources, type RestoreNewestOptions, type SourceChoice } from "./restore-select.js";
 export { RangeScheduler, DEFAULT_PARALLELISM, DEFAULT_RANGE_SIZE, type RangeSchedulerOptions } from "./ranged-source.js";
 export { compactLevel, DEFAULT_LEVELS, type CompactLevelOptions, type LevelSchedule } from "./compaction.js";
 export { enforceRetention, type RetentionOptions } from "./retention.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { tempDir } from "@sqlrep/testkit";
 import { replicaPosition } from "./position.js";
-import { createFileReplicaClient } from "./registry.js";
+import { createFileReplicaClient } from "./file-replica.js";
 import { History, Rng } from "./testing/history.js";
 
 describe("replicaPosition", () => {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { isReplicaError } from "./errors.js";
 import { s3Layout, directoryLayout, cleanPrefix } from "./layout.js";
+import type { ReplicaBackend } from "./backend.js";
+import { createFileReplicaClient } from "./file-replica.js";
 import { ReplicaRegistry } from "./registry.js";
 import { parseReplicaUrl } from "./replica-url.js";
 
@@ -9,20 +11,6 @@ describe("parseReplicaUrl", () => {
     expect(parseReplicaUrl("/var/backups/db")).toMatchObject({ type: "file", path: "/var/backups/db" });
     expect(parseReplicaUrl("relative/dir")).toMatchObject({ type: "file", path: "relative/dir" });
     expect(parseReplicaUrl("file:///var/backups/my%20db")).toMatchObject({ type: "file", path: "/var/backups/my db" });
-  });
-
-  it("reads S3 URLs with Litestream's query parameters in both spellings", () => {
-    expect(parseReplicaUrl("s3://mybucket/db/prod/?endpoint=http://127.0.0.1:9000&region=eu-west-1&force-path-style=true")).toMatchObject({
-      type: "s3",
-      bucket: "mybucket",
-      path: "db/prod",
-      endpoint: "http://127.0.0.1:9000",
-      region: "eu-west-1",
-      forcePathStyle: true,
-    });
-    expect(parseReplicaUrl("s3://b?forcePathStyle=false&skipVerify=1")).toMatchObject({ bucket: "b", path: "", forcePathStyle: false, skipVerify: true });
-    expect(parseReplicaUrl("s3://b.s3.us-west-2.amazonaws.com/x")).toMatchObject({ bucket: "b", region: "us-west-2", path: "x" });
-    expect(parseReplicaUrl("s3://b.localhost:9000/x")).toMatchObject({ bucket: "b", endpoint: "http://localhost:9000", forcePathStyle: true });
   });
 
   it("names unsupported schemes and unknown query parameters", () => {
@@ -37,8 +25,8 @@ describe("parseReplicaUrl", () => {
       expect((error as Error).message).toContain(`${scheme}://`);
       expect((error as Error).message).toContain("not supported");
     }
-    expect(() => parseReplicaUrl("s3://b/x?regoin=us")).toThrow(/unknown query parameter "regoin"/);
-    expect(() => parseReplicaUrl("s3://b/x?force-path-style=maybe")).toThrow(/not a boolean/);
+    expect(() => parseReplicaUrl("file:///x?regoin=us")).toThrow(/unknown query parameter "regoin"/);
+    expect(() => parseReplicaUrl("file://host/x")).toThrow(/must not name a host/);
     expect(() => parseReplicaUrl("ftp://x/y")).toThrow(/unknown replica scheme ftp/);
     expect(() => parseReplicaUrl("")).toThrow(/empty/);
   });
@@ -56,9 +44,31 @@ describe("layouts", () => {
 });
 
 describe("ReplicaRegistry", () => {
-  it("builds the directory client and refuses types it has no factory for", () => {
+  it("builds the directory client and refuses types it has no backend for, or has not loaded", async () => {
     const registry = new ReplicaRegistry();
     expect(registry.create("/tmp/x").type).toBe("file");
-    expect(() => registry.create("s3://bucket/x")).toThrow(/replica type "s3" is not available/);
+    expect(() => registry.create("s3://bucket/x")).toThrow(/unknown replica scheme s3:\/\/ .*\(supported: file\)/);
+    expect(() => registry.create({ type: "s3", path: "x" })).toThrow(/replica type "s3" is not available \(available: file\)/);
+    let loads = 0;
+    const memory: ReplicaBackend = {
+      type: "mem",
+      schemes: ["mem"],
+      keys: { size: { kind: "integer", doc: "How many." } },
+      parseUrl: (url, text) => ({ type: "mem", path: url.pathname, url: text }),
+      location: (spec) => `mem:${String(spec.path)}`,
+      async load() {
+        loads++;
+        return (spec) => createFileReplicaClient(String(spec.path));
+      },
+    };
+    const both = new ReplicaRegistry([memory]);
+    expect(both.backends.map((b) => b.type)).toEqual(["file", "mem"]);
+    expect(() => both.create("mem:///tmp/y")).toThrow(/replica type "mem" is not loaded/);
+    await both.load(["file"]);
+    expect(loads).toBe(0);
+    await both.load(["mem", "mem"]);
+    expect(loads).toBe(1);
+    expect(both.create("mem:///tmp/y").location).toContain("/tmp/y");
+    expect(() => both.create("gs://b/x")).toThrow(/gs:\/\/ is not supported by sqlrep yet \(supported: file, mem\)/);
   });
 });

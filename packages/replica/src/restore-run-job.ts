@@ -62,4 +62,4 @@ export function runPagesFor(pageSize: number): number {
 }
 
 /** Decoded bytes per run (the output buffer of a worker). */
-const RUN_OUTPUT = 4 * 1024 * 1024;
+const RUN_OUTPUT = 2 * 1024 * 1024;

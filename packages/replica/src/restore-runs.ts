@@ -18,14 +18,14 @@
  * on the merge path; each page of the base is hashed once, for its file checksum and
  * its page checksum together.
  */
-import type { FileHandle } from "node:fs/promises";
+import type { PageFile } from "@sqlrep/page-file";
 import { checkMergeInputs, DatabaseChecksum, isLtxError, lockPgno, LtxRunReader, mergeLtx, pageChecksum, type LtxDecodeSummary, type LtxHeader, type LtxMerge } from "@sqlrep/ltx";
 import type { MergeInputs } from "./inputs.js";
 import { fileLabel } from "./listing.js";
 import type { RestorePlan } from "./restore-plan.js";
-import { decodeRunJob, runPagesFor, type RunJob, type RunOutcome } from "./restore-run-job.js";
-import { RunWorkers } from "./restore-workers.js";
-import { ioError, missingPages, nextPgno, PageWriter } from "./restore-write.js";
+import { decodeRunJob, runPagesFor, type RunJob } from "./restore-run-job.js";
+import { RunWorkers, type WorkerOutcome } from "./restore-workers.js";
+import { ioError, missingPages, nextPgno } from "./restore-write.js";
 
 /** What the two paths of a restore leave in the temp file, for the final checks. */
 export interface WrittenDatabase {
@@ -43,8 +43,8 @@ export interface RunPathOptions {
   inputs: MergeInputs;
   /** The base's bytes, in order. */
   base: AsyncIterable<Uint8Array>;
-  handle: FileHandle;
-  temp: string;
+  /** The temp database (its page size is the base's). */
+  file: PageFile;
   /** Worker threads (0: decode on this thread). */
   workers: number;
   /** Runs are cut at this many bytes of frames. */
@@ -81,9 +81,11 @@ export async function writeByRuns(o: RunPathOptions): Promise<WrittenDatabase> {
 async function writeBase(reader: LtxRunReader, o: RunPathOptions, pageSize: number, limit: number): Promise<bigint> {
   const file = fileLabel(o.plan.files[0]!);
   const workers = o.workers > 0 ? new RunWorkers(o.workers) : undefined;
-  const decode = workers ? (job: RunJob) => workers.run(job, o.handle.fd) : inline(o, pageSize);
-  // Two runs per worker: one decoding, one queued behind it (memory: their bytes).
-  const maxInFlight = workers ? 2 * workers.size : 2;
+  const decode = workers ? (job: RunJob) => workers.run(job, o.file.fd) : inline(o, pageSize);
+  // Two runs per worker: one decoding, one queued behind it (memory: their bytes). On this
+  // thread one at a time: its writes land in the page cache in about a millisecond, and a
+  // second run would only hold another run and its pages (bench: ~8 MiB of peak RSS).
+  const maxInFlight = workers ? 2 * workers.size : 1;
   const inFlight = new Set<Promise<void>>();
   let written = 0n;
   let failure: { error: unknown } | undefined;
@@ -94,12 +96,13 @@ async function writeBase(reader: LtxRunReader, o: RunPathOptions, pageSize: numb
       while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
       if (failure !== undefined) break;
       const task = decode({ run: { bytes: run.bytes, offset: run.offset }, pageSize, limit, file }).then(
-        (outcome) => {
+        ({ outcome, bytes }) => {
           reader.accept(run.index, outcome.share);
+          reader.recycle(bytes);
           written ^= outcome.written;
         },
         (error: unknown) => {
-          failure ??= { error: isLtxError(error) ? error : ioError(error, `cannot write ${o.temp}`) };
+          failure ??= { error: isLtxError(error) ? error : ioError(error, `cannot write ${o.file.path}`) };
         },
       );
       inFlight.add(task);
@@ -115,14 +118,14 @@ async function writeBase(reader: LtxRunReader, o: RunPathOptions, pageSize: numb
 }
 
 /** Runs decoded on this thread, written asynchronously from one of two page buffers. */
-function inline(o: RunPathOptions, pageSize: number): (job: RunJob) => Promise<RunOutcome> {
+function inline(o: RunPathOptions, pageSize: number): (job: RunJob) => Promise<WorkerOutcome> {
   const free: Uint8Array[] = [];
   return async (job) => {
     const out = free.pop() ?? new Uint8Array(runPagesFor(pageSize) * pageSize);
     try {
       const { outcome, writes } = decodeRunJob(job, out);
-      await Promise.all(writes.map((w) => o.handle.write(out, w.start, w.end - w.start, w.position)));
-      return outcome;
+      await Promise.all(writes.map((w) => o.file.writeAt(w.position, out, w.start, w.end)));
+      return { outcome, bytes: job.run.bytes };
     } finally {
       free.push(out);
     }
@@ -131,7 +134,8 @@ function inline(o: RunPathOptions, pageSize: number): (job: RunJob) => Promise<R
 
 /** Phase 2: the other files' merged pages over the base's, the database checksum moved page by page. */
 async function writeIncrements(merge: LtxMerge, o: RunPathOptions, sum: DatabaseChecksum, pageSize: number, baseCommit: number, commit: number): Promise<void> {
-  const writer = new PageWriter(o.handle, pageSize, o.temp, {
+  const writer = o.file;
+  writer.replace({
     upTo: Math.min(baseCommit, commit),
     old: (pgno, data) => sum.remove(pageChecksum(pgno, data)),
   });
@@ -146,5 +150,6 @@ async function writeIncrements(merge: LtxMerge, o: RunPathOptions, sum: Database
     await writer.write(page.pgno, page.data);
   }
   if (grow <= commit) throw missingPages(o.plan, grow, commit);
-  await writer.finish();
+  await writer.flush();
+  writer.replace(undefined);
 }

@@ -2,7 +2,7 @@
  * The worker thread of a parallel restore (started by restore-workers.ts): decodes the
  * runs it is sent and writes their pages into the restored file with positional writes
  * on the descriptor the restoring thread opened (descriptors are per process). Replies
- * with each run's outcome, or with what went wrong.
+ * with each run's outcome and its buffer (for the next run), or with what went wrong.
  */
 import { writeSync } from "node:fs";
 import { parentPort } from "node:worker_threads";
@@ -19,7 +19,7 @@ export interface WorkerRequest {
 
 /** What a worker says about a run. */
 export type WorkerReply =
-  | { id: number; outcome: RunOutcome }
+  | { id: number; outcome: RunOutcome; bytes: Uint8Array }
   | { id: number; fault: { ltx: boolean; code: string; message: string; file: string | undefined; offset: number | undefined } };
 
 if (parentPort !== null) {
@@ -33,7 +33,9 @@ if (parentPort !== null) {
       for (const w of writes) {
         for (let at = w.start; at < w.end; ) at += writeSync(fd, out, at, w.end - at, w.position + (at - w.start));
       }
-      port.postMessage({ id, outcome } satisfies WorkerReply);
+      // The run's buffer goes back (transferred) to be cut into again.
+      const bytes = job.run.bytes;
+      port.postMessage({ id, outcome, bytes } satisfies WorkerReply, [bytes.buffer as ArrayBuffer]);
     } catch (err) {
       const e = err as Error & { code?: unknown; file?: string; offset?: number };
       const ltx = isLtxError(err);

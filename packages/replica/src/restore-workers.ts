@@ -12,8 +12,14 @@ import { ReplicaError } from "./errors.js";
 import type { RunJob, RunOutcome } from "./restore-run-job.js";
 import type { WorkerReply, WorkerRequest } from "./restore-worker.js";
 
+/** A run's outcome, and its bytes' buffer, sent back to be reused. */
+export interface WorkerOutcome {
+  outcome: RunOutcome;
+  bytes: Uint8Array;
+}
+
 interface Pending {
-  resolve: (outcome: RunOutcome) => void;
+  resolve: (outcome: WorkerOutcome) => void;
   reject: (err: unknown) => void;
 }
 
@@ -31,7 +37,7 @@ class RunWorker {
       const p = this.pending.get(reply.id);
       if (p === undefined) return;
       this.pending.delete(reply.id);
-      if ("outcome" in reply) p.resolve(reply.outcome);
+      if ("outcome" in reply) p.resolve({ outcome: reply.outcome, bytes: reply.bytes });
       else p.reject(rebuild(reply.fault));
     });
     const fail = (err: unknown) => {
@@ -68,13 +74,13 @@ export class RunWorkers {
     return this.workers.length;
   }
 
-  /** Decodes and writes a run on the least busy worker; its bytes are transferred to it. */
-  run(job: RunJob, fd: number): Promise<RunOutcome> {
+  /** Decodes and writes a run on the least busy worker; its bytes are transferred to it, and back. */
+  run(job: RunJob, fd: number): Promise<WorkerOutcome> {
     const alive = this.workers.filter((w) => !w.dead);
     if (alive.length === 0) return Promise.reject(new ReplicaError("io", "every restore worker thread has failed"));
     const worker = alive.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = nextId++;
-    return new Promise<RunOutcome>((resolve, reject) => {
+    return new Promise<WorkerOutcome>((resolve, reject) => {
       worker.pending.set(id, { resolve, reject });
       const request: WorkerRequest = { id, job, fd };
       worker.thread.postMessage(request, [job.run.bytes.buffer as ArrayBuffer]);

@@ -11,7 +11,7 @@ import { LtxEncoder, pageChecksum, DatabaseChecksum } from "@sqlrep/ltx";
 import { tempDir, type TempDir } from "@sqlrep/testkit";
 import { FileObjectStore } from "./file-store.js";
 import { directoryLayout } from "./layout.js";
-import { createFileReplicaClient } from "./registry.js";
+import { createFileReplicaClient } from "./file-replica.js";
 import { ObjectReplicaClient, type ReplicaClient } from "./replica-client.js";
 import { restore } from "./restore.js";
 import { InstrumentedStore } from "./testing/instrumented-store.js";

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { tempDir } from "@sqlrep/testkit";
 import { compactLevel } from "./compaction.js";
 import { isReplicaError, type ReplicaErrorCode } from "./errors.js";
-import { createFileReplicaClient } from "./registry.js";
+import { createFileReplicaClient } from "./file-replica.js";
 import type { LtxFileInfo, ReplicaClient } from "./replica-client.js";
 import { planFromFiles, planRestore, type RestoreTarget } from "./restore-plan.js";
 import { restore } from "./restore.js";

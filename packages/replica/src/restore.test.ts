@@ -4,7 +4,7 @@ import { tempDir, type TempDir } from "@sqlrep/testkit";
 import { isReplicaError, ReplicaError } from "./errors.js";
 import { FileObjectStore } from "./file-store.js";
 import { directoryLayout } from "./layout.js";
-import { createFileReplicaClient } from "./registry.js";
+import { createFileReplicaClient } from "./file-replica.js";
 import { ltxKey, ObjectReplicaClient, type ReplicaClient } from "./replica-client.js";
 import { restore, type RestoreProgress } from "./restore.js";
 import { History, Rng } from "./testing/history.js";

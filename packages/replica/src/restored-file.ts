@@ -2,9 +2,10 @@
  * Where a restore's output goes, shared by the v0.5 and the legacy restore: the checks
  * before writing, and putting the finished temp file in place durably.
  */
-import { lstat, open, rename, rm } from "node:fs/promises";
-import { dirname } from "node:path";
+import { lstat, rm } from "node:fs/promises";
+import { replaceFile, syncDirectory } from "@sqlrep/page-file";
 import { ReplicaError, throwIfAborted } from "./errors.js";
+import { ioError } from "./restore-write.js";
 
 /** Files beside a database that SQLite would apply to (or pair with) whatever database it finds. */
 const SIDE_FILES = ["-wal", "-journal"] as const;
@@ -33,8 +34,9 @@ export interface InstallOptions {
 
 /**
  * `verify` on the fsynced temp file, then (with `overwrite`) the stale side files
- * removed, the rename over the output, and an fsync of the directory so the rename
- * survives a crash. The caller removes the temp file when this throws.
+ * removed, the rename over the output and an fsync of the directory so the rename
+ * survives a crash (`replaceFile` of the page writer). The caller removes the temp file
+ * when this throws.
  */
 export async function installRestored(temp: string, output: string, options: InstallOptions): Promise<void> {
   if (options.verify) {
@@ -46,18 +48,10 @@ export async function installRestored(temp: string, output: string, options: Ins
   }
   throwIfAborted(options.signal);
   if (options.overwrite) for (const suffix of STALE_FILES) await rm(output + suffix, { force: true });
-  await rename(temp, output).catch((err: unknown) => {
-    throw new ReplicaError("io", `cannot rename ${temp} to ${output}: ${(err as Error).message}`, { cause: err });
+  await replaceFile(temp, output).catch((err: unknown) => {
+    throw ioError(err, `cannot rename ${temp} to ${output}`);
   });
-  await syncDirectory(dirname(output));
 }
 
-/** fsync of a directory: what makes a rename or a new file in it durable. */
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
+/** fsync of a directory (the page writer's): what makes a rename or a new file in it durable. */
+export { syncDirectory };

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempDir, type TempDir } from "@sqlrep/testkit";
 import { compactLevel } from "./compaction.js";
 import { isReplicaError } from "./errors.js";
-import { createFileReplicaClient } from "./registry.js";
+import { createFileReplicaClient } from "./file-replica.js";
 import type { LtxFileRef, ReplicaClient } from "./replica-client.js";
 import { planRestore } from "./restore-plan.js";
 import { restore } from "./restore.js";

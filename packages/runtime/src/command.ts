@@ -48,3 +48,32 @@ export function defineCommand<S extends FlagSpecs, IO>(program: string, spec: Co
     },
   };
 }
+
+/** A command whose module is imported on first use (a heavy engine no other command needs). */
+export interface LazyCommand<IO> extends Command<IO> {
+  /** The real command, its module loaded once. */
+  load(): Promise<Command<IO>>;
+}
+
+/**
+ * A stand-in for a command with a heavy module: its name and summary for the command
+ * list; the rest once `load` resolved ({@link runProgram} loads it before use).
+ */
+export function lazyCommand<IO>(name: string, summary: string, load: () => Promise<Command<IO>>): LazyCommand<IO> {
+  let real: Promise<Command<IO>> | undefined;
+  const lazy: LazyCommand<IO> = {
+    name,
+    summary,
+    load: () => (real ??= load()),
+    run: async (args, io) => (await lazy.load()).run(args, io),
+    usage: () => {
+      throw new Error(`the ${name} command is not loaded yet`);
+    },
+  };
+  return lazy;
+}
+
+/** The command itself, its module loaded if it is lazy. */
+export async function loadCommand<IO>(command: Command<IO>): Promise<Command<IO>> {
+  return "load" in command ? (command as LazyCommand<IO>).load() : command;
+}

@@ -21,7 +21,7 @@ export { DEFAULT_MAX_BUFFERED_EVENTS, EventStream, type EventStreamOptions } fro
 
 /** Command lines: Go-style flags, commands, the program runner. */
 export { defineFlags, describeFlags, parseFlags, type FlagSpec, type FlagSpecs, type FlagValues, type ParsedArgs } from "./flags.js";
-export { defineCommand, type Command, type CommandIo, type CommandSpec } from "./command.js";
+export { defineCommand, lazyCommand, loadCommand, type Command, type CommandIo, type CommandSpec, type LazyCommand } from "./command.js";
 export { programUsage, runProgram, type ProgramSpec } from "./program.js";
 
 /** Running a child: shell-word splitting, signal forwarding, exit codes. */

@@ -1,7 +1,7 @@
 // The command framework and program runner: usage and help texts, and how each kind of error
 // becomes output and an exit code.
 import { describe, expect, it } from "vitest";
-import { defineCommand, type CommandIo } from "./command.js";
+import { defineCommand, lazyCommand, type Command, type CommandIo } from "./command.js";
 import { FlagValueError } from "./errors.js";
 import { defineFlags } from "./flags.js";
 import { programUsage, runProgram, type ProgramSpec } from "./program.js";
@@ -57,5 +57,23 @@ describe("runProgram", () => {
     expect(await run(["greet", "crash"])).toEqual({ code: 1, stdout: "", stderr: "error: x is undefined\n" });
     const debug = await run(["greet", "crash"], { DEMO_DEBUG: "1" });
     expect(debug.stderr).toMatch(/^error: x is undefined\nTypeError: x is undefined\n {4}at /);
+  });
+
+  it("loads a lazy command's module only when it runs or its help is asked for", async () => {
+    let loads = 0;
+    const lazy = lazyCommand<CommandIo>("greet", "prints a greeting", async () => (loads++, greet as Command<CommandIo>));
+    const lazyProgram: ProgramSpec<CommandIo> = { ...program, commands: [lazy] };
+    const io = (out: string[]) => ({ stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => out.push(t) }, env: {} });
+    const listed: string[] = [];
+    expect(await runProgram(lazyProgram, [], io(listed))).toBe(1);
+    expect(listed.join("")).toContain("\tgreet    prints a greeting\n");
+    expect(loads).toBe(0);
+    const help: string[] = [];
+    expect(await runProgram(lazyProgram, ["help", "greet"], io(help))).toBe(0);
+    expect(help.join("")).toBe(greet.usage());
+    const ran: string[] = [];
+    expect(await runProgram(lazyProgram, ["greet", "-times", "0", "x"], io(ran))).toBe(1);
+    expect(ran.join("")).toContain('(run "demo greet -h" for its flags)');
+    expect(loads).toBe(1); // loaded once, kept
   });
 });

@@ -1,6 +1,6 @@
 // The top of a Go-style CLI: picks the command, prints the usage and help, and turns errors
 // into `error: …` lines and exit codes (0 on success and on -h, 1 on any error).
-import type { Command, CommandIo } from "./command.js";
+import { loadCommand, type Command, type CommandIo } from "./command.js";
 import { isRuntimeError } from "./errors.js";
 
 /** A program: its name, its one-line description and its commands, in the order the usage lists them. */
@@ -46,14 +46,15 @@ export async function runProgram<IO extends CommandIo>(program: ProgramSpec<IO>,
   }
   if (name === "help" || name === "-h" || name === "-help" || name === "--help") {
     const command = program.commands.find((c) => c.name === rest[0]);
-    io.stdout.write(command ? command.usage() : programUsage(program));
+    io.stdout.write(command ? (await loadCommand(command)).usage() : programUsage(program));
     return 0;
   }
-  const command = program.commands.find((c) => c.name === name);
-  if (!command) {
+  const found = program.commands.find((c) => c.name === name);
+  if (!found) {
     io.stderr.write(`error: unknown command ${JSON.stringify(name)}\n\n${programUsage(program)}`);
     return 1;
   }
+  const command = await loadCommand(found);
   try {
     return await command.run(rest, io);
   } catch (err) {

@@ -106,7 +106,8 @@ export class ManualClock implements Clock {
   }
 
   schedule(delayMs: number, fn: () => void): Timer {
-    const entry: Entry = { at: this.time + Math.max(0, delayMs), seq: this.seq++, fn, cancelled: false };
+    // Whole milliseconds, as Date.now() gives: jittered delays would otherwise make now() fractional.
+    const entry: Entry = { at: this.time + Math.ceil(Math.max(0, delayMs)), seq: this.seq++, fn, cancelled: false };
     heapPush(this.heap, entry);
     return {
       cancel: () => {

@@ -9,6 +9,9 @@ import { formatChecksum, formatTxid, LtxEncoder, parseChecksum, type LtxHeaderIn
 import { ReplicaError } from "@sqlrep/replica";
 import { readEnds, readLocalFile } from "./log-files.js";
 import { StagingJournal, walMarkOf, type StagedChange } from "./staging-journal.js";
+import type { LogPage, WalMark } from "./log-types.js";
+
+export type { LogPage, WalMark } from "./log-types.js";
 
 /** A database state the log can name: its TXID and what it is. */
 export interface LogPosition {
@@ -20,13 +23,6 @@ export interface LogPosition {
   readonly pageSize: number;
 }
 
-/** Where the state after an entry is in the feeder's WAL (the backup engine's resume hint). */
-export interface WalMark {
-  /** Offset right after the entry's last commit frame. */
-  readonly offset: number;
-  readonly salt1: number;
-  readonly salt2: number;
-}
 
 /** One entry of the log: one TXID range, one upload. */
 export interface LogEntry {
@@ -54,11 +50,6 @@ export interface LogEntry {
   readonly transactions?: number | undefined;
 }
 
-/** A page to write. */
-export interface LogPage {
-  readonly pgno: number;
-  readonly data: Uint8Array;
-}
 
 /** What a staged change needs beyond its pages: the header fields the log does not decide. */
 export interface AppendInit {
@@ -240,6 +231,12 @@ export class LtxLog {
    * Stages a change: its pages (ascending, the lock page left out) and post-apply
    * checksum (or asked once every page was read: a throw while reading leaves nothing)
    * go to the staging journal, on top of the head. `seal` makes entries of them.
+   *
+   * A change that grows the database must carry every page past its old size: sealing
+   * merges changes by taking the newest copy of each page, so after a shrink and a
+   * regrowth a page the change leaves out would come from before the shrink (the WAL
+   * stager holds to this; SQLite writes every page it adds). Staged changes count
+   * against `maxBytes`: past it they are sealed, so entries can be dropped.
    */
   stage(init: AppendInit, pages: Iterable<LogPage & { checksum?: bigint }>, postApply: bigint | (() => bigint)): void {
     const head = this.requireHead();
@@ -259,6 +256,8 @@ export class LtxLog {
       },
       pages,
     );
+    // Staged changes count against the log's bound too (an outage would grow them forever).
+    if (this.bytes + this.journal.bytes > this.maxBytes) this.seal();
     this.notify();
   }
 
@@ -442,6 +441,9 @@ export class LtxLog {
   private push(entry: LogEntry): void {
     this.list.push(entry);
     this.bytes += entry.size;
+    // The state before it too: once older entries are released, a replica whose tip is
+    // that state is still recognised as ours on reopen.
+    if (entry.lineage === undefined && entry.minTXID > 1) this.remember(entry.minTXID - 1, entry.preApply);
     this.remember(entry.maxTXID, entry.postApply);
   }
 

@@ -257,3 +257,105 @@ describe("startFaultProxy", () => {
     await expect(startFaultProxy({ target: "https://127.0.0.1:1" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
   });
 });
+
+describe("startFaultProxy with a shaped link", () => {
+  /** A plain HTTP server that answers `/<n>` with n bytes, and `/echo` with the length of the body it received. */
+  async function startOrigin(): Promise<{ url: string; close(): Promise<void> }> {
+    const { createServer } = await import("node:http");
+    const server = createServer((req, res) => {
+      if (req.url === "/echo") {
+        let n = 0;
+        req.on("data", (c: Buffer) => (n += c.length));
+        req.on("end", () => res.end(String(n)));
+        return;
+      }
+      const n = Number(req.url!.slice(1));
+      res.writeHead(200, { "content-length": n }).end(Buffer.alloc(n, 7));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as import("node:net").AddressInfo;
+    return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
+  }
+
+  /** GET on its own connection (no keep-alive): the body length and the seconds it took. */
+  async function timedGet(url: string, agent?: Agent): Promise<{ bytes: number; seconds: number }> {
+    const t = performance.now();
+    const res = await get(url, agent ?? new Agent({ keepAlive: false }));
+    return { bytes: res.body.length, seconds: (performance.now() - t) / 1000 };
+  }
+
+  it(
+    "caps each connection's bandwidth: one download takes its size over the rate, two in parallel take no longer than one",
+    async () => {
+      const origin = await startOrigin();
+      const proxy = await startFaultProxy({ target: origin.url, link: { bytesPerSecond: 4_000_000 } });
+      try {
+        const one = await timedGet(`${proxy.url}/2000000`);
+        expect(one.bytes).toBe(2_000_000);
+        // 2 MB at 4 MB/s: at least 0.5 s (a lower bound: a busy machine only adds).
+        expect(one.seconds).toBeGreaterThanOrEqual(0.45);
+        const t = performance.now();
+        const both = await Promise.all([timedGet(`${proxy.url}/2000000`), timedGet(`${proxy.url}/2000000`)]);
+        const together = (performance.now() - t) / 1000;
+        expect(both.map((b) => b.bytes)).toEqual([2_000_000, 2_000_000]);
+        for (const b of both) expect(b.seconds).toBeGreaterThanOrEqual(0.45);
+        // Per connection, not shared: one after the other would take ≥ 1 s.
+        expect(together).toBeLessThan(0.9);
+        proxy.setLink(undefined);
+        expect((await timedGet(`${proxy.url}/2000000`)).seconds).toBeLessThan(0.45);
+      } finally {
+        await proxy.stop();
+        await origin.close();
+      }
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "caps uploads too",
+    async () => {
+      const origin = await startOrigin();
+      const proxy = await startFaultProxy({ target: origin.url, link: { bytesPerSecond: 4_000_000 } });
+      try {
+        const t = performance.now();
+        const answer = await new Promise<string>((resolve, reject) => {
+          const req = request(`${proxy.url}/echo`, { method: "PUT", agent: new Agent({ keepAlive: false }) }, (res) => {
+            let body = "";
+            res.on("data", (c: Buffer) => (body += c.toString()));
+            res.on("end", () => resolve(body));
+          });
+          req.on("error", reject);
+          req.end(Buffer.alloc(1_000_000, 1));
+        });
+        expect(answer).toBe("1000000");
+        expect((performance.now() - t) / 1000).toBeGreaterThanOrEqual(0.22);
+      } finally {
+        await proxy.stop();
+        await origin.close();
+      }
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "delays each way: a request on a kept-alive connection costs a round trip, the first one on a new connection one more (its handshake)",
+    async () => {
+      const origin = await startOrigin();
+      const proxy = await startFaultProxy({ target: origin.url, link: { latencyMs: 60 } });
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const first = await timedGet(`${proxy.url}/10`, agent);
+        const second = await timedGet(`${proxy.url}/10`, agent);
+        expect([first.bytes, second.bytes]).toEqual([10, 10]);
+        expect(first.seconds).toBeGreaterThanOrEqual(0.235); // 2 round trips of 120 ms
+        expect(second.seconds).toBeGreaterThanOrEqual(0.118); // 1 round trip
+        expect(second.seconds).toBeLessThan(first.seconds);
+      } finally {
+        agent.destroy();
+        await proxy.stop();
+        await origin.close();
+      }
+    },
+    TIMEOUT,
+  );
+});

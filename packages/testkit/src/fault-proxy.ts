@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { pipeline } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TestkitError } from "./errors.js";
+import { connectionOf, requestDelay, shaper, type LinkShape } from "./link.js";
 
 /**
  * What the proxy does to requests. Every field applies only to requests `match` accepts
@@ -45,8 +46,10 @@ export interface FaultProxy {
   readonly port: number;
   /** Replaces the current faults (and restarts the `failNext` count). */
   setFaults(faults: Faults): void;
-  /** No faults: pass everything through. */
+  /** No faults: pass everything through (the link stays as set). */
   clear(): void;
+  /** Shapes every connection from now on: bandwidth per connection and one-way latency (undefined: a plain loopback). */
+  setLink(link: LinkShape | undefined): void;
   /** A snapshot of the counters. */
   readonly stats: FaultProxyStats;
   /** Closes the proxy and every connection through it. Idempotent. */
@@ -59,6 +62,8 @@ export interface FaultProxyOptions {
   target: string;
   /** Seeds the draws (jitter, fail, reset): the same requests in the same order meet the same faults. */
   seed?: number;
+  /** The link every connection goes through (see `setLink`). */
+  link?: LinkShape | undefined;
 }
 
 /**
@@ -76,6 +81,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const stats: FaultProxyStats = { requests: 0, forwarded: 0, failed: 0, reset: 0 };
   let faults: Faults = {};
   let failNext = 0;
+  let link: LinkShape | undefined = options.link;
 
   const forward = (req: IncomingMessage, res: ServerResponse, resetResponse: boolean) => {
     const upstream = request({
@@ -86,11 +92,22 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       headers: req.rawHeaders,
       agent,
     });
+    const shape = link;
     upstream.on("response", (answer) => {
       if (resetResponse) return resetAfter(req, res, answer);
       stats.forwarded += 1;
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders);
-      pipeline(answer, res, () => {});
+      if (shape === undefined) {
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders);
+        return pipeline(answer, res, () => {});
+      }
+      // The answer travels back: its headers a latency later, its body at the link's pace.
+      const body = shaper(shape, connectionOf(req.socket).down);
+      answer.pipe(body);
+      setTimeout(() => {
+        if (res.destroyed) return;
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders);
+        pipeline(body, res, () => {});
+      }, shape.latencyMs ?? 0);
     });
     upstream.on("error", (error) => {
       if (res.headersSent) return res.destroy();
@@ -100,7 +117,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     res.on("close", () => {
       if (!res.writableFinished) upstream.destroy();
     });
-    pipeline(req, upstream, () => {});
+    // The request's headers already took their latency (handle); its body goes at the link's pace.
+    if (shape === undefined) pipeline(req, upstream, () => {});
+    else pipeline(req, shaper({ bytesPerSecond: shape.bytesPerSecond }, connectionOf(req.socket).up), upstream, () => {});
   };
 
   const resetAfter = (req: IncomingMessage, res: ServerResponse, answer: IncomingMessage) => {
@@ -145,6 +164,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     stats.requests += 1;
+    if (link !== undefined) {
+      const wait = requestDelay(link, connectionOf(req.socket));
+      if (wait > 0) await sleep(wait);
+    }
     const current = faults;
     if (current.match && !current.match({ method: req.method ?? "", url: req.url ?? "" })) return forward(req, res, false);
     // Always four draws, so one request's faults do not shift the next one's.
@@ -189,6 +212,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     clear() {
       faults = {};
       failNext = 0;
+    },
+    setLink(next) {
+      link = next === undefined ? undefined : { ...next };
     },
     get stats() {
       return { ...stats };

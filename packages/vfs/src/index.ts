@@ -12,6 +12,6 @@ export { PageCache, pageKey } from "./page-cache.js";
 export { VersionIndex, DATA, MISSING, ZERO, type Slot } from "./version-index.js";
 export { DB_HEADER_SIZE, patchHeader, presentPageOne } from "./page-one.js";
 export { formatTime, parseTimeValue } from "./time-value.js";
-export { openReplicaClient, closeReplicaClient, type ReplicaSourceOptions } from "./replica-source.js";
+export { openReplicaClient, closeReplicaClient, DEFAULT_BACKENDS, type ReplicaSourceOptions } from "./replica-source.js";
 export { VfsError, isVfsError, sqliteCodeOf, SQLITE, type VfsErrorCode, type VfsErrorOptions } from "./errors.js";
 export { silentLogger, type Logger } from "./logger.js";

@@ -1,27 +1,30 @@
-// The one place that turns a replica URL into a ReplicaClient. The house issue (14) will
-// change how backends register; only this module should need to follow it.
-import { parseReplicaUrl, ReplicaRegistry, type ReplicaClient } from "@sqlrep/replica";
+/**
+ * The one place the VFS turns a replica URL into a ReplicaClient: through a registry of
+ * backends (file and S3 by default; an app passes its own list to serve more schemes).
+ */
+import { fileBackend, ReplicaRegistry, type ReplicaBackend, type ReplicaClient } from "@sqlrep/replica";
+import { s3Backend } from "@sqlrep/replica-s3/backend";
+
+/** The backends the VFS serves unless told otherwise. */
+export const DEFAULT_BACKENDS: readonly ReplicaBackend[] = [fileBackend, s3Backend];
 
 /** Options of {@link openReplicaClient}. */
 export interface ReplicaSourceOptions {
   /** Environment read for credentials and endpoints (`LITESTREAM_*`, `AWS_*`); default `process.env`. */
   env?: NodeJS.ProcessEnv | undefined;
+  /** The backends served (default {@link DEFAULT_BACKENDS}). */
+  backends?: readonly ReplicaBackend[] | undefined;
 }
 
 /**
  * A client for a replica URL (`file:///dir`, a plain directory, `s3://bucket/prefix?endpoint=…`).
- * The S3 package (and the AWS SDK) is loaded only for an s3 URL. Unknown schemes throw
- * the registry's `ReplicaError("unsupported-scheme")`, naming the URL.
+ * Only the URL's backend is loaded (the AWS SDK only for an s3 URL). Unknown schemes throw
+ * `ReplicaError("unsupported-scheme")`, naming the URL and the schemes served.
  */
 export async function openReplicaClient(url: string, options: ReplicaSourceOptions = {}): Promise<ReplicaClient> {
-  // TODO(issue 14): take the backend list from the house registry once it exists, so every
-  // scheme the CLI serves works here too; until then: file (built in) and s3.
-  const spec = parseReplicaUrl(url);
-  const registry = new ReplicaRegistry();
-  if (spec.type === "s3") {
-    const { createS3ReplicaClient } = await import("@sqlrep/replica-s3");
-    registry.register("s3", (s) => createS3ReplicaClient(s, { env: options.env }));
-  }
+  const registry = new ReplicaRegistry(options.backends ?? DEFAULT_BACKENDS, { env: options.env ?? process.env });
+  const spec = registry.parse(url);
+  await registry.load([spec.type]);
   return registry.create(spec);
 }
 

@@ -3,9 +3,10 @@
 import { existsSync } from "node:fs";
 import { BackupEngine, type DatabaseOptions, type StopReport } from "@sqlrep/backup";
 import { formatDuration } from "@sqlrep/config";
-import { isReplicaError, parseReplicaUrl } from "@sqlrep/replica";
+import { isReplicaError } from "@sqlrep/replica";
+import { BACKENDS } from "../backends.js";
 import { defineCommand } from "../command.js";
-import { absoluteFileSpec, configPath, refuseSharedReplicas, resolveDatabasePath, type LitestreamConfig, type ReplicaConfig } from "../config.js";
+import { configPath, urlSpec, refuseSharedReplicas, resolveDatabasePath, type LitestreamConfig, type ReplicaConfig } from "../config.js";
 import { CliError, CONFIG_FLAGS, createClient, createRegistry, readConfig, replicaTypes, type Io, type NamedReplica } from "../context.js";
 import { createLogger, createMetricsRegistry, defineFlags, isLogLevel, runChild, Shutdown, splitShellWords, UsageError, type Logger, type LogLevel } from "@sqlrep/runtime";
 import { formatTxid } from "../format.js";
@@ -81,7 +82,7 @@ function positionalConfig([dbArg, ...urls]: readonly string[], io: Io): Litestre
   const replicas = urls.map((url): ReplicaConfig => {
     let spec;
     try {
-      spec = absoluteFileSpec(parseReplicaUrl(url), io.cwd);
+      spec = urlSpec(url, io.cwd);
     } catch (err) {
       if (isReplicaError(err)) throw new CliError(err.message, { cause: err });
       throw err;
@@ -91,7 +92,7 @@ function positionalConfig([dbArg, ...urls]: readonly string[], io: Io): Litestre
     return { name: n === 1 ? spec.type : `${spec.type}-${n}`, spec };
   });
   const dbs = [{ path: resolveDatabasePath(dbArg!, io.cwd), settings: {}, replicas }];
-  refuseSharedReplicas(dbs, (_, j) => `replica URL ${urls[j]}`, (_, __, message) => new UsageError(message));
+  refuseSharedReplicas(dbs, BACKENDS, (_, j) => `replica URL ${urls[j]}`, (_, __, message) => new UsageError(message));
   return { logging: { level: "info", type: "text", stderr: false }, dbs, warnings: [] };
 }
 

@@ -7,8 +7,9 @@ import { encodeLtx } from "@sqlrep/ltx";
 import type { ReplicaClient } from "@sqlrep/replica";
 import Database from "better-sqlite3";
 
-/** The built CLI the tests run as a child process. */
-export const CLI = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "cli.js");
+
+/** The built CLI the tests run as a child process: the bundle `bin` points at (scripts/bundle.mjs). */
+export const CLI = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "litestream.js");
 
 export interface RunResult {
   code: number;
@@ -16,7 +17,7 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs `node dist/cli.js …args` to completion. */
+/** Runs `node dist/litestream.js …args` to completion. */
 export async function runCli(args: readonly string[], options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, LITESTREAM_CONFIG: "/nonexistent/litestream.yml", LOG_LEVEL: "" };
   for (const [k, v] of Object.entries(options.env ?? {})) {

@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeHeader, HEADER_SIZE } from "@sqlrep/ltx";
 import { createFileReplicaClient, ReplicaRegistry, SNAPSHOT_LEVEL, type ReplicaClient } from "@sqlrep/replica";
-import { createS3ReplicaClient } from "@sqlrep/replica-s3";
+import { createS3ReplicaClient, s3Backend } from "@sqlrep/replica-s3";
 import { spawnProcess, startS3Server, stopAllProcesses, tempDir, type ProcessHandle, type S3Server, type TempDir } from "@sqlrep/testkit";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, expect } from "vitest";
@@ -351,7 +351,7 @@ export function replicaClient(url: string, s3?: S3Server): ReplicaClient {
   if (s3 === undefined) throw new Error(`${url} needs the S3 server`);
   // The SDK otherwise warns on every client that its 2027 releases need Node 22 (as the CLI does).
   process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] ??= "true";
-  const registry = new ReplicaRegistry().register("s3", (spec) => createS3ReplicaClient(spec, { env: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey } }));
+  const registry = new ReplicaRegistry([s3Backend]).register("s3", (spec) => createS3ReplicaClient(spec, { env: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey } }));
   return registry.create(url);
 }
 

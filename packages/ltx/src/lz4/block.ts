@@ -3,6 +3,7 @@
  * compressor byte for byte (ltx-spec Appendix B), and a bounds-checked decoder.
  */
 import { LtxError } from "../errors.js";
+import { nativeDecodeBlock } from "./native.js";
 
 const MF_LIMIT = 14; // no match may start in the last 14 bytes of the input
 const WINDOW = 0x10000;
@@ -331,6 +332,28 @@ export function decodeBlock(
 }
 
 /**
+ * `decodeBlock` through the native codec when it loaded (lz4-napi; the bytes before
+ * `dp` back to `history`, at most 64 KiB, as its dictionary), falling back to the
+ * JavaScript decoder when it is absent or refuses the block, so faults are reported
+ * (and placed) by one decoder whatever the platform. Internal to the package.
+ */
+export function decodeBlockFast(
+  src: Uint8Array,
+  sp: number,
+  send: number,
+  dst: Uint8Array,
+  dp: number,
+  dend: number,
+  history: number,
+  bias: number,
+  file: string | undefined,
+): number {
+  const dict = dp > history ? dst.subarray(Math.max(history, dp - WINDOW), dp) : undefined;
+  const end = nativeDecodeBlock(src, sp, send, dst, dp, dend, dict);
+  return end >= 0 ? end : decodeBlock(src, sp, send, dst, dp, dend, history, bias, file);
+}
+
+/**
  * The most a compressed block of `size` bytes can decompress to: a match sequence
  * turns each length byte into at most 255 output bytes, a literal byte into one.
  */
@@ -340,10 +363,11 @@ export function maxDecodedSize(size: number): number {
 
 /**
  * Decompresses one raw LZ4 block into dst and returns the number of bytes written.
- * Throws LtxError (code "lz4", offset = byte offset in src) on any malformed input:
+ * Natively when lz4-napi loaded (see `lz4Backend`), else in JavaScript; the result is
+ * the same. Throws LtxError (code "lz4", offset = byte offset in src) on any malformed input:
  * truncated sequence, zero offset, match before the output start, literal/match
  * overrunning src or dst. Never reads or writes out of bounds, never loops forever.
  */
 export function lz4DecompressBlock(src: Uint8Array, dst: Uint8Array): number {
-  return decodeBlock(src, 0, src.length, dst, 0, dst.length, 0, 0, undefined);
+  return decodeBlockFast(src, 0, src.length, dst, 0, dst.length, 0, 0, undefined);
 }

@@ -1,11 +1,13 @@
 /**
  * LZ4 frames (the lz4 project's frame format). The encoder writes exactly what
- * pierrec/lz4 v4's Writer writes at the fast level; the decoders read any valid
- * frame and check every checksum it carries.
+ * pierrec/lz4 v4's Writer writes at the fast level (or, with `codec: "native"`, the same
+ * frame layout with lz4-napi's blocks); the decoders read any valid frame and check
+ * every checksum it carries.
  */
 import { concatBytes } from "../binary.js";
 import { LtxError } from "../errors.js";
-import { compressFrameBlock, decodeBlock, maxDecodedSize } from "./block.js";
+import { compressFrameBlock, decodeBlockFast, maxDecodedSize } from "./block.js";
+import { nativeCompressBlock, useNativeCompressor, type Lz4Codec } from "./native.js";
 import { XxHash32, xxhash32 } from "./xxhash32.js";
 
 const MAGIC = 0x184d2204;
@@ -36,6 +38,11 @@ export interface Lz4FrameOptions {
   blockSize?: Lz4BlockSize;
   /** Append the XXH32 of the content after the EndMark (default true, as pierrec and Litestream do). */
   contentChecksum?: boolean;
+  /**
+   * Block compressor: `js` (default), pierrec's own algorithm, so the frame is byte-identical
+   * to Go's; `native`, lz4-napi (~2.5× faster, other bytes, the same content).
+   */
+  codec?: Lz4Codec;
 }
 
 /** Options of {@link lz4DecodeFrame}. */
@@ -208,6 +215,7 @@ export class Lz4FrameEncoder {
   private scratch = new Uint8Array(0);
   private started = false;
   private finished = false;
+  private readonly native: boolean;
 
   constructor(options: Lz4FrameOptions = {}) {
     const blockSize = options.blockSize ?? 4194304;
@@ -216,6 +224,7 @@ export class Lz4FrameEncoder {
     }
     this.blockSize = blockSize;
     this.checksum = (options.contentChecksum ?? true) ? new XxHash32() : undefined;
+    this.native = useNativeCompressor(options.codec ?? "js");
   }
 
   /** Feeds content; returns the frame bytes completed so far (the header first). */
@@ -266,7 +275,7 @@ export class Lz4FrameEncoder {
   /** One block: its size word and payload, compressed when that pays (spec §4.2). */
   private block(piece: Uint8Array): Uint8Array {
     if (this.scratch.length < 4 + piece.length) this.scratch = new Uint8Array(4 + piece.length);
-    const n = compressFrameBlock(piece, this.scratch, 4);
+    const n = this.native ? nativeFrameBlock(piece, this.scratch) : compressFrameBlock(piece, this.scratch, 4);
     if (n > 0) {
       writeU32(this.scratch, 0, n);
       return this.scratch.slice(0, 4 + n);
@@ -276,6 +285,14 @@ export class Lz4FrameEncoder {
     out.set(piece, 4);
     return out;
   }
+}
+
+/** lz4-napi's block for `piece` at `dst[4…]`, or 0 to store the piece raw (when compressing does not make it shorter). */
+function nativeFrameBlock(piece: Uint8Array, dst: Uint8Array): number {
+  const block = nativeCompressBlock(piece);
+  if (block.length >= piece.length) return 0;
+  dst.set(block, 4);
+  return block.length;
 }
 
 /**
@@ -350,7 +367,7 @@ function decodeFrameBlock(
 ): number {
   const room = stored ? size : Math.min(h.blockMax, maxDecodedSize(size));
   const out = (into.buf = grow(into.buf, start, start + room, Number.MAX_SAFE_INTEGER));
-  if (!stored) return decodeBlock(src, at, at + size, out, start, start + room, history, place.bias, place.file);
+  if (!stored) return decodeBlockFast(src, at, at + size, out, start, start + room, history, place.bias, place.file);
   out.set(src.subarray(at, at + size), start);
   return start + size;
 }

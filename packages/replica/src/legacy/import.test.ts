@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempDir, type TempDir } from "@sqlrep/testkit";
 import type { FileObjectStore } from "../file-store.js";
-import { createFileReplicaClient } from "../registry.js";
+import { createFileReplicaClient } from "../file-replica.js";
 import type { ReplicaClient } from "../replica-client.js";
 import { restore } from "../restore.js";
 import { LegacyReplicaBuilder } from "../testing/legacy-builder.js";

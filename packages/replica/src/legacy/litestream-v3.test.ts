@@ -9,8 +9,7 @@ import { cpSync, existsSync, readFileSync, renameSync, truncateSync, unlinkSync 
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot, startS3Server, stopAllProcesses, tempDir, type S3Server, type TempDir } from "@sqlrep/testkit";
-import { createFileReplicaClient } from "../registry.js";
-import { parseReplicaUrl } from "../replica-url.js";
+import { createFileReplicaClient } from "../file-replica.js";
 import type { ReplicaClient } from "../replica-client.js";
 import { restore } from "../restore.js";
 import { readObject } from "../object-store.js";
@@ -45,8 +44,8 @@ const backends: Backend[] = [
     skip: s3Missing,
     async setup() {
       const s3: S3Server = await startS3Server();
-      const { createS3ReplicaClient } = (await import(s3Dist)) as { createS3ReplicaClient: (spec: unknown) => ReplicaClient };
-      const client = createS3ReplicaClient({ ...parseReplicaUrl(s3.url("backups/app")), accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
+      const { createS3ReplicaClient, parseS3Url } = (await import(s3Dist)) as { createS3ReplicaClient: (spec: unknown) => ReplicaClient; parseS3Url: (url: string) => object };
+      const client = createS3ReplicaClient({ ...parseS3Url(s3.url("backups/app")), accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
       const yaml = [
         "      - type: s3",
         `        bucket: ${s3.bucket}`,

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempDir, type TempDir } from "@sqlrep/testkit";
 import { isReplicaError } from "../errors.js";
 import type { FileObjectStore } from "../file-store.js";
-import { createFileReplicaClient } from "../registry.js";
+import { createFileReplicaClient } from "../file-replica.js";
 import type { ReplicaClient } from "../replica-client.js";
 import { LegacyReplicaBuilder } from "../testing/legacy-builder.js";
 import { listLegacyReplica } from "./listing.js";

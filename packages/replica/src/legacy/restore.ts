@@ -1,9 +1,11 @@
-import { open, rm, type FileHandle } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { resolve } from "node:path";
 import { concatBytes, isLtxError, lz4DecodeFrame, Lz4FrameDecoder } from "@sqlrep/ltx";
+import { PageFile } from "@sqlrep/page-file";
 import { decodeDatabaseHeader, decodeWalHeader, isWalError, replayWal, WAL_HEADER_SIZE, walFrameSize, type WalPosition, type WalReplayEnd } from "@sqlrep/wal";
 import { isReplicaError, ReplicaError, throwIfAborted } from "../errors.js";
 import { checkOutput, installRestored } from "../restored-file.js";
+import { ioError } from "../restore-write.js";
 import type { ReplicaClient } from "../replica-client.js";
 import type { LegacyLogger, LegacySegmentInfo } from "./listing.js";
 import { hex8 } from "./names.js";
@@ -96,7 +98,7 @@ export async function restoreLegacy(client: ReplicaClient, options: LegacyRestor
   const progress = new Progress(options.onProgress);
   progress.set({ phase: "plan" });
   const plan = options.plan ?? (await planLegacyRestore(client, options.target, { logger: options.logger, signal }));
-  const run = new LegacyRestoreRun(client, plan, options, progress, temp);
+  const run = new LegacyRestoreRun(client, plan, options, progress, output);
   try {
     const result = await run.execute();
     if (options.verify) progress.set({ phase: "verify" });
@@ -113,7 +115,7 @@ export async function restoreLegacy(client: ReplicaClient, options: LegacyRestor
 class LegacyRestoreRun {
   private readonly prefetch: ObjectPrefetcher;
   private readonly memory: number;
-  private handle: FileHandle | undefined;
+  private file: PageFile | undefined;
   private sink: PageSink | undefined;
   private pageSize = 0;
   private pageCount = 0;
@@ -127,7 +129,8 @@ class LegacyRestoreRun {
     private readonly plan: LegacyRestorePlan,
     private readonly options: LegacyRestoreOptions,
     private readonly progress: Progress,
-    private readonly temp: string,
+    /** The database path; written as `<output>.tmp` (the page file's temp file). */
+    private readonly output: string,
   ) {
     this.memory = Math.max(3 * 1024 * 1024, options.memory ?? DEFAULT_MEMORY);
     const items = [plan.snapshot, ...plan.indexes.flatMap((i) => i.segments)];
@@ -143,17 +146,17 @@ class LegacyRestoreRun {
   async execute(): Promise<LegacyRestoreResult> {
     const { plan } = this;
     try {
-      this.handle = await open(this.temp, "w", 0o644).catch((err: unknown) => {
-        throw new ReplicaError("io", `cannot create ${this.temp}: ${(err as Error).message}`, { cause: err, key: this.temp });
-      });
       await this.writeSnapshot();
       for (let i = 0; i < plan.indexes.length; i++) {
         throwIfAborted(this.options.signal);
         await this.replayIndex(plan.indexes[i]!, i === plan.indexes.length - 1);
       }
-      await this.handle.sync();
-      const { size } = await this.handle.stat();
       if (this.pageSize === 0) throw new ReplicaError("corrupt", `snapshot ${plan.snapshot.key} is empty and no WAL follows it: there is no database to restore`, { key: plan.snapshot.key });
+      const file = await this.openFile();
+      await file.sync().catch((err: unknown) => {
+        throw ioError(err, `cannot write ${this.output}.tmp`);
+      });
+      const size = await file.size();
       if (this.pageCount === 0) this.pageCount = Math.floor(size / this.pageSize);
       return {
         generation: plan.generation,
@@ -172,7 +175,7 @@ class LegacyRestoreRun {
       };
     } finally {
       this.prefetch.close();
-      await this.handle?.close();
+      await this.file?.close();
     }
   }
 
@@ -181,18 +184,42 @@ class LegacyRestoreRun {
     const { key } = this.plan.snapshot;
     this.progress.set({ phase: "snapshot" });
     let written = 0;
-    let head: Uint8Array = new Uint8Array(0);
+    // Blocks before the database header is complete (normally none: the first block holds it).
+    let held: Uint8Array[] = [];
+    let heldBytes = 0;
     await this.decodeObject(key, async (block) => {
-      if (head.length < 100) head = concatBytes([head, block.subarray(0, 100 - head.length)]);
-      await this.handle!.write(block, 0, block.length, written);
+      if (this.file === undefined) {
+        held.push(block.slice());
+        heldBytes += block.length;
+        if (heldBytes < 100) return;
+        block = held.length === 1 ? held[0]! : concatBytes(held);
+        held = [];
+        this.pageSize = this.snapshotPageSize(block, key);
+        await this.openFile();
+      }
+      await this.file!.writeAt(written, block).catch((err: unknown) => {
+        throw ioError(err, `cannot write ${this.output}.tmp`);
+      });
       written += block.length;
     });
-    if (written === 0) return; // a database that only existed in its WAL: the WAL header gives the page size
+    // A database that only existed in its WAL: the WAL header gives the page size.
+    if (written === 0 && heldBytes > 0) this.snapshotPageSize(concatBytes(held), key);
+  }
+
+  private snapshotPageSize(head: Uint8Array, key: string): number {
     try {
-      this.pageSize = decodeDatabaseHeader(head, key).pageSize;
+      return decodeDatabaseHeader(head.subarray(0, 100), key).pageSize;
     } catch (err) {
       throw new ReplicaError("corrupt", `snapshot ${key} in ${this.client.location} is not a SQLite database: ${(err as Error).message}`, { cause: err, key });
     }
+  }
+
+  /** The temp database, created once the page size is known (through the one page writer). */
+  private async openFile(): Promise<PageFile> {
+    this.file ??= await PageFile.create(this.output, { pageSize: this.pageSize }).catch((err: unknown) => {
+      throw ioError(err, `cannot write ${this.output}.tmp`);
+    });
+    return this.file;
   }
 
   /**
@@ -203,7 +230,7 @@ class LegacyRestoreRun {
   private async replayIndex(plan: LegacyIndexPlan, last: boolean): Promise<void> {
     const { generation } = this.plan;
     this.progress.set({ phase: "wal", index: plan.index });
-    const window = new WalWindow(`${this.temp}-wal`, Math.floor(this.memory / 3));
+    const window = new WalWindow(`${this.output}.tmp-wal`, Math.floor(this.memory / 3));
     const state: IndexState = { plan, window, position: undefined, commit: 0, end: undefined, watch: new CommitWatch(), frameSize: 0 };
     try {
       for (let s = 0; s < plan.segments.length; s++) {
@@ -240,7 +267,7 @@ class LegacyRestoreRun {
         });
       }
       if (state.commit > 0) {
-        await this.pageSink().truncate(state.commit);
+        await (await this.pageSink()).truncate(state.commit);
         this.pageCount = state.commit;
       }
       this.offset = state.position?.offset ?? 0;
@@ -253,7 +280,7 @@ class LegacyRestoreRun {
   private async apply(state: IndexState): Promise<void> {
     const { window, plan } = state;
     if (!this.prepare(state)) return;
-    const sink = this.pageSink();
+    const sink = await this.pageSink();
     const it = replayWal(window, { from: state.position, trailing: "ignore", file: walLabel(this.plan.generation, plan.index), signal: this.options.signal });
     let end: WalReplayEnd;
     try {
@@ -277,8 +304,8 @@ class LegacyRestoreRun {
     await window.discard(end.position.offset - 2 * state.frameSize);
   }
 
-  private pageSink(): PageSink {
-    return (this.sink ??= new PageSink(this.handle!, this.pageSize, Math.floor(this.memory / 3), this.temp));
+  private async pageSink(): Promise<PageSink> {
+    return (this.sink ??= new PageSink(await this.openFile(), Math.floor(this.memory / 3)));
   }
 
   /**

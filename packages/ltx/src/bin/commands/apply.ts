@@ -1,10 +1,10 @@
 import { parseArgs } from "node:util";
 import { createReadStream } from "node:fs";
+import { FilePageStore } from "@sqlrep/page-file";
 import { applyLtx } from "../../apply.js";
 import { LtxReader } from "../../decoder.js";
 import { formatPos } from "../../pos.js";
 import { usageErrors, UsageError, type Output } from "../cli.js";
-import { FilePageStore } from "../file-page-store.js";
 import { layoutOption } from "./dump.js";
 
 export const applyUsage = "ltx apply [--format <layout>] <database> <file.ltx>...";

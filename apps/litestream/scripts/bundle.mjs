@@ -1,0 +1,36 @@
+// Bundles the CLI (dist/cli.js and every workspace package it imports) into
+// dist/litestream.js, what `bin` runs: one file to compile instead of ~150 modules to
+// resolve and compile, which takes ~0.25 s of CPU and ~18 MiB off every command's start
+// (a restore's fixed cost). Code splitting keeps dynamic imports lazy: the S3 package is
+// a chunk loaded only for S3 replicas, so a directory restore never loads the AWS SDK.
+// Native modules, and the AWS SDK (large, and lazily loaded anyway), stay external and
+// resolve from this package's node_modules (hence they are its own dependencies too).
+// The restore worker thread gets its own entry beside the chunks, where
+// @sqlrep/replica's restore-workers.ts looks for it.
+import { build } from "esbuild";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const app = join(dirname(fileURLToPath(import.meta.url)), "..");
+const require = createRequire(join(app, "package.json"));
+const replicaDist = dirname(require.resolve("@sqlrep/replica"));
+
+await build({
+  entryPoints: {
+    litestream: join(app, "dist", "cli.js"),
+    "restore-worker": join(replicaDist, "restore-worker.js"),
+  },
+  outdir: join(app, "dist"),
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  external: ["better-sqlite3", "lz4-napi", "@aws-sdk/*"],
+  // Chunks beside the entries: version.ts reads ../package.json, restore-workers.ts looks for ./restore-worker.js.
+  chunkNames: "chunk-[hash]",
+  // CommonJS dependencies (yaml) call require() for Node's built-ins: give every output file one.
+  banner: { js: 'import { createRequire as __sqlrepCreateRequire } from "node:module"; const require = __sqlrepCreateRequire(import.meta.url);' },
+  logLevel: "warning",
+});
