@@ -2,12 +2,14 @@
 // (webdav-server), each a real server in a child process, then `litestream restore`
 // through the CLI: the restored database is the source's last state, and the replica
 // holds Litestream v0.5's `<path>/ltx/<level>/` layout on the server.
-import { readdirSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAbsReplicaClient, createBlobServiceClient, parseAbsUrl, resolveAbsSettings } from "@sqlrep/replica-abs";
 import { startAzurite, startWebdavServer, waitFor, type AzuriteServer, type WebdavServer } from "@sqlrep/testkit";
-import { built, copyDatabase, e2eSuite, expectHistoryState, lastSyncedTxid, needsBuild, restore, sleep, startReplicate, writeConfig, Writer } from "./harness.js";
+import { litestreamV3Available, V3Replica } from "../../src/testing/v3-replica.js";
+import { built, copyDatabase, e2eSuite, expectHistoryState, lastSyncedTxid, needsBuild, restore, runCli, sleep, startReplicate, writeConfig, Writer } from "./harness.js";
 
 const suite = e2eSuite("backends-abs-webdav", 400);
 const { tmp, template } = suite;
@@ -100,4 +102,36 @@ describe.skipIf(!built)(`replicate and restore through the CLI on other backends
       for (const name of readdirSync(join(server.root, "backups", "app.db", "ltx", level))) expect(name).toMatch(/^[0-9a-f]{16}-[0-9a-f]{16}\.ltx$/);
     }
   }, 120_000);
+
+  it.skipIf(!litestreamV3Available)(
+    `abs:// written by the real Litestream v0.3.13 to Azurite restores with us, byte for byte what v0.3.13 restores${litestreamV3Available ? "" : " (skipped: npm @flydotio/litestream-linux-x64 is not installed)"}`,
+    async () => {
+      const server = azurite!;
+      const dir = tmp.join("abs-v3");
+      mkdirSync(dir, { recursive: true });
+      const v3 = new V3Replica(
+        dir,
+        [
+          "      - type: abs",
+          `        account-name: ${server.accountName}`,
+          `        account-key: ${server.accountKey}`,
+          "        bucket: backups",
+          "        path: v3/app.db",
+          `        endpoint: ${server.endpoint}`,
+        ].join("\n"),
+      );
+      await v3.generation(20, { paceMs: 50 });
+      const ours = join(dir, "ours.db");
+      const r = await runCli(["restore", "-integrity-check", "-o", ours, "-config", v3.config, v3.db], { timeoutMs: 60_000 });
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toMatch(/\(Litestream v0\.3\): generation [0-9a-f]{16}, .*integrity_check ok\n$/);
+      const theirs = join(dir, "theirs.db");
+      await V3Replica.run(["restore", "-o", theirs, "-config", v3.config, v3.db]);
+      expect(Buffer.compare(readFileSync(ours), readFileSync(theirs))).toBe(0);
+      const restored = new Database(ours, { readonly: true });
+      expect(restored.prepare("SELECT count(*) AS n FROM t").get()).toEqual({ n: 20 });
+      restored.close();
+    },
+    90_000,
+  );
 });
