@@ -25,5 +25,6 @@ export { startTcpForwarder, type TcpForwarder } from "./tcp-forwarder.js";
 export { startConsulDouble, type ConsulDouble, type ConsulDoubleOptions, type ConsulDoubleSession } from "./consul-double.js";
 export type { LinkShape } from "./link.js";
 export { clearStaleMount, fuseAvailable, fuseUnavailableReason, isMounted, tempMountDir, unmountFuse, waitForMount } from "./fuse.js";
+export { readmeExample, runReadmeExample, type ReadmeExample } from "./readme.js";
 export { AZURITE_ACCOUNT, startAzurite, type AzuriteOptions, type AzuriteServer } from "./azurite.js";
 export { startWebdavServer, type WebdavServer, type WebdavServerOptions } from "./webdav.js";
