@@ -69,7 +69,7 @@ export class AbsObjectStore implements ObjectStore {
     const iterator = pages[Symbol.asyncIterator]();
     for (;;) {
       throwIfAborted(signal);
-      let page;
+      let page: Awaited<ReturnType<typeof iterator.next>>;
       try {
         page = await iterator.next();
       } catch (err) {
@@ -145,7 +145,10 @@ export class AbsObjectStore implements ObjectStore {
         size = body.length;
         await blob.upload(body, body.length, common);
       } else {
-        const counted = Readable.from(countBytes(body instanceof Uint8Array ? [body] : body, (n) => (size += n)), { objectMode: false });
+        const counted = Readable.from(
+          countBytes(body instanceof Uint8Array ? [body] : body, (n) => (size += n)),
+          { objectMode: false },
+        );
         await blob.uploadStream(counted, BLOCK_SIZE, BLOCKS_IN_FLIGHT, common);
       }
     } catch (err) {

@@ -3,21 +3,10 @@
  * the ABS config keys and, loaded only on first use, the client over `@azure/storage-blob`.
  * Import it from `@sqlrep/replica-abs/backend`: that entry does not load the SDK.
  */
-import { cleanPrefix, rejectQuery, ReplicaError, type ReplicaBackend, type ReplicaSpec } from "@sqlrep/replica";
+import { cleanPrefix, rejectQuery, ReplicaError, type ReplicaBackend } from "@sqlrep/replica";
+import { absServiceUrl, type AbsSpec } from "./spec.js";
 
-/** The fields an ABS replica spec may carry. */
-export interface AbsSpec extends ReplicaSpec {
-  /** The storage account (`abs://ACCOUNT@…`). */
-  accountName?: string | undefined;
-  /** The account's shared key; else `$LITESTREAM_AZURE_ACCOUNT_KEY`. */
-  accountKey?: string | undefined;
-  /** A SAS token (wins over a key); else `$LITESTREAM_AZURE_SAS_TOKEN`. */
-  sasToken?: string | undefined;
-  /** The container (Litestream calls it `bucket`). */
-  bucket?: string | undefined;
-  /** The blob service URL; default `https://ACCOUNT.blob.core.windows.net`. */
-  endpoint?: string | undefined;
-}
+export { absServiceUrl, type AbsSpec } from "./spec.js";
 
 const KEYS = {
   "account-name": { kind: "string", doc: "The storage account (the user part of abs://ACCOUNT@CONTAINER/PATH).", global: true },
@@ -66,12 +55,6 @@ export const absBackend: ReplicaBackend = {
     return (spec, context) => createAbsReplicaClient(spec, { env: context.env });
   },
 };
-
-/** The blob service URL of a spec: its endpoint (no trailing `/`), else the account's public one. */
-export function absServiceUrl(spec: AbsSpec): string {
-  if (spec.endpoint) return spec.endpoint.replace(/\/+$/, "");
-  return `https://${spec.accountName ?? ""}.blob.core.windows.net`;
-}
 
 /** An `abs://` URL as an ABS spec (what a registry with {@link absBackend} parses it to). */
 export function parseAbsUrl(text: string): AbsSpec {

@@ -2,7 +2,7 @@
 import { AnonymousCredential, BlobServiceClient, StorageSharedKeyCredential, type StoragePipelineOptions } from "@azure/storage-blob";
 import { directoryLayout, ObjectReplicaClient, type ReplicaClient, type ReplicaSpec } from "@sqlrep/replica";
 import { AbsObjectStore } from "./abs-store.js";
-import type { AbsSpec } from "./backend.js";
+import type { AbsSpec } from "./spec.js";
 import { resolveAbsSettings, type AbsSettings } from "./settings.js";
 
 /** Retries of every request (the SDK's exponential policy). */

@@ -3,7 +3,7 @@
  * container, the prefix and the credential, chosen the way Litestream chooses it.
  */
 import { cleanPrefix, ReplicaError } from "@sqlrep/replica";
-import { absServiceUrl, type AbsSpec } from "./backend.js";
+import { absServiceUrl, type AbsSpec } from "./spec.js";
 
 /** How requests are authorised. */
 export type AbsCredential = { kind: "sas"; token: string } | { kind: "shared-key"; accountName: string; accountKey: string };

@@ -53,7 +53,11 @@ describe("the gs backend", () => {
       credentialSource: "none (emulator)",
     });
     expect(resolveGsSettings(spec, { STORAGE_EMULATOR_HOST: "https://emu.local/" })).toMatchObject({ emulatorHost: "https://emu.local" });
-    expect(resolveGsSettings(spec, { GOOGLE_APPLICATION_CREDENTIALS: "/k.json" })).toMatchObject({ emulatorHost: undefined, keyFilename: "/k.json", credentialSource: "GOOGLE_APPLICATION_CREDENTIALS" });
+    expect(resolveGsSettings(spec, { GOOGLE_APPLICATION_CREDENTIALS: "/k.json" })).toMatchObject({
+      emulatorHost: undefined,
+      keyFilename: "/k.json",
+      credentialSource: "GOOGLE_APPLICATION_CREDENTIALS",
+    });
     expect(resolveGsSettings(spec, {})).toMatchObject({ keyFilename: undefined, credentialSource: "application-default" });
   });
 
@@ -69,7 +73,7 @@ describe("the gs backend", () => {
       }
     };
     visit("backend.ts");
-    expect([...seen]).toEqual(["backend.ts"]);
+    expect([...seen].sort()).toEqual(["backend.ts", "spec.ts"]);
   });
 
   it("loads the client when asked, in Litestream's GCS layout", async () => {

@@ -3,15 +3,18 @@
  * the `bucket` key and, loaded only on first use, the client over `@google-cloud/storage`.
  * Import it from `@sqlrep/replica-gs/backend`: that entry does not load the SDK.
  */
-import { cleanPrefix, rejectQuery, ReplicaError, type ReplicaBackend, type ReplicaSpec } from "@sqlrep/replica";
+import { cleanPrefix, rejectQuery, ReplicaError, type ReplicaBackend } from "@sqlrep/replica";
+import type { GsSpec } from "./spec.js";
 
-/** The fields a GCS replica spec may carry. */
-export interface GsSpec extends ReplicaSpec {
-  bucket?: string | undefined;
-}
+export type { GsSpec } from "./spec.js";
 
 const KEYS = {
-  bucket: { kind: "string", doc: "The bucket (credentials: $GOOGLE_APPLICATION_CREDENTIALS or Application Default Credentials; $STORAGE_EMULATOR_HOST for an emulator).", inUrl: true, global: true },
+  bucket: {
+    kind: "string",
+    doc: "The bucket (credentials: $GOOGLE_APPLICATION_CREDENTIALS or Application Default Credentials; $STORAGE_EMULATOR_HOST for an emulator).",
+    inUrl: true,
+    global: true,
+  },
 } as const satisfies ReplicaBackend["keys"];
 
 /** `gs://BUCKET/PATH` (Litestream v0.5; its v0.3 name `gcs://` is refused by v0.5 and here), or `type: gs` with `bucket:`. */

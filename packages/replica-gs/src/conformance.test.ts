@@ -7,12 +7,11 @@ import { createGsReplicaClient } from "./replica.js";
 // against a real bucket — or whatever $STORAGE_EMULATOR_HOST points at — when given one.
 const bucket = process.env["SQLREP_TEST_GCS_BUCKET"];
 const credentials = process.env["GOOGLE_APPLICATION_CREDENTIALS"] ?? process.env["STORAGE_EMULATOR_HOST"];
-const missing = !bucket
-  ? "SQLREP_TEST_GCS_BUCKET is not set"
-  : !credentials
-    ? "neither GOOGLE_APPLICATION_CREDENTIALS nor STORAGE_EMULATOR_HOST is set"
-    : undefined;
-const title = missing === undefined ? `against gs://${bucket}` : `(skipped: ${missing}; set SQLREP_TEST_GCS_BUCKET=<a bucket you may write to> and GOOGLE_APPLICATION_CREDENTIALS=<key file> or STORAGE_EMULATOR_HOST=<host:port>)`;
+const missing = !bucket ? "SQLREP_TEST_GCS_BUCKET is not set" : !credentials ? "neither GOOGLE_APPLICATION_CREDENTIALS nor STORAGE_EMULATOR_HOST is set" : undefined;
+const title =
+  missing === undefined
+    ? `against gs://${bucket}`
+    : `(skipped: ${missing}; set SQLREP_TEST_GCS_BUCKET=<a bucket you may write to> and GOOGLE_APPLICATION_CREDENTIALS=<key file> or STORAGE_EMULATOR_HOST=<host:port>)`;
 const runId = `sqlrep-test/${Date.now().toString(36)}-${process.pid}`;
 
 describe.skipIf(missing !== undefined)(`GCS conformance ${title}`, () => {

@@ -3,7 +3,7 @@
  * Litestream's `litestream-timestamp` metadata, listings that bring it along, ranged
  * reads, and create-only writes with `ifGenerationMatch: 0`.
  */
-import { Readable, Writable } from "node:stream";
+import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Bucket, File } from "@google-cloud/storage";
 import {

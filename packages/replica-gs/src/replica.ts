@@ -1,7 +1,7 @@
 /** Builds the `ReplicaClient` of a GCS spec: settings → SDK client → store → Litestream layout. */
 import { IdempotencyStrategy, Storage, type StorageOptions } from "@google-cloud/storage";
 import { directoryLayout, ObjectReplicaClient, type ReplicaClient, type ReplicaSpec } from "@sqlrep/replica";
-import type { GsSpec } from "./backend.js";
+import type { GsSpec } from "./spec.js";
 import { GsObjectStore } from "./gs-store.js";
 import { resolveGsSettings, type GsSettings } from "./settings.js";
 

@@ -1,6 +1,6 @@
 /** A GCS replica spec plus the environment → what the SDK client needs, read the way Litestream's Go client reads it. */
 import { cleanPrefix, ReplicaError } from "@sqlrep/replica";
-import type { GsSpec } from "./backend.js";
+import type { GsSpec } from "./spec.js";
 
 /** Where requests go and how they are authorised. */
 export type GsCredentialSource = "GOOGLE_APPLICATION_CREDENTIALS" | "application-default" | "none (emulator)";

@@ -4,15 +4,10 @@
  * fetch plus an XML parser for PROPFIND answers). Import it from
  * `@sqlrep/replica-webdav/backend`: that entry loads neither.
  */
-import { cleanPrefix, rejectQuery, ReplicaError, type ReplicaBackend, type ReplicaSpec } from "@sqlrep/replica";
+import { cleanPrefix, rejectQuery, ReplicaError, type ReplicaBackend } from "@sqlrep/replica";
+import { finishWebdavSpec, webdavBaseUrl, type WebdavSpec } from "./spec.js";
 
-/** The fields a WebDAV replica spec may carry. */
-export interface WebdavSpec extends ReplicaSpec {
-  /** The server's base URL (`https://host/remote.php/dav/files/me`); the path goes under it. */
-  webdavUrl?: string | undefined;
-  webdavUsername?: string | undefined;
-  webdavPassword?: string | undefined;
-}
+export { finishWebdavSpec, webdavBaseUrl, type WebdavSpec } from "./spec.js";
 
 const KEYS = {
   "webdav-url": { kind: "string", doc: "The WebDAV server's base URL (http:// or https://); the replica path goes under it.", inUrl: true, global: true },
@@ -37,24 +32,7 @@ export const webdavBackend: ReplicaBackend = {
     if (url.password !== "") spec.webdavPassword = decodeURIComponent(url.password);
     return spec;
   },
-  finish(spec) {
-    const dav: WebdavSpec = { ...spec, path: cleanPrefix(typeof spec.path === "string" ? spec.path : "") };
-    if (typeof dav.webdavUrl !== "string" || dav.webdavUrl === "") {
-      throw new ReplicaError("invalid-config", "a webdav replica needs webdav-url (or a url webdav://HOST/PATH)", { key: "webdav-url" });
-    }
-    let base: URL;
-    try {
-      base = new URL(dav.webdavUrl);
-    } catch (err) {
-      throw new ReplicaError("invalid-config", `webdav-url ${dav.webdavUrl} is not a URL`, { key: "webdav-url", cause: err });
-    }
-    if (base.protocol !== "http:" && base.protocol !== "https:") {
-      throw new ReplicaError("invalid-config", `webdav-url ${dav.webdavUrl} must be http:// or https://`, { key: "webdav-url" });
-    }
-    if (base.search !== "" || base.hash !== "") throw new ReplicaError("invalid-config", `webdav-url ${dav.webdavUrl} must not have a query or fragment`, { key: "webdav-url" });
-    if (dav.webdavPassword && !dav.webdavUsername) throw new ReplicaError("invalid-config", "webdav-password is set but webdav-username is not", { key: "webdav-username" });
-    return dav;
-  },
+  finish: finishWebdavSpec,
   location(spec) {
     const dav = spec as WebdavSpec;
     return `webdav:${webdavBaseUrl(dav)}|${cleanPrefix(dav.path ?? "")}`;
@@ -64,11 +42,6 @@ export const webdavBackend: ReplicaBackend = {
     return (spec) => createWebdavReplicaClient(spec);
   },
 };
-
-/** The base URL of a spec, without credentials or a trailing `/`. */
-export function webdavBaseUrl(spec: WebdavSpec): string {
-  return (spec.webdavUrl ?? "").replace(/\/+$/, "");
-}
 
 /** A `webdav://` or `webdavs://` URL as a WebDAV spec (what a registry with {@link webdavBackend} parses it to). */
 export function parseWebdavUrl(text: string): WebdavSpec {

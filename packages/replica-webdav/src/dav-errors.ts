@@ -1,7 +1,21 @@
 /** HTTP answers and socket errors of a WebDAV server → `ReplicaError`s naming the resource. */
 import { isReplicaError, ReplicaError } from "@sqlrep/replica";
 
-const TRANSIENT_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ECONNABORTED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "ERR_STREAM_PREMATURE_CLOSE"]);
+const TRANSIENT_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "ERR_STREAM_PREMATURE_CLOSE",
+]);
 
 /** True for a status worth retrying: 5xx (but 501), 408, 429. */
 export function isTransientStatus(status: number): boolean {
@@ -29,6 +43,7 @@ export function toReplicaError(err: unknown, op: string, target: string, key: st
 /** An unexpected HTTP status as a ReplicaError (404 → not-found, 401/403 say so). */
 export function statusError(status: number, statusText: string, op: string, target: string, key: string): ReplicaError {
   if (status === 404) return new ReplicaError("not-found", `cannot ${op}: ${target} does not exist`, { key });
-  const hint = status === 401 ? " (check webdav-username and webdav-password)" : status === 403 ? " (the server forbids it)" : status === 507 ? " (the server is out of space)" : "";
+  const hint =
+    status === 401 ? " (check webdav-username and webdav-password)" : status === 403 ? " (the server forbids it)" : status === 507 ? " (the server is out of space)" : "";
   return new ReplicaError("io", `cannot ${op} ${target}: HTTP ${status} ${statusText}${hint}`, { key, retryable: isTransientStatus(status) });
 }

@@ -1,37 +1,13 @@
-import { execFile } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { promisify } from "node:util";
-import { startWebdavServer, tempDir } from "@sqlrep/testkit";
+// Runs the README's usage example against the built packages and webdav-server, as a user would.
+import { readmeExample, runReadmeExample, startWebdavServer } from "@sqlrep/testkit";
 import { afterAll, describe, expect, it } from "vitest";
 
-const packageDir = join(dirname(fileURLToPath(import.meta.url)), "..");
-const dist = join(packageDir, "dist", "index.js");
-const built = existsSync(dist);
+const example = readmeExample(import.meta.url);
 const dav = await startWebdavServer();
-const tmp = tempDir("sqlrep-replica-webdav-readme-");
-afterAll(async () => {
-  tmp.remove();
-  await dav.stop();
-}, 30_000);
+afterAll(() => dav.stop(), 30_000);
 
-describe.skipIf(!built)(`README usage example${built ? "" : " — needs a build (dist/index.js)"}`, () => {
+describe.skipIf(example.unbuilt)(`README usage example${example.unbuilt ? ` (skipped: ${example.unbuilt})` : ""}`, () => {
   it("runs as written against the built package and webdav-server, and prints what the README says", async () => {
-    const readme = readFileSync(join(packageDir, "README.md"), "utf8");
-    const code = /```js\n([\s\S]*?)```/.exec(readme)?.[1];
-    const printed = /It prints:\n\n```\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(code).toBeDefined();
-    expect(printed).toBeDefined();
-    const module = (name: string) => JSON.stringify(pathToFileURL(join(packageDir, "node_modules", name, "dist", "index.js")).href);
-    const script = code!
-      .replace('from "@sqlrep/replica-webdav/backend"', `from ${JSON.stringify(pathToFileURL(join(dirname(dist), "backend.js")).href)}`)
-      .replace('from "@sqlrep/replica"', `from ${module("@sqlrep/replica")}`)
-      .replace('from "@sqlrep/ltx"', `from ${module("@sqlrep/ltx")}`);
-    const file = tmp.join("example.mjs");
-    writeFileSync(file, script);
-    const url = dav.replicaUrl("readme/app.db");
-    const { stdout } = await promisify(execFile)(process.execPath, ["--no-warnings", file], { encoding: "utf8", env: { ...process.env, REPLICA_URL: url }, timeout: 20_000 });
-    expect(stdout).toBe(printed);
+    expect(await runReadmeExample(example, { env: { REPLICA_URL: dav.replicaUrl("readme/app.db") }, timeoutMs: 20_000 })).toBe(example.printed);
   }, 30_000);
 });

@@ -1,6 +1,6 @@
 /** Builds the `ReplicaClient` of a WebDAV spec: store under the base URL, Litestream's `<path>/ltx/<level>/` layout. */
 import { cleanPrefix, directoryLayout, ObjectReplicaClient, ReplicaError, type ReplicaClient, type ReplicaSpec } from "@sqlrep/replica";
-import { webdavBackend, webdavBaseUrl, type WebdavSpec } from "./backend.js";
+import { finishWebdavSpec, webdavBaseUrl } from "./spec.js";
 import { WebdavObjectStore, type WebdavObjectStoreOptions } from "./webdav-store.js";
 
 /** Options of {@link createWebdavReplicaClient}: the store's knobs (retries, spooling). */
@@ -13,7 +13,7 @@ export type WebdavReplicaClientOptions = Pick<WebdavObjectStoreOptions, "attempt
  */
 export function createWebdavReplicaClient(spec: ReplicaSpec, options: WebdavReplicaClientOptions = {}): ReplicaClient {
   if (spec.type !== "webdav") throw new ReplicaError("invalid-config", `not a WebDAV replica spec: type ${JSON.stringify(spec.type)}`, { key: spec.url });
-  const dav = webdavBackend.finish!(spec) as WebdavSpec;
+  const dav = finishWebdavSpec(spec);
   const prefix = cleanPrefix(dav.path ?? "");
   const base = webdavBaseUrl(dav);
   const store = new WebdavObjectStore({

@@ -129,7 +129,12 @@ export class WebdavObjectStore implements ObjectStore {
   }
 
   async head(key: string, options: SignalOption = {}): Promise<ObjectHead> {
-    const res = await this.request("PROPFIND", key, { headers: { depth: "0", "content-type": "application/xml; charset=utf-8" }, body: PROPFIND_BODY, signal: options.signal, op: "head" });
+    const res = await this.request("PROPFIND", key, {
+      headers: { depth: "0", "content-type": "application/xml; charset=utf-8" },
+      body: PROPFIND_BODY,
+      signal: options.signal,
+      op: "head",
+    });
     if (res.status !== 207) throw await this.unexpected(res, "head", key);
     const resource = parseMultistatus(await res.text())[0];
     if (resource === undefined || resource.collection) throw new ReplicaError("not-found", `cannot head: ${this.target(key)} is not a file`, { key });
@@ -184,7 +189,13 @@ export class WebdavObjectStore implements ObjectStore {
   }
 
   /** PUTs a spooled body, creating the missing collections above it once on 409/404. */
-  private async put(temp: string, dir: string, body: { size: number; open(): Uint8Array | ReadableStream<Uint8Array> }, signal: AbortSignal | undefined, key: string): Promise<void> {
+  private async put(
+    temp: string,
+    dir: string,
+    body: { size: number; open(): Uint8Array | ReadableStream<Uint8Array> },
+    signal: AbortSignal | undefined,
+    key: string,
+  ): Promise<void> {
     for (let round = 0; ; round++) {
       if (!this.collections.has(dir)) await this.mkcols(dir, signal, key);
       const res = await this.request("PUT", temp, {
@@ -214,7 +225,8 @@ export class WebdavObjectStore implements ObjectStore {
       const res = await this.request("MKCOL", collection, { signal, op: "write", errorKey: key });
       await res.body?.cancel();
       // 405: it exists already. 201: made.
-      if (res.status !== 201 && res.status !== 405 && res.status !== 200) throw statusError(res.status, res.statusText, `create collection ${collection} for`, this.target(key), key);
+      if (res.status !== 201 && res.status !== 405 && res.status !== 200)
+        throw statusError(res.status, res.statusText, `create collection ${collection} for`, this.target(key), key);
       this.collections.add(collection);
     }
   }
@@ -269,7 +281,14 @@ export class WebdavObjectStore implements ObjectStore {
   private async request(
     method: Method,
     key: string,
-    init: { headers?: Record<string, string>; body?: string | { open(): Uint8Array | ReadableStream<Uint8Array> }; signal: AbortSignal | undefined; op: string; errorKey?: string; attempts?: number },
+    init: {
+      headers?: Record<string, string>;
+      body?: string | { open(): Uint8Array | ReadableStream<Uint8Array> };
+      signal: AbortSignal | undefined;
+      op: string;
+      errorKey?: string;
+      attempts?: number;
+    },
   ): Promise<Response> {
     const attempts = init.attempts ?? this.attempts;
     const errorKey = init.errorKey ?? key;
@@ -342,9 +361,13 @@ async function* empty(): AsyncIterable<Uint8Array> {}
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }

@@ -20,7 +20,9 @@ beforeAll(async () => {
   if (!built) return;
   [azurite, dav] = await Promise.all([startAzurite(), startWebdavServer()]);
   const env = { LITESTREAM_AZURE_ACCOUNT_KEY: azurite.accountKey };
-  await createBlobServiceClient(resolveAbsSettings(parseAbsUrl(azurite.url("backups", "x")), env)).getContainerClient("backups").createIfNotExists();
+  await createBlobServiceClient(resolveAbsSettings(parseAbsUrl(azurite.url("backups", "x")), env))
+    .getContainerClient("backups")
+    .createIfNotExists();
 }, 60_000);
 afterAll(async () => {
   await Promise.all([azurite?.stop(), dav?.stop()]);

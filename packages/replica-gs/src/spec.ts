@@ -1,0 +1,7 @@
+/** The fields of a GCS replica spec, shared by the SDK-free backend entry and the client. */
+import type { ReplicaSpec } from "@sqlrep/replica";
+
+/** The fields a GCS replica spec may carry. */
+export interface GsSpec extends ReplicaSpec {
+  bucket?: string | undefined;
+}
