@@ -3,5 +3,6 @@ import type { ReplicaSpec } from "@sqlrep/replica";
 
 /** The fields a GCS replica spec may carry. */
 export interface GsSpec extends ReplicaSpec {
+  /** The bucket (`gs://BUCKET/…`). */
   bucket?: string | undefined;
 }
