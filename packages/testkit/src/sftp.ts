@@ -245,10 +245,19 @@ function sessionsOf(listener: number | undefined, user: string): number[][] {
   return orphans.length > 0 ? [orphans, ...levels] : levels;
 }
 
-/** Waits (up to a second) until the processes are gone (reaped). */
+/** Waits (up to a second) until the processes are dead (reaped, or zombies their parent has yet to reap). */
 async function waitGone(pids: readonly number[]): Promise<void> {
   const deadline = Date.now() + 1_000;
-  while (pids.some((pid) => existsSync(`/proc/${pid}`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  while (pids.some(running) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+}
+
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
 }
 
 function removeUser(user: string): void {
