@@ -20,8 +20,8 @@ export interface BackendContext {
 
 /** A config key of a backend's replicas: kebab-case in YAML, `field` in the spec. */
 export interface BackendKey {
-  /** How a config file spells the value. */
-  kind: "string" | "boolean" | "integer" | "byte-size" | "duration";
+  /** How a config file spells the value (`string-list`: a YAML list of strings, e.g. NATS `root-cas`). */
+  kind: "string" | "boolean" | "integer" | "byte-size" | "duration" | "string-list";
   /** One line: what it does (docs and messages). */
   doc: string;
   /** The spec field it sets (default: the key in camelCase). */
