@@ -10,10 +10,18 @@ import type { CheckpointEvent } from "./events.js";
 import type { FileSource } from "./file-source.js";
 import type { ResolvedDatabaseOptions } from "./options.js";
 import type { RwLock } from "./rw-lock.js";
+import { BackupError, describeError, isBackupError } from "./errors.js";
+import type { Logger } from "./logger.js";
+import type { EngineServices } from "./services.js";
 import { framesToCheckpoint, readWalIndex } from "./wal-index.js";
+
+/** A checkpoint that could not run (busy) is not tried again sooner than this. */
+const CHECKPOINT_RETRY_MS = 1000;
 
 /** How often to try for the write lock while waiting for it. */
 const LOCK_POLL_MS = 5;
+/** At most this many uncopied WAL frames are staged and copied while SQLite's write lock is held (~4 MiB of 4 KiB pages). */
+const LOCKED_FRAMES_MAX = 1000;
 
 export type CheckpointMode = CheckpointEvent["mode"];
 
@@ -37,6 +45,69 @@ export interface CheckpointHost {
   stageAll(): boolean;
   /** A read transaction could not be reopened: WAL resets can no longer be trusted. */
   readerLost(error: unknown): void;
+  readonly logger: Logger;
+}
+
+/**
+ * One database's checkpoints: runs the one due (at most one at a time, a busy one not
+ * retried within a second), counts it in the metrics, logs it and tells the engine.
+ */
+export class Checkpointer {
+  /** When the last checkpoint completed. */
+  lastAt: Date | undefined;
+  private startedAt = Date.now();
+  private lastTry = 0;
+  private running = false;
+
+  constructor(
+    private readonly host: CheckpointHost,
+    private readonly services: EngineServices,
+  ) {}
+
+  /** Replication (re)started at `now`: the interval checkpoint counts from here. */
+  started(now: number): void {
+    this.startedAt = now;
+  }
+
+  /** Starts the checkpoint that is due, if any (not awaited: it reports its own outcome). */
+  runIfDue(): void {
+    const now = Date.now();
+    const host = this.host;
+    if (host.stopped || this.running || host.connections === undefined || now - this.lastTry < CHECKPOINT_RETRY_MS) return;
+    const mode = checkpointDue(host, now - (this.lastAt?.getTime() ?? this.startedAt));
+    if (mode !== undefined) void this.run(mode);
+  }
+
+  private async run(mode: CheckpointMode): Promise<void> {
+    const { metrics, emit } = this.services;
+    const { path, logger } = this.host;
+    const labels = { db: path, mode };
+    const started = performance.now();
+    this.running = true;
+    this.lastTry = Date.now();
+    try {
+      const result = await runCheckpoint(this.host, mode);
+      if (result === undefined) {
+        logger.debug("checkpoint skipped: the database is busy", { db: path, mode });
+        return;
+      }
+      const durationMs = performance.now() - started;
+      if (result.busy === 0 && result.checkpointed === result.log) this.lastTry = 0;
+      this.lastAt = new Date();
+      metrics.checkpointCount.inc(labels);
+      metrics.checkpointSeconds.inc(labels, durationMs / 1000);
+      const { busy, log, checkpointed, writeLockMs } = result;
+      logger.info("checkpoint", { db: path, mode, busy, log, checkpointed, ms: Math.round(durationMs), writeLockMs: Math.round(writeLockMs) });
+      emit("checkpoint", { path, mode, busy, log, checkpointed, durationMs, writeLockMs });
+    } catch (err) {
+      metrics.checkpointErrorCount.inc(labels);
+      const error = isBackupError(err) ? err : new BackupError("checkpoint", describeError(err), { path, cause: err });
+      logger.warn("checkpoint failed", { db: path, mode, error: describeError(error) });
+      emit("error", { path, error });
+    } finally {
+      this.running = false;
+    }
+  }
 }
 
 /**
@@ -63,19 +134,17 @@ export function checkpointDue(host: CheckpointHost, sinceLastMs: number): Checkp
  * the write lock is taken (polled for up to `busyTimeout`, never blocking the event
  * loop): the few frames committed since go to the log (a local write), the read
  * transaction ends, a PASSIVE copies the rest, the read transaction reopens (on read
- * mark 0: the next writer restarts the WAL), the write lock is released. The log
+ * mark 0: the next writer restarts the WAL), the write lock is released. When the lock
+ * is won with more than `LOCKED_FRAMES_MAX` frames still uncopied (a large transaction
+ * committed while we waited for it), it is let go at once and the unlocked step runs
+ * again: the application's writers never wait while we stage or copy much. The log
  * already holds every frame, so nothing a reset discards is lost, and no upload ever
  * runs while writers wait. TRUNCATE runs right after, while the reopened read
  * transaction stops it from copying any frame written in between. Undefined when it
  * could not run (the write lock stayed busy, the database is stopping).
  */
 export async function runCheckpoint(host: CheckpointHost, mode: CheckpointMode): Promise<CheckpointOutcome | undefined> {
-  const first = await host.lock.withExclusive(async () => {
-    const c = host.connections;
-    if (host.stopped || c === undefined || !host.stageAll()) return undefined;
-    c.handOff();
-    return c.checkpoint("PASSIVE");
-  });
+  const first = await unlockedStep(host);
   if (first === undefined) return undefined;
   if (mode === "PASSIVE" && first.busy === 0 && first.checkpointed === first.log) {
     // All copied without the write lock: one more hand-off lets the next writer restart the WAL.
@@ -92,6 +161,9 @@ export async function runCheckpoint(host: CheckpointHost, mode: CheckpointMode):
       if (!c.tryWriteLock()) return { done: false, result: undefined };
       const locked = performance.now();
       try {
+        const index = readWalIndex(host.shm);
+        // Too much to do under the lock (a large commit landed while we waited): let go.
+        if (index !== undefined && framesToCheckpoint(index) > LOCKED_FRAMES_MAX) return { done: false, again: true, result: undefined };
         if (!host.stageAll()) return { done: true, result: undefined };
         c.endRead();
         let passive: CheckpointResult;
@@ -116,6 +188,20 @@ export async function runCheckpoint(host: CheckpointHost, mode: CheckpointMode):
       return { ...passive, busy: truncated?.busy ?? passive.busy, writeLockMs: lockedMs };
     }
     if (Date.now() >= deadline) return undefined;
+    if ("again" in attempt) {
+      if ((await unlockedStep(host)) === undefined) return undefined;
+      continue;
+    }
     await sleep(LOCK_POLL_MS);
   }
+}
+
+/** Stage what is committed, move the read transaction to the WAL's end, copy what can be copied: all without SQLite's write lock. */
+function unlockedStep(host: CheckpointHost): Promise<CheckpointResult | undefined> {
+  return host.lock.withExclusive(async () => {
+    const c = host.connections;
+    if (host.stopped || c === undefined || !host.stageAll()) return undefined;
+    c.handOff();
+    return c.checkpoint("PASSIVE");
+  });
 }

@@ -3,38 +3,9 @@
  * (validated by the app's strict config) and, loaded only on first use, the client over
  * the AWS SDK. Import it from `@sqlrep/replica-s3/backend`: that entry does not load the SDK.
  */
-import { cleanPrefix, keyField, parseBoolParam, rejectQuery, ReplicaError, type BackendKey, type ReplicaBackend, type ReplicaSpec } from "@sqlrep/replica";
+import { cleanPrefix, keyField, parseBoolParam, rejectQuery, ReplicaError, type BackendKey, type ReplicaBackend } from "@sqlrep/replica";
+import type { S3Spec } from "./spec.js";
 import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, MAX_CONCURRENCY, MAX_PART_SIZE, MIN_PART_SIZE } from "./limits.js";
-
-/** The fields an S3 replica spec may carry. */
-export interface S3Spec extends ReplicaSpec {
-  /** A bucket name, or an access point ARN (`arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME`). */
-  bucket?: string | undefined;
-  endpoint?: string | undefined;
-  region?: string | undefined;
-  forcePathStyle?: boolean | undefined;
-  skipVerify?: boolean | undefined;
-  accessKeyId?: string | undefined;
-  secretAccessKey?: string | undefined;
-  /** Multipart part size in bytes. */
-  partSize?: number | undefined;
-  /** Parts of one upload in flight (default 5; 2 on Cloudflare R2). */
-  concurrency?: number | undefined;
-  /** `STANDARD`, `STANDARD_IA`, `GLACIER_IR`, … for every object written. */
-  storageClass?: string | undefined;
-  /** Sign payloads with their SHA-256 (default true); false sends `UNSIGNED-PAYLOAD`. */
-  signPayload?: boolean | undefined;
-  /** Send `Content-MD5` with DeleteObjects (default true; false on Tigris). */
-  requireContentMd5?: boolean | undefined;
-  /** SSE-C algorithm (only `AES256`). */
-  sseCustomerAlgorithm?: string | undefined;
-  /** SSE-C key: 32 bytes, base64. */
-  sseCustomerKey?: string | undefined;
-  /** A file holding the SSE-C key (base64). */
-  sseCustomerKeyPath?: string | undefined;
-  /** SSE-KMS key ID, ARN or alias. */
-  sseKmsKeyId?: string | undefined;
-}
 
 const KEYS = {
   bucket: { kind: "string", doc: "The bucket, or an S3 access point ARN.", inUrl: true, global: true },
@@ -83,6 +54,8 @@ const QUERY: Record<string, QueryField> = {
 };
 const BOOLEAN_FIELDS = new Set<QueryField>(["forcePathStyle", "skipVerify", "signPayload", "requireContentMd5"]);
 const INTEGER_FIELDS = new Set<QueryField>(["partSize", "concurrency"]);
+
+export type { S3Spec } from "./spec.js";
 
 /**
  * `s3://bucket/prefix?endpoint=…&region=…&force-path-style=true&…` (the query parameters

@@ -3,10 +3,11 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { S3Client } from "@aws-sdk/client-s3";
 import { ReplicaError, cleanPrefix } from "@sqlrep/replica";
-import { checkCustomerKey, ensureEndpointScheme, isLocalHost, type S3Spec } from "./backend.js";
+import { checkCustomerKey, ensureEndpointScheme, isLocalHost } from "./backend.js";
 import type { S3ObjectParams } from "./object-params.js";
 import { providerDefaults, providerOf, type S3Provider } from "./providers.js";
 import { addRequestMiddleware } from "./request-middleware.js";
+import type { S3Spec } from "./spec.js";
 import { BackoffRetryStrategy, resolveRetry, type RetryOptions } from "./retry.js";
 
 /** Where the credentials of a client came from (for logs and `litestream` diagnostics). */

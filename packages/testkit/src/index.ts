@@ -27,3 +27,4 @@ export type { LinkShape } from "./link.js";
 export { clearStaleMount, fuseAvailable, fuseUnavailableReason, isMounted, tempMountDir, unmountFuse, waitForMount } from "./fuse.js";
 export { sftpAvailable, sftpUnavailableReason, startSftpServer, type SftpServer, type SftpServerOptions } from "./sftp.js";
 export { natsAvailable, natsServerBinary, natsUnavailableReason, startNatsServer, type NatsServer, type NatsServerOptions } from "./nats.js";
+export { readmeExample, runReadmeExample, type ReadmeExample } from "./readme.js";
