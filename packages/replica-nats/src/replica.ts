@@ -1,6 +1,6 @@
 /** A `ReplicaClient` over a JetStream object store: Litestream's `ltx/<level>/` layout in the bucket. */
 import { directoryLayout, ObjectReplicaClient, type ReplicaClient, type ReplicaSpec } from "@sqlrep/replica";
-import type { NatsSpec } from "./backend.js";
+import type { NatsSpec } from "./spec.js";
 import { NatsLink } from "./connection.js";
 import { NatsObjectStore } from "./nats-store.js";
 import { resolveNatsSettings } from "./settings.js";

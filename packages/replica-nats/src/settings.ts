@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { credsAuthenticator, jwtAuthenticator, nkeyAuthenticator, type Authenticator, type ConnectionOptions } from "@nats-io/transport-node";
 import { cleanPrefix, ReplicaError } from "@sqlrep/replica";
-import { NATS_DEFAULTS, type NatsSpec } from "./backend.js";
+import { NATS_DEFAULTS, type NatsSpec } from "./spec.js";
 
 /** Everything needed to reach one bucket. */
 export interface NatsSettings {

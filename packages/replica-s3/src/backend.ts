@@ -5,6 +5,7 @@
  */
 import { cleanPrefix, keyField, parseBoolParam, rejectQuery, ReplicaError, type BackendKey, type ReplicaBackend } from "@sqlrep/replica";
 import type { S3Spec } from "./spec.js";
+import { checkCustomerKey, ensureEndpointScheme } from "./spec-rules.js";
 import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, MAX_CONCURRENCY, MAX_PART_SIZE, MIN_PART_SIZE } from "./limits.js";
 
 const KEYS = {
@@ -138,16 +139,6 @@ function checkEncryption(s3: S3Spec): void {
   if (s3.sseCustomerKey !== undefined) checkCustomerKey(s3.sseCustomerKey, "sse-customer-key");
 }
 
-/** Throws unless `key` is 32 bytes in standard base64 (what S3 takes for SSE-C). */
-export function checkCustomerKey(key: string, source: string): void {
-  const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(key) && key.length % 4 === 0 ? Buffer.from(key, "base64") : undefined;
-  if (bytes === undefined || bytes.length !== 32) {
-    throw new ReplicaError("invalid-config", `${source} must be a 256-bit key in base64 (32 bytes${bytes ? `, got ${bytes.length}` : ", got text that is not base64"}); make one with: openssl rand -base64 32`, {
-      key: source === "sse-customer-key" ? "sse-customer-key" : "sse-customer-key-path",
-    });
-  }
-}
-
 /** `s3://arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME[/prefix][?query]`: the ARN is the bucket, its region the region. */
 function parseAccessPointUrl(text: string): S3Spec {
   const rest = text.slice("s3://".length);
@@ -181,24 +172,6 @@ function parseS3Host(url: URL): Partial<S3Spec> {
   if ((m = /^(.+)\.s3\.filebase\.com$/.exec(host))) return { bucket: m[1], endpoint: "https://s3.filebase.com" };
   if ((m = /^(.+)\.s3\.([^.]+)\.scw\.cloud$/.exec(host))) return { bucket: m[1], region: m[2], endpoint: `https://s3.${m[2]}.scw.cloud`, forcePathStyle: false };
   return { bucket: host };
-}
-
-/** Litestream's rule for an endpoint without a scheme: http for local and private hosts, https for the rest. */
-export function ensureEndpointScheme(endpoint: string): string {
-  if (/^https?:\/\//i.test(endpoint)) return endpoint;
-  return `${isLocalHost(endpoint) ? "http" : "https"}://${endpoint}`;
-}
-
-/** localhost, 127.0.0.1, private IPv4 ranges, `.local` and `.localhost` names (Litestream's `IsLocalEndpoint`). */
-export function isLocalHost(endpoint: string): boolean {
-  const host = endpoint.replace(/^[a-z]+:\/\//i, "").split("/")[0]!.replace(/:\d+$/, "").toLowerCase();
-  return (
-    host === "localhost" ||
-    host === "127.0.0.1" ||
-    /^(10|192\.168|172\.(1[6-9]|2\d|3[01]))\./.test(host) ||
-    host.endsWith(".local") ||
-    host.endsWith(".localhost")
-  );
 }
 
 /** An `s3://` URL as an S3 spec (what a registry with {@link s3Backend} parses it to). */

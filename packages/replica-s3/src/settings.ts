@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { S3Client } from "@aws-sdk/client-s3";
 import { ReplicaError, cleanPrefix } from "@sqlrep/replica";
-import { checkCustomerKey, ensureEndpointScheme, isLocalHost } from "./backend.js";
+import { checkCustomerKey, ensureEndpointScheme, isLocalHost } from "./spec-rules.js";
 import type { S3ObjectParams } from "./object-params.js";
 import { providerDefaults, providerOf, type S3Provider } from "./providers.js";
 import { addRequestMiddleware } from "./request-middleware.js";

@@ -1,6 +1,6 @@
 /** A `ReplicaClient` over SFTP: Litestream's `ltx/<level>/` layout under the replica's directory. */
 import { directoryLayout, ObjectReplicaClient, type ReplicaClient, type ReplicaSpec } from "@sqlrep/replica";
-import type { SftpSpec } from "./backend.js";
+import type { SftpSpec } from "./spec.js";
 import { SftpConnection, type ConnectionOptions } from "./connection.js";
 import { resolveSftpSettings } from "./settings.js";
 import { SftpObjectStore } from "./sftp-store.js";

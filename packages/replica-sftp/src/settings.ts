@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { ReplicaError } from "@sqlrep/replica";
-import { cleanSftpPath, splitHostPort, type SftpSpec } from "./backend.js";
+import { cleanSftpPath, splitHostPort, type SftpSpec } from "./spec.js";
 
 /** Everything needed to connect and where the replica lives on the server. */
 export interface SftpSettings {
