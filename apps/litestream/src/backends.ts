@@ -4,5 +4,7 @@
  */
 import { fileBackend, type ReplicaBackend } from "@sqlrep/replica";
 import { s3Backend } from "@sqlrep/replica-s3/backend";
+import { sftpBackend } from "@sqlrep/replica-sftp/backend";
+import { natsBackend } from "@sqlrep/replica-nats/backend";
 
-export const BACKENDS: readonly ReplicaBackend[] = [fileBackend, s3Backend];
+export const BACKENDS: readonly ReplicaBackend[] = [fileBackend, s3Backend, sftpBackend, natsBackend];
