@@ -1,6 +1,11 @@
 // MB/s of one 64 MiB streamed write and one streamed read of SftpObjectStore against
-// Debian's sshd on 127.0.0.1 (the testkit's startSftpServer), three runs: median and best.
+// Debian's sshd on 127.0.0.1 (the testkit's startSftpServer), three runs: median and best;
+// next to OpenSSH's own sftp client (put and get of the same bytes from a local file).
 // Run after a build, as root:  node packages/replica-sftp/bench/throughput.mjs [MiB]
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startSftpServer, sftpUnavailableReason } from "@sqlrep/testkit";
 import { createSftpReplicaClient, parseSftpUrl } from "../dist/index.js";
 
@@ -15,10 +20,37 @@ try {
   const spec = { ...parseSftpUrl(server.url("bench")), keyPath: server.keyPath, hostKey: server.hostKey };
   const client = createSftpReplicaClient(spec);
   const { writes, reads } = await measure(client.store, mib);
-  console.log(report("sftp", mib, writes, reads));
+  console.log(report("SftpObjectStore", mib, writes, reads));
   await client.store.destroy();
+  console.log(report("OpenSSH sftp (peer)", mib, ...openssh(server, mib)));
 } finally {
   await server.stop();
+}
+
+/** OpenSSH's sftp client: put and get of a local file of `mib` MiB, three rounds, MB/s. */
+function openssh(server, mib) {
+  const dir = mkdtempSync(join(tmpdir(), "sqlrep-sftp-bench-"));
+  try {
+    const file = join(dir, "src.bin");
+    const block = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < block.length; i++) block[i] = (i * 2654435761) >>> 24;
+    writeFileSync(file, Buffer.concat(Array.from({ length: mib }, () => block)));
+    const run = (batch) => {
+      writeFileSync(join(dir, "batch"), batch);
+      const t = performance.now();
+      execFileSync("sftp", ["-q", "-i", server.keyPath, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-P", String(server.port), "-b", join(dir, "batch"), `${server.user}@127.0.0.1`], { stdio: "ignore" });
+      return (mib * 1024 * 1024) / 1e6 / ((performance.now() - t) / 1000);
+    };
+    const writes = [];
+    const reads = [];
+    for (let i = 0; i < 3; i++) {
+      writes.push(run(`put ${file} ${server.home}/peer.bin\n`));
+      reads.push(run(`get ${server.home}/peer.bin ${join(dir, "back.bin")}\n`));
+    }
+    return [writes, reads];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Three write+read rounds of `mib` MiB in 64 KiB chunks; MB/s of each. */
