@@ -3,8 +3,11 @@
  * its URL schemes, config keys and client come with it (the client loads on first use).
  */
 import { fileBackend, type ReplicaBackend } from "@sqlrep/replica";
+import { absBackend } from "@sqlrep/replica-abs/backend";
+import { gsBackend } from "@sqlrep/replica-gs/backend";
 import { s3Backend } from "@sqlrep/replica-s3/backend";
 import { sftpBackend } from "@sqlrep/replica-sftp/backend";
 import { natsBackend } from "@sqlrep/replica-nats/backend";
+import { webdavBackend } from "@sqlrep/replica-webdav/backend";
 
-export const BACKENDS: readonly ReplicaBackend[] = [fileBackend, s3Backend, sftpBackend, natsBackend];
+export const BACKENDS: readonly ReplicaBackend[] = [fileBackend, s3Backend, absBackend, gsBackend, webdavBackend, sftpBackend, natsBackend];

@@ -241,7 +241,7 @@ class PageServer {
       op === OP.OPEN ? "open" : op === OP.READ ? "read" : op === OP.LOCK ? "lock" : op === OP.SYNC || op === OP.UNLOCK ? "sync" : op === OP.PRAGMA ? "pragma" : "write";
 
     socket.on("data", (chunk: Buffer) => {
-      let batch;
+      let batch: ReturnType<typeof frames.push>;
       try {
         batch = frames.push(chunk);
       } catch {

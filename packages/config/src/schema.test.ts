@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { ConfigError, isConfigError, type ConfigErrorCode } from "./errors.js";
+import { type ConfigError, isConfigError, type ConfigErrorCode } from "./errors.js";
 import { parseConfig } from "./load.js";
 import {
   boolean,

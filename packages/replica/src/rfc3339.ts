@@ -1,7 +1,6 @@
 /**
- * Go's `time.RFC3339Nano` text, which is how Litestream stores the LTX timestamp with an
- * object (S3/GCS `litestream-timestamp` metadata, NATS `Litestream-Timestamp` header):
- * `2024-01-02T03:04:05.678Z`; the fraction loses its trailing zeros and disappears when zero.
+ * RFC 3339 text as Go writes and reads it (`time.RFC3339Nano`): the form of the LTX
+ * timestamp Litestream keeps in object metadata (S3, GCS, Azure), properties and the NATS `Litestream-Timestamp` header.
  */
 
 /** Formats a time as Go's `time.RFC3339Nano` in UTC. */

@@ -63,6 +63,12 @@ export class ReplicaSync {
   private snapshotTimer: Timer | undefined;
   private readonly snapshotJitter: number;
   private retry: Retry | undefined;
+  /**
+   * A periodic snapshot taken while level 0 was behind it (commits staged after the last
+   * upload): the level-0 files up to the snapshot's TXID still go, ending exactly there,
+   * so every TXID stays restorable from level 0 and no file straddles the snapshot.
+   */
+  private l0Boundary: number | undefined;
 
   constructor(
     private readonly context: ShipperContext,
@@ -162,6 +168,7 @@ export class ReplicaSync {
     for (const e of entries) {
       if (e.lineage !== undefined) break;
       if (out.length > 0 && e.minTXID !== out[out.length - 1]!.maxTXID + 1) break;
+      if (this.l0Boundary !== undefined && out.length > 0 && out[out.length - 1]!.maxTXID >= this.l0Boundary) break;
       if (retry !== undefined && entries[0]!.minTXID === retry.minTXID) {
         out.push(e);
         if (e.maxTXID >= retry.maxTXID) break;
@@ -187,6 +194,7 @@ export class ReplicaSync {
     if (info === undefined) return false;
     this.retry = undefined;
     this.positionValue = { txid: last.maxTXID, postApply: last.postApply };
+    if (this.l0Boundary !== undefined && last.maxTXID >= this.l0Boundary) this.l0Boundary = undefined;
     this.context.log.release(this.name, last.maxTXID);
     this.maintenance.noteWritten(0);
     const durationMs = performance.now() - started;
@@ -233,6 +241,7 @@ export class ReplicaSync {
    * checksum, else the feeder starts a new lineage and the next pass snapshots that.
    */
   private async snapshot(signal: AbortSignal, reason: string): Promise<PassOutcome> {
+    const periodic = this.positionValue !== undefined && this.snapshotReason === undefined && this.floor === 0;
     // After meeting another writer's files, where they end now decides the TXID to snapshot above.
     if (this.floor > 0) this.floor = Math.max(this.floor, (await readReplicaTip(this.client, signal)).txid);
     const state = await this.context.feeder.snapshotState(signal);
@@ -287,20 +296,40 @@ export class ReplicaSync {
       state.release();
     }
     const durationMs = performance.now() - started;
-    this.positionValue = { txid: state.txid, postApply: state.expected };
+    if (periodic && this.levelZeroLeadsTo(state.txid)) {
+      this.l0Boundary = state.txid;
+    } else {
+      this.l0Boundary = undefined;
+      this.positionValue = { txid: state.txid, postApply: state.expected };
+      this.context.log.release(this.name, state.txid);
+    }
     this.snapshotReason = undefined;
     this.retry = undefined;
     this.newestSnapshot = { txid: state.txid, at: state.timestamp };
     this.snapshotDue = false;
     this.scheduleSnapshot(state.timestamp);
-    this.context.log.release(this.name, state.txid);
     this.maintenance.noteWritten(SNAPSHOT_LEVEL);
     if (this.floor > 0) this.maintenance.skipTo(state.txid);
     // Older snapshots (and what only they needed) may go now, and once this one is snapshotRetention old.
     this.maintenance.planRetention(this.context.clock.now(), state.timestamp + this.options.snapshotRetention);
     this.context.logger.info("snapshot uploaded", { ...this.fields, txid: formatTxid(state.txid), pages: upload.pages, size, reason, ms: Math.round(durationMs) });
     this.context.onEvent?.({ type: "snapshot", replica: this.name, txid: state.txid, pages: upload.pages, bytes: size, reason, durationMs, timestamp: new Date(state.timestamp) });
-    return { uploaded: true, more: this.context.log.after(state.txid).length > 0 };
+    return { uploaded: true, more: this.context.log.after(this.txid).length > 0 };
+  }
+
+  /** Whether the log holds an unbroken level-0 chain from the replica's position up to `txid` (what a periodic snapshot overtook). */
+  private levelZeroLeadsTo(txid: number): boolean {
+    const position = this.positionValue;
+    if (position === undefined || position.txid >= txid) return false;
+    let next = position.txid + 1;
+    let post = position.postApply;
+    for (const e of this.context.log.after(position.txid)) {
+      if (e.lineage !== undefined || e.minTXID !== next || e.preApply !== post) return false;
+      if (e.maxTXID >= txid) return e.maxTXID === txid;
+      next = e.maxTXID + 1;
+      post = e.postApply;
+    }
+    return false;
   }
 
   /**
@@ -400,7 +429,7 @@ export class ReplicaSync {
       this.context.onEvent?.({ type: "validated", replica: this.name, ok: false, message });
       throw new ReplicaError("conflict", message);
     };
-    let chain;
+    let chain: Awaited<ReturnType<typeof verifyReplicaChain>>;
     try {
       chain = await verifyReplicaChain(this.client, this.context.signal);
     } catch (err) {

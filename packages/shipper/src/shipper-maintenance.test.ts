@@ -138,6 +138,35 @@ describe("LtxShipper maintenance: snapshots and validation", () => {
     await expectRestoresToNow(h);
   });
 
+  it("a periodic snapshot that overtakes level 0 (commits landed while an upload ran) still leaves every TXID in a level-0 file", async () => {
+    const h = setup({ shipper: { snapshotInterval: MIN } });
+    await h.start();
+    await commitEverySecond(h, 2);
+    await elapse(h.clock, h.client, 55_000, 1000);
+    let release!: () => void;
+    h.client.gate = new Promise<void>((resolve) => (release = resolve));
+    h.feeder.commit([1]);
+    const uploading = () => h.client.writes.some((w) => w.level === 0 && w.minTXID === 4);
+    for (let i = 0; i < 100 && !uploading(); i++) {
+      h.clock.advance(100);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(uploading(), "TXID 4's upload started and is held").toBe(true);
+    // The periodic snapshot falls due while TXID 4 uploads, and TXIDs 5 and 6 are committed.
+    h.clock.advance(10_000);
+    h.feeder.append([2]);
+    h.feeder.append([3]);
+    h.client.gate = undefined;
+    release();
+    await elapse(h.clock, h.client, 5000, 1000);
+    expect(await levelFiles(h.client, 9)).toEqual(["1-1", "1-6"]);
+    const levelZero = (await levelFiles(h.client, 0)).map((f) => f.split("-").map(Number) as [number, number]);
+    const covered = new Set(levelZero.flatMap(([min, max]) => Array.from({ length: max - min + 1 }, (_, i) => min + i)));
+    expect([2, 3, 4, 5, 6].filter((t) => !covered.has(t)), "TXIDs in no level-0 file").toEqual([]);
+    expect(levelZero.every(([min, max]) => max <= 6 || min > 6), "no level-0 file straddles the snapshot").toBe(true);
+    await expectRestoresToNow(h);
+  });
+
   it("validates the replica's chain against the checksums the log remembers, and reports a chain that broke", async () => {
     const h = setup({ shipper: { validationInterval: 10_000 } });
     await h.start();
