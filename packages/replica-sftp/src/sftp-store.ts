@@ -18,7 +18,7 @@ import {
   type SignalOption,
   type WriteOptions,
 } from "@sqlrep/replica";
-import type { SFTPWrapper } from "ssh2";
+import type { FileEntry, SFTPWrapper } from "ssh2";
 import type { SftpConnection, SftpSession } from "./connection.js";
 import { hasStatus, isConnectionFault, SFTP_STATUS, toReplicaError } from "./sftp-errors.js";
 import { sftpOps as ops, statOf, type RemoteStat } from "./sftp-ops.js";
@@ -222,7 +222,7 @@ export class SftpObjectStore implements ObjectStore {
 
   private async walk(sftp: SFTPWrapper, dirKey: string, prefix: string, out: ObjectInfo[], signal: AbortSignal | undefined): Promise<void> {
     throwIfAborted(signal);
-    let entries;
+    let entries: FileEntry[];
     try {
       entries = await ops.readdir(sftp, dirKey === "" ? (this.root === "" ? "." : this.root) : this.remote(dirKey.slice(0, -1)));
     } catch (err) {
