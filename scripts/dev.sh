@@ -28,6 +28,12 @@ install_apt_packages() {
   [ -f /usr/include/sqlite3ext.h ] || missing+=(libsqlite3-dev)
   [ -f /usr/include/fuse/fuse_lowlevel.h ] || missing+=(libfuse-dev)
   [ -x /usr/bin/python3 ] || missing+=(python3)
+  # @sqlrep/replica-sftp's tests run Debian's sshd (keys by ssh-keygen, the test user's
+  # password hashed by openssl); @sqlrep/replica-nats's run nats-server with JetStream.
+  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+  [ -x /usr/bin/ssh-keygen ] || missing+=(openssh-client)
+  [ -x /usr/bin/openssl ] || missing+=(openssl)
+  command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing apt packages: ${missing[*]}"
     as_root apt-get update -qq

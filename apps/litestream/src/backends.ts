@@ -6,6 +6,8 @@ import { fileBackend, type ReplicaBackend } from "@sqlrep/replica";
 import { absBackend } from "@sqlrep/replica-abs/backend";
 import { gsBackend } from "@sqlrep/replica-gs/backend";
 import { s3Backend } from "@sqlrep/replica-s3/backend";
+import { sftpBackend } from "@sqlrep/replica-sftp/backend";
+import { natsBackend } from "@sqlrep/replica-nats/backend";
 import { webdavBackend } from "@sqlrep/replica-webdav/backend";
 
-export const BACKENDS: readonly ReplicaBackend[] = [fileBackend, s3Backend, absBackend, gsBackend, webdavBackend];
+export const BACKENDS: readonly ReplicaBackend[] = [fileBackend, s3Backend, absBackend, gsBackend, webdavBackend, sftpBackend, natsBackend];

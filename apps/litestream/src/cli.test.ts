@@ -168,7 +168,7 @@ describe.skipIf(!built)(`litestream CLI as a child process${built ? "" : " — n
       ["wrong type", "dbs:\n  - path: /a.db\n    monitor-interval: [1s]\n    replica: { path: /r }\n", ":3:23: dbs[0].monitor-interval: expected a duration such as 1s, 500ms or 1h30m, got a list"],
       ["bad duration", "dbs:\n  - path: /a.db\n    replica:\n      path: /r\n      sync-interval: 1d\n", ':5:22: dbs[0].replica.sync-interval: invalid duration "1d": Go durations have no day unit: write 24h for a day'],
       ["url and bucket", "dbs:\n  - path: /a.db\n    replica:\n      url: s3://b/a\n      bucket: b\n", ":5:7: dbs[0].replica.bucket: cannot specify url & bucket for a replica: the URL already sets it"],
-      ["unsupported key", "dbs:\n  - path: /a.db\n    replica:\n      url: s3://b/a\n      storage-class: GLACIER\n", ":5:7: dbs[0].replica.storage-class: not supported by sqlrep: S3 storage classes"],
+      ["unsupported key", "dbs:\n  - path: /a.db\n    replica:\n      url: s3://b/a\n      auto-recover: true\n", ":5:7: dbs[0].replica.auto-recover: not supported by sqlrep: sqlrep keeps no local LTX state to reset"],
       ["unsupported type", "dbs:\n  - path: /a.db\n    replica:\n      type: oss\n", ":4:7: dbs[0].replica.type: replica scheme oss:// is not supported by sqlrep yet (supported: file, s3, "],
       ["YAML syntax", "dbs:\n  - path: /a.db\n   replica: [\n", ":3:"],
     ])("%s", async (_what, text, tail) => {

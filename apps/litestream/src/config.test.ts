@@ -291,10 +291,9 @@ describe("config errors name the file, the line and the key path", () => {
   it.each([
     ["dir", "dbs:\n  - dir: /data\n    pattern: '*.db'\n", "dbs[0].dir", "directory mode"],
     ["age", "dbs:\n  - path: /a\n    replica:\n      path: /r\n      age:\n        identities: [AGE-SECRET-KEY-1]\n", "dbs[0].replica.age", "client-side (age) encryption"],
-    ["sse-kms-key-id", "dbs:\n  - path: /a\n    replica:\n      url: s3://b/a\n      sse-kms-key-id: k\n", "dbs[0].replica.sse-kms-key-id", "KMS"],
-    ["storage-class", "storage-class: GLACIER\n", "storage-class", "storage classes"],
+    ["auto-recover", "dbs:\n  - path: /a\n    replica:\n      url: s3://b/a\n      auto-recover: true\n", "dbs[0].replica.auto-recover", "no local LTX state"],
+    ["max-sync-ltx-files", "max-sync-ltx-files: 10\n", "max-sync-ltx-files", "without this cap"],
     ["an age block", "dbs:\n  - path: /a\n    replica:\n      age: x\n", "dbs[0].replica.age", "client-side (age) encryption"],
-    ["an SFTP key", "dbs:\n  - path: /a\n    replica:\n      host: example.com\n", "dbs[0].replica.host", "SFTP"],
     ["retention-check-interval", "dbs:\n  - path: /a\n    replica:\n      path: /r\n      retention-check-interval: 1h\n", "dbs[0].replica.retention-check-interval", "retention runs when a snapshot is taken"],
     ["mcp-addr", 'mcp-addr: ":3001"\n', "mcp-addr", "MCP"],
     ["socket", "socket:\n  enabled: true\n", "socket", "control socket"],
@@ -310,10 +309,16 @@ describe("config errors name the file, the line and the key path", () => {
   it.each([
     ["gcs", "type: gcs\n      bucket: b", /dbs\[0\]\.replica\.type: replica scheme gcs:\/\/ is not supported by sqlrep yet \(supported: file, s3, [a-z, ]+\)/],
     ["oss", "url: oss://bucket.oss-cn-hangzhou.aliyuncs.com/db", /dbs\[0\]\.replica\.url: replica scheme oss:\/\/ is not supported by sqlrep yet/],
-    ["sftp", "url: sftp://u@host/db", /dbs\[0\]\.replica\.url: replica scheme sftp:\/\/ is not supported by sqlrep yet/],
   ])("a replica type sqlrep does not serve (%s) is the replica package's error", (_type, lines, message) => {
     const f = failure(`dbs:\n  - path: /a\n    replica:\n      ${lines}\n`);
     expect(f.message).toMatch(message);
+  });
+
+  it("a key of another backend names the backend it belongs to", () => {
+    expect(failure("dbs:\n  - path: /a\n    replica:\n      host: example.com\n")).toMatchObject({
+      code: "conflict",
+      message: "/etc/litestream.yml:4:7: dbs[0].replica.host: host only applies to sftp replicas, and this one is a file replica",
+    });
   });
 
   it("a type that contradicts the URL", () => {

@@ -4,7 +4,7 @@
  * and the rule that no two replicas share one location.
  */
 import { resolve } from "node:path";
-import { boolean, byteSize, camelCase, duration, errorAt, integer, string, type Schema, type Shape } from "@sqlrep/config";
+import { boolean, byteSize, camelCase, duration, errorAt, integer, list, string, type Schema, type Shape } from "@sqlrep/config";
 import { isReplicaError, keyField, parseReplicaUrl, type BackendKey, type ReplicaBackend, type ReplicaSpec } from "@sqlrep/replica";
 
 /** One replica of a database: a name (for `-replica`), where it is, and its sync interval. */
@@ -38,6 +38,8 @@ function keySchema(key: BackendKey): Schema<unknown> {
       return byteSize(range);
     case "duration":
       return duration();
+    case "string-list":
+      return list(string({ nonEmpty: true }));
   }
 }
 

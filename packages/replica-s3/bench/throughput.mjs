@@ -29,6 +29,12 @@ async function bench(mib) {
     skipVerify: false,
     credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
     credentialSource: "spec",
+    provider: undefined,
+    signPayload: true,
+    requireContentMd5: true,
+    concurrency: undefined,
+    objects: {},
+    headers: {},
   };
   const store = new S3ObjectStore({ client: createS3Client(settings), bucket: s3.bucket, ownsClient: true });
   const size = mib * 1024 * 1024;

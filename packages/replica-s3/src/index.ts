@@ -10,7 +10,11 @@ export { createS3ReplicaClient, type S3ReplicaClientOptions } from "./replica.js
 /** The `ObjectStore` of one bucket (full keys), with request counters; reusable on its own. */
 export { S3ObjectStore, DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, type S3ObjectStoreOptions } from "./s3-store.js";
 /** Spec + environment → client settings, and the client we build from them. */
-export { createS3Client, resolveS3Settings, type CredentialSource, type S3ClientOptions, type S3Settings } from "./settings.js";
+export { createS3Client, customerKeyMd5, resolveS3Settings, type CredentialSource, type S3ClientOptions, type S3Settings } from "./settings.js";
+/** S3-compatible providers recognized by endpoint, and the defaults Litestream v0.5 gives them. */
+export { providerDefaults, providerOf, R2_CONCURRENCY, type ProviderDefaults, type S3Provider } from "./providers.js";
+/** Storage class and server-side encryption of the objects a store writes. */
+export type { S3ObjectParams } from "./object-params.js";
 /** Request counters for `litestream_replica_operation_total` / `_bytes`. */
 export { S3_OPERATIONS, type OperationCount, type OperationListener, type S3Operation, type S3OperationStats } from "./operation-stats.js";
 /** Retry knobs, and the SDK retry strategy our clients use (usable on any S3Client). */

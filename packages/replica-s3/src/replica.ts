@@ -37,10 +37,11 @@ export function createS3ReplicaClient(spec: ReplicaSpec, options: S3ReplicaClien
     bucket: settings.bucket,
     prefix: settings.prefix,
     partSize: options.partSize ?? s3.partSize,
-    concurrency: options.concurrency ?? s3.concurrency,
+    concurrency: options.concurrency ?? settings.concurrency,
     listPageSize: options.listPageSize,
     retry: options.retry,
     onOperation: options.onOperation,
+    objects: settings.objects,
   });
   return new ObjectReplicaClient(store, s3Layout(settings.prefix));
 }

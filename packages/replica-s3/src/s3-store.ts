@@ -18,6 +18,7 @@ import { describeError, isTransient, toReplicaError } from "./s3-errors.js";
 import { TIMESTAMP_METADATA_KEY, formatRFC3339Nano, parseRFC3339 } from "./timestamp.js";
 import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, MAX_PART_SIZE, MIN_PART_SIZE } from "./limits.js";
 import { putObject, uploadStream, type UploadLimits, type UploadTarget } from "./upload.js";
+import { customerParams, type S3ObjectParams } from "./object-params.js";
 
 export { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE } from "./limits.js";
 /** S3 deletes at most 1,000 keys per DeleteObjects request. */
@@ -42,6 +43,8 @@ export interface S3ObjectStoreOptions {
   onOperation?: OperationListener | undefined;
   /** `destroy()` also destroys the client (set when the store built it). */
   ownsClient?: boolean | undefined;
+  /** Storage class of the objects written, and server-side encryption (SSE-C keys go with reads and HEADs too). */
+  objects?: S3ObjectParams | undefined;
 }
 
 /**
@@ -62,6 +65,7 @@ export class S3ObjectStore implements ObjectStore {
   private readonly retry: ResolvedRetry;
   private readonly pageSize: number;
   private readonly ownsClient: boolean;
+  private readonly objects: S3ObjectParams;
 
   constructor(options: S3ObjectStoreOptions) {
     if (!options.bucket) throw new ReplicaError("invalid-config", "an S3 object store needs a bucket");
@@ -76,6 +80,7 @@ export class S3ObjectStore implements ObjectStore {
     this.retry = resolveRetry(options.retry);
     this.counter = new OperationCounter(options.onOperation);
     this.ownsClient = options.ownsClient ?? false;
+    this.objects = options.objects ?? {};
   }
 
   /** Request counts and bytes so far, per operation (a copy). */
@@ -131,7 +136,7 @@ export class S3ObjectStore implements ObjectStore {
   async head(key: string, options: SignalOption = {}): Promise<ObjectHead> {
     const { signal } = options;
     const out = await this.call("head", this.target(key), key, signal, () =>
-      this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: requestSignal(signal) }),
+      this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key, ...customerParams(this.objects) }), { abortSignal: requestSignal(signal) }),
     );
     this.counter.record("HEAD");
     const stamp = out.Metadata?.[TIMESTAMP_METADATA_KEY];
@@ -157,6 +162,7 @@ export class S3ObjectStore implements ObjectStore {
       key,
       metadata: timestamp === undefined ? undefined : { [TIMESTAMP_METADATA_KEY]: formatRFC3339Nano(timestamp) },
       ifNoneMatch: options.ifNoneMatch,
+      objects: this.objects,
       counter: this.counter,
       signal,
     };
@@ -214,7 +220,7 @@ export class S3ObjectStore implements ObjectStore {
     const range = start === 0 && end === undefined ? undefined : `bytes=${start}-${end === undefined ? "" : end - 1}`;
     return this.call("read", this.target(key), key, signal, () =>
       this.client
-        .send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range, IfMatch: etag }), { abortSignal: requestSignal(signal) })
+        .send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range, IfMatch: etag, ...customerParams(this.objects) }), { abortSignal: requestSignal(signal) })
         .catch((err: unknown) => {
           if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416) return undefined;
           throw err;

@@ -35,6 +35,12 @@ describe("S3 settings from a spec and the environment", () => {
       skipVerify: false,
       credentials: undefined,
       credentialSource: "sdk-default-chain",
+      provider: "minio",
+      signPayload: true,
+      requireContentMd5: true,
+      concurrency: undefined,
+      objects: {},
+      headers: {},
     });
     expect(resolveS3Settings(parseS3Url("s3://b/p?endpoint=https://minio.example:9000&forcePathStyle=false&skip-verify=true"), noEnv)).toMatchObject({
       forcePathStyle: false,

@@ -1,5 +1,12 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { S3Client } from "@aws-sdk/client-s3";
 import { ReplicaError, cleanPrefix } from "@sqlrep/replica";
+import { checkCustomerKey, ensureEndpointScheme, isLocalHost } from "./spec-rules.js";
+import type { S3ObjectParams } from "./object-params.js";
+import { providerDefaults, providerOf, type S3Provider } from "./providers.js";
+import { addRequestMiddleware } from "./request-middleware.js";
 import type { S3Spec } from "./spec.js";
 import { BackoffRetryStrategy, resolveRetry, type RetryOptions } from "./retry.js";
 
@@ -19,14 +26,32 @@ export interface S3Settings {
   /** Undefined: the SDK's default chain (profiles, SSO, web identity, IMDS…) decides. */
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
   credentialSource: CredentialSource;
+  /** The S3-compatible provider the endpoint names (its defaults are applied here); undefined for AWS and unknown hosts. */
+  provider: S3Provider | undefined;
+  /** SHA-256 payload signing; false: `UNSIGNED-PAYLOAD`. */
+  signPayload: boolean;
+  /** `Content-MD5` on DeleteObjects. */
+  requireContentMd5: boolean;
+  /** Parts of one upload in flight, when the spec or the provider says (else the store's default). */
+  concurrency: number | undefined;
+  /** Storage class and server-side encryption of the objects. */
+  objects: S3ObjectParams;
+  /** Headers sent with every request (a provider's). */
+  headers: Readonly<Record<string, string>>;
 }
 
 /**
  * Resolves a replica spec the way Litestream does:
- * - endpoint: the spec's, else `LITESTREAM_S3_ENDPOINT`; `https://` is assumed when it
- *   names no scheme. A custom endpoint defaults to path-style addressing and region
- *   `us-east-1`; AWS uses the spec's region, else `AWS_REGION`/`AWS_DEFAULT_REGION`, else
- *   `us-east-1` (the client then follows region redirects).
+ * - endpoint: the spec's (`https://` assumed when it names no scheme), else
+ *   `LITESTREAM_S3_ENDPOINT` (`http://` for a local or private host, else `https://`).
+ *   A custom endpoint defaults to path-style addressing and region `us-east-1`; AWS uses
+ *   the spec's region, else `AWS_REGION`/`AWS_DEFAULT_REGION`, else `us-east-1` (the
+ *   client then follows region redirects). An access point ARN's region is its own.
+ * - provider defaults by endpoint (see `providers.ts`): Tigris (no Content-MD5,
+ *   consistent reads), R2 (2 parts at a time), path style for B2, Filebase, MinIO,
+ *   Supabase; whatever the spec sets wins.
+ * - objects: storage class, SSE-KMS key, SSE-C key (given, or read from
+ *   `sse-customer-key-path`; refused over http to a public host).
  * - credentials: the spec's pair; else, each variable on its own, `AWS_ACCESS_KEY_ID` /
  *   `AWS_SECRET_ACCESS_KEY` (with `AWS_SESSION_TOKEN`), and `LITESTREAM_ACCESS_KEY_ID` /
  *   `LITESTREAM_SECRET_ACCESS_KEY` where the `AWS_*` one is unset — exactly Litestream's
@@ -40,18 +65,63 @@ export function resolveS3Settings(spec: S3Spec, env: NodeJS.ProcessEnv = process
   if (!spec.bucket) {
     throw new ReplicaError("invalid-config", `S3 replica has no bucket${where}: set "bucket" or use a URL s3://BUCKET/PATH`, { key: spec.url });
   }
-  const rawEndpoint = nonEmpty(spec.endpoint) ?? nonEmpty(env.LITESTREAM_S3_ENDPOINT);
-  const endpoint = rawEndpoint === undefined ? undefined : withScheme(rawEndpoint);
+  const fromEnv = nonEmpty(env.LITESTREAM_S3_ENDPOINT);
+  const specEndpoint = nonEmpty(spec.endpoint);
+  const endpoint = specEndpoint !== undefined ? withScheme(specEndpoint) : fromEnv !== undefined ? ensureEndpointScheme(fromEnv) : undefined;
   const region = nonEmpty(spec.region) ?? (endpoint ? undefined : nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION)) ?? "us-east-1";
+  const provider = providerOf(endpoint);
+  const defaults = providerDefaults(provider);
+  const objects: S3ObjectParams = {
+    ...(nonEmpty(spec.storageClass) ? { storageClass: spec.storageClass!.trim() } : {}),
+    ...(spec.sseKmsKeyId ? { kmsKeyId: spec.sseKmsKeyId } : {}),
+    ...customerKey(spec, endpoint, where),
+  };
   return {
     bucket: spec.bucket,
     prefix: cleanPrefix(spec.path ?? ""),
     region,
     endpoint,
-    forcePathStyle: spec.forcePathStyle ?? endpoint !== undefined,
+    forcePathStyle: spec.forcePathStyle ?? (defaults.forcePathStyle || endpoint !== undefined),
     skipVerify: spec.skipVerify ?? false,
     ...resolveCredentials(spec, env, where),
+    provider,
+    signPayload: spec.signPayload ?? defaults.signPayload ?? true,
+    requireContentMd5: spec.requireContentMd5 ?? defaults.requireContentMd5 ?? true,
+    concurrency: spec.concurrency ?? defaults.concurrency,
+    objects,
+    headers: defaults.headers ?? {},
   };
+}
+
+/**
+ * The SSE-C key: the spec's, or the trimmed content of `sse-customer-key-path` (`~/`
+ * is the home directory), checked to be 32 bytes in base64. As in Litestream, a key is
+ * refused over plain http unless the endpoint is local or private.
+ */
+function customerKey(spec: S3Spec, endpoint: string | undefined, where: string): Pick<S3ObjectParams, "customerKey"> {
+  let key = spec.sseCustomerKey;
+  if (spec.sseCustomerKeyPath) {
+    const path = spec.sseCustomerKeyPath.startsWith("~/") ? homedir() + spec.sseCustomerKeyPath.slice(1) : spec.sseCustomerKeyPath;
+    try {
+      key = readFileSync(path, "utf8").trim();
+    } catch (err) {
+      throw new ReplicaError("invalid-config", `cannot read sse-customer-key-path ${path}${where}: ${(err as Error).message}`, { key: "sse-customer-key-path", cause: err });
+    }
+    checkCustomerKey(key, `the key in sse-customer-key-path ${path}`);
+  }
+  if (key === undefined) return {};
+  checkCustomerKey(key, "sse-customer-key");
+  if (endpoint !== undefined && endpoint.startsWith("http://") && !isLocalHost(endpoint)) {
+    throw new ReplicaError("invalid-config", `sse-customer-key needs an https endpoint${where}: ${endpoint} would send the key in the clear (http is allowed for local and private hosts only)`, {
+      key: "sse-customer-key",
+    });
+  }
+  return { customerKey: key };
+}
+
+/** The base64 MD5 of an SSE-C key (what S3 checks the key against). */
+export function customerKeyMd5(key: string): string {
+  return createHash("md5").update(Buffer.from(key, "base64")).digest("base64");
 }
 
 function resolveCredentials(spec: S3Spec, env: NodeJS.ProcessEnv, where: string): Pick<S3Settings, "credentials" | "credentialSource"> {
@@ -103,12 +173,13 @@ export interface S3ClientOptions {
  * An S3Client for resolved settings: keep-alive sockets (a pool of `maxSockets`),
  * connection and idle-socket timeouts, our backoff retry strategy. Custom endpoints get
  * checksums only where S3 requires them (many S3-compatible servers reject the SDK's
- * default CRC32 headers and trailers).
+ * default CRC32 headers and trailers). Unsigned payloads, Content-MD5 on DeleteObjects
+ * and a provider's headers are added by middleware (see `request-middleware.ts`).
  */
 export function createS3Client(settings: S3Settings, options: S3ClientOptions = {}): S3Client {
   const retry = resolveRetry(options.retry);
   const agent = { keepAlive: true, keepAliveMsecs: 1000, maxSockets: options.maxSockets ?? 64 };
-  return new S3Client({
+  const client = new S3Client({
     region: settings.region,
     ...(settings.endpoint ? { endpoint: settings.endpoint } : { followRegionRedirects: true }),
     forcePathStyle: settings.forcePathStyle,
@@ -122,7 +193,11 @@ export function createS3Client(settings: S3Settings, options: S3ClientOptions = 
       httpsAgent: { ...agent, rejectUnauthorized: !settings.skipVerify },
     },
     ...(settings.endpoint ? { requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" } : {}),
+    // An access point ARN names its own region (Litestream sets UseARNRegion too).
+    useArnRegion: true,
   });
+  addRequestMiddleware(client, settings);
+  return client;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -11,6 +11,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { concatBytes } from "@sqlrep/ltx";
 import { ReplicaError } from "@sqlrep/replica";
+import { customerParams, writeParams, type S3ObjectParams } from "./object-params.js";
 import type { OperationCounter } from "./operation-stats.js";
 import { TIMESTAMP_METADATA_KEY } from "./timestamp.js";
 
@@ -26,6 +27,8 @@ export interface UploadTarget {
   metadata: Record<string, string> | undefined;
   /** Create only (`If-None-Match: *`): S3 answers 412 when the key exists. */
   ifNoneMatch?: boolean | undefined;
+  /** Storage class and server-side encryption. */
+  objects: S3ObjectParams;
   counter: OperationCounter;
   signal: AbortSignal | undefined;
 }
@@ -85,6 +88,7 @@ export async function putObject(target: UploadTarget, body: Uint8Array): Promise
       ContentLength: body.length,
       ContentType: "application/octet-stream",
       Metadata: target.metadata,
+      ...writeParams(target.objects),
       ...(target.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
     }),
     { abortSignal: requestSignal(target.signal) },
@@ -129,6 +133,7 @@ async function multipartUpload(target: UploadTarget, head: Uint8Array[], rest: A
       Key: key,
       ContentType: "application/octet-stream",
       Metadata: target.metadata,
+      ...writeParams(target.objects),
       ...(checksummed ? { ChecksumAlgorithm: "CRC32" } : {}),
     }),
     { abortSignal: requestSignal(signal) },
@@ -154,6 +159,7 @@ async function multipartUpload(target: UploadTarget, head: Uint8Array[], rest: A
         PartNumber: partNumber,
         Body: bytes,
         ContentLength: bytes.length,
+        ...customerParams(target.objects),
         ...(checksummed ? { ChecksumAlgorithm: "CRC32" } : {}),
       }),
       { abortSignal: requestSignal(parts.signal) },
@@ -207,13 +213,22 @@ async function completeUpload(target: UploadTarget, uploadId: string, parts: Com
   const { client, bucket, key, signal } = target;
   try {
     await client.send(
-      new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts }, ...(target.ifNoneMatch ? { IfNoneMatch: "*" } : {}) }),
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: parts },
+        ...customerParams(target.objects),
+        ...(target.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
+      }),
       { abortSignal: requestSignal(signal) },
     );
   } catch (error) {
     const e = error as { name?: string; $metadata?: { attempts?: number } };
     if (e.name !== "NoSuchUpload" && (e.$metadata?.attempts ?? 1) < 2) throw error;
-    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: requestSignal(signal) }).catch(() => undefined);
+    const head = await client
+      .send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...customerParams(target.objects) }), { abortSignal: requestSignal(signal) })
+      .catch(() => undefined);
     const stamp = (metadata: Record<string, string> | undefined) => metadata?.[TIMESTAMP_METADATA_KEY];
     if (head?.ContentLength !== total || stamp(head.Metadata) !== stamp(target.metadata)) throw error;
   }

@@ -20,8 +20,8 @@ export interface BackendContext {
 
 /** A config key of a backend's replicas: kebab-case in YAML, `field` in the spec. */
 export interface BackendKey {
-  /** How a config file spells the value. */
-  kind: "string" | "boolean" | "integer" | "byte-size" | "duration";
+  /** How a config file spells the value (`string-list`: a YAML list of strings, e.g. NATS `root-cas`). */
+  kind: "string" | "boolean" | "integer" | "byte-size" | "duration" | "string-list";
   /** One line: what it does (docs and messages). */
   doc: string;
   /** The spec field it sets (default: the key in camelCase). */
@@ -51,6 +51,11 @@ export interface ReplicaBackend {
   readonly localPath?: boolean;
   /** A spec from a URL of one of its schemes; errors name the URL and what is wrong. */
   parseUrl(url: URL, text: string): ReplicaSpec;
+  /**
+   * A spec from URL text that is not a WHATWG URL (S3 access-point ARNs:
+   * `s3://arn:aws:s3:…`), or undefined to have it parsed as a URL. Asked first.
+   */
+  parseText?(text: string): ReplicaSpec | undefined;
   /** Checks a spec assembled from a config and completes it; throws ReplicaError with the offending key as `key`. */
   finish?(spec: ReplicaSpec): ReplicaSpec;
   /** Where its files live, as one comparable string: two replicas with one location would overwrite each other. */

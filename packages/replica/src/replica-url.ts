@@ -19,13 +19,15 @@ export function parseReplicaUrl(text: string, backends: readonly ReplicaBackend[
     if (text.trim() === "") throw new ReplicaError("invalid-url", "empty replica URL");
     return { type: "file", path: text, url: text };
   }
+  const backend = backends.find((b) => b.schemes.includes(scheme));
+  const special = backend?.parseText?.(text);
+  if (special !== undefined) return special;
   let url: URL;
   try {
     url = new URL(text);
   } catch (err) {
     throw new ReplicaError("invalid-url", `invalid replica URL ${JSON.stringify(text)}`, { key: text, cause: err });
   }
-  const backend = backends.find((b) => b.schemes.includes(scheme));
   if (backend !== undefined) return backend.parseUrl(url, text);
   const served = backends.flatMap((b) => b.schemes).join(", ");
   if (KNOWN_ELSEWHERE.includes(scheme)) {

@@ -1,6 +1,6 @@
 /**
  * RFC 3339 text as Go writes and reads it (`time.RFC3339Nano`): the form of the LTX
- * timestamp Litestream keeps in object metadata (S3, GCS, Azure) and properties.
+ * timestamp Litestream keeps in object metadata (S3, GCS, Azure), properties and the NATS `Litestream-Timestamp` header.
  */
 
 /** Formats a time as Go's `time.RFC3339Nano` in UTC. */

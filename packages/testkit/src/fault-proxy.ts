@@ -1,4 +1,4 @@
-import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
+import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pipeline } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -24,7 +24,8 @@ export interface Faults {
   resetAt?: "request" | "response";
   /** The next n matching requests fail with `errorStatus`, before the rates are consulted. */
   failNext?: number;
-  match?: (req: { method: string; url: string }) => boolean;
+  /** Which requests the faults apply to (it also sees every request: tests record method, URL and headers with it). */
+  match?: (req: { method: string; url: string; headers: IncomingHttpHeaders }) => boolean;
 }
 
 /** Counters since the proxy started. */
@@ -169,7 +170,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       if (wait > 0) await sleep(wait);
     }
     const current = faults;
-    if (current.match && !current.match({ method: req.method ?? "", url: req.url ?? "" })) return forward(req, res, false);
+    if (current.match && !current.match({ method: req.method ?? "", url: req.url ?? "", headers: req.headers })) return forward(req, res, false);
     // Always four draws, so one request's faults do not shift the next one's.
     const [jitter, failDraw, resetDraw, phaseDraw] = [random(), random(), random(), random()];
     const delay = (current.latencyMs ?? 0) + (current.jitterMs ?? 0) * jitter;

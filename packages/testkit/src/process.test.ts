@@ -182,6 +182,8 @@ describe("spawnProcess", () => {
     "waitForLine times out with the output so far",
     async () => {
       const quiet = await spawnProcess(node, ["-e", "console.log('only this'); setInterval(() => {}, 1000)"]);
+      // Node may take longer than the timeout below to start on a loaded machine.
+      await quiet.waitForLine("only this", 20_000);
       const error = (await quiet.waitForLine("never", 200).catch((e: unknown) => e)) as TestkitError;
       expect(error).toMatchObject({ code: "TIMEOUT" });
       expect(error.output).toEqual(["only this"]);

@@ -14,6 +14,12 @@ export function testSettings(s3: S3Server, endpoint = s3.endpoint): S3Settings {
     skipVerify: false,
     credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
     credentialSource: "spec",
+    provider: undefined,
+    signPayload: true,
+    requireContentMd5: true,
+    concurrency: undefined,
+    objects: {},
+    headers: {},
   };
 }
 

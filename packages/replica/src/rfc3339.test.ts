@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { formatRFC3339Nano, parseRFC3339 } from "./timestamp.js";
+import { formatRFC3339Nano, parseRFC3339 } from "./rfc3339.js";
 
-describe("litestream-timestamp (Go's RFC3339Nano)", () => {
+describe("Go's RFC3339Nano", () => {
   it("formats in UTC with the fraction's trailing zeros trimmed", () => {
     expect(formatRFC3339Nano(new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 678)))).toBe("2024-01-02T03:04:05.678Z");
     expect(formatRFC3339Nano(new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 500)))).toBe("2024-01-02T03:04:05.5Z");
