@@ -1,3 +1,4 @@
+/** Tests of startFaultProxy in front of the real test S3 server, driven by the AWS SDK: injected failures, stalls, cuts and a shaped link. */
 import {
   GetObjectCommand,
   HeadObjectCommand,
