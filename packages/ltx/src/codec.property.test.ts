@@ -1,3 +1,4 @@
+/** Property tests (fast-check, seeded) of encode, decode, apply and compact against a naive in-memory model database. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { applyLtx } from "./apply.js";

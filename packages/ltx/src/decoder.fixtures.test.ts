@@ -1,3 +1,4 @@
+/** Tests of the decoders on every golden LTX file made by the reference implementations: whole-buffer, streamed in random chunks, layout detection. */
 import { hasSharedTestdata, noSharedTestdataReason } from "@sqlrep/testkit";
 import { describe, expect, it } from "vitest";
 import { formatChecksum, pageChecksum } from "./checksum.js";

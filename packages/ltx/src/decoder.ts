@@ -1,3 +1,4 @@
+/** The LTX decoders over the parser: decodeLtx for a file in memory, LtxReader for a stream of chunks; both verify every checksum. */
 import { ByteQueue } from "./byte-queue.js";
 import { LtxError } from "./errors.js";
 import type { LtxFormat } from "./format.js";

@@ -1,3 +1,4 @@
+/** LtxEncoder: writes an LTX file in any layout from a header and pages in order, computing its checksums, whole or streamed. */
 import { concatBytes, u64be, viewOf } from "./binary.js";
 import { CHECKSUM_FLAG, DatabaseChecksum, EMPTY_DATABASE_CHECKSUM, formatChecksum, lockPgno, pageChecksum } from "./checksum.js";
 import { Crc64 } from "./crc64.js";

@@ -1,3 +1,4 @@
+/** Tests of LtxRunReader and decodeFrameRun (parallel decoding of cut v3-block files): they decode and reject exactly what decodeLtx does. */
 import { hasSharedTestdata, noSharedTestdataReason } from "@sqlrep/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

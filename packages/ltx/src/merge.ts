@@ -1,3 +1,4 @@
+/** mergeLtx: the pages of several LTX files in TXID order as one stream, newest version of each page winning, after checking the inputs chain. */
 import { DatabaseChecksum, pageChecksum } from "./checksum.js";
 import { LtxReader, type LtxSource } from "./decoder.js";
 import { LtxError } from "./errors.js";
