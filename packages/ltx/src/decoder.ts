@@ -4,7 +4,8 @@ import { LtxError } from "./errors.js";
 import type { LtxFormat } from "./format.js";
 import type { LtxHeader } from "./header.js";
 import type { PageIndexEntry } from "./page-index.js";
-import { parseLtx, wholeBuffer, type DecodeOptions, type LtxDecodeSummary, type LtxPage, type NEED, type ParseEvent } from "./parser.js";
+import { wholeBuffer, type DecodeOptions, type LtxDecodeSummary, type LtxPage, type NEED, type ParseEvent } from "./parse-context.js";
+import { parseLtx } from "./parser.js";
 
 /** A whole LTX file, decoded and verified. */
 export interface DecodedLtx extends LtxDecodeSummary {

@@ -9,7 +9,7 @@ import { Lz4FrameEncoder, lz4EncodeFrame } from "./lz4/frame.js";
 import { useNativeCompressor, type Lz4Codec } from "./lz4/native.js";
 import { compressPageBlock } from "./page-codec.js";
 import { ByteBuilder } from "./page-index.js";
-import type { LtxPage } from "./parser.js";
+import type { LtxPage } from "./parse-context.js";
 import { encodeTrailer, validatePostApplyChecksum, type LtxTrailer } from "./trailer.js";
 
 /**

@@ -7,7 +7,7 @@ import { decodeLtx } from "./decoder.js";
 import { encodeLtx } from "./encoder.js";
 import { isLtxError } from "./errors.js";
 import { decodeFrameRun, LtxRunReader, type LtxRunReaderOptions } from "./frame-run.js";
-import type { LtxDecodeSummary, LtxPage } from "./parser.js";
+import type { LtxDecodeSummary, LtxPage } from "./parse-context.js";
 import { allFixtures, fixtureBytes, formatOf } from "./testing/fixtures.js";
 import { genPage } from "./testing/pages.js";
 import { asyncSource, randomChunks, Rng } from "./testing/random.js";

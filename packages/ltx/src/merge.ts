@@ -5,7 +5,7 @@ import { LtxError } from "./errors.js";
 import { formatTxid } from "./filename.js";
 import { HEADER_FLAG_NO_CHECKSUM, type LtxFormat } from "./format.js";
 import { isSnapshot, tracksChecksums, type LtxHeader } from "./header.js";
-import type { LtxPage } from "./parser.js";
+import type { LtxPage } from "./parse-context.js";
 
 /** An input of a merge: a reader (with its own name and options) or just its bytes. */
 export type MergeInput = LtxReader | LtxSource;

@@ -4,7 +4,7 @@ import { LtxError } from "./errors.js";
 import { PAGE_FLAG_SIZE, type LtxFormat } from "./format.js";
 import { decodePageFrameBytes, decompressPageBlock, maxBlockSize } from "./page-codec.js";
 import type { PageIndexEntry, ReadAt } from "./page-index.js";
-import type { LtxPage } from "./parser.js";
+import type { LtxPage } from "./parse-context.js";
 
 /** Options of `decodePageFrame`. */
 export interface PageFrameOptions {
