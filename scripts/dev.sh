@@ -69,6 +69,8 @@ checks() {
   pnpm -s turbo run typecheck --output-logs=errors-only
   log "checking the layers"
   node scripts/check-layers.mjs
+  log "linting (biome: errors fail, warnings are shown)"
+  pnpm -s biome lint --diagnostic-level=error .
 }
 
 cmd=${1:-}

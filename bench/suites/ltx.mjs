@@ -287,7 +287,7 @@ async function compaction(bench, pool, copy) {
   );
   const files = [snapshot];
   let pageBytes = commit * PAGE;
-  let db = new DatabaseChecksum();
+  const db = new DatabaseChecksum();
   for (let p = 1; p <= commit; p++) db.add(sums[p]);
   for (let txid = 2; txid <= 100; txid++) {
     const pre = db.value;

@@ -118,7 +118,8 @@ describe.skipIf(!built)(`litestream CLI as a child process${built ? "" : " — n
 
     it("a scheme sqlrep does not serve is the replica package's error", async () => {
       const r = await runCli(["restore", "-o", tmp.join("x.db"), "gcs://bucket/db"]);
-      expect(r).toMatchObject({ code: 1, stderr: "error: replica scheme gcs:// is not supported by sqlrep yet (supported: file, s3)\n" });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^error: replica scheme gcs:\/\/ is not supported by sqlrep yet \(supported: file, s3, [a-z, ]+\)\n$/);
     });
   });
 
@@ -169,7 +170,7 @@ describe.skipIf(!built)(`litestream CLI as a child process${built ? "" : " — n
       ["bad duration", "dbs:\n  - path: /a.db\n    replica:\n      path: /r\n      sync-interval: 1d\n", ':5:22: dbs[0].replica.sync-interval: invalid duration "1d": Go durations have no day unit: write 24h for a day'],
       ["url and bucket", "dbs:\n  - path: /a.db\n    replica:\n      url: s3://b/a\n      bucket: b\n", ":5:7: dbs[0].replica.bucket: cannot specify url & bucket for a replica: the URL already sets it"],
       ["unsupported key", "dbs:\n  - path: /a.db\n    replica:\n      url: s3://b/a\n      storage-class: GLACIER\n", ":5:7: dbs[0].replica.storage-class: not supported by sqlrep: S3 storage classes"],
-      ["unsupported type", "dbs:\n  - path: /a.db\n    replica:\n      type: sftp\n", ":4:7: dbs[0].replica.type: replica scheme sftp:// is not supported by sqlrep yet (supported: file, s3)"],
+      ["unsupported type", "dbs:\n  - path: /a.db\n    replica:\n      type: oss\n", ":4:7: dbs[0].replica.type: replica scheme oss:// is not supported by sqlrep yet (supported: file, s3, "],
       ["YAML syntax", "dbs:\n  - path: /a.db\n   replica: [\n", ":3:"],
     ])("%s", async (_what, text, tail) => {
       const file = config("bad.yml", text);

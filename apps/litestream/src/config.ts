@@ -4,7 +4,7 @@
  */
 import { homedir } from "node:os";
 import { isAbsolute, resolve } from "node:path";
-import { ConfigError, errorAt, loadConfigFile, parseConfig, type Env } from "@sqlrep/config";
+import { type ConfigError, errorAt, loadConfigFile, parseConfig, type Env } from "@sqlrep/config";
 import type { DatabaseOptions } from "@sqlrep/backup";
 import { parseReplicaUrl, type ReplicaBackend, type ReplicaSpec } from "@sqlrep/replica";
 import { BACKENDS } from "./backends.js";

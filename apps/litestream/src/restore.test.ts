@@ -217,7 +217,7 @@ describe.skipIf(!built)(`restore, ltx and status against seeded replicas${built 
   it("ltx lists every level as a table, or one level, or JSON", async () => {
     const table = await runCli(["ltx", fileUrl]);
     const lines = table.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^level  min_txid {10}max_txid {10}size +created$/);
+    expect(lines[0]).toMatch(/^level {2}min_txid {10}max_txid {10}size +created$/);
     expect(lines.slice(1)).toHaveLength(3);
     lines.slice(1).forEach((line, i) => expect(line).toMatch(new RegExp(`^9      0000000000000001  000000000000000${i + 1}  \\d+ +2024-05-01T10:00:0${i + 1}Z$`)));
     expect((await runCli(["ltx", "-level", "0", fileUrl])).stdout).toBe("level  min_txid  max_txid  size  created\n");

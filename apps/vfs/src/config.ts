@@ -2,6 +2,7 @@
 // shim at extension load and handed to the server), plus a few SQLREP_VFS_* knobs.
 import { parseDuration } from "@sqlrep/config";
 import { VfsError } from "@sqlrep/vfs";
+import { parseLeaseUrl, type LeaseTarget } from "./lease-url.js";
 
 /** Everything the server needs to know. */
 export interface ServerConfig {
@@ -12,8 +13,8 @@ export interface ServerConfig {
   hydration: { path: string; persist: boolean } | undefined;
   logLevel: "debug" | "info";
   logFile: string;
-  /** `LITESTREAM_LEASE_URL`, when set (not wired yet: write mode refuses to start). */
-  leaseUrl: string | undefined;
+  /** `LITESTREAM_LEASE_URL`, when set: the lease that keeps write mode to one writer. */
+  lease: LeaseTarget | undefined;
   pollIntervalMs: number;
   cacheBytes: number;
   idleTimeoutMs: number;
@@ -39,11 +40,15 @@ export function readConfig(env: NodeJS.ProcessEnv, socketPath: string): ServerCo
       : undefined,
     logLevel: level === "DEBUG" ? "debug" : "info",
     logFile: nonEmpty(env["LITESTREAM_LOG_FILE"]) ?? `${base}.log`,
-    leaseUrl: nonEmpty(env["LITESTREAM_LEASE_URL"]),
+    lease: leaseOf(nonEmpty(env["LITESTREAM_LEASE_URL"])),
     pollIntervalMs: duration(env, "SQLREP_VFS_POLL_INTERVAL", 1000),
     cacheBytes: size(env, "SQLREP_VFS_CACHE_SIZE", 64 * 1024 * 1024),
     idleTimeoutMs: duration(env, "SQLREP_VFS_IDLE_TIMEOUT", 30_000),
   };
+}
+
+function leaseOf(url: string | undefined): LeaseTarget | undefined {
+  return url === undefined ? undefined : parseLeaseUrl(url);
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

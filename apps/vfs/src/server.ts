@@ -4,8 +4,9 @@
 // talks to it. It exits after a while without connections (uploading what is pending).
 import { createServer, type Server, type Socket } from "node:net";
 import { chmodSync, rmSync, writeFileSync } from "node:fs";
-import { closeReplicaClient, Engine, isVfsError, openReplicaClient, sqliteCodeOf, VfsError, type Logger, type Session, type Version } from "@sqlrep/vfs";
+import { closeReplicaClient, Engine, isVfsError, LeaseWriteGuard, openReplicaClient, sqliteCodeOf, VfsError, type Logger, type Session, type Version } from "@sqlrep/vfs";
 import { readConfig, type ServerConfig } from "./config.js";
+import { openLeaser } from "./lease-url.js";
 import { fileLogger } from "./log.js";
 import { errorReply, FLAG_TIME_TRAVEL, FrameReader, OP, PayloadReader, PROTOCOL_VERSION, reply, STATUS, stateBytes, str, type WireState } from "./protocol.js";
 import { StateFile } from "./state-file.js";
@@ -32,6 +33,8 @@ class PageServer {
   private idleTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private readonly state: StateFile;
+  /** The single-writer lease, when LITESTREAM_LEASE_URL names one. */
+  private guard: LeaseWriteGuard | undefined;
 
   constructor(
     private readonly socketPath: string,
@@ -72,6 +75,8 @@ class PageServer {
         await engine.close();
         closeReplicaClient(engine.timeline.client);
       }
+      // After the last upload: the lease goes back, so another writer may take it at once.
+      await this.guard?.close().catch(() => undefined);
     } finally {
       this.state.close();
       rmSync(`${base}.pid`, { force: true });
@@ -83,9 +88,8 @@ class PageServer {
     if (this.engine !== undefined) return this.engine;
     const config = this.config!;
     const attempt = (async () => {
-      if (config.leaseUrl !== undefined && config.writeEnabled) {
-        throw new VfsError("invalid-config", `LITESTREAM_LEASE_URL=${config.leaseUrl} is set, but leases are not wired into the VFS yet: refusing write mode rather than writing without the lease`);
-      }
+      const lease = config.lease;
+      if (lease !== undefined) this.guard ??= new LeaseWriteGuard(() => openLeaser(lease, this.socketPath), this.logger, lease.display);
       const client = await openReplicaClient(config.replicaUrl, { env: process.env });
       try {
         const engine = await Engine.open({
@@ -93,7 +97,7 @@ class PageServer {
           logger: this.logger,
           pollIntervalMs: config.pollIntervalMs,
           cacheBytes: config.cacheBytes,
-          write: { enabled: config.writeEnabled, bufferPath: config.bufferPath, syncIntervalMs: config.syncIntervalMs },
+          write: { enabled: config.writeEnabled, bufferPath: config.bufferPath, syncIntervalMs: config.syncIntervalMs, guard: this.guard },
           hydration: config.hydration,
         });
         this.state.publish(wireOf(engine.timeline.current));
@@ -241,7 +245,7 @@ class PageServer {
       op === OP.OPEN ? "open" : op === OP.READ ? "read" : op === OP.LOCK ? "lock" : op === OP.SYNC || op === OP.UNLOCK ? "sync" : op === OP.PRAGMA ? "pragma" : "write";
 
     socket.on("data", (chunk: Buffer) => {
-      let batch;
+      let batch: ReturnType<typeof frames.push>;
       try {
         batch = frames.push(chunk);
       } catch {

@@ -99,7 +99,7 @@ describe.skipIf(!built)(`write mode${needsBuild}`, () => {
     await waitRestored((r) => r.includes("vfs-a2"), "vfs-a2");
     expect(serverPids(suite.runtime).length).toBe(2);
     // B's next poll sees A's file under its local commit: conflict, B's commit set aside.
-    let refused;
+    let refused: Awaited<ReturnType<typeof b.call>> | undefined;
     for (let i = 0; i < 50; i++) {
       refused = await b.call({ op: "run", sql: "INSERT INTO t (v) VALUES ('vfs-b2')" });
       if (!refused.ok) break;

@@ -7,7 +7,7 @@ import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { createFileReplicaClient, restore, SNAPSHOT_LEVEL } from "@sqlrep/replica";
 import { tempDir, waitFor } from "@sqlrep/testkit";
-import { BackupEngine, BackupError, isBackupError } from "./index.js";
+import { BackupEngine, type BackupError, isBackupError } from "./index.js";
 import { FlakyClient } from "./testing/flaky-client.js";
 import { memoryLogger, record, sleep } from "./testing/harness.js";
 import { checkChain, listFiles, queryImage, restoreLatest, sourceImage } from "./testing/replica-check.js";

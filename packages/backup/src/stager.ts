@@ -10,7 +10,7 @@ import { checkWalPositionSync, isWalError, readWalPageSync, WAL_HEADER_SIZE, typ
 import { BackupError } from "./errors.js";
 import type { FileSource } from "./file-source.js";
 import type { Logger } from "./logger.js";
-import { PageChecksums } from "./page-checksums.js";
+import type { PageChecksums } from "./page-checksums.js";
 import { currentState, databaseFileChecksums, findResumePoint, tipTarget, type ResumeTarget } from "./resume.js";
 import type { RwLock } from "./rw-lock.js";
 import { locateCursor, scanBatch, StateReader, walPageMap, type WalBatch, type WalCursor } from "./wal-follow.js";

@@ -5,7 +5,7 @@ import { LeaseKeeper, renewalTiming, type RenewOutcome } from "./renewal.js";
 import { FakeClock } from "./testing/fake-clock.js";
 
 /** A scripted store: each renew answers with the next behaviour; records when renews started. */
-function store(clock: FakeClock, script: (n: number) => RenewOutcome | Error | { delayMs: number; then: RenewOutcome | Error }) {
+function store(clock: FakeClock, script: (n: number) => RenewOutcome | Error | { delayMs: number; outcome: RenewOutcome | Error }) {
   const starts: number[] = [];
   return {
     starts,
@@ -13,7 +13,7 @@ function store(clock: FakeClock, script: (n: number) => RenewOutcome | Error | {
       starts.push(clock.now());
       let step = script(starts.length);
       if (typeof step === "object" && "delayMs" in step) {
-        const { delayMs, then } = step;
+        const { delayMs, outcome } = step;
         await new Promise<void>((resolve, reject) => {
           const t = clock.setTimeout(resolve, delayMs);
           signal.addEventListener("abort", () => {
@@ -21,7 +21,7 @@ function store(clock: FakeClock, script: (n: number) => RenewOutcome | Error | {
             reject(signal.reason);
           });
         });
-        step = then;
+        step = outcome;
       }
       if (step instanceof Error) throw step;
       return step;
@@ -105,7 +105,7 @@ describe("LeaseKeeper", () => {
     const clock = new FakeClock();
     const t0 = clock.now();
     // Each renew takes 3 s to answer: the deadline follows the request's start, not its answer.
-    const s = store(clock, () => ({ delayMs: 3_000, then: "renewed" }));
+    const s = store(clock, () => ({ delayMs: 3_000, outcome: "renewed" }));
     const { k } = keeper(clock, 10_000, s.renew);
     await clock.advance(8_000);
     expect(k.renewedAt - t0).toBe(5_000);
@@ -115,7 +115,7 @@ describe("LeaseKeeper", () => {
   it("gives up on a renew still unanswered at the deadline", async () => {
     const clock = new FakeClock();
     const t0 = clock.now();
-    const s = store(clock, () => ({ delayMs: 60_000, then: "renewed" }));
+    const s = store(clock, () => ({ delayMs: 60_000, outcome: "renewed" }));
     const { k } = keeper(clock, 10_000, s.renew);
     await clock.advance(9_000);
     expect(k.signal.aborted).toBe(true);

@@ -33,7 +33,7 @@ describe.skipIf(!hasSharedTestdata)(`applying the golden chains${hasSharedTestda
 
   it.each(chains)("%s reproduces every result_db", async (_name, version, chain) => {
     const store = new MemoryPageStore();
-    let pos;
+    let pos: Awaited<ReturnType<typeof applyLtx>> | undefined;
     const rng = new Rng(chain.length);
     for (const entry of chain) {
       const source = asyncSource(randomChunks(fixtureBytes(version, entry.file), rng, 500));

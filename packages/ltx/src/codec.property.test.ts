@@ -48,7 +48,7 @@ describe("properties against a naive in-memory model (fast-check, seeded)", () =
         const files = encodeChain(chain, format, checksums);
         const states = modelStates(chain);
         const store = new MemoryPageStore();
-        let pos;
+        let pos: Awaited<ReturnType<typeof applyLtx>> | undefined;
         for (const [i, file] of files.entries()) {
           pos = await applyLtx(store, [file], { pos });
           expect(store.bytes()).toEqual(modelBytes(states[i]!));

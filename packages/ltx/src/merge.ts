@@ -133,7 +133,7 @@ export class LtxMerge implements AsyncIterable<LtxPage> {
         const page = top.page!;
         await advance(top, heap);
         // Older inputs' copies of the same page lose.
-        while (heap.peek()?.page!.pgno === page.pgno) await advance(heap.pop()!, heap);
+        while (heap.peek()?.page?.pgno === page.pgno) await advance(heap.pop()!, heap);
         if (page.pgno > this.header.commit) continue;
         sum?.add(pageChecksum(page.pgno, page.data));
         yield page;

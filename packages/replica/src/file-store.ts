@@ -1,5 +1,5 @@
 /** FileObjectStore: an object store in a local directory with atomic writes (temp, fsync, rename), the backend of `file://` replicas. */
-import { createReadStream } from "node:fs";
+import { createReadStream, type Dirent } from "node:fs";
 import { link, mkdir, open, readdir, rename, rm, stat, unlink, utimes, type FileHandle } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -147,7 +147,7 @@ export class FileObjectStore implements ObjectStore {
   }
 
   private async walk(dirKey: string, prefix: string, out: ObjectInfo[]): Promise<void> {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = await readdir(join(this.root, dirKey), { withFileTypes: true });
     } catch (err) {

@@ -16,6 +16,7 @@ export {
   type WriteOptions,
 } from "./object-store.js";
 export { FileObjectStore, compareKeys } from "./file-store.js";
+export { formatRFC3339Nano, parseRFC3339 } from "./rfc3339.js";
 export { MAX_COMPACTION_LEVEL, SNAPSHOT_LEVEL, cleanPrefix, directoryLayout, s3Layout, type ReplicaLayout } from "./layout.js";
 export {
   ObjectReplicaClient,

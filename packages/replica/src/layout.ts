@@ -6,7 +6,7 @@
  *   builds the key as `prefix + "/" + …`, so an empty prefix gives a leading `/`;
  *   we write the same keys.
  * - Directories (and every other backend Litestream has): `ltx/<level>/<min>-<max>.ltx`
- *   under the replica path.
+ *   under the replica path (`<prefix>/ltx/<level>/…` in a bucket or container).
  */
 
 /** Level 0 holds one file per sync; 1…8 are compaction levels; 9 holds snapshots. */
@@ -34,9 +34,15 @@ export function s3Layout(prefix: string): ReplicaLayout {
   };
 }
 
-/** Litestream's layout for a directory replica (keys relative to the directory). */
-export function directoryLayout(): ReplicaLayout {
-  return { flavor: "directory", levelPrefix: (level) => `ltx/${level}/`, legacyRoot: "" };
+/**
+ * Litestream's `ltx/<level>/` layout: keys relative to a directory replica's directory,
+ * or, with a `prefix`, full keys of an object store whose replicas Litestream writes with
+ * `path.Join(prefix, "ltx", level)` (ABS, GCS, WebDAV, SFTP, NATS): `db/ltx/0/…`.
+ */
+export function directoryLayout(prefix = ""): ReplicaLayout {
+  const base = cleanPrefix(prefix);
+  const root = base === "" ? "" : `${base}/`;
+  return { flavor: "directory", levelPrefix: (level) => `${root}ltx/${level}/`, legacyRoot: root };
 }
 
 /**

@@ -67,6 +67,12 @@ export interface ObjectInfo {
   size: number;
   /** When the object was last written (S3 LastModified, file mtime). */
   lastModified: Date;
+  /**
+   * The timestamp stored with the object, when the listing carries it at no extra cost
+   * (Azure and GCS list metadata, WebDAV a property): `ltxFiles({ useMetadata })` then
+   * needs no HEAD for it. Absent: unknown until `head`.
+   */
+  timestamp?: Date | undefined;
 }
 
 /** A `list` entry: an object, or a common prefix rolled up by a delimiter. */

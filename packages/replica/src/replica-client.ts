@@ -114,7 +114,9 @@ export class ObjectReplicaClient implements ReplicaClient {
         yield file;
         continue;
       }
-      const headed = this.withStoredTimestamp(entry.key, file, signal);
+      // A listing that carries the stored timestamp (Azure, GCS, WebDAV) needs no HEAD;
+      // it still queues behind pending HEADs so the order holds.
+      const headed = entry.timestamp !== undefined ? Promise.resolve({ ...file, createdAt: entry.timestamp }) : this.withStoredTimestamp(entry.key, file, signal);
       headed.catch(() => undefined); // awaited below, unless the caller stops early
       pending.push(headed);
       if (pending.length >= HEAD_CONCURRENCY) {

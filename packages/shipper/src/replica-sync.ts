@@ -429,7 +429,7 @@ export class ReplicaSync {
       this.context.onEvent?.({ type: "validated", replica: this.name, ok: false, message });
       throw new ReplicaError("conflict", message);
     };
-    let chain;
+    let chain: Awaited<ReturnType<typeof verifyReplicaChain>>;
     try {
       chain = await verifyReplicaChain(this.client, this.context.signal);
     } catch (err) {

@@ -27,3 +27,5 @@ export { startConsulDouble, type ConsulDouble, type ConsulDoubleOptions, type Co
 export type { LinkShape } from "./link.js";
 export { clearStaleMount, fuseAvailable, fuseUnavailableReason, isMounted, tempMountDir, unmountFuse, waitForMount } from "./fuse.js";
 export { readmeExample, runReadmeExample, type ReadmeExample } from "./readme.js";
+export { AZURITE_ACCOUNT, startAzurite, type AzuriteOptions, type AzuriteServer } from "./azurite.js";
+export { startWebdavServer, type WebdavServer, type WebdavServerOptions } from "./webdav.js";

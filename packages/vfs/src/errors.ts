@@ -12,7 +12,8 @@ export type VfsErrorCode =
   | "snapshot-gone" // a read names a version the server no longer keeps
   | "time" // a litestream_time value that cannot be parsed or reached
   | "read-only" // a write without write mode, or while time travelling
-  | "busy" // another connection holds the write lock
+  | "busy" // another connection holds the write lock, or another writer the write lease
+  | "lease" // the write lease store did not answer, or the lease was lost: nothing is written meanwhile
   | "stale-snapshot" // a write transaction started on a snapshot that is no longer the newest
   | "conflict" // the replica moved under local commits: refusing to overwrite it
   | "buffer" // the local write buffer cannot be read or written
@@ -82,6 +83,7 @@ export function sqliteCodeOf(err: unknown, op: "open" | "read" | "lock" | "write
   const code = isVfsError(err) ? err.code : undefined;
   switch (code) {
     case "busy":
+    case "lease":
       return SQLITE.BUSY;
     case "stale-snapshot":
       return SQLITE.BUSY_SNAPSHOT;

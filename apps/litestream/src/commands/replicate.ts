@@ -80,7 +80,7 @@ export const replicateCommand = defineCommand({
 function positionalConfig([dbArg, ...urls]: readonly string[], io: Io): LitestreamConfig {
   const seen = new Map<string, number>();
   const replicas = urls.map((url): ReplicaConfig => {
-    let spec;
+    let spec: ReturnType<typeof urlSpec>;
     try {
       spec = urlSpec(url, io.cwd);
     } catch (err) {

@@ -73,7 +73,7 @@ export const restoreCommand = defineCommand({
     }
     const check = integrityMode(flags["integrity-check"]);
     const bar = io.stderr.isTTY ? progressBar(io.stderr) : undefined;
-    let restored;
+    let restored: Awaited<ReturnType<typeof restoreFromReplicas>>;
     try {
       restored = await restoreFromReplicas(replicas, request, {
         output,

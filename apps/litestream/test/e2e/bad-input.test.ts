@@ -74,8 +74,8 @@ describe.skipIf(!built)(`bad input${needsBuild}`, () => {
       return path;
     };
     const cases = [
-      ["an unknown scheme", "foo://bucket/db", "unknown replica scheme foo:// in foo://bucket/db (supported: file, s3)"],
-      ["gs:// (not supported yet)", "gs://bucket/db", "replica scheme gs:// is not supported by sqlrep yet (supported: file, s3)"],
+      ["an unknown scheme", "foo://bucket/db", "unknown replica scheme foo:// in foo://bucket/db (supported: file, s3, "],
+      ["oss:// (not supported yet)", "oss://bucket/db", "replica scheme oss:// is not supported by sqlrep yet (supported: file, s3, "],
       ["an unknown query parameter", "s3://bucket/db?endpint=http://127.0.0.1:9", 'unknown query parameter "endpint" in replica URL s3://bucket/db?endpint=http://127.0.0.1:9 (known: endpoint, region, force-path-style, forcePathStyle, skip-verify, skipVerify)'],
       ["a query parameter that is not a boolean", "s3://bucket/db?force-path-style=maybe", "query parameter force-path-style=maybe in s3://bucket/db?force-path-style=maybe is not a boolean"],
       ["a query parameter on a file URL", "file:///tmp/r?region=x", 'unknown query parameter "region" in replica URL file:///tmp/r?region=x'],
@@ -95,10 +95,10 @@ describe.skipIf(!built)(`bad input${needsBuild}`, () => {
     });
 
     it("in a config file, with the file and line of the url key", async () => {
-      const file = configFile(`dbs:\n  - path: ${db()}\n    replicas:\n      - url: gs://bucket/db\n`);
+      const file = configFile(`dbs:\n  - path: ${db()}\n    replicas:\n      - url: oss://bucket/db\n`);
       const r = await runCli(["replicate", "-config", file]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(new RegExp(`^error: ${file.replace(/[.]/g, "\\.")}:4:\\d+: dbs\\[0\\]\\.replicas\\[0\\]\\.url: replica scheme gs:// is not supported by sqlrep yet`));
+      expect(r.stderr).toMatch(new RegExp(`^error: ${file.replace(/[.]/g, "\\.")}:4:\\d+: dbs\\[0\\]\\.replicas\\[0\\]\\.url: replica scheme oss:// is not supported by sqlrep yet`));
     });
   });
 

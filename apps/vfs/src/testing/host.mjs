@@ -49,6 +49,7 @@ function run(cmd) {
     case "exit":
       for (const db of dbs.values()) db.close();
       process.exit(0);
+      break;
     default:
       throw new Error(`unknown op ${cmd.op}`);
   }

@@ -317,7 +317,7 @@ class LegacyRestoreRun {
     if (state.frameSize > 0) return true;
     if (state.window.size < WAL_HEADER_SIZE) return false;
     const first = state.plan.segments[0]!;
-    let header;
+    let header: ReturnType<typeof decodeWalHeader>;
     try {
       header = decodeWalHeader(state.window.readAt(0, WAL_HEADER_SIZE) as Uint8Array, first.key);
     } catch (err) {
