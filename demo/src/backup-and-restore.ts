@@ -1,3 +1,4 @@
+/** Demo part 2: the repository's `litestream` CLI backs up a live database to a local S3 server, then restores it to a point in time. */
 import { writeFileSync } from "node:fs";
 import Database from "better-sqlite3";
 import { freePort, spawnProcess, startS3Server } from "@sqlrep/testkit";

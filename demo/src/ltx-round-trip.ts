@@ -1,3 +1,4 @@
+/** Demo part 1: a real SQLite database encoded as LTX with the `ltx` CLI, inspected, and applied back byte for byte. */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import Database from "better-sqlite3";

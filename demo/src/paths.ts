@@ -1,3 +1,4 @@
+/** Where the demo finds the built CLIs it runs (resolved through the workspace packages, so it runs what was just built). */
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 

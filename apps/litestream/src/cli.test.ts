@@ -1,3 +1,4 @@
+/** Tests of the built `litestream` CLI run as a child process: usage and help, flag errors, and the argument checks of restore and replicate. */
 import { existsSync, writeFileSync } from "node:fs";
 import { tempDir } from "@sqlrep/testkit";
 import { afterAll, describe, expect, it } from "vitest";

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/** The `litestream` executable: runs `main` on the process's argv and streams, turning SIGINT/SIGTERM into an abort and a closed pipe into a clean exit. */
 import { main } from "./main.js";
 
 // The AWS SDK warns on every run that its 2027 releases will need Node 22: noise on a

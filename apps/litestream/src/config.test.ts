@@ -1,3 +1,4 @@
+/** Tests of reading Litestream v0.3 and v0.5 configs into engine settings and replica specs, and of config errors naming file, line and key path. */
 import { homedir } from "node:os";
 import { isConfigError, type ConfigErrorCode } from "@sqlrep/config";
 import { describe, expect, it } from "vitest";

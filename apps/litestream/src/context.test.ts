@@ -1,3 +1,4 @@
+/** Tests of a command's replica registry: directories served without loading the S3 package, S3 with it, unknown schemes named. */
 import { describe, expect, it } from "vitest";
 import { isReplicaError } from "@sqlrep/replica";
 import { createRegistry, urlType } from "./context.js";

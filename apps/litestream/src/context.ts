@@ -1,3 +1,4 @@
+/** What every command shares: its streams and signal (Io), reading the config, and finding databases and replicas by path, name or URL. */
 import { isConfigError } from "@sqlrep/config";
 import { isReplicaError, ReplicaRegistry, type ReplicaClient } from "@sqlrep/replica";
 import { BACKENDS } from "./backends.js";

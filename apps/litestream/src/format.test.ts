@@ -1,3 +1,4 @@
+/** Unit tests of the CLI's output formats (tables, times, sizes) and of parsing `-txid` and `-timestamp`. */
 import { describe, expect, it } from "vitest";
 import { formatBytes, formatTable, formatTime, parseTimestampFlag, parseTxidFlag } from "./format.js";
 

@@ -1,3 +1,4 @@
+/** How the CLI prints and parses values as Litestream does: tabwriter tables, RFC 3339 times, sizes, `-txid` and `-timestamp`. */
 import { formatTxid } from "@sqlrep/ltx";
 import { FlagValueError } from "@sqlrep/runtime";
 

@@ -1,3 +1,4 @@
+/** The restore progress bar drawn on a terminal's stderr. */
 import type { RestoreProgress } from "@sqlrep/replica";
 import { formatBytes } from "./format.js";
 

@@ -1,3 +1,4 @@
+/** Tests of the built `litestream replicate` as a child process with a real writer: directory and S3 replicas, `-exec`, metrics and status, restore-if-missing. */
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";

@@ -1,3 +1,4 @@
+/** Tests of the built CLI's `restore`, `ltx`, `wal` and `status` against seeded directory and S3 replicas: targets, safety flags, integrity checks. */
 import { execFile } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { promisify } from "node:util";

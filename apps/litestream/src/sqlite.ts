@@ -1,3 +1,4 @@
+/** Loads better-sqlite3 only when a command needs it, to keep the CLI's start-up fast. */
 import { createRequire } from "node:module";
 import type BetterSqlite3 from "better-sqlite3";
 

@@ -1,3 +1,4 @@
+/** The CLI's version, read from its package.json so it cannot drift from the release. */
 import { readFileSync } from "node:fs";
 
 /** This package's version, from its package.json (`0.1.0`). */

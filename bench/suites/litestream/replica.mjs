@@ -220,3 +220,18 @@ export function walGenerations(objects, appearedAt, from, to, pageSize) {
   const closed = [...ends.values()].slice(0, -1);
   return { wals: ends.size, framesAtRestart: closed.map((end) => (end - 32) / (pageSize + 24)) };
 }
+
+/** The replica of a run: a directory under `dir`, or the prefix `name` on the suite's S3 server. */
+export function replicaFor(kind, dir, name, s3) {
+  return kind === "dir" ? { kind, path: join(dir, "replica") } : { kind, s3, prefix: name };
+}
+
+/** Bytes of replica objects, in total and by kind (snapshot, incremental, compacted). */
+export function sumBy(objects) {
+  const sums = { total: 0, snapshot: 0, incremental: 0, compacted: 0 };
+  for (const o of objects) {
+    sums.total += o.size;
+    if (o.kind in sums) sums[o.kind] += o.size;
+  }
+  return sums;
+}

@@ -7,6 +7,11 @@
 // index, one of six status leaves.
 import { Rng } from "../../lib/measure.mjs";
 
+/** After the last commit of a phase: both tools have uploaded it by then (Litestream: ≤ 1 s monitor + 1 s sync). */
+export const SETTLE_MS = 3_000;
+/** Quiet after each isolated commit: 2 s plus a seeded random 0–1 s, so commits fall at every phase of Litestream's 1 s tickers. */
+export const QUIET_MS = [2_000, 1_000];
+
 export const SCHEMA = `
   CREATE TABLE IF NOT EXISTS payments (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, amount_cents INTEGER NOT NULL,
     currency TEXT NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL, items TEXT NOT NULL, note TEXT, digest BLOB NOT NULL);

@@ -1,3 +1,7 @@
+/**
+ * Tests of the checkpoints the engine owns (PASSIVE by page count and interval, TRUNCATE), with a real SQLite
+ * writer in a child process: replication follows each WAL reset without a snapshot, and nothing is lost in a race.
+ */
 import { statSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { createFileReplicaClient, type ReplicaClient } from "@sqlrep/replica";

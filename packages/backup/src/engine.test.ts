@@ -1,3 +1,7 @@
+/**
+ * End-to-end tests of BackupEngine with real SQLite writers and directory replicas: what it refuses, stop's flush,
+ * several databases and replicas, compaction, retention and validation; replicas restore with @sqlrep/replica.
+ */
 import { writeFileSync } from "node:fs";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";

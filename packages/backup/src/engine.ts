@@ -1,3 +1,4 @@
+/** BackupEngine, the object behind `litestream replicate`: starts, tracks and stops the databases, their timers and watchers, status and metrics. */
 import { existsSync } from "node:fs";
 import { EventEmitter } from "node:events";
 import { resolve } from "node:path";

@@ -1,3 +1,4 @@
+/** Tests that uploads are driven by file-system events on a real database: at once after a quiet spell, throttled under load, nothing while idle. */
 import { afterAll, describe, expect, it } from "vitest";
 import { createFileReplicaClient } from "@sqlrep/replica";
 import { tempDir, waitFor } from "@sqlrep/testkit";

@@ -1,3 +1,4 @@
+/** The payloads of the events BackupEngine emits (`synced`, `checkpoint`, `snapshot`, `error`), typed for its EventEmitter. */
 import type { BackupError } from "./errors.js";
 
 /** An LTX file reached a replica and moved its position. */

@@ -1,3 +1,4 @@
+/** Tests of upload failures injected into a real replica (FlakyClient): back-off and recovery lose nothing, and a failing replica never holds the WAL back. */
 import { afterAll, describe, expect, it } from "vitest";
 import { createFileReplicaClient } from "@sqlrep/replica";
 import { tempDir, waitFor } from "@sqlrep/testkit";

@@ -1,3 +1,4 @@
+/** Positioned synchronous reads of the database, its `-wal` or `-shm` for the @sqlrep/wal readers, surviving a file that is missing or replaced. */
 import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import type { SyncByteSource } from "@sqlrep/wal";
 

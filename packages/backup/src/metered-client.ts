@@ -1,3 +1,4 @@
+/** A ReplicaClient wrapper counting every request and byte under Litestream's metric names, so the engine's metrics cover all replica traffic. */
 import type { LtxFileInfo, LtxFileRef, LtxFilesOptions, ReplicaClient, WriteLtxOptions } from "@sqlrep/replica";
 import type { ObjectStore, ReplicaLayout, SignalOption } from "@sqlrep/replica";
 import type { BackupMetrics } from "./metrics.js";

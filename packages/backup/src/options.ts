@@ -1,3 +1,4 @@
+/** The engine's options (databases, replicas, intervals, levels): their types, Litestream's defaults, and validation into resolved options. */
 import { resolve } from "node:path";
 import { DEFAULT_LEVELS, MAX_COMPACTION_LEVEL, type LevelSchedule, type ReplicaClient } from "@sqlrep/replica";
 import { BackupError } from "./errors.js";

@@ -1,3 +1,4 @@
+/** Unit tests of PageChecksums against @sqlrep/ltx's full database checksum: grow, rewrite and shrink, the lock page, clones. */
 import { describe, expect, it } from "vitest";
 import { databaseChecksum, EMPTY_DATABASE_CHECKSUM, lockPgno, pageChecksum } from "@sqlrep/ltx";
 import { PageChecksums } from "./page-checksums.js";

@@ -1,3 +1,4 @@
+/** Per-page checksums of one database state, so the next state's LTX database checksum costs only the pages that changed. */
 import { DatabaseChecksum, EMPTY_DATABASE_CHECKSUM, lockPgno } from "@sqlrep/ltx";
 
 /**

@@ -1,3 +1,4 @@
+/** Tests of replication from a real SQLite writer at 1, 4 and 64 KiB pages: every row arrives, level 0 is contiguous with true checksums, batches are bounded. */
 import { afterAll, describe, expect, it } from "vitest";
 import { createFileReplicaClient } from "@sqlrep/replica";
 import { tempDir } from "@sqlrep/testkit";

@@ -1,3 +1,4 @@
+/** Tests of an engine restart against a real database and replica: it continues level 0 without a snapshot when it can, and takes one only when it must. */
 import { existsSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { createFileReplicaClient, type ReplicaClient } from "@sqlrep/replica";

@@ -1,3 +1,4 @@
+/** Where a restarted engine continues: the WAL commit whose database state equals the log's or replica's last one, matched by page count and checksum. */
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { lockPgno, pageChecksum, tracksChecksums } from "@sqlrep/ltx";
 import type { ReplicaTip } from "@sqlrep/shipper";

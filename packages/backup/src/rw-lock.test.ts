@@ -1,3 +1,4 @@
+/** Unit test of RwLock: shared readers, an exclusive writer, and waiting writers holding new readers back. */
 import { describe, expect, it } from "vitest";
 import { RwLock } from "./rw-lock.js";
 

@@ -1,3 +1,4 @@
+/** Tests of the engine replicating to a real S3 server (s3rver on 127.0.0.1): resume without a snapshot, retried failures, restore with @sqlrep/replica. */
 import { afterAll, describe, expect, it } from "vitest";
 import { restore, type ReplicaClient } from "@sqlrep/replica";
 import { createS3ReplicaClient, parseS3Url, type S3ObjectStore } from "@sqlrep/replica-s3";

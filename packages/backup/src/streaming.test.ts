@@ -1,3 +1,7 @@
+/**
+ * Test that large transactions and snapshots are streamed to the replica page by page, never held whole in
+ * memory (referenced array-buffer memory measured per upload, with a real writer).
+ */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, describe, expect, it } from "vitest";

@@ -1,3 +1,4 @@
+/** Test of StateReader on a real WAL-mode database: ordered chunked reads equal page-by-page reads, WAL frames overlaid, zeros past the end. */
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { tempDir } from "@sqlrep/testkit";

@@ -1,3 +1,4 @@
+/** Following a live WAL: where a cursor stands after checkpoints and resets, the next batch of committed frames, and reading the pages of one state. */
 import { lockPgno } from "@sqlrep/ltx";
 import {
   WAL_HEADER_SIZE,

@@ -1,3 +1,4 @@
+/** Test of readWalIndex on a real database's `-shm`: it follows commits, checkpoints and the WAL restart after them. */
 import { statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";

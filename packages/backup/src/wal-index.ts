@@ -1,3 +1,4 @@
+/** Reads SQLite's WAL-index header in the `-shm` without SQLite or locks, to know the committed WAL end and how much a checkpoint copied. */
 import { endianness } from "node:os";
 import type { FileSource } from "./file-source.js";
 

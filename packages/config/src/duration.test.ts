@@ -1,3 +1,4 @@
+/** Unit tests of parseDuration/formatDuration against Go's time.ParseDuration syntax: units, fractions, signs, hints for day/week. */
 import { describe, expect, it } from "vitest";
 import { formatDuration, parseDuration } from "./duration.js";
 import { isConfigError } from "./errors.js";

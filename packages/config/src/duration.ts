@@ -1,3 +1,4 @@
+/** Go duration strings (`1h30m`, `500ms`) to milliseconds and back, since Litestream and LiteFS configs are written in Go's syntax. */
 import { ConfigError } from "./errors.js";
 
 /** Milliseconds per unit of a Go duration. */

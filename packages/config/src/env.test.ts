@@ -1,3 +1,4 @@
+/** Unit tests of expandEnv: Go os.Expand's exact treatment of `$NAME`, `${NAME}`, stray `$`, and the report of unset variables. */
 import { describe, expect, it } from "vitest";
 import { expandEnv } from "./env.js";
 

@@ -1,3 +1,4 @@
+/** Tests of loadConfigFile/parseConfig on real files: env expansion (and -no-expand-env), unset-variable warnings, errors naming the file. */
 import { writeFileSync } from "node:fs";
 import { tempDir } from "@sqlrep/testkit";
 import { afterAll, describe, expect, it } from "vitest";

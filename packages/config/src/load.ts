@@ -1,3 +1,4 @@
+/** The config entry points: read a file, expand `$VAR`s, parse YAML and validate it against a schema, warning of unset variables. */
 import { readFile } from "node:fs/promises";
 import { expandEnv, type Env, type UnsetVariable } from "./env.js";
 import { ConfigError, type ConfigLocation } from "./errors.js";

@@ -1,3 +1,4 @@
+/** Unit tests of the schema builders: typed, camel-cased reads with defaults, and errors that name file, line, column and key path. */
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { type ConfigError, isConfigError, type ConfigErrorCode } from "./errors.js";
 import { parseConfig } from "./load.js";

@@ -1,3 +1,7 @@
+/**
+ * The strict config schema builders (object, list, string, duration, …): they read a YAML
+ * node into typed values and reject unknown keys and bad values at their exact position.
+ */
 import { isMap, isScalar, isSeq, type Pair, type YAMLMap } from "yaml";
 import { parseDuration } from "./duration.js";
 import { ConfigError, isConfigError, type ConfigErrorCode, type ConfigLocation } from "./errors.js";

@@ -1,3 +1,4 @@
+/** Unit tests of parseByteSize: SI and IEC units as go-humanize reads them, and the values it rejects. */
 import { describe, expect, it } from "vitest";
 import { isConfigError } from "./errors.js";
 import { parseByteSize } from "./size.js";

@@ -1,3 +1,4 @@
+/** Byte sizes as written in Go configs (`5MB`, `64MiB`) to a number of bytes, as go-humanize reads them. */
 import { ConfigError } from "./errors.js";
 
 /** Bytes per unit, lower-cased: SI (`kb` = 1000) and IEC (`kib` = 1024), as go-humanize reads them. */

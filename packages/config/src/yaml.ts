@@ -1,3 +1,4 @@
+/** The YAML layer under the schemas: parse keeping every node's position, follow aliases, and map an offset to a line, column or key path. */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from "yaml";
 import { ConfigError } from "./errors.js";
 

@@ -1,3 +1,4 @@
+/** Tests of applyLtx: the golden chains made by the reference implementations reproduce their result databases; gaps, shrinks, lock page, bad checksums. */
 import { hasSharedTestdata, noSharedTestdataReason } from "@sqlrep/testkit";
 import { describe, expect, it } from "vitest";
 import { applyLtx } from "./apply.js";

@@ -1,3 +1,4 @@
+/** applyLtx: writes a chain of LTX files into a page store in TXID order, checking each file's place in the chain and the checksums before and after. */
 import { DatabaseChecksum, formatChecksum, lockPgno, pageChecksum } from "./checksum.js";
 import { LtxReader, type LtxSource } from "./decoder.js";
 import { LtxError } from "./errors.js";

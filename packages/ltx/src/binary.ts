@@ -1,3 +1,4 @@
+/** Big-endian binary helpers of the codec: u64 reads and writes that refuse values a `number` cannot hold, u32/u64 bytes, concatenation. */
 import { LtxError } from "./errors.js";
 
 /** A big-endian view over the bytes of `b` (no copy). */

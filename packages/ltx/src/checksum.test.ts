@@ -1,3 +1,4 @@
+/** Unit tests of LTX checksums on the spec's vectors: page checksums, the lock page, the database checksum kept incrementally, the text form. */
 import { describe, expect, it } from "vitest";
 import { DatabaseChecksum, databaseChecksum, formatChecksum, lockPgno, pageChecksum, parseChecksum } from "./checksum.js";
 

@@ -1,3 +1,4 @@
+/** LTX checksums (spec §5): a page's CRC-64 with the flag bit, the XOR database checksum kept incrementally, and their text form. */
 import { Crc64 } from "./crc64.js";
 
 /**

@@ -1,3 +1,4 @@
+/** Property tests (fast-check, seeded) of encode, decode, apply and compact against a naive in-memory model database. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { applyLtx } from "./apply.js";
@@ -6,7 +7,7 @@ import { decodeLtx, LtxReader } from "./decoder.js";
 import { encodeLtx } from "./encoder.js";
 import { LTX_FORMATS, type LtxFormat } from "./format.js";
 import { MemoryPageStore } from "./page-store.js";
-import type { LtxPage } from "./parser.js";
+import type { LtxPage } from "./parse-context.js";
 import { applyModel, chainArbitrary, encodeChain, modelBytes, modelChecksum, modelStates, type ModelDb } from "./testing/model.js";
 import { randomChunks, Rng } from "./testing/random.js";
 

@@ -1,3 +1,4 @@
+/** Tests of compactLtx and mergeLtx: the golden compactions byte for byte, the upstream compactor vectors, and the input checks a merge makes. */
 import { hasSharedTestdata, noSharedTestdataReason } from "@sqlrep/testkit";
 import { describe, expect, it } from "vitest";
 import { concatBytes } from "./binary.js";

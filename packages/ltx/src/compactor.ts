@@ -1,3 +1,4 @@
+/** compactLtx: many LTX files into one (a merge feeding an encoder), streamed, with the output header of spec §8. */
 import { concatBytes } from "./binary.js";
 import { LtxEncoder, type EncodeOptions } from "./encoder.js";
 import { mergeLtx, type MergeInput, type MergeOptions } from "./merge.js";

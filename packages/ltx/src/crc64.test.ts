@@ -1,3 +1,4 @@
+/** Unit tests of CRC-64/GO-ISO: published vectors, streaming, the WebAssembly kernel against a bitwise oracle, combine and zero shifts. */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { Crc64, crc64, crc64Combine, crcRegister, ZeroBytesShift } from "./crc64.js";

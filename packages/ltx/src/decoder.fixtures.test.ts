@@ -1,10 +1,11 @@
+/** Tests of the decoders on every golden LTX file made by the reference implementations: whole-buffer, streamed in random chunks, layout detection. */
 import { hasSharedTestdata, noSharedTestdataReason } from "@sqlrep/testkit";
 import { describe, expect, it } from "vitest";
 import { formatChecksum, pageChecksum } from "./checksum.js";
 import { decodeLtx, LtxReader, type DecodedLtx } from "./decoder.js";
 import { detectFormat, type LtxFormat } from "./format.js";
 import type { LtxHeader } from "./header.js";
-import type { LtxPage } from "./parser.js";
+import type { LtxPage } from "./parse-context.js";
 import { allFixtures, fixtureBytes, formatOf, hex64, sha256, topFixtureBytes, type ManifestEntry } from "./testing/fixtures.js";
 import { asyncSource, randomChunks, Rng } from "./testing/random.js";
 

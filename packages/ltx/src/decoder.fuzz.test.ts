@@ -18,7 +18,7 @@ import { encodeLtx } from "./encoder.js";
 import { isLtxError } from "./errors.js";
 import { LTX_FORMATS, type LtxFormat } from "./format.js";
 import type { LtxHeader } from "./header.js";
-import type { LtxPage } from "./parser.js";
+import type { LtxPage } from "./parse-context.js";
 import { AllocationTooLarge, installAllocGuard, type AllocGuard } from "./testing/alloc-guard.js";
 import { allFixtures, fixtureBytes, formatOf } from "./testing/fixtures.js";
 import { genPage } from "./testing/pages.js";

@@ -1,3 +1,4 @@
+/** Tests that both decoders reject malformed files (spec §6.3) in every layout: page order, lock page, snapshots, trailers, truncations, flipped bytes. */
 import { describe, expect, it } from "vitest";
 import { viewOf } from "./binary.js";
 import { CHECKSUM_FLAG, DatabaseChecksum, pageChecksum } from "./checksum.js";

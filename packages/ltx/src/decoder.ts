@@ -1,9 +1,11 @@
+/** The LTX decoders over the parser: decodeLtx for a file in memory, LtxReader for a stream of chunks; both verify every checksum. */
 import { ByteQueue } from "./byte-queue.js";
 import { LtxError } from "./errors.js";
 import type { LtxFormat } from "./format.js";
 import type { LtxHeader } from "./header.js";
 import type { PageIndexEntry } from "./page-index.js";
-import { parseLtx, wholeBuffer, type DecodeOptions, type LtxDecodeSummary, type LtxPage, type NEED, type ParseEvent } from "./parser.js";
+import { wholeBuffer, type DecodeOptions, type LtxDecodeSummary, type LtxPage, type NEED, type ParseEvent } from "./parse-context.js";
+import { parseLtx } from "./parser.js";
 
 /** A whole LTX file, decoded and verified. */
 export interface DecodedLtx extends LtxDecodeSummary {

@@ -1,3 +1,4 @@
+/** Tests of the encoder: the golden files re-encode byte for byte, upstream and LiteFS checksum vectors, the page rules, streaming equals whole-buffer. */
 import { hasSharedTestdata, noSharedTestdataReason } from "@sqlrep/testkit";
 import { describe, expect, it } from "vitest";
 import { concatBytes } from "./binary.js";

@@ -1,3 +1,4 @@
+/** LtxEncoder: writes an LTX file in any layout from a header and pages in order, computing its checksums, whole or streamed. */
 import { concatBytes, u64be, viewOf } from "./binary.js";
 import { CHECKSUM_FLAG, DatabaseChecksum, EMPTY_DATABASE_CHECKSUM, formatChecksum, lockPgno, pageChecksum } from "./checksum.js";
 import { Crc64 } from "./crc64.js";
@@ -8,7 +9,7 @@ import { Lz4FrameEncoder, lz4EncodeFrame } from "./lz4/frame.js";
 import { useNativeCompressor, type Lz4Codec } from "./lz4/native.js";
 import { compressPageBlock } from "./page-codec.js";
 import { ByteBuilder } from "./page-index.js";
-import type { LtxPage } from "./parser.js";
+import type { LtxPage } from "./parse-context.js";
 import { encodeTrailer, validatePostApplyChecksum, type LtxTrailer } from "./trailer.js";
 
 /**

@@ -1,3 +1,4 @@
+/** Unit tests of LTX file names and positions on the upstream vectors: format, strict parsing, TXIDs beyond the safe range. */
 import { describe, expect, it } from "vitest";
 import { formatChecksum } from "./checksum.js";
 import { isLtxError } from "./errors.js";

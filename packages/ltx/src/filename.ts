@@ -1,3 +1,4 @@
+/** TXIDs as 16 hex digits and LTX file names `<min>-<max>.ltx` (spec §9.1), parsed strictly so stray files are never taken for LTX. */
 import { LtxError } from "./errors.js";
 
 const FILENAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.ltx$/;

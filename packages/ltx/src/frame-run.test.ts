@@ -1,3 +1,4 @@
+/** Tests of LtxRunReader and decodeFrameRun (parallel decoding of cut v3-block files): they decode and reject exactly what decodeLtx does. */
 import { hasSharedTestdata, noSharedTestdataReason } from "@sqlrep/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -6,7 +7,7 @@ import { decodeLtx } from "./decoder.js";
 import { encodeLtx } from "./encoder.js";
 import { isLtxError } from "./errors.js";
 import { decodeFrameRun, LtxRunReader, type LtxRunReaderOptions } from "./frame-run.js";
-import type { LtxDecodeSummary, LtxPage } from "./parser.js";
+import type { LtxDecodeSummary, LtxPage } from "./parse-context.js";
 import { allFixtures, fixtureBytes, formatOf } from "./testing/fixtures.js";
 import { genPage } from "./testing/pages.js";
 import { asyncSource, randomChunks, Rng } from "./testing/random.js";

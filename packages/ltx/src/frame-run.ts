@@ -17,9 +17,11 @@ import { isSnapshot, tracksChecksums, type LtxHeader } from "./header.js";
 import { decodeBlock } from "./lz4/block.js";
 import { nativeDecodeBlockInPlace } from "./lz4/native.js";
 import { maxBlockSize, placeLz4Error } from "./page-codec.js";
-import { checkFileChecksum, parseLtxRuns, type DecodeOptions, type LtxDecodeSummary, type LtxFrameRun, type RunParseSummary } from "./parser.js";
+import type { DecodeOptions, LtxDecodeSummary, LtxFrameRun } from "./parse-context.js";
+import { parseLtxRuns, type RunParseSummary } from "./parse-runs.js";
+import { checkFileChecksum } from "./parser.js";
 
-export type { LtxFrameRun } from "./parser.js";
+export type { LtxFrameRun } from "./parse-context.js";
 
 /** Options of `decodeFrameRun`. */
 export interface FrameRunOptions {

@@ -1,3 +1,4 @@
+/** Unit tests of the LTX header and trailer codecs and their checks, and of detectFormat telling the layouts apart. */
 import { describe, expect, it } from "vitest";
 import { CHECKSUM_FLAG } from "./checksum.js";
 import { decodeHeader, encodeHeader, validateHeader, type LtxHeader } from "./header.js";

@@ -1,3 +1,4 @@
+/** The 100-byte LTX header (spec §2): decode, encode and validate it against the layout, and what its fields imply (snapshot, checksums). */
 import { readSafeInteger, viewOf, writeSafeInteger, writeU32, writeU64 } from "./binary.js";
 import { CHECKSUM_FLAG } from "./checksum.js";
 import { LtxError } from "./errors.js";

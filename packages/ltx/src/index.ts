@@ -43,7 +43,7 @@ export {
 export { decodeTrailer, encodeTrailer, validateTrailer, type LtxTrailer, type TrailerLocation } from "./trailer.js";
 
 // Decoding and encoding
-export type { DecodeOptions, LtxDecodeSummary, LtxPage } from "./parser.js";
+export type { DecodeOptions, LtxDecodeSummary, LtxPage } from "./parse-context.js";
 export {
   decodeLtx,
   decodeLtxStream,

@@ -1,10 +1,11 @@
+/** mergeLtx: the pages of several LTX files in TXID order as one stream, newest version of each page winning, after checking the inputs chain. */
 import { DatabaseChecksum, pageChecksum } from "./checksum.js";
 import { LtxReader, type LtxSource } from "./decoder.js";
 import { LtxError } from "./errors.js";
 import { formatTxid } from "./filename.js";
 import { HEADER_FLAG_NO_CHECKSUM, type LtxFormat } from "./format.js";
 import { isSnapshot, tracksChecksums, type LtxHeader } from "./header.js";
-import type { LtxPage } from "./parser.js";
+import type { LtxPage } from "./parse-context.js";
 
 /** An input of a merge: a reader (with its own name and options) or just its bytes. */
 export type MergeInput = LtxReader | LtxSource;

@@ -1,9 +1,10 @@
+/** Decodes one page frame of a v2/v3 file from exactly its bytes, as a page index points at it: the ranged-read path of a VFS or a parallel restore. */
 import { viewOf } from "./binary.js";
 import { LtxError } from "./errors.js";
 import { PAGE_FLAG_SIZE, type LtxFormat } from "./format.js";
 import { decodePageFrameBytes, decompressPageBlock, maxBlockSize } from "./page-codec.js";
 import type { PageIndexEntry, ReadAt } from "./page-index.js";
-import type { LtxPage } from "./parser.js";
+import type { LtxPage } from "./parse-context.js";
 
 /** Options of `decodePageFrame`. */
 export interface PageFrameOptions {

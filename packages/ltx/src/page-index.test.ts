@@ -1,3 +1,4 @@
+/** Tests of the page index: the golden files' indexes, round trips, malformed indexes, ranged reads of large ones, and single-frame decoding. */
 import { hasSharedTestdata, noSharedTestdataReason } from "@sqlrep/testkit";
 import { describe, expect, it } from "vitest";
 import { viewOf } from "./binary.js";

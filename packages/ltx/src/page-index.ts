@@ -1,3 +1,4 @@
+/** The page index of v2/v3 files (spec §3.5): varint encode and decode, and reading it with ranged reads from the end of a file. */
 import { readSafeInteger, viewOf } from "./binary.js";
 import { LtxError } from "./errors.js";
 import { HEADER_SIZE, TRAILER_SIZE } from "./format.js";

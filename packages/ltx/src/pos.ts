@@ -1,3 +1,4 @@
+/** Replication positions (TXID and the database checksum after it): their text form and the positions before and after a file. */
 import { formatChecksum } from "./checksum.js";
 import { LtxError } from "./errors.js";
 import { formatTxid, parseTxid } from "./filename.js";

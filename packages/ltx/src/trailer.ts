@@ -1,3 +1,4 @@
+/** The 16-byte LTX trailer (spec §3.6): decode, encode, and check its checksums against the header. */
 import { viewOf, writeU64 } from "./binary.js";
 import { CHECKSUM_FLAG, EMPTY_DATABASE_CHECKSUM } from "./checksum.js";
 import { LtxError } from "./errors.js";

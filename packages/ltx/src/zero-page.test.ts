@@ -1,3 +1,4 @@
+/** Unit test that ZeroPageChecksums equals pageChecksum of a real zero page for any page number and size. */
 import { describe, expect, it } from "vitest";
 import { pageChecksum } from "./checksum.js";
 import { Rng } from "./testing/random.js";

@@ -1,3 +1,4 @@
+/** Page checksums of all-zero pages without hashing the zeros, so growing a database across a gap costs a few CRCs, not one per page. */
 import { CHECKSUM_FLAG } from "./checksum.js";
 import { crc64 } from "./crc64.js";
 

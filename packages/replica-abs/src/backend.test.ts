@@ -1,3 +1,4 @@
+/** Unit tests of the abs backend: Litestream's abs:// URLs and config keys, credential order (SAS, then shared key), and the Azure SDK loaded only on demand. */
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

@@ -1,3 +1,4 @@
+/** The ReplicaClient conformance suite and ABS specifics (metadata, If-None-Match, listing) against a real Azurite server. */
 import { afterAll, describe, expect, it } from "vitest";
 import { isObjectInfo } from "@sqlrep/replica";
 import { describeReplicaClient, ltxFile } from "@sqlrep/replica/conformance";

@@ -1,3 +1,4 @@
+/** Test that a write cut off by killing Azurite mid-upload fails with a retryable ReplicaError naming the blob. */
 import { afterAll, describe, expect, it } from "vitest";
 import { isReplicaError, type ReplicaError } from "@sqlrep/replica";
 import { ltxFile } from "@sqlrep/replica/conformance";

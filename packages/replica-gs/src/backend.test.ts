@@ -1,3 +1,4 @@
+/** Unit tests of the gs backend: gs:// URLs, config specs, credential resolution, the GCS SDK loaded only on demand, a dead endpoint's retryable error. */
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

@@ -1,3 +1,4 @@
+/** The ReplicaClient conformance suite against a real GCS bucket or emulator, skipped (saying what to set) when none is configured. */
 import { describe, expect, it } from "vitest";
 import { describeReplicaClient, ltxFile } from "@sqlrep/replica/conformance";
 import { parseGsUrl } from "./backend.js";

@@ -1,3 +1,4 @@
+/** Unit tests of the webdav backend: webdav:// and webdavs:// URLs and config keys, multistatus parsing, the client loaded only on demand. */
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

@@ -1,3 +1,4 @@
+/** The ReplicaClient conformance suite and WebDAV specifics (paths on disk, create-only MOVE, listing, bad password) against testkit's real WebDAV server. */
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";

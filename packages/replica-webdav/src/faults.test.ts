@@ -1,3 +1,4 @@
+/** Test that a read cut off by killing the WebDAV server mid-body fails with a retryable ReplicaError naming the file. */
 import { afterAll, describe, expect, it } from "vitest";
 import { isReplicaError, type ReplicaError } from "@sqlrep/replica";
 import { ltxFile } from "@sqlrep/replica/conformance";

@@ -1,3 +1,4 @@
+/** Tests of compactLevel on a real directory replica checked against the seeded history model: merges, gaps, snapshots, corrupt inputs, checksums. */
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { decodeLtx, HEADER_FLAG_NO_CHECKSUM } from "@sqlrep/ltx";

@@ -1,3 +1,4 @@
+/** Compaction of a replica's level into the next one up (Litestream v0.5's levels), streamed from and to the replica, and the default level schedule. */
 import { compactLtx, formatTxid } from "@sqlrep/ltx";
 import { ReplicaError, throwIfAborted } from "./errors.js";
 import { MergeInputs } from "./inputs.js";

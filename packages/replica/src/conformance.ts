@@ -1,3 +1,4 @@
+/** The conformance suite every ReplicaClient backend runs (as Litestream's RunWithReplicaClient), exported as `./conformance` for backend packages. */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { encodeLtx, type LtxPage } from "@sqlrep/ltx";
 import { isReplicaError } from "./errors.js";

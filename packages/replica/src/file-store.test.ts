@@ -1,3 +1,4 @@
+/** Tests of the directory replica: the conformance suite, Litestream's `ltx/<level>/` layout and mtimes, atomic writes, keys kept inside the root. */
 import { readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";

@@ -1,3 +1,4 @@
+/** FileObjectStore: an object store in a local directory with atomic writes (temp, fsync, rename), the backend of `file://` replicas. */
 import { createReadStream, type Dirent } from "node:fs";
 import { link, mkdir, open, readdir, rename, rm, stat, unlink, utimes, type FileHandle } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";

@@ -1,3 +1,7 @@
+/**
+ * @sqlrep/replica — replicas in object storage in Litestream v0.5's layout: the ReplicaClient contract,
+ * the directory backend and registry, restore, compaction and retention, and reading v0.3 replicas.
+ */
 export { ReplicaError, isReplicaError, throwIfAborted, type ReplicaErrorCode, type ReplicaErrorOptions } from "./errors.js";
 export {
   isObjectInfo,

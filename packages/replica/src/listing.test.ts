@@ -1,3 +1,4 @@
+/** Test of listing with stored timestamps on a directory replica: concurrent HEADs, results in order, a file deleted before its HEAD skipped. */
 import { describe, expect, it } from "vitest";
 import { tempDir } from "@sqlrep/testkit";
 import { FileObjectStore } from "./file-store.js";

@@ -1,3 +1,4 @@
+/** Listing helpers shared by restore, compaction and retention: every level at once, the highest TXID, a file's printable name. */
 import { formatFilename } from "@sqlrep/ltx";
 import { throwIfAborted } from "./errors.js";
 import { SNAPSHOT_LEVEL } from "./layout.js";

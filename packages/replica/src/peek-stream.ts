@@ -1,3 +1,4 @@
+/** Peeks at the head of a chunked stream and hands back the whole stream, so a file's header can decide how to read it without reading twice. */
 import { concatBytes } from "@sqlrep/ltx";
 
 /**

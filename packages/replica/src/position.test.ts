@@ -1,3 +1,4 @@
+/** Test of replicaPosition on a directory replica built from the history model: empty, and the highest TXID with the lowest-level file ending there. */
 import { describe, expect, it } from "vitest";
 import { tempDir } from "@sqlrep/testkit";
 import { replicaPosition } from "./position.js";

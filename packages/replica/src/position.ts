@@ -1,3 +1,4 @@
+/** Where a replica is (highest TXID and the file ending there), which a backup engine resumes from. */
 import { ALL_LEVELS, listLevels } from "./listing.js";
 import type { LtxFileInfo, ReplicaClient } from "./replica-client.js";
 

@@ -1,3 +1,4 @@
+/** Tests of RangeScheduler over a directory replica with an instrumented store: order, parallelism and byte budget, fair sharing, retries, abort. */
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempDir, type TempDir } from "@sqlrep/testkit";

@@ -1,3 +1,4 @@
+/** RangeScheduler: reads many LTX files as streams of ranged reads under one parallelism and memory budget, retrying transient failures in place. */
 import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isReplicaError, ReplicaError } from "./errors.js";

@@ -1,3 +1,4 @@
+/** The ReplicaClient contract (list, read, write, delete LTX files per level) and ObjectReplicaClient, which maps it onto any ObjectStore. */
 import { LtxError, decodeHeader, formatFilename, HEADER_SIZE, parseFilename } from "@sqlrep/ltx";
 import { isReplicaError, ReplicaError, throwIfAborted } from "./errors.js";
 import { SNAPSHOT_LEVEL, type ReplicaLayout } from "./layout.js";

@@ -1,3 +1,4 @@
+/** Unit tests of replica URLs and layouts: paths and file URLs, unsupported schemes and parameters, Litestream v0.5's keys, the backend registry. */
 import { describe, expect, it } from "vitest";
 import { isReplicaError } from "./errors.js";
 import { s3Layout, directoryLayout, cleanPrefix } from "./layout.js";

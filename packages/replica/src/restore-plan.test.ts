@@ -1,3 +1,4 @@
+/** Unit tests of planFromFiles: which files a restore takes for the latest state, a TXID or a time, and the errors that name what is missing. */
 import { describe, expect, it } from "vitest";
 import { isReplicaError, type ReplicaErrorCode } from "./errors.js";
 import type { LtxFileInfo } from "./replica-client.js";

@@ -1,3 +1,4 @@
+/** Plans a restore (Litestream's CalcRestorePlan, improved): the newest usable snapshot and the shortest chain of files from it to the target. */
 import { formatTxid } from "@sqlrep/ltx";
 import { ReplicaError } from "./errors.js";
 import { SNAPSHOT_LEVEL } from "./layout.js";

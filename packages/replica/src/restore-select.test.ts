@@ -1,3 +1,4 @@
+/** Tests of choosing among several directory replicas to restore from: furthest reach, TXID and time targets, unreadable replicas, bad requests. */
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempDir, type TempDir } from "@sqlrep/testkit";

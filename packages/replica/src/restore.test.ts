@@ -1,3 +1,4 @@
+/** Tests of restore from a directory replica against the history model: byte-for-byte results, every TXID, corruption, gaps, abort, ranged reads. */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempDir, type TempDir } from "@sqlrep/testkit";

@@ -1,3 +1,4 @@
+/** restore: one streaming k-way merge of a restore plan's files into a new database file, verifying every checksum and the chain on the way. */
 import { rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";

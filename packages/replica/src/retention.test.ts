@@ -1,3 +1,4 @@
+/** Tests of enforceRetention on a directory replica: what it keeps and deletes, and that concurrent retention and compaction never break a restore. */
 import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempDir, type TempDir } from "@sqlrep/testkit";

@@ -1,3 +1,4 @@
+/** Retention: deletes the snapshots and level files no restore to a time inside the retention window needs. */
 import { ReplicaError, throwIfAborted } from "./errors.js";
 import { MAX_COMPACTION_LEVEL } from "./layout.js";
 import { ALL_LEVELS, highestTXID, listLevels } from "./listing.js";

@@ -1,3 +1,4 @@
+/** Unit tests of the shipper's timers: the real Scheduler (deadline order, cancel, errors, close) and ManualClock's advance. */
 import { describe, expect, it } from "vitest";
 import { ManualClock, Scheduler } from "./clock.js";
 

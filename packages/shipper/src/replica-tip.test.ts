@@ -1,3 +1,4 @@
+/** Unit tests of verifyReplicaChain against a real file replica: compacted files past a snapshot, and the TXIDs a gap leaves out. */
 import { afterAll, describe, expect, it } from "vitest";
 import { encodeLtx } from "@sqlrep/ltx";
 import { createFileReplicaClient, isReplicaError, SNAPSHOT_LEVEL, type ReplicaClient } from "@sqlrep/replica";

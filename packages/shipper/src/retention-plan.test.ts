@@ -1,3 +1,4 @@
+/** Unit tests of RetentionPlan on a simulated stream of compactions: runs spaced by l0Retention, never early, retried after failure. */
 import { describe, expect, it } from "vitest";
 import { RetentionPlan } from "./retention-plan.js";
 

@@ -1,3 +1,4 @@
+/** Unit tests of the aws-chunked body decoder: trailer and signed framing split at any byte, short bodies, the header checks. */
 import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import { pipeline } from "node:stream/promises";

@@ -1,3 +1,4 @@
+/** Decodes the SDK's `aws-chunked` request bodies for the test S3 server, which would otherwise store the chunk framing as object bytes. */
 import { Transform, type TransformCallback } from "node:stream";
 
 /**

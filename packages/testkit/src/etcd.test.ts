@@ -1,3 +1,4 @@
+/** Tests of startEtcd with the real etcd binary (through its JSON gateway), and the skip reason where no binary is installed. */
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { etcdAvailable, etcdUnavailableReason, startEtcd, type EtcdServer } from "./etcd.js";

@@ -1,3 +1,4 @@
+/** Starts a real single-member etcd on 127.0.0.1 for tests (own port and data dir), or says why it cannot on this machine. */
 import { accessSync, constants, rmSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { TestkitError } from "./errors.js";

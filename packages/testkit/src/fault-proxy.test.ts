@@ -1,3 +1,7 @@
+/**
+ * Tests of startFaultProxy in front of the real test S3 server, driven by the AWS SDK: pass-through, latency,
+ * error statuses, resets mid-request and mid-response, seeded faults, a shaped link.
+ */
 import {
   GetObjectCommand,
   HeadObjectCommand,

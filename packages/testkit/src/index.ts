@@ -1,3 +1,4 @@
+/** @sqlrep/testkit — the real parts tests run against (S3 server, etcd, child processes, FUSE, fault proxy) and their helpers (private: tests only). */
 export * from "./paths.js";
 export * from "./temp.js";
 export { TestkitError, type TestkitErrorCode } from "./errors.js";

@@ -1,3 +1,4 @@
+/** Where the repository and `../shared` (design, reference notes, golden files) are, so tests find golden files in place. */
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";

@@ -1,3 +1,4 @@
+/** Port helpers for tests: a free 127.0.0.1 port, whether a port accepts connections, an HTTP status probe. */
 import { get } from "node:http";
 import { createConnection, createServer } from "node:net";
 

@@ -1,3 +1,4 @@
+/** Tests of spawnProcess with real child processes: readiness checks, stop and kill of whole process groups, cleanup when the test process ends. */
 import { existsSync, readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { TestkitError } from "./errors.js";

@@ -1,3 +1,4 @@
+/** Runs programs under test as child processes in their own process group: waits until ready, captures output, and never leaves one behind. */
 import { spawn, type ChildProcess } from "node:child_process";
 import { basename } from "node:path";
 import { createInterface } from "node:readline";

@@ -1,3 +1,4 @@
+/** Unit tests of the S3 listing rules the test server follows: UTF-8 byte order, maxKeys counting prefixes, resume points, long delimiters. */
 import { describe, expect, it } from "vitest";
 import { compareS3Keys, listPage, sortS3Keys } from "./s3-listing.js";
 

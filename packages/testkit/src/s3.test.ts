@@ -1,3 +1,4 @@
+/** Tests of startS3Server through the real AWS SDK: objects, multipart, listing and pagination as S3 answers them, several servers at once. */
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,

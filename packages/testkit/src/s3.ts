@@ -1,3 +1,4 @@
+/** Starts an in-process S3 server (s3rver, with this package's fixes) on 127.0.0.1 with one bucket, and an SDK client configured for it. */
 import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";

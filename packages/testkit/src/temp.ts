@@ -1,3 +1,4 @@
+/** Temporary directories for tests that remove themselves, on `using`, on `remove()`, or at process exit. */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+/** Unit tests of waitFor (first truthy value, timeout naming the condition and the last error, abort) and of the port helpers. */
 import { describe, expect, it } from "vitest";
 import { TestkitError } from "./errors.js";
 import { freePort, httpStatus, isPortOpen } from "./ports.js";

@@ -1,3 +1,4 @@
+/** Polls a condition until it holds, for tests waiting on real processes and servers; a timeout says what was awaited and the last error. */
 import { setTimeout as sleep } from "node:timers/promises";
 import { TestkitError } from "./errors.js";
 

@@ -1,3 +1,4 @@
+/** Byte helpers the WAL and journal encoders share: concatenation and checking a caller's u32 field. */
 import { WalError } from "./errors.js";
 
 /** Concatenates byte arrays. */

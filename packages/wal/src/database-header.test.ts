@@ -1,3 +1,4 @@
+/** Tests of decodeDatabaseHeader on databases written by real SQLite (better-sqlite3 and the sqlite3 shell), its validation, and the lock page. */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { tempDir } from "@sqlrep/testkit";

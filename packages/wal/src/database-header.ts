@@ -1,3 +1,4 @@
+/** The 100-byte SQLite database header (fileformat2 §1.3): decode and validate it, page count, the pending-byte lock page. */
 import { WalError } from "./errors.js";
 
 /** Size of the database header at the start of page 1. */

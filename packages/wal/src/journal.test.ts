@@ -1,3 +1,7 @@
+/**
+ * Tests of the rollback-journal codec against real SQLite: hot journals it left mid-transaction are
+ * read as it reads them, and journals we encode are rolled back by SQLite exactly as rollbackJournal does.
+ */
 import { existsSync, readFileSync } from "node:fs";
 import { tempDir } from "@sqlrep/testkit";
 import Database from "better-sqlite3";

@@ -1,3 +1,4 @@
+/** SQLite's rollback journal (fileformat2 §3): decode and encode headers and records, read a hot journal, and roll a database back with it. */
 import { decodeDatabaseHeader, isValidPageSize, lockPageNumber } from "./database-header.js";
 import { WalError } from "./errors.js";
 import { bytesSource, driveAsync, driveSync, emit, read, type Input, type Program, type ReadOptions, type SyncInput } from "./source.js";

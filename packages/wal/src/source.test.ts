@@ -1,3 +1,4 @@
+/** Tests of caller-supplied byte sources under the WAL and journal readers: I/O errors, bad sizes, abort, short and long reads. */
 import { describe, expect, it } from "vitest";
 import { readJournalSync } from "./journal.js";
 import type { ByteSource } from "./source.js";

@@ -1,3 +1,4 @@
+/** Where the readers get bytes from (a buffer or a caller's `readAt`), and the drivers that run one parsing generator both sync and async. */
 import { WalError } from "./errors.js";
 
 /**

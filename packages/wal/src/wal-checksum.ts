@@ -1,3 +1,4 @@
+/** SQLite's running WAL checksum in both byte orders, kept apart so the format and the reader share one hot loop. */
 import { WalError } from "./errors.js";
 
 /** The two 32-bit words of SQLite's running WAL checksum. */

@@ -1,3 +1,4 @@
+/** Unit tests of the WAL format: the checksum, header round trips and what SQLite's recovery rejects, and WalEncoder's frames. */
 import { describe, expect, it } from "vitest";
 import { isWalError, WalError } from "./errors.js";
 import { walChecksum } from "./wal-checksum.js";

@@ -1,3 +1,4 @@
+/** The WAL file format (fileformat2 §4): header and frame-header codecs, and WalEncoder, which writes frames with their running checksum. */
 import { isValidPageSize } from "./database-header.js";
 import { concatBytes, u32 } from "./bytes.js";
 import { WalError } from "./errors.js";

@@ -1,3 +1,7 @@
+/**
+ * Tests of the WAL reader on WALs written by real SQLite (better-sqlite3 and the shell): committed transactions,
+ * resume positions across checkpoints and restarts, and torn or damaged tails stopping where SQLite stops.
+ */
 import { open, readFile, writeFile } from "node:fs/promises";
 import Database from "better-sqlite3";
 import { tempDir } from "@sqlrep/testkit";

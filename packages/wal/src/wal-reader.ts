@@ -1,3 +1,4 @@
+/** Finds the committed transactions in a WAL as SQLite's recovery does (checksum chain, salts, commit frames) and checks saved resume positions. */
 import { isValidPageSize } from "./database-header.js";
 import { WalError } from "./errors.js";
 import {

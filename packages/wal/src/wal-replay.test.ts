@@ -1,3 +1,4 @@
+/** Tests of WAL replay against real SQLite: our replay equals SQLite's checkpoint, and SQLite accepts WALs our encoder writes. */
 import { writeFileSync } from "node:fs";
 import { tempDir } from "@sqlrep/testkit";
 import Database from "better-sqlite3";

@@ -1,3 +1,4 @@
+/** Replays a WAL's committed transactions as page writes into a database (what a checkpoint does), pure or into a caller's sink. */
 import { decodeDatabaseHeader } from "./database-header.js";
 import { WalError } from "./errors.js";
 import { bytesSource, driveAsync, driveSync, emit, type Input, type Program, type SyncInput } from "./source.js";

@@ -1,3 +1,4 @@
+/** `litestream databases`: lists the config's databases and their replicas, as a table or JSON. */
 import { defineCommand } from "../command.js";
 import { CONFIG_FLAGS, readConfig } from "../context.js";
 import { defineFlags, UsageError } from "@sqlrep/runtime";

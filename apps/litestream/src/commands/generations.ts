@@ -1,3 +1,4 @@
+/** `litestream generations`, and the v0.3 replica listing it shares with `snapshots` and `wal -generation` (Litestream v0.3.13's output). */
 import { stat } from "node:fs/promises";
 import { listLegacyReplica, type LegacyListing } from "@sqlrep/replica";
 import { defineCommand } from "../command.js";

@@ -1,3 +1,4 @@
+/** `litestream import-v3`: converts a Litestream v0.3 replica's state into a v0.5 snapshot, so `replicate` continues from it. */
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";

@@ -1,3 +1,4 @@
+/** `litestream wal`: the deprecated alias of `ltx -level 0` (as in Litestream v0.5), or v0.3.13's segment listing with `-generation`. */
 import { defineCommand } from "../command.js";
 import { CONFIG_FLAGS } from "../context.js";
 import { defineFlags } from "@sqlrep/runtime";

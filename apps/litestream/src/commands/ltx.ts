@@ -1,3 +1,4 @@
+/** `litestream ltx`: lists a replica's LTX files level by level (TXID range, size, time), and the `-level` flag. */
 import { SNAPSHOT_LEVEL, type LtxFileInfo } from "@sqlrep/replica";
 import { defineCommand } from "../command.js";
 import { CONFIG_FLAGS, resolveTarget } from "../context.js";

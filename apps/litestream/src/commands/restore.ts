@@ -1,3 +1,4 @@
+/** `litestream restore`: its flags and their checks, then a restore from the chosen replica (LTX or v0.3 layout) to a TXID, a time or the latest state. */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand } from "../command.js";

@@ -1,3 +1,4 @@
+/** `litestream snapshots`: lists the v0.3 snapshots of a database's replicas, as v0.3.13 prints them. */
 import { defineCommand } from "../command.js";
 import { formatTable, formatTime } from "../format.js";
 import { legacyListFlags, listReplicas } from "./generations.js";

@@ -1,3 +1,4 @@
+/** `litestream status`: local file sizes, each replica's position, and the live view of a running `replicate` when it answers. */
 import { stat } from "node:fs/promises";
 import { replicaPosition, type ReplicaRegistry } from "@sqlrep/replica";
 import { defineCommand } from "../command.js";

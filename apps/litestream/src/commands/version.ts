@@ -1,3 +1,4 @@
+/** `litestream version`: prints the version as Litestream does; `-verbose` adds runtime, SQLite and platform. */
 import { defineCommand } from "../command.js";
 import { sqlite } from "../sqlite.js";
 import { defineFlags, UsageError } from "@sqlrep/runtime";

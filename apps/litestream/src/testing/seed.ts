@@ -1,3 +1,4 @@
+/** Test helpers: run the built CLI as a child process, seed replicas with snapshots, and create and read test databases. */
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";

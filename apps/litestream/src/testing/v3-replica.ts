@@ -1,3 +1,4 @@
+/** Test helper: replicas written by the real Litestream v0.3.13 binary, one generation per run, for the v0.3 compatibility tests. */
 import { execFile } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+/** Test double around a real replica client: writes fail on demand before or after storing (a lost response), and every request is counted. */
 import { ReplicaError, type LtxFileInfo, type LtxFileRef, type LtxFilesOptions, type ReplicaClient, type WriteLtxOptions } from "@sqlrep/replica";
 import type { ObjectStore, ReplicaLayout, SignalOption } from "@sqlrep/replica";
 

@@ -1,3 +1,4 @@
+/** Test helpers for engine tests: a logger that keeps its lines, and a recorder of every event an engine emits. */
 import type { BackupEngine } from "../engine.js";
 import type { CheckpointEvent, ErrorEvent, SnapshotEvent, SyncedEvent } from "../events.js";
 import type { Logger } from "../logger.js";

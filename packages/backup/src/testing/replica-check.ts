@@ -1,3 +1,4 @@
+/** Test helpers that check a replica independently of the engine: its level-0 chain and checksums, a restore of its latest state, queries on images. */
 import Database from "better-sqlite3";
 import {
   applyLtx,

@@ -1,3 +1,4 @@
+/** Test helper: a real SQLite writer in its own child process (a second connection, as an application has), driven over stdin/stdout. */
 import { fileURLToPath } from "node:url";
 import { spawnProcess, type ProcessHandle } from "@sqlrep/testkit";
 

@@ -1,3 +1,4 @@
+/** What the `ltx` bin's commands share: usage errors, the output sink, and the header and number formatting they print. */
 import { formatChecksum } from "../checksum.js";
 import { formatTxid } from "../filename.js";
 import type { LtxHeader } from "../header.js";

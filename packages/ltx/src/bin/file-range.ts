@@ -1,3 +1,4 @@
+/** A positioned-read function over an open file, for the bin's ranged reads (page index, single frames). */
 import type { FileHandle } from "node:fs/promises";
 import type { ReadAt } from "../page-index.js";
 

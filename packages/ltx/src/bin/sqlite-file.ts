@@ -1,3 +1,4 @@
+/** Reading a SQLite database file for the bin: its page size from the header, its page count, its pages in order without the lock page. */
 import type { FileHandle } from "node:fs/promises";
 import { LtxError } from "../errors.js";
 import { isValidPageSize } from "../header.js";

@@ -1,3 +1,4 @@
+/** Tests of the LZ4 block codec: every v3-block golden page, the spec's annotated payload, bounds, and fuzzing against a reference decoder. */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hasSharedTestdata, noSharedTestdataReason, sharedTestdata } from "@sqlrep/testkit";

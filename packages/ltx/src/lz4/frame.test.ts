@@ -1,3 +1,4 @@
+/** Tests of the LZ4 frame codec: every frame in the golden LTX files, the spec's example frames, block sizes, and rejection of malformed frames. */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hasSharedTestdata, noSharedTestdataReason, sharedTestdata } from "@sqlrep/testkit";

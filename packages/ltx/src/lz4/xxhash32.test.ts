@@ -1,3 +1,4 @@
+/** Unit tests of XXH32: published and LZ4 spec vectors, seeds, unaligned views, and streaming equal to one shot. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { sample } from "./corpus.fuzz.js";

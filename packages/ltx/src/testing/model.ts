@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { databaseChecksum, EMPTY_DATABASE_CHECKSUM } from "../checksum.js";
 import { encodeLtx, type LtxHeaderInit } from "../encoder.js";
 import type { LtxFormat } from "../format.js";
-import type { LtxPage } from "../parser.js";
+import type { LtxPage } from "../parse-context.js";
 import { lcg } from "./pages.js";
 
 /** One transaction: the database size after it and the pages it writes. */

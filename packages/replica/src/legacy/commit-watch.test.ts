@@ -1,3 +1,4 @@
+/** Unit tests of CommitWatch on WALs made by the WAL encoder: it fires exactly when a commit frame is whole, for any block size. */
 import { describe, expect, it } from "vitest";
 import { WalEncoder } from "@sqlrep/wal";
 import { CommitWatch } from "./commit-watch.js";

@@ -1,3 +1,4 @@
+/** Spots, as a v0.3 WAL segment streams in, when a commit frame has fully arrived, so a restore replays each transaction as soon as it can. */
 import { WAL_HEADER_SIZE } from "@sqlrep/wal";
 
 /**

@@ -1,3 +1,4 @@
+/** Tells what a replica path holds (v0.5 LTX files, v0.3 generations, both) and which one a restore should read. */
 import { ALL_LEVELS, listLevels } from "../listing.js";
 import type { ReplicaClient } from "../replica-client.js";
 import { legacyUpdatedAt, listLegacyReplica, type LegacyListing, type LegacyLogger } from "./listing.js";

@@ -1,3 +1,4 @@
+/** Tests of importLegacy on hand-made v0.3 replicas in a directory: the level-9 snapshot it writes restores, points, force, and layout choice. */
 import { existsSync, readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempDir, type TempDir } from "@sqlrep/testkit";

@@ -1,3 +1,4 @@
+/** Converts a Litestream v0.3 replica's state into a v0.5 level-9 snapshot, so `replicate` can continue its TXID chain from there. */
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

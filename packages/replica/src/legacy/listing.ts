@@ -1,3 +1,4 @@
+/** Lists a Litestream v0.3 replica (`generations/<id>/snapshots|wal/`) into generations, snapshots and WAL segments, skipping and reporting strays. */
 import { ReplicaError, throwIfAborted } from "../errors.js";
 import { isObjectInfo } from "../object-store.js";
 import type { ReplicaClient } from "../replica-client.js";

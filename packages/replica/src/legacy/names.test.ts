@@ -1,3 +1,4 @@
+/** Unit tests of v0.3 object names: snapshot and segment parsing, offsets of 8 to 16 hex digits, ones beyond 2^53, and the keys v0.3 writes. */
 import { describe, expect, it } from "vitest";
 import { hex8, isLegacyGeneration, parseLegacyName, segmentKey, snapshotKey } from "./names.js";
 

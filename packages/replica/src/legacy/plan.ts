@@ -1,3 +1,4 @@
+/** Plans a v0.3 restore: picks the generation and snapshot for a target (generation, index, time) and the WAL segments after it, in order. */
 import { ReplicaError } from "../errors.js";
 import type { ReplicaClient } from "../replica-client.js";
 import { listLegacyReplica, type LegacyGeneration, type LegacyListing, type LegacyLogger, type LegacySegmentInfo, type LegacySnapshotInfo } from "./listing.js";

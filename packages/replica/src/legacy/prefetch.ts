@@ -1,3 +1,4 @@
+/** Reads v0.3 snapshot and WAL objects ahead of the restore that consumes them, a few at a time within a byte budget, retrying transient faults. */
 import { isReplicaError, ReplicaError, throwIfAborted } from "../errors.js";
 import { readObject, type ObjectStore } from "../object-store.js";
 

@@ -1,3 +1,4 @@
+/** Runs the README's v0.3 (legacy) example against the built package on a hand-made replica, as a user would. */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";

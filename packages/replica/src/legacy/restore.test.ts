@@ -1,3 +1,4 @@
+/** Tests of restoreLegacy over hand-made v0.3 replicas: targets, segment order, missing or damaged objects, unfinished transactions, broken chains. */
 import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempDir, type TempDir } from "@sqlrep/testkit";

@@ -1,3 +1,4 @@
+/** restoreLegacy: restores a database from a Litestream v0.3 replica, decompressing its snapshot and replaying its WAL segments with SQLite's checks. */
 import { rm } from "node:fs/promises";
 import { resolve } from "node:path";
 import { concatBytes, isLtxError, lz4DecodeFrame, Lz4FrameDecoder } from "@sqlrep/ltx";

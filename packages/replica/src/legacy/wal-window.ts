@@ -1,3 +1,4 @@
+/** WalWindow: the part of one v0.3 WAL index a replay still needs, in memory up to a limit and spilled to a file beyond it. */
 import { open, rm, type FileHandle } from "node:fs/promises";
 import { WAL_HEADER_SIZE, type ByteSource } from "@sqlrep/wal";
 import { ReplicaError } from "../errors.js";

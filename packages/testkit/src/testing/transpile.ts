@@ -1,3 +1,4 @@
+/** Test helper: plain-JS copies of testkit modules, so a test can run them in a separate `node` process without a fresh build. */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+/** `ltx apply`: verifies LTX files in full, then applies them in order to a database file. */
 import { parseArgs } from "node:util";
 import { createReadStream } from "node:fs";
 import { FilePageStore } from "@sqlrep/page-file";

@@ -1,3 +1,4 @@
+/** `ltx checksum`: prints the LTX database checksum of a SQLite file, to compare a database with a replica's position. */
 import { parseArgs } from "node:util";
 import { open } from "node:fs/promises";
 import { DatabaseChecksum, formatChecksum, pageChecksum } from "../../checksum.js";

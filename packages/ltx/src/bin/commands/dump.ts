@@ -1,3 +1,4 @@
+/** `ltx dump`: prints one LTX file's header, pages, page index and trailer (text or JSON), verifying it on the way; and the `--format` option. */
 import { parseArgs } from "node:util";
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";

@@ -1,3 +1,4 @@
+/** `ltx encode-db`: writes a SQLite database file as an LTX snapshot in a chosen layout, with database checksums. */
 import { parseArgs } from "node:util";
 import { open, rename, rm } from "node:fs/promises";
 import { formatChecksum } from "../../checksum.js";

@@ -1,3 +1,4 @@
+/** `ltx list`: lists a directory's LTX files in TXID order and says where the chain has a gap or overlap. */
 import { parseArgs } from "node:util";
 import { open, readdir } from "node:fs/promises";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+/** `ltx verify`: fully decodes each file and prints ok or the failure; exit 0 only when every file is valid. */
 import { parseArgs } from "node:util";
 import { createReadStream } from "node:fs";
 import { LtxReader } from "../../decoder.js";
