@@ -1,3 +1,5 @@
+// NATS authentication and TLS against a real nats-server: user/password, nkey, token, JWT +
+// seed and creds files, TLS and mutual TLS; wrong credentials are refused, not retried.
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";

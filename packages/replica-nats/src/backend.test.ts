@@ -1,3 +1,5 @@
+// The nats backend entry: URL forms, Litestream's NATS keys and defaults, a config's spec
+// completed or refused naming the key — without loading the NATS client.
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

@@ -1,3 +1,4 @@
+// The replica conformance suite against a real nats-server with JetStream (bucket root, and a prefix per test).
 import { afterAll, describe } from "vitest";
 import { connect } from "@nats-io/transport-node";
 import { Objm } from "@nats-io/obj";

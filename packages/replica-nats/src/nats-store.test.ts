@@ -1,3 +1,5 @@
+// The JetStream object store against a real nats-server: Litestream's object names and
+// timestamp header, exact ranged reads over chunks, reads that fetch only the chunks needed.
 import { afterAll, describe, expect, it } from "vitest";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { Objm, type ObjectStore } from "@nats-io/obj";

@@ -1,3 +1,5 @@
+// The s3 backend entry: URLs with Litestream's query parameters in both spellings, bad
+// values named, parsing only through a registry that lists it, the SDK never loaded here.
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

@@ -1,3 +1,4 @@
+// The replica conformance suite against the testkit's real S3 server (a fresh prefix per test, and a leading-slash prefix).
 import { afterAll, describe } from "vitest";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { describeReplicaClient } from "@sqlrep/replica/conformance";

@@ -1,3 +1,5 @@
+// The S3 client through the testkit's fault proxy: 503s and resets retried with identical
+// bytes, a cut GET resumed from the byte it broke at, never spliced across two versions.
 import { createServer, type Socket } from "node:net";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, describe, expect, it } from "vitest";

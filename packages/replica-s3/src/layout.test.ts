@@ -1,3 +1,5 @@
+// Litestream v0.5's object layout on S3, byte for byte: key names, levels, timestamp
+// metadata as Go writes it, the LastModified fallback.
 import { afterAll, describe, expect, it } from "vitest";
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { ltxFile } from "@sqlrep/replica/conformance";

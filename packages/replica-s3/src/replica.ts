@@ -1,3 +1,5 @@
+// createS3ReplicaClient: an S3 replica client from a parsed spec — settings, the SDK client,
+// the object store and Litestream v0.5's layout put together.
 import type { S3Client } from "@aws-sdk/client-s3";
 import { ObjectReplicaClient, s3Layout, type ReplicaClient, type ReplicaSpec } from "@sqlrep/replica";
 import type { S3Spec } from "./spec.js";

@@ -1,3 +1,4 @@
+// Abort signals on S3 requests: many concurrent requests on one caller signal add no listeners to it.
 import { describe, expect, it } from "vitest";
 import { startS3Server } from "@sqlrep/testkit";
 import { S3ObjectStore } from "./s3-store.js";

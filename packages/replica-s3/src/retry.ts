@@ -1,3 +1,4 @@
+// Retry policy of the S3 store: attempts, jittered exponential back-off (longer when throttled), abortable sleeps.
 import { ReplicaError } from "@sqlrep/replica";
 
 /** How transient faults are retried: SDK requests, and resumed reads. */

@@ -1,3 +1,5 @@
+// S3 SDK errors mapped into ReplicaError: transient or not, not-found, and messages that
+// name the operation and the s3://bucket/key.
 import { ReplicaError, isReplicaError } from "@sqlrep/replica";
 
 /** What the SDK (and Node's sockets) put on the errors they throw. */

@@ -1,3 +1,5 @@
+// S3ObjectStore against the testkit's real S3 server: listings in UTF-8 order across pages,
+// ranged reads at every edge, plain Uint8Array chunks, kept timestamps, batch deletes, errors.
 import { afterAll, describe, expect, it } from "vitest";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { isObjectInfo, isReplicaError, readObject, type ObjectEntry, type ObjectStore } from "@sqlrep/replica";

@@ -1,3 +1,5 @@
+// S3ObjectStore: the ObjectStore seam on S3 — sorted paged listings, resumable ranged GETs,
+// single or multipart uploads with the kept timestamp, create-only writes, batch deletes.
 import { requestSignal } from "./request-signal.js";
 import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type GetObjectCommandOutput, type S3Client, type _Error } from "@aws-sdk/client-s3";
 import {

@@ -1,3 +1,5 @@
+// S3 settings from a spec and the environment: URL parts, endpoint and region defaults,
+// credentials in Litestream's order, refusals naming the fault, signatures the server checks.
 import { afterAll, describe, expect, it } from "vitest";
 import { ReplicaRegistry, isReplicaError, type ReplicaError, type ReplicaSpec } from "@sqlrep/replica";
 import { ltxFile } from "@sqlrep/replica/conformance";

@@ -1,3 +1,5 @@
+// S3 settings resolved from a replica spec and the environment (Litestream's variables first,
+// then AWS's), and the SDK client built from them.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";

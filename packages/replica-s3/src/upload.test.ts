@@ -1,3 +1,5 @@
+// Uploads: the body cut into exact parts, part sizes that grow past 1,000 parts, single PUT
+// or multipart against the real S3 server, a failed or aborted multipart upload aborted.
 import { afterAll, describe, expect, it } from "vitest";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { isReplicaError, readObject } from "@sqlrep/replica";

@@ -1,3 +1,5 @@
+// Uploads to S3: one PUT for a small body, else a multipart upload of a stream cut into
+// parts (sizes doubling every 1,000 parts), a bounded number in flight, aborted on failure.
 import { requestSignal } from "./request-signal.js";
 import {
   AbortMultipartUploadCommand,

@@ -1,3 +1,5 @@
+// The sftp backend entry: sftp:// URLs as Litestream's CLI reads them, keys and refusals,
+// parsing through a registry — without loading ssh2.
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

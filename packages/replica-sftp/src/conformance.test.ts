@@ -1,3 +1,4 @@
+// The replica conformance suite against Debian's OpenSSH sshd, with key and with password auth.
 import { afterAll, describe } from "vitest";
 import { describeReplicaClient } from "@sqlrep/replica/conformance";
 import { sftpUnavailableReason, startSftpServer, type SftpServer } from "@sqlrep/testkit";

@@ -1,3 +1,5 @@
+// The SFTP store against a real sshd: Litestream's layout with mtimes, replicas Litestream
+// wrote, create-only, pipelined writes, host-key checks, and a killed server (retryable, reconnects).
 import { generateKeyPairSync } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, chownSync } from "node:fs";
 import { dirname, join } from "node:path";

@@ -1,3 +1,4 @@
+// Go's RFC3339Nano as Litestream writes timestamps: formatting, parsing with offsets and nanoseconds, round trips.
 import { describe, expect, it } from "vitest";
 import { formatRFC3339Nano, parseRFC3339 } from "./rfc3339.js";
 

@@ -1,3 +1,5 @@
+// A TCP/HTTP fault proxy for tests: in front of a real server it fails, resets, delays or
+// shapes (bandwidth, latency) a seeded share of requests, and counts what it did.
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pipeline } from "node:stream";

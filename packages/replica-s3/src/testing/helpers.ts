@@ -1,3 +1,4 @@
+// Test helpers for replica-s3: settings and stores pointed at the testkit's S3 server, seeded bytes.
 import { expect } from "vitest";
 import type { S3Server } from "@sqlrep/testkit";
 import { S3ObjectStore, type S3ObjectStoreOptions } from "../s3-store.js";
