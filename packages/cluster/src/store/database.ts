@@ -6,7 +6,7 @@
  * position (never by hashing the whole database).
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
-import { decodeLtx, formatChecksum, formatTxid, pageChecksum, type LtxHeader } from "@sqlrep/ltx";
+import { decodeLtx, encodeLtx, formatChecksum, formatTxid, pageChecksum, type LtxHeader } from "@sqlrep/ltx";
 import { PageFile } from "@sqlrep/page-file";
 import { LtxLog, silentLogger, type LogEntry, type Logger } from "@sqlrep/shipper";
 import { ClusterError, describeError, isClusterError } from "../errors.js";
@@ -56,6 +56,8 @@ export interface CommitOptions {
   epoch?: number;
   /** Runs under the database's lock right before anything is written: throws to refuse (no longer primary). */
   guard?: () => void;
+  /** The TXID and checksum the transaction must come to (a forwarded transaction): otherwise nothing is written. */
+  expect?: { txid: number; checksum: bigint } | undefined;
 }
 
 /** What changed in a database, for subscribers. */
@@ -189,19 +191,48 @@ export class Database {
    * the checksums and the position, tells subscribers. Resolves with the new position.
    */
   commit(pages: CommitPages, commit: number, options: CommitOptions = {}): Promise<DatabasePosition> {
-    return this.mutex.run(async () => {
-      this.checkUsable();
-      options.guard?.();
-      const checked = checkPages(this.name, pages, this.positionValue.txid === 0 ? undefined : this.pageSizeValue, commit, this.positionValue.txid === 0 ? 0 : this.table.commit);
-      if (this.positionValue.txid === 0) this.startPageSize(checked.pageSize);
-      const timestamp = options.timestamp ?? Date.now();
-      const post = this.table.preview(checked.sums, commit);
-      const entry = this.log.append({ pageSize: checked.pageSize, commit, timestamp }, checked.pages, post);
-      if (options.durable) this.syncLogFile(entry.file);
-      else this.unsyncedLog.push(entry.file);
-      if (!options.written) await this.writePages(checked.pages, commit, "direct");
-      return this.advance(checked.sums, commit, { txid: entry.maxTXID, checksum: post, timestamp, epoch: options.epoch ?? this.positionValue.epoch }, entry);
-    });
+    return this.mutex.run(() => this.commitNow(pages, commit, options));
+  }
+
+  /** {@link commit} for callers holding the lock (`exclusive`). */
+  async commitNow(pages: CommitPages, commit: number, options: CommitOptions = {}): Promise<DatabasePosition> {
+    this.checkUsable();
+    options.guard?.();
+    const checked = this.check(pages, commit);
+    if (this.positionValue.txid === 0) this.startPageSize(checked.pageSize);
+    const timestamp = options.timestamp ?? Date.now();
+    const post = this.table.preview(checked.sums, commit);
+    const expect = options.expect;
+    if (expect !== undefined && (expect.txid !== this.positionValue.txid + 1 || expect.checksum !== post)) {
+      throw new ClusterError(
+        "position-mismatch",
+        `${this.name}: transaction ${formatTxid(expect.txid)} with checksum ${formatChecksum(expect.checksum)} does not follow TXID ${formatTxid(this.positionValue.txid)} (it would be TXID ${formatTxid(this.positionValue.txid + 1)} with checksum ${formatChecksum(post)})`,
+        { db: this.name },
+      );
+    }
+    const entry = this.log.append({ pageSize: checked.pageSize, commit, timestamp }, checked.pages, post);
+    if (options.durable) this.syncLogFile(entry.file);
+    else this.unsyncedLog.push(entry.file);
+    if (!options.written) await this.writePages(checked.pages, commit, "direct");
+    return this.advance(checked.sums, commit, { txid: entry.maxTXID, checksum: post, timestamp, epoch: options.epoch ?? this.positionValue.epoch }, entry);
+  }
+
+  /**
+   * The LTX file `commit` would write next, without writing anything (a replica
+   * forwards it to the primary under the halt lock, then commits it itself).
+   */
+  encodeTransaction(pages: CommitPages, commit: number, timestamp = Date.now()): { bytes: Uint8Array; txid: number; checksum: bigint } {
+    this.checkUsable();
+    const checked = this.check(pages, commit);
+    const txid = this.positionValue.txid + 1;
+    const checksum = this.table.preview(checked.sums, commit);
+    const bytes = encodeLtx({ pageSize: checked.pageSize, commit, minTXID: txid, maxTXID: txid, timestamp, preApplyChecksum: txid === 1 ? 0n : this.positionValue.checksum }, checked.pages, { postApplyChecksum: checksum });
+    return { bytes, txid, checksum };
+  }
+
+  private check(pages: CommitPages, commit: number) {
+    const first = this.positionValue.txid === 0;
+    return checkPages(this.name, pages, first ? undefined : this.pageSizeValue, commit, first ? 0 : this.table.commit);
   }
 
   /**

@@ -18,10 +18,12 @@ export interface PageView {
   /** Milliseconds since the epoch of transaction `txid`. */
   readonly timestamp: number;
   /**
-   * Reads pages `first … first + count − 1` into `into` (count × pageSize bytes). Calls
+   * Reads pages `first … first + count − 1` into `into` (count × pageSize bytes),
+   * synchronously (a few hundred pages from the page cache take well under a
+   * millisecond; a shipper's snapshot reads pages in a synchronous iterator). Calls
    * must go in ascending order, each starting at or after the end of the previous one.
    */
-  read(first: number, count: number, into: Uint8Array): Promise<void>;
+  read(first: number, count: number, into: Uint8Array): void;
   /** Ends the view (its file handle and kept pages go). Idempotent. */
   release(): void;
 }
@@ -94,7 +96,7 @@ export class CowView implements PageView {
     this.detached = true;
   }
 
-  async read(first: number, count: number, into: Uint8Array): Promise<void> {
+  read(first: number, count: number, into: Uint8Array): void {
     if (this.released) throw new ClusterError("closed", `the view of ${this.file} at TXID ${this.txid} was released`, { file: this.file });
     if (first < this.frontier) throw new ClusterError("invalid-argument", `view of ${this.file}: page ${first} read after page ${this.frontier - 1}`, { file: this.file });
     if (first + count - 1 > this.commit) throw new ClusterError("invalid-argument", `view of ${this.file}: pages up to ${first + count - 1} asked, the view has ${this.commit}`, { file: this.file });

@@ -29,7 +29,7 @@ export async function* encodeSnapshot(view: PageView, options: { signal?: AbortS
     for (let first = 1; first <= view.commit; first += READ_PAGES) {
       if (options.signal?.aborted) throw new ClusterError("aborted", `snapshot of ${options.file ?? "a database"} aborted`, { cause: options.signal.reason });
       const count = Math.min(READ_PAGES, view.commit - first + 1);
-      await view.read(first, count, buf);
+      view.read(first, count, buf);
       const out: Uint8Array[] = [];
       for (let i = 0; i < count; i++) {
         const pgno = first + i;

@@ -70,7 +70,7 @@ export async function verifyView(view: PageView, expected: (pgno: number) => big
   for (let first = 1; first <= commit; first += CHUNK_PAGES) {
     if (signal?.aborted) throw new ClusterError("aborted", `verification of TXID ${formatTxid(view.txid)} aborted`, { cause: signal.reason });
     const count = Math.min(CHUNK_PAGES, commit - first + 1);
-    await view.read(first, count, buf);
+    view.read(first, count, buf);
     for (let i = 0; i < count; i++) {
       const pgno = first + i;
       if (pgno === lock) continue;
