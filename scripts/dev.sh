@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one entry point of the quick start. Idempotent: installs only what is missing.
 #   bash scripts/dev.sh demo    set everything up, then run the local demo
-#   bash scripts/dev.sh test    set everything up, then run the whole test suite
+#   bash scripts/dev.sh test    set everything up, typecheck, check the layers, run the whole test suite
+#   bash scripts/dev.sh check   set everything up, typecheck and check the layers only
 #   bash scripts/dev.sh bench   set everything up, then run the benchmarks
 #   bash scripts/dev.sh setup   only set up (apt packages, pnpm, dependencies, build)
 set -euo pipefail
@@ -61,11 +62,21 @@ build_vfs_extension() {
   fi
 }
 
+# What CI checks besides the tests: the types of every package (tests included) and the
+# layering (DESIGN.md's layers, no import cycles).
+checks() {
+  log "typechecking every package (tests included)"
+  pnpm -s turbo run typecheck --output-logs=errors-only
+  log "checking the layers"
+  node scripts/check-layers.mjs
+}
+
 cmd=${1:-}
 case "$cmd" in
   setup) setup ;;
   demo) setup; log "running the demo"; pnpm -s demo ;;
-  test) setup; log "running the test suite"; pnpm -s vitest run ;;
+  test) setup; checks; log "running the test suite"; pnpm -s vitest run ;;
+  check) setup; checks ;;
   bench) setup; log "running the benchmarks"; pnpm -s bench ;;
-  *) echo "usage: bash scripts/dev.sh demo|test|bench|setup" >&2; exit 2 ;;
+  *) echo "usage: bash scripts/dev.sh demo|test|check|bench|setup" >&2; exit 2 ;;
 esac

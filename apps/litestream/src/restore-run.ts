@@ -1,9 +1,11 @@
-import { mkdir, rm, stat } from "node:fs/promises";
-import { dirname } from "node:path";
-import type { RestoreProgress } from "@sqlrep/replica";
-import { CliError, type NamedReplica } from "./context.js";
+/**
+ * `restore` as the CLI runs it: the newest replica chosen and restored by
+ * `@sqlrep/replica`, SQLite's own check of the result, and the summary line.
+ */
+import { rm } from "node:fs/promises";
+import { restoreNewest, type RestoreProgress, type RestoreRequest, type RestoreSource, type RestoreSummary } from "@sqlrep/replica";
+import { CliError, describeReplica, type NamedReplica } from "./context.js";
 import { formatBytes, formatTime, formatTxid } from "./format.js";
-import { chooseRestoreSource, resolveRestoreSources, type RestoreRequest, type RestoreSource, type RestoreSummary } from "./restore-source.js";
 import { sqlite } from "./sqlite.js";
 
 const hex8 = (n: number): string => n.toString(16).padStart(8, "0");
@@ -32,42 +34,19 @@ export async function restoreFromReplicas(
   request: RestoreRequest,
   run: RestoreRun,
 ): Promise<{ source: RestoreSource; summary: RestoreSummary } | undefined> {
-  const sources = resolveRestoreSources(request, replicas);
-  const choice = await chooseRestoreSource(sources, request, run.signal);
-  if (!choice.best) {
-    if (choice.failures.length > 0) throw choice.failures[0]!.error;
-    return undefined;
-  }
-  for (const { source, error } of choice.failures) run.warn(`skipping ${source.description}: ${error instanceof Error ? error.message : String(error)}`);
-  const { source } = choice.best;
-  await makeParent(run.output);
   const check = run.integrityCheck;
-  const summary = await source.restore(request, {
-    output: run.output,
-    parallelism: run.parallelism,
-    ...(run.signal ? { signal: run.signal } : {}),
-    ...(run.onProgress ? { onProgress: run.onProgress } : {}),
-    ...(check ? { verify: (temp: string) => integrityCheck(temp, check) } : {}),
-  });
-  return { source, summary };
-}
-
-/** Creates the output's parent directories; a path through a file is named, not a bare EEXIST. */
-async function makeParent(output: string): Promise<void> {
-  const parent = dirname(output);
-  try {
-    await mkdir(parent, { recursive: true });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== "EEXIST" && code !== "ENOTDIR") throw new CliError(`cannot create ${parent} for the output ${output}: ${(err as Error).message}`, { cause: err });
-    let blocker = parent;
-    while (blocker !== dirname(blocker) && !(await isFile(blocker))) blocker = dirname(blocker);
-    throw new CliError(`cannot write ${output}: ${blocker} is a file, not a directory`, { cause: err });
-  }
-}
-
-async function isFile(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => undefined))?.isFile() === true;
+  return restoreNewest(
+    replicas.map((r) => ({ name: r.name, client: r.client, description: describeReplica(r) })),
+    request,
+    {
+      output: run.output,
+      parallelism: run.parallelism,
+      signal: run.signal,
+      onProgress: run.onProgress,
+      verify: check ? (temp: string) => integrityCheck(temp, check) : undefined,
+      onSkip: (source, error) => run.warn(`skipping ${source.description}: ${error instanceof Error ? error.message : String(error)}`),
+    },
+  );
 }
 
 /** The one-line summary of a finished restore. */

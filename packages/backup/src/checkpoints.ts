@@ -10,7 +10,13 @@ import type { CheckpointEvent } from "./events.js";
 import type { FileSource } from "./file-source.js";
 import type { ResolvedDatabaseOptions } from "./options.js";
 import type { RwLock } from "./rw-lock.js";
+import { BackupError, describeError, isBackupError } from "./errors.js";
+import type { Logger } from "./logger.js";
+import type { EngineServices } from "./services.js";
 import { framesToCheckpoint, readWalIndex } from "./wal-index.js";
+
+/** A checkpoint that could not run (busy) is not tried again sooner than this. */
+const CHECKPOINT_RETRY_MS = 1000;
 
 /** How often to try for the write lock while waiting for it. */
 const LOCK_POLL_MS = 5;
@@ -37,6 +43,69 @@ export interface CheckpointHost {
   stageAll(): boolean;
   /** A read transaction could not be reopened: WAL resets can no longer be trusted. */
   readerLost(error: unknown): void;
+  readonly logger: Logger;
+}
+
+/**
+ * One database's checkpoints: runs the one due (at most one at a time, a busy one not
+ * retried within a second), counts it in the metrics, logs it and tells the engine.
+ */
+export class Checkpointer {
+  /** When the last checkpoint completed. */
+  lastAt: Date | undefined;
+  private startedAt = Date.now();
+  private lastTry = 0;
+  private running = false;
+
+  constructor(
+    private readonly host: CheckpointHost,
+    private readonly services: EngineServices,
+  ) {}
+
+  /** Replication (re)started at `now`: the interval checkpoint counts from here. */
+  started(now: number): void {
+    this.startedAt = now;
+  }
+
+  /** Starts the checkpoint that is due, if any (not awaited: it reports its own outcome). */
+  runIfDue(): void {
+    const now = Date.now();
+    const host = this.host;
+    if (host.stopped || this.running || host.connections === undefined || now - this.lastTry < CHECKPOINT_RETRY_MS) return;
+    const mode = checkpointDue(host, now - (this.lastAt?.getTime() ?? this.startedAt));
+    if (mode !== undefined) void this.run(mode);
+  }
+
+  private async run(mode: CheckpointMode): Promise<void> {
+    const { metrics, emit } = this.services;
+    const { path, logger } = this.host;
+    const labels = { db: path, mode };
+    const started = performance.now();
+    this.running = true;
+    this.lastTry = Date.now();
+    try {
+      const result = await runCheckpoint(this.host, mode);
+      if (result === undefined) {
+        logger.debug("checkpoint skipped: the database is busy", { db: path, mode });
+        return;
+      }
+      const durationMs = performance.now() - started;
+      if (result.busy === 0 && result.checkpointed === result.log) this.lastTry = 0;
+      this.lastAt = new Date();
+      metrics.checkpointCount.inc(labels);
+      metrics.checkpointSeconds.inc(labels, durationMs / 1000);
+      const { busy, log, checkpointed, writeLockMs } = result;
+      logger.info("checkpoint", { db: path, mode, busy, log, checkpointed, ms: Math.round(durationMs), writeLockMs: Math.round(writeLockMs) });
+      emit("checkpoint", { path, mode, busy, log, checkpointed, durationMs, writeLockMs });
+    } catch (err) {
+      metrics.checkpointErrorCount.inc(labels);
+      const error = isBackupError(err) ? err : new BackupError("checkpoint", describeError(err), { path, cause: err });
+      logger.warn("checkpoint failed", { db: path, mode, error: describeError(error) });
+      emit("error", { path, error });
+    } finally {
+      this.running = false;
+    }
+  }
 }
 
 /**

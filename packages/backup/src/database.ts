@@ -6,9 +6,10 @@
 import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { formatTxid } from "@sqlrep/ltx";
-import { LtxLog, LtxShipper, type LogEntry, type LogFeeder, type ShipperEvent, type ShipperStatus } from "@sqlrep/shipper";
-import { checkpointDue, runCheckpoint, type CheckpointHost, type CheckpointMode } from "./checkpoints.js";
+import { LtxLog, LtxShipper, type LogFeeder } from "@sqlrep/shipper";
+import { Checkpointer, type CheckpointHost } from "./checkpoints.js";
 import { DatabaseConnections, fileIdentity, sameFile } from "./connections.js";
+import { countTransactions, reportShipperEvent, type DatabaseStatus, type ReplicaStatus, type UnshippedReport } from "./database-status.js";
 import { BackupError, describeError, isBackupError } from "./errors.js";
 import { FileSource } from "./file-source.js";
 import type { Logger } from "./logger.js";
@@ -20,58 +21,18 @@ import { WalStager, type StagerHost } from "./stager.js";
 import { readWalIndex } from "./wal-index.js";
 import type { EngineServices } from "./services.js";
 import type { Timer } from "@sqlrep/shipper";
+
+export type { DatabaseStatus, ReplicaStatus, UnshippedReport } from "./database-status.js";
 import type { WatchedFile } from "./watchers.js";
 
 /** How long after a commit is noticed the WAL is read, so the frames of one burst go into one entry. */
 export const COALESCE_MS = 5;
-/** A checkpoint that could not run (busy) is not tried again sooner than this. */
-const CHECKPOINT_RETRY_MS = 1000;
 /** Under sustained writes the WAL is staged (and the read transaction handed on) at most this often. */
 const STAGE_INTERVAL_MS = 250;
 /** After a checkpoint touched the database file, staging is immediate for this long. */
 const CHECKPOINT_ACTIVE_MS = 1000;
 /** A stage that met a WAL being rewritten looks again this soon. */
 const BUSY_RETRY_MS = 20;
-
-/** The status of one replica of a database. */
-export type ReplicaStatus = ShipperStatus;
-
-/** The status of one database. */
-export interface DatabaseStatus {
-  path: string;
-  /**
-   * "replicating"; "waiting" while the database file does not exist yet (or is not in
-   * WAL mode yet); "missing" once a replicated database was deleted: nothing is uploaded
-   * until it is back (then as a new lineage).
-   */
-  state: "replicating" | "waiting" | "missing";
-  /** What a waiting database waits for. */
-  waitingFor?: string | undefined;
-  /** Why a database is missing, or the last time its lineage broke (replaced, changed outside SQLite). */
-  lastError?: string | undefined;
-  pageSize: number;
-  /** Size of the database file, bytes. */
-  dbSize: number;
-  /** Size of the `-wal` file, bytes. */
-  walSize: number;
-  /** The highest TXID in the local log. */
-  localTXID: number;
-  /** Bytes of local LTX files not yet uploaded everywhere. */
-  localLogBytes: number;
-  lastCheckpointAt?: Date | undefined;
-  replicas: ReplicaStatus[];
-}
-
-/** What did not reach a replica when the engine stopped. */
-export interface UnshippedReport {
-  path: string;
-  replica: string;
-  /** TXIDs of the local log the replica lacks (kept in the log for the next start). */
-  missingTXIDs: number;
-  /** Transactions in them, where known (entries staged by this process). */
-  transactions: number | undefined;
-  lastError?: string | undefined;
-}
 
 /** The directory beside a database where its local log and lock live (`.<name>-sqlrep`). */
 export function defaultMetaDir(path: string): string {
@@ -103,7 +64,8 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
   stopped = false;
   /** Set once `stop` began: no new work is scheduled, the final uploads run. */
   private stopping = false;
-  lastCheckpointAt: Date | undefined;
+  /** Runs the checkpoints the engine owns, when due. */
+  private readonly checkpoints: Checkpointer;
 
   private readonly abort = new AbortController();
   private coalesceTimer: Timer | undefined;
@@ -111,9 +73,6 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
   private sealTimer: Timer | undefined;
   private pollTimer: Timer | undefined;
   private lastStat = "";
-  private startedAt = Date.now();
-  private lastCheckpointTry = 0;
-  private checkpointing = false;
   private lastStageAt = 0;
   /** When a WAL change was first noticed since the last complete stage. */
   private unstagedSince: number | undefined;
@@ -133,6 +92,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
     this.db = new FileSource(this.path);
     this.shm = new FileSource(`${this.path}-shm`);
     this.metaDir = options.metaDir ?? defaultMetaDir(this.path);
+    this.checkpoints = new Checkpointer(this, services);
   }
 
   get signal(): AbortSignal {
@@ -190,7 +150,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
 
   /** Opens the local log, resumes from it (or from the replicas), and starts every shipper. */
   async start(): Promise<void> {
-    this.startedAt = Date.now();
+    this.checkpoints.started(Date.now());
     this.logValue = LtxLog.open(this.metaDir, {
       maxBytes: this.options.maxLocalBytes,
       onOverflow: (dropped) => this.logger.warn("local log full: its oldest files are dropped; replicas still needing them will snapshot", { db: this.path, files: dropped.length, upTo: formatTxid(dropped[dropped.length - 1]!.maxTXID) }),
@@ -204,7 +164,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
     this.shippers = this.options.replicas.map(
       (r) =>
         new LtxShipper(
-          { label: this.path, log: this.log, feeder, clock: this.services.scheduler, logger: this.logger, signal: this.signal, onEvent: (e) => this.onShipperEvent(e) },
+          { label: this.path, log: this.log, feeder, clock: this.services.scheduler, logger: this.logger, signal: this.signal, onEvent: (e) => reportShipperEvent(e, this.path, this.services) },
           { ...this.options, name: r.name, client: new MeteredReplicaClient(r.client, this.services.metrics), syncInterval: r.syncInterval },
         ),
     );
@@ -279,8 +239,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
     // Everything committed is in the log: the read transaction moves on at once (unless a
     // snapshot or checkpoint holds the database's lock: they hand off themselves).
     if (outcome.atEnd && !this.lock.busy) this.handOff();
-    const mode = this.checkpointMode();
-    if (mode !== undefined) void this.checkpoint(mode);
+    this.checkpoints.runIfDue();
   }
 
   /**
@@ -451,8 +410,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
       } else if (this.checkIdentity()) {
         // Nothing changed: the time-based checkpoint may be due, and page 1 must still be ours.
         if (this.stagerValue?.checkPageOne() !== false) {
-          const mode = this.checkpointMode();
-          if (mode !== undefined) void this.checkpoint(mode);
+          this.checkpoints.runIfDue();
         }
       }
     }
@@ -492,42 +450,6 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
     this.logger.error("cannot reopen the read transaction; WAL resets will need snapshots until it is back", { db: this.path, error: describeError(err) });
   }
 
-  private checkpointMode(): CheckpointMode | undefined {
-    const now = Date.now();
-    if (this.stopped || this.checkpointing || this.connections === undefined || now - this.lastCheckpointTry < CHECKPOINT_RETRY_MS) return undefined;
-    return checkpointDue(this, now - (this.lastCheckpointAt?.getTime() ?? this.startedAt));
-  }
-
-  private async checkpoint(mode: CheckpointMode): Promise<void> {
-    const { metrics, emit } = this.services;
-    const labels = { db: this.path, mode };
-    const started = performance.now();
-    this.checkpointing = true;
-    this.lastCheckpointTry = Date.now();
-    try {
-      const result = await runCheckpoint(this, mode);
-      if (result === undefined) {
-        this.logger.debug("checkpoint skipped: the database is busy", { db: this.path, mode });
-        return;
-      }
-      const durationMs = performance.now() - started;
-      if (result.busy === 0 && result.checkpointed === result.log) this.lastCheckpointTry = 0;
-      this.lastCheckpointAt = new Date();
-      metrics.checkpointCount.inc(labels);
-      metrics.checkpointSeconds.inc(labels, durationMs / 1000);
-      const { busy, log, checkpointed, writeLockMs } = result;
-      this.logger.info("checkpoint", { db: this.path, mode, busy, log, checkpointed, ms: Math.round(durationMs), writeLockMs: Math.round(writeLockMs) });
-      emit("checkpoint", { path: this.path, mode, busy, log, checkpointed, durationMs, writeLockMs });
-    } catch (err) {
-      metrics.checkpointErrorCount.inc(labels);
-      const error = isBackupError(err) ? err : new BackupError("checkpoint", describeError(err), { path: this.path, cause: err });
-      this.logger.warn("checkpoint failed", { db: this.path, mode, error: describeError(error) });
-      emit("error", { path: this.path, error });
-    } finally {
-      this.checkpointing = false;
-    }
-  }
-
   // ------------------------------------------------------------------------------------
   // Sync, status, stop
 
@@ -562,7 +484,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
       walSize: this.wal.size,
       localTXID: this.logValue?.tip?.txid ?? 0,
       localLogBytes: this.logValue?.size ?? 0,
-      lastCheckpointAt: this.lastCheckpointAt,
+      lastCheckpointAt: this.checkpoints.lastAt,
       replicas: this.shippers.map((s) => this.replicaStatus(s)),
     };
   }
@@ -629,51 +551,6 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
     this.processLock?.release();
     this.processLock = undefined;
   }
-
-  private onShipperEvent(e: ShipperEvent): void {
-    const { metrics, emit } = this.services;
-    const labels = { db: this.path, name: e.replica };
-    switch (e.type) {
-      case "uploaded":
-        metrics.syncCount.inc({ db: this.path });
-        metrics.syncSeconds.inc({ db: this.path }, e.durationMs / 1000);
-        emit("synced", { path: this.path, replica: e.replica, txid: e.maxTXID, minTXID: e.minTXID, timestamp: e.timestamp, bytes: e.bytes, level: e.level });
-        break;
-      case "snapshot":
-        emit("snapshot", { path: this.path, replica: e.replica, txid: e.txid, pages: e.pages, bytes: e.bytes, reason: e.reason, durationMs: e.durationMs });
-        emit("synced", { path: this.path, replica: e.replica, txid: e.txid, minTXID: 1, timestamp: e.timestamp, bytes: e.bytes, level: 9 });
-        break;
-      case "failed":
-        if (e.what === "sync") metrics.syncErrorCount.inc({ db: this.path });
-        emit("error", { path: this.path, replica: e.replica, error: asBackupError(e.error, e.what === "sync" ? "sync" : "replica", this.path, e.replica) });
-        break;
-      case "validated":
-        metrics.validationTotal.inc({ ...labels, status: e.ok ? "ok" : "error" });
-        if (e.ok) metrics.replicaVerified.set(labels, Date.now() / 1000);
-        else emit("error", { path: this.path, replica: e.replica, error: new BackupError("validation", e.message ?? "validation failed", { path: this.path, replica: e.replica }) });
-        break;
-      case "conflict":
-      case "diverged":
-        emit("error", { path: this.path, replica: e.replica, error: new BackupError("validation", e.message, { path: this.path, replica: e.replica }) });
-        break;
-    }
-  }
-}
-
-function asBackupError(err: unknown, code: "sync" | "replica", path: string, replica: string): BackupError {
-  if (isBackupError(err)) return err;
-  const retryable = (err as { retryable?: boolean }).retryable === true || (err as { code?: string }).code === "io";
-  return new BackupError(code, describeError(err), { path, replica, retryable, cause: err });
-}
-
-function countTransactions(entries: readonly LogEntry[]): number | undefined {
-  let total = 0;
-  for (const e of entries) {
-    if (e.lineage !== undefined) continue;
-    if (e.transactions === undefined) return undefined;
-    total += e.transactions;
-  }
-  return total;
 }
 
 function statKey(path: string): string {

@@ -3,23 +3,9 @@
  * (validated by the app's strict config) and, loaded only on first use, the client over
  * the AWS SDK. Import it from `@sqlrep/replica-s3/backend`: that entry does not load the SDK.
  */
-import { cleanPrefix, keyField, parseBoolParam, rejectQuery, ReplicaError, type BackendKey, type ReplicaBackend, type ReplicaSpec } from "@sqlrep/replica";
+import { cleanPrefix, keyField, parseBoolParam, rejectQuery, ReplicaError, type BackendKey, type ReplicaBackend } from "@sqlrep/replica";
+import type { S3Spec } from "./spec.js";
 import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, MAX_CONCURRENCY, MAX_PART_SIZE, MIN_PART_SIZE } from "./limits.js";
-
-/** The fields an S3 replica spec may carry. */
-export interface S3Spec extends ReplicaSpec {
-  bucket?: string | undefined;
-  endpoint?: string | undefined;
-  region?: string | undefined;
-  forcePathStyle?: boolean | undefined;
-  skipVerify?: boolean | undefined;
-  accessKeyId?: string | undefined;
-  secretAccessKey?: string | undefined;
-  /** Multipart part size in bytes. */
-  partSize?: number | undefined;
-  /** Parts of one upload in flight. */
-  concurrency?: number | undefined;
-}
 
 const KEYS = {
   bucket: { kind: "string", doc: "The bucket.", inUrl: true, global: true },
@@ -42,6 +28,8 @@ const QUERY: Record<string, "endpoint" | "region" | "forcePathStyle" | "skipVeri
   "skip-verify": "skipVerify",
   skipVerify: "skipVerify",
 };
+
+export type { S3Spec } from "./spec.js";
 
 /** `s3://bucket/prefix?endpoint=…&region=…&force-path-style=true`, or `type: s3` with `bucket:` and the keys above. */
 export const s3Backend: ReplicaBackend = {

@@ -1,6 +1,6 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { ObjectReplicaClient, s3Layout, type ReplicaClient, type ReplicaSpec } from "@sqlrep/replica";
-import type { S3Spec } from "./backend.js";
+import type { S3Spec } from "./spec.js";
 import type { OperationListener } from "./operation-stats.js";
 import { S3ObjectStore } from "./s3-store.js";
 import { createS3Client, resolveS3Settings, type S3ClientOptions } from "./settings.js";

@@ -1,6 +1,6 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { ReplicaError, cleanPrefix } from "@sqlrep/replica";
-import type { S3Spec } from "./backend.js";
+import type { S3Spec } from "./spec.js";
 import { BackoffRetryStrategy, resolveRetry, type RetryOptions } from "./retry.js";
 
 /** Where the credentials of a client came from (for logs and `litestream` diagnostics). */

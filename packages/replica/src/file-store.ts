@@ -151,6 +151,10 @@ export class FileObjectStore implements ObjectStore {
       entries = await readdir(join(this.root, dirKey), { withFileTypes: true });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
+      // A key path through a file holds no keys; the replica's own directory being a file is a mistake to name.
+      if (code === "ENOTDIR" && (await stat(this.root).catch(() => undefined))?.isFile()) {
+        throw new ReplicaError("io", `replica directory ${this.root} is a file`, { key: this.root, cause: err });
+      }
       if (code === "ENOENT" || code === "ENOTDIR") return;
       throw this.fail(err, "list", dirKey);
     }

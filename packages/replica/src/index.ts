@@ -29,6 +29,18 @@ export { ReplicaRegistry } from "./registry.js";
 export { createFileReplicaClient } from "./file-replica.js";
 export { planFromFiles, planRestore, type RestorePlan, type RestoreTarget } from "./restore-plan.js";
 export { restore, type RestoreOptions, type RestoreProgress, type RestoreResult } from "./restore.js";
+export {
+  describeReplicaClient,
+  LayoutAwareSource,
+  legacyTargetOf,
+  LtxRestoreSource,
+  type NamedReplicaClient,
+  type RestoreRequest,
+  type RestoreSource,
+  type RestoreSummary,
+  type SourceRestoreOptions,
+} from "./restore-source.js";
+export { chooseRestoreSource, restoreNewest, restoreSources, type RestoreNewestOptions, type SourceChoice } from "./restore-select.js";
 export { RangeScheduler, DEFAULT_PARALLELISM, DEFAULT_RANGE_SIZE, type RangeSchedulerOptions } from "./ranged-source.js";
 export { compactLevel, DEFAULT_LEVELS, type CompactLevelOptions, type LevelSchedule } from "./compaction.js";
 export { enforceRetention, type RetentionOptions } from "./retention.js";

@@ -9,6 +9,9 @@ import { formatChecksum, formatTxid, LtxEncoder, parseChecksum, type LtxHeaderIn
 import { ReplicaError } from "@sqlrep/replica";
 import { readEnds, readLocalFile } from "./log-files.js";
 import { StagingJournal, walMarkOf, type StagedChange } from "./staging-journal.js";
+import type { LogPage, WalMark } from "./log-types.js";
+
+export type { LogPage, WalMark } from "./log-types.js";
 
 /** A database state the log can name: its TXID and what it is. */
 export interface LogPosition {
@@ -20,13 +23,6 @@ export interface LogPosition {
   readonly pageSize: number;
 }
 
-/** Where the state after an entry is in the feeder's WAL (the backup engine's resume hint). */
-export interface WalMark {
-  /** Offset right after the entry's last commit frame. */
-  readonly offset: number;
-  readonly salt1: number;
-  readonly salt2: number;
-}
 
 /** One entry of the log: one TXID range, one upload. */
 export interface LogEntry {
@@ -54,11 +50,6 @@ export interface LogEntry {
   readonly transactions?: number | undefined;
 }
 
-/** A page to write. */
-export interface LogPage {
-  readonly pgno: number;
-  readonly data: Uint8Array;
-}
 
 /** What a staged change needs beyond its pages: the header fields the log does not decide. */
 export interface AppendInit {

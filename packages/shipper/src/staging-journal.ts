@@ -5,7 +5,7 @@
  */
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { Crc64, pageChecksum } from "@sqlrep/ltx";
-import type { LogPage, WalMark } from "./ltx-log.js";
+import type { LogPage, WalMark } from "./log-types.js";
 
 const MAGIC = new TextEncoder().encode("SQLRJNL1");
 const HEADER_SIZE = 32;

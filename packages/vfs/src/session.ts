@@ -2,12 +2,24 @@
 // its lock level, the version its read transaction is on, its time-travel target, its
 // write transaction, and the litestream_* pragmas.
 import { VfsError } from "./errors.js";
-import type { Engine } from "./engine.js";
+import type { Hydrator } from "./hydration.js";
 import { presentPageOne } from "./page-one.js";
 import { NO_READ_AHEAD, type ReadAhead } from "./page-fetcher.js";
 import { ScanPrefetcher } from "./scan-prefetch.js";
 import { formatTime, parseTimeValue } from "./time-value.js";
-import { hex, type Version } from "./timeline.js";
+import { hex, type Timeline, type Version } from "./timeline.js";
+import type { Writer } from "./writer.js";
+
+/** What a session needs of the engine that opened it (an interface: the engine imports sessions, not the other way). */
+export interface SessionEngine {
+  readonly timeline: Timeline;
+  readonly writer: Writer | undefined;
+  readonly hydrator: Hydrator | undefined;
+  /** Page 1's file-format bytes 18–19 as the database had them. */
+  readonly journalBytes: readonly [number, number];
+  writerReady(): Promise<Writer>;
+  sessionClosed(session: Session): void;
+}
 
 /** SQLite's lock levels (sqlite3.h). */
 export const LOCK = { NONE: 0, SHARED: 1, RESERVED: 2, PENDING: 3, EXCLUSIVE: 4 } as const;
@@ -54,7 +66,7 @@ export class Session {
   private closed = false;
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: SessionEngine,
     writeEnabled: boolean,
   ) {
     this.writeEnabled = writeEnabled;

@@ -7,7 +7,7 @@ import { defineCommand } from "../command.js";
 import { CliError, CONFIG_FLAGS, createRegistry, describeReplica, resolveTarget, urlReplica, urlType } from "../context.js";
 import { defineFlags, UsageError } from "../flags.js";
 import { formatBytes, formatTime, formatTxid, parseTimestampFlag } from "../format.js";
-import { legacyTarget } from "../legacy-restore.js";
+import { restoreRequest } from "../restore-flags.js";
 import { integrityCheck } from "../restore-run.js";
 
 const flags = defineFlags({
@@ -45,10 +45,8 @@ export const importV3Command = defineCommand({
   async run({ flags, given, positionals }, io) {
     if (positionals.length === 0) throw new UsageError("database path or replica URL required");
     if (positionals.length > 1) throw new UsageError(`too many arguments: ${positionals.slice(1).join(" ")}`);
-    const point = legacyTarget({
-      target: flags.timestamp === undefined ? {} : { timestamp: parseTimestampFlag(flags.timestamp) },
-      ...(flags.generation !== undefined || flags.index !== undefined ? { legacy: { generation: flags.generation, index: flags.index } } : {}),
-    });
+    const request = restoreRequest(flags.timestamp === undefined ? {} : { timestamp: parseTimestampFlag(flags.timestamp) }, { generation: flags.generation, index: flags.index });
+    const point = { generation: request.generation, index: request.index, timestamp: request.target.timestamp };
     const { replicas } = await resolveTarget(positionals[0]!, flags, given, io);
     const source = replicas[0]!;
     const target = flags.to === undefined ? source : urlReplica(flags.to, await createRegistry([urlType(flags.to)]));

@@ -6,7 +6,8 @@ import { defineFlags, UsageError, type FlagValues } from "../flags.js";
 import { parseTimestampFlag, parseTxidFlag } from "../format.js";
 import { progressBar } from "../progress.js";
 import { restoreFromReplicas, summaryLine } from "../restore-run.js";
-import type { RestoreRequest } from "../restore-source.js";
+import { restoreRequest } from "../restore-flags.js";
+import type { RestoreRequest } from "@sqlrep/replica";
 
 const flags = defineFlags({
   ...CONFIG_FLAGS,
@@ -104,9 +105,8 @@ function integrityMode(flag: string | undefined): "quick" | "full" | undefined {
 
 function parseRequest(flags: RestoreFlags, given: ReadonlySet<string>): RestoreRequest {
   if (given.has("txid") && given.has("timestamp")) throw new UsageError("cannot specify both -txid and -timestamp");
-  const request: RestoreRequest = { target: {} };
-  if (flags.txid !== undefined) request.target.txid = parseTxidFlag(flags.txid);
-  if (flags.timestamp !== undefined) request.target.timestamp = parseTimestampFlag(flags.timestamp);
-  if (flags.generation !== undefined || flags.index !== undefined) request.legacy = { generation: flags.generation, index: flags.index };
-  return request;
+  const target: RestoreRequest["target"] = {};
+  if (flags.txid !== undefined) target.txid = parseTxidFlag(flags.txid);
+  if (flags.timestamp !== undefined) target.timestamp = parseTimestampFlag(flags.timestamp);
+  return restoreRequest(target, { generation: flags.generation, index: flags.index });
 }

@@ -49,6 +49,8 @@ export function vfsSuite(name: string): VfsSuite {
       killServers(runtime);
       rmSync(runtime, { recursive: true, force: true });
       tmp.remove();
+      scratch?.remove();
+      scratch = undefined;
     },
   };
 }
@@ -112,11 +114,23 @@ export interface RunResult {
   stderr: string;
 }
 
+let scratch: TempDir | undefined;
+
+/**
+ * The working directory of every SQLite host a test starts: a host that opens
+ * `file:app.db?vfs=litestream` without the extension (the failure tests) creates a file by
+ * that literal name in its working directory, which must not be the repository.
+ */
+export function hostCwd(): string {
+  scratch ??= tempDir("sqlrep-vfs-hosts-");
+  return scratch.path;
+}
+
 /** Runs a program to completion with `input` on stdin. */
 export async function run(command: string, args: string[], env: Record<string, string>, input = "", timeoutMs = 60_000): Promise<RunResult> {
   const { spawn } = await import("node:child_process");
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(command, args, { cwd: hostCwd(), env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -160,7 +174,7 @@ export class Host {
   private constructor(readonly handle: ProcessHandle) {}
 
   static async start(env: Record<string, string>, options: { load?: boolean; open?: boolean } = {}): Promise<Host> {
-    const handle = await spawnProcess(process.execPath, [HOST, EXTENSION], { env, stdin: "pipe", ready: /^host ready$/, name: "host" });
+    const handle = await spawnProcess(process.execPath, [HOST, EXTENSION], { cwd: hostCwd(), env, stdin: "pipe", ready: /^host ready$/, name: "host" });
     const host = new Host(handle);
     if (options.load !== false) await host.ok({ op: "load" });
     if (options.open !== false && options.load !== false) await host.ok({ op: "open" });
