@@ -12,7 +12,7 @@ import { metricsText } from "../metrics.js";
 import { checkDatabaseName } from "../store/names.js";
 import { decodePositionMap } from "../stream/codec.js";
 import { HEADER_EPOCH, HEADER_NODE_ID } from "./peer.js";
-import { readBody, sendJSON, type RequestContext } from "./server.js";
+import { readBody, sendJSON, type RequestContext } from "./respond.js";
 import { importDatabase, exportDatabase } from "./import-export.js";
 
 /** One method of one path. */

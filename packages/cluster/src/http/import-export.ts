@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ClusterNode } from "../roles/node.js";
 import type { DatabasePosition } from "../store/database.js";
 import { exportDatabaseBytes, sqliteImage } from "../store/import-export.js";
-import { readBody } from "./server.js";
+import { readBody } from "./respond.js";
 
 /** Largest import held in memory. */
 const MAX_IMPORT = 2 ** 31 - 1;

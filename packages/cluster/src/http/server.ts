@@ -11,6 +11,7 @@ import type { ClusterNode } from "../roles/node.js";
 import { authorized, resolveAuthToken } from "./auth.js";
 import { routes, type Route } from "./endpoints.js";
 import { HEADER_CLUSTER_ID, HEADER_NODE_ID } from "./peer.js";
+import { sendError } from "./respond.js";
 
 /** Options of {@link startHttpServer}. */
 export interface HttpServerOptions {
@@ -29,17 +30,6 @@ export interface HttpServer {
   readonly counters: NodeCounters;
   /** Stops accepting, ends open streams. */
   close(): Promise<void>;
-}
-
-/** What a handler gets. */
-export interface RequestContext {
-  readonly node: ClusterNode;
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  readonly url: URL;
-  readonly counters: NodeCounters;
-  /** Fires when the client goes away or the server closes. */
-  readonly signal: AbortSignal;
 }
 
 /** Starts the API of `node`. */
@@ -126,31 +116,6 @@ async function handle(node: ClusterNode, req: IncomingMessage, res: ServerRespon
     req.resume();
     sendError(res, status, describeError(err), err instanceof ClusterError ? err.code : undefined);
   }
-}
-
-/** A JSON error answer. */
-export function sendError(res: ServerResponse, status: number, message: string, code?: string): void {
-  sendJSON(res, status, code === undefined ? { error: message } : { error: message, code });
-}
-
-/** A JSON answer. */
-export function sendJSON(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
-  res.end(text);
-}
-
-/** Reads a request body (up to `limit` bytes; `ClusterError("invalid-argument")` past it). */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new ClusterError("invalid-argument", `request body larger than ${limit} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  const buf = Buffer.concat(chunks);
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
 function header(value: string | string[] | undefined): string | undefined {

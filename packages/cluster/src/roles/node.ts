@@ -4,7 +4,6 @@
  * lease is taken over at once) and the API the litefs app and the FUSE mount use:
  * commit, create, drop, positions, role, lag, halt, promote, handoff, events.
  */
-import { randomBytes } from "node:crypto";
 import { isLeaseError, type Lease, type Leaser, type PrimaryInfo } from "@sqlrep/lease";
 import { parseChecksum } from "@sqlrep/ltx";
 import type { Logger } from "@sqlrep/shipper";
@@ -486,10 +485,5 @@ export class ClusterNode {
       this.stopping.signal.addEventListener("abort", done, { once: true });
       if (wakeable) this.wake = done;
     });
-  }
-
-  /** A random halt lock ID (LiteFS: a random int64). */
-  static haltId(): string {
-    return BigInt.asIntN(64, BigInt(`0x${randomBytes(8).toString("hex")}`)).toString();
   }
 }

@@ -5,12 +5,27 @@
  * before committing it locally at the same TXID. The primary streams it back; the
  * replica skips it, having it already.
  */
+import { randomBytes } from "node:crypto";
 import { formatTxid, parseChecksum } from "@sqlrep/ltx";
 import { ClusterError, describeError } from "../errors.js";
 import { answerText, peerRequest } from "../http/peer.js";
 import type { CommitOptions, DatabasePosition } from "../store/database.js";
 import type { CommitPages } from "../store/commit-pages.js";
-import type { ClusterNode } from "./node.js";
+import type { Logger } from "@sqlrep/shipper";
+import type { PrimaryInfo } from "@sqlrep/lease";
+import type { PeerIdentity } from "../http/peer.js";
+import type { Store } from "../store/store.js";
+
+/** What the halts need of their node. */
+export interface HaltHost {
+  readonly store: Store;
+  readonly logger: Logger;
+  readonly identity: PeerIdentity;
+  /** The primary this replica follows. */
+  readonly followedPrimary: PrimaryInfo | undefined;
+  /** The primary's hostname while connected to it, else null. */
+  primaryHostname(): string | null;
+}
 
 /** How long a halt waits for this replica to reach the primary's position. */
 const CATCH_UP_MS = 10_000;
@@ -24,7 +39,7 @@ interface Held {
 export class ReplicaHalts {
   private readonly held = new Map<string, Held>();
 
-  constructor(private readonly node: ClusterNode) {}
+  constructor(private readonly node: HaltHost) {}
 
   /** Whether this node holds `name`'s halt lock. */
   holds(name: string): boolean {
@@ -36,7 +51,7 @@ export class ReplicaHalts {
     if (this.held.has(name)) throw new ClusterError("halt", `${name}: this node already holds its halt lock`, { db: name });
     const primary = this.node.followedPrimary;
     if (primary === undefined || this.node.primaryHostname() === null) throw new ClusterError("unavailable", `${name}: no primary connected to take the halt lock from`, { db: name, retryable: true });
-    const id = (this.node.constructor as typeof ClusterNode).haltId();
+    const id = haltId();
     const res = await peerRequest(primary.advertiseURL, this.node.identity, { method: "POST", path: `/halt?name=${encodeURIComponent(name)}&id=${id}`, signal, timeoutMs: 15_000 });
     if (res.status !== 200) throw new ClusterError("halt", `${name}: ${primary.advertiseURL} refused the halt lock: HTTP ${res.status}: ${answerText(res)}`, { db: name, status: res.status, retryable: true });
     const json = JSON.parse(Buffer.from(res.body).toString("utf8")) as { pos: { TXID: string; PostApplyChecksum: string } };
@@ -95,4 +110,9 @@ export class ReplicaHalts {
       await new Promise((r) => setTimeout(r, 1));
     }
   }
+}
+
+/** A random halt lock ID (LiteFS: a random int64, in decimal). */
+export function haltId(): string {
+  return BigInt.asIntN(64, BigInt(`0x${randomBytes(8).toString("hex")}`)).toString();
 }

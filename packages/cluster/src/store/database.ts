@@ -18,18 +18,10 @@ import type { DatabaseIo } from "./io.js";
 import { databaseFiles, type DatabaseFiles } from "./names.js";
 import { CowView, type PageView } from "./page-view.js";
 import { readPosition, writePosition, type StoredPosition } from "./position-file.js";
-import { recoverDatabase } from "./recovery.js";
+import type { DatabasePosition } from "./position.js";
 
-/** Where a database is: what `<db>-pos` shows, and the lease epoch of the primary that wrote it. */
-export interface DatabasePosition {
-  readonly txid: number;
-  /** The database checksum after `txid` (flag set); 0n before the first transaction. */
-  readonly checksum: bigint;
-  /** Milliseconds since the epoch of transaction `txid`. */
-  readonly timestamp: number;
-  /** The lease epoch of the primary that committed `txid` (0 when unknown). */
-  readonly epoch: number;
-}
+export type { DatabasePosition } from "./position.js";
+import { recoverDatabase } from "./recovery.js";
 
 /** Options of {@link Database.open}. */
 export interface DatabaseOptions {

@@ -10,7 +10,7 @@ import type { LtxLog, Logger } from "@sqlrep/shipper";
 import { ClusterError, describeError } from "../errors.js";
 import type { ChecksumTable } from "./checksum-table.js";
 import { checkPages, type CommitPage } from "./commit-pages.js";
-import type { DatabasePosition } from "./database.js";
+import type { DatabasePosition } from "./position.js";
 import type { ChecksumHistory } from "./history.js";
 import type { DatabaseFiles } from "./names.js";
 import type { StoredPosition } from "./position-file.js";
