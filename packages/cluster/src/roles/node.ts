@@ -453,6 +453,7 @@ export class ClusterNode {
           this.watched = primary;
           const changed = before?.advertiseURL !== primary?.advertiseURL || before?.epoch !== primary?.epoch;
           if (!changed) continue;
+          this.logger.debug("the lease store reports a primary change", { hostname: primary?.hostname ?? null, epoch: primary?.epoch ?? null });
           if (this.followed !== undefined && primary?.advertiseURL !== this.followed.advertiseURL) {
             this.streamAbort?.abort(new ClusterError("unavailable", `the primary is now ${primary?.hostname ?? "nobody"}`, { retryable: true }));
           }

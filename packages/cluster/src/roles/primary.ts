@@ -17,6 +17,11 @@ import type { MapPosition } from "../stream/codec.js";
 import { sessionFailure, StreamSession, type FrameSink } from "../stream/session.js";
 import { HaltTable } from "./halt.js";
 
+/** How long a handoff lets its target catch up before commits stop. */
+const HANDOFF_CATCH_UP_MS = 5_000;
+/** Transactions the target may still lack when commits stop. */
+const HANDOFF_BEHIND = 2;
+
 /** What the primary role needs of its node. */
 export interface PrimaryContext {
   readonly store: Store;
@@ -108,13 +113,17 @@ export class PrimaryRole {
       positions,
       filter,
     );
+    // One stream per replica: an older one of the same node is dead or dying (the replica reconnected).
+    for (const [old, c] of this.sessions) if (old.replicaNodeId === replicaNodeId && old !== this.handoffSession) c.abort(new ClusterError("aborted", `node ${replicaNodeId} opened a new stream`));
     const controller = new AbortController();
     this.sessions.set(session, controller);
     const onAbort = () => controller.abort(signal.reason);
     signal.addEventListener("abort", onAbort);
     try {
       await session.run(controller.signal);
+      this.context.logger.debug("stream to replica ended", { replica: replicaNodeId, aborted: controller.signal.aborted ? describeError(controller.signal.reason) : false });
     } catch (err) {
+      this.context.logger.debug("stream to replica failed", { replica: replicaNodeId, error: describeError(err) });
       const why = sessionFailure(err);
       if (why !== undefined) this.context.logger.warn("stream to replica ended", { replica: replicaNodeId, error: why });
     } finally {
@@ -130,11 +139,16 @@ export class PrimaryRole {
    */
   async handoff(nodeId: string): Promise<void> {
     if (!this.writable) throw new ClusterError("not-primary", "this node is not acting as primary", { retryable: true });
-    const session = [...this.sessions.keys()].find((s) => s.replicaNodeId === nodeId && s.ready);
+    const session = [...this.sessions.keys()].reverse().find((s) => s.replicaNodeId === nodeId && s.ready);
     if (session === undefined) throw new ClusterError("handoff", `node ${nodeId} has no caught-up stream open to this primary (streaming: ${this.replicas.join(", ") || "none"})`);
+    // Let the target catch up while commits go on, so that the write gap is only the
+    // last few transactions, the final renew and one frame.
+    const deadline = Date.now() + HANDOFF_CATCH_UP_MS;
+    while (session.behind() > HANDOFF_BEHIND && Date.now() < deadline && this.writable) await new Promise((r) => setTimeout(r, 2));
     this.handingOff = true;
     this.handoffSession = session;
     const started = performance.now();
+    this.context.logger.debug("handing the lease over", { to: nodeId, behind: session.behind() });
     try {
       for (const name of this.context.store.databases()) await this.context.store.get(name)?.exclusive(() => undefined);
       const ticket = await this.lease.handoff(nodeId);

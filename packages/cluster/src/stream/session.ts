@@ -89,6 +89,18 @@ export class StreamSession {
     });
   }
 
+  /** Transactions the replica lacks, over every database (0: caught up). */
+  behind(): number {
+    let n = 0;
+    for (const name of this.context.store.databases()) {
+      if (!this.wanted(name)) continue;
+      const db = this.context.store.get(name);
+      if (db === undefined || db.failed !== undefined) continue;
+      n += Math.max(0, db.position.txid - (this.positions.get(name)?.txid ?? 0));
+    }
+    return n;
+  }
+
   /** Whether a handoff is being delivered (the session outlives the lease until it is). */
   get handingOff(): boolean {
     return this.handoffLeaseId !== undefined;
@@ -102,9 +114,11 @@ export class StreamSession {
       for (;;) {
         // A handoff is delivered even after the lease's signal fired (that is what fires it).
         if (signal.aborted && this.handoffLeaseId === undefined) break;
-        while (this.dirty.size > 0) {
-          const name = this.dirty.values().next().value!;
-          this.dirty.delete(name);
+        // One pass over what is dirty now (what changes meanwhile waits for the next):
+        // under constant writes the first pass still ends, and Ready goes out.
+        const batch = [...this.dirty];
+        this.dirty.clear();
+        for (const name of batch) {
           await this.sendDatabase(name, signal);
           if (signal.aborted && this.handoffLeaseId === undefined) break;
         }
@@ -113,7 +127,9 @@ export class StreamSession {
           await this.sink.write(encodeFrame({ type: "ready" }));
           await this.sink.write(encodeFrame({ type: "heartbeat", timestamp: Date.now() }));
         }
-        if (this.handoffLeaseId !== undefined && this.dirty.size === 0) {
+        if (this.handoffLeaseId !== undefined) {
+          // Commits are stopped: send what changed until nothing is left, then the lease.
+          if (this.dirty.size > 0) continue;
           await this.sink.write(encodeFrame({ type: "handoff", leaseId: this.handoffLeaseId }));
           this.handoffDelivered?.(true);
           this.handoffDelivered = undefined;
@@ -162,11 +178,18 @@ export class StreamSession {
       return;
     }
     if (db.failed !== undefined) return;
-    for (let rounds = 0; rounds < 1_000_000 && !(signal.aborted && this.handoffLeaseId === undefined); rounds++) {
+    // Up to where the database is now: what is committed meanwhile marks it dirty again,
+    // so one busy database never holds up the others (nor Ready).
+    const target = db.position.txid;
+    while (!(signal.aborted && this.handoffLeaseId === undefined)) {
       const pos = this.positions.get(name) ?? { txid: 0, checksum: 0n };
       const primary = db.position;
       if (primary.txid === 0) return;
       if (pos.txid === primary.txid && pos.checksum === primary.checksum) break;
+      if (pos.txid >= target && pos.txid < primary.txid) {
+        this.dirty.add(name);
+        break;
+      }
       const reason = snapshotReason(db, pos);
       if (reason !== undefined) {
         await this.sendSnapshot(db, reason, signal);

@@ -61,6 +61,6 @@ export async function startTestNode(options: TestNodeOptions): Promise<TestNode>
 
 /** A logger printing to stderr with a prefix (for debugging a test). */
 export function printLogger(prefix: string): Logger {
-  const line = (level: string) => (message: string, fields?: Record<string, unknown>) => console.error(`[${prefix}] ${level} ${message}${fields === undefined ? "" : ` ${JSON.stringify(fields, (_, v) => (typeof v === "bigint" ? v.toString(16) : v))}`}`);
-  return { debug: () => undefined, info: line("INFO"), warn: line("WARN"), error: line("ERROR") };
+  const line = (level: string) => (message: string, fields?: Record<string, unknown>) => console.error(`${(performance.now() / 1000).toFixed(3)} [${prefix}] ${level} ${message}${fields === undefined ? "" : ` ${JSON.stringify(fields, (_, v) => (typeof v === "bigint" ? v.toString(16) : v))}`}`);
+  return { debug: process.env.DEBUG_CLUSTER === "2" ? line("DEBUG") : () => undefined, info: line("INFO"), warn: line("WARN"), error: line("ERROR") };
 }
