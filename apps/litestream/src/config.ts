@@ -9,7 +9,7 @@ import type { DatabaseOptions } from "@sqlrep/backup";
 import { parseReplicaUrl, type ReplicaBackend, type ReplicaSpec } from "@sqlrep/replica";
 import { BACKENDS } from "./backends.js";
 import { schemaFor, type DbYaml, type RootYaml } from "./config-schema.js";
-import type { LogLevel } from "./logger.js";
+import type { LogLevel } from "@sqlrep/runtime";
 import { refuseSharedReplicas, resolveReplica, type ReplicaConfig, type ReplicaYaml } from "./replica-config.js";
 
 export { refuseSharedReplicas, replicaLocation, type ReplicaConfig } from "./replica-config.js";

@@ -2,7 +2,7 @@ import { isConfigError } from "@sqlrep/config";
 import { isReplicaError, ReplicaRegistry, type ReplicaClient } from "@sqlrep/replica";
 import { BACKENDS } from "./backends.js";
 import { configPath, loadLitestreamConfig, resolveDatabasePath, type DatabaseConfig, type LitestreamConfig, type ReplicaConfig } from "./config.js";
-import { defineFlags, UsageError } from "./flags.js";
+import { defineFlags, UsageError } from "@sqlrep/runtime";
 
 /** What a command runs with: its streams, environment and working directory. */
 export interface Io {

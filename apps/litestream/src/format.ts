@@ -1,5 +1,5 @@
 import { formatTxid } from "@sqlrep/ltx";
-import { FlagValueError } from "./flags.js";
+import { FlagValueError } from "@sqlrep/runtime";
 
 export { formatTxid };
 

@@ -162,6 +162,9 @@ describe.skipIf(!built)(`litestream replicate as a child process${built ? "" : "
       expect(metrics, name).toMatch(new RegExp(`^# TYPE ${name} (gauge|counter)$`, "m"));
     }
     expect(metrics).toMatch(new RegExp(`^litestream_db_size\\{db="${db.replace(/[/.]/g, "\\$&")}"\\} \\d+`, "m"));
+    // The gauges are current at each scrape (prom-client's collect hook), and the process's own metrics are there.
+    expect(metrics).toMatch(new RegExp(`^litestream_txid\\{db="${db.replace(/[/.]/g, "\\$&")}"\\} [1-9]\\d*$`, "m"));
+    for (const name of ["process_cpu_seconds_total", "process_resident_memory_bytes", "nodejs_eventloop_lag_seconds"]) expect(metrics, name).toMatch(new RegExp(`^${name} [0-9.e+-]+$`, "m"));
 
     const live = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { version: string; databases: { path: string; localTXID: number; replicas: { name: string; txid: number }[] }[] };
     expect(live.version).toBe("0.1.0");

@@ -3,7 +3,7 @@
  * `-index`), checked as Litestream checks them, into the request `@sqlrep/replica` serves.
  */
 import type { RestoreRequest, RestoreTarget } from "@sqlrep/replica";
-import { UsageError } from "./flags.js";
+import { UsageError } from "@sqlrep/runtime";
 
 /** A v0.3 WAL index on the command line: hex, 1 to 8 digits (`-index 1f`), at most 7fffffff. */
 export function parseIndexFlag(text: string): number {

@@ -38,7 +38,7 @@ async function expectNothingLost(client: ReplicaClient, path: string, rows: numb
 }
 
 const walSize = (path: string) => statSync(`${path}-wal`).size;
-const walBytesReplicated = (engine: BackupEngine) => Number(/^litestream_total_wal_bytes\{[^}]*\} (\d+)$/m.exec(engine.metrics())?.[1] ?? 0);
+const walBytesReplicated = async (engine: BackupEngine) => Number(/^litestream_total_wal_bytes\{[^}]*\} (\d+)$/m.exec(await engine.metrics())?.[1] ?? 0);
 
 describe("checkpoints the engine owns", () => {
   it("PASSIVE past minCheckpointPageCount, after which the next write resets the WAL and replication follows without a snapshot", async () => {
@@ -59,7 +59,7 @@ describe("checkpoints the engine owns", () => {
       expect(events.snapshots).toHaveLength(1); // the initial one only
       await expectNothingLost(client, path, 202);
       expect(engine.status()[0]!.lastCheckpointAt).toBeInstanceOf(Date);
-      expect(engine.metrics()).toMatch(/litestream_checkpoint_count\{db="[^"]+",mode="PASSIVE"\} [1-9]/);
+      expect(await engine.metrics()).toMatch(/litestream_checkpoint_count\{db="[^"]+",mode="PASSIVE"\} [1-9]/);
     } finally {
       await engine.stop();
       await writer.close();
@@ -89,12 +89,12 @@ describe("checkpoints the engine owns", () => {
     const { path, client, writer, engine, events } = await setup({ minCheckpointPageCount: threshold, truncatePageCount: 0 }, syncInterval);
     try {
       await sleep(syncInterval); // the initial snapshot's upload does not throttle the first commit
-      const walBefore = walBytesReplicated(engine);
+      const walBefore = await walBytesReplicated(engine);
       const uploadsBefore = events.synced.length;
       const load = await writer.request<{ count: number; ms: number }>("load", { rate: 200, seconds: 4, size: 300 });
       await engine.sync();
       const uploads = events.synced.slice(uploadsBefore);
-      const frames = (walBytesReplicated(engine) - walBefore) / (4096 + 24);
+      const frames = ((await walBytesReplicated(engine)) - walBefore) / (4096 + 24);
       const checkpoints = events.checkpoints;
       console.log(
         `sustained ${load.count} commits: ${Math.round(frames)} WAL frames, ${checkpoints.length} checkpoints (frames in the WAL: ${checkpoints.map((c) => c.log).join(", ")}; write lock held ${checkpoints.map((c) => Math.round(c.writeLockMs)).join(", ")} ms), ${uploads.length} uploads`,

@@ -20,6 +20,8 @@ const CHECKPOINT_RETRY_MS = 1000;
 
 /** How often to try for the write lock while waiting for it. */
 const LOCK_POLL_MS = 5;
+/** At most this many uncopied WAL frames are staged and copied while SQLite's write lock is held (~4 MiB of 4 KiB pages). */
+const LOCKED_FRAMES_MAX = 1000;
 
 export type CheckpointMode = CheckpointEvent["mode"];
 
@@ -132,19 +134,17 @@ export function checkpointDue(host: CheckpointHost, sinceLastMs: number): Checkp
  * the write lock is taken (polled for up to `busyTimeout`, never blocking the event
  * loop): the few frames committed since go to the log (a local write), the read
  * transaction ends, a PASSIVE copies the rest, the read transaction reopens (on read
- * mark 0: the next writer restarts the WAL), the write lock is released. The log
+ * mark 0: the next writer restarts the WAL), the write lock is released. When the lock
+ * is won with more than `LOCKED_FRAMES_MAX` frames still uncopied (a large transaction
+ * committed while we waited for it), it is let go at once and the unlocked step runs
+ * again: the application's writers never wait while we stage or copy much. The log
  * already holds every frame, so nothing a reset discards is lost, and no upload ever
  * runs while writers wait. TRUNCATE runs right after, while the reopened read
  * transaction stops it from copying any frame written in between. Undefined when it
  * could not run (the write lock stayed busy, the database is stopping).
  */
 export async function runCheckpoint(host: CheckpointHost, mode: CheckpointMode): Promise<CheckpointOutcome | undefined> {
-  const first = await host.lock.withExclusive(async () => {
-    const c = host.connections;
-    if (host.stopped || c === undefined || !host.stageAll()) return undefined;
-    c.handOff();
-    return c.checkpoint("PASSIVE");
-  });
+  const first = await unlockedStep(host);
   if (first === undefined) return undefined;
   if (mode === "PASSIVE" && first.busy === 0 && first.checkpointed === first.log) {
     // All copied without the write lock: one more hand-off lets the next writer restart the WAL.
@@ -161,6 +161,9 @@ export async function runCheckpoint(host: CheckpointHost, mode: CheckpointMode):
       if (!c.tryWriteLock()) return { done: false, result: undefined };
       const locked = performance.now();
       try {
+        const index = readWalIndex(host.shm);
+        // Too much to do under the lock (a large commit landed while we waited): let go.
+        if (index !== undefined && framesToCheckpoint(index) > LOCKED_FRAMES_MAX) return { done: false, again: true, result: undefined };
         if (!host.stageAll()) return { done: true, result: undefined };
         c.endRead();
         let passive: CheckpointResult;
@@ -185,6 +188,20 @@ export async function runCheckpoint(host: CheckpointHost, mode: CheckpointMode):
       return { ...passive, busy: truncated?.busy ?? passive.busy, writeLockMs: lockedMs };
     }
     if (Date.now() >= deadline) return undefined;
+    if ("again" in attempt) {
+      if ((await unlockedStep(host)) === undefined) return undefined;
+      continue;
+    }
     await sleep(LOCK_POLL_MS);
   }
+}
+
+/** Stage what is committed, move the read transaction to the WAL's end, copy what can be copied: all without SQLite's write lock. */
+function unlockedStep(host: CheckpointHost): Promise<CheckpointResult | undefined> {
+  return host.lock.withExclusive(async () => {
+    const c = host.connections;
+    if (host.stopped || c === undefined || !host.stageAll()) return undefined;
+    c.handOff();
+    return c.checkpoint("PASSIVE");
+  });
 }

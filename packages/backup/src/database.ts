@@ -78,6 +78,8 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
   private unstagedSince: number | undefined;
   /** The files' size and mtime when the last stage began (what a resumed watch compares with). */
   private stagedStat = "";
+  /** The WAL's stat taken before the last stage that reached its end: a status compares it to notice commits no event reported yet. */
+  private walStatStaged = "";
   private checkpointSeenAt = 0;
   private lineageWork: Promise<void> = Promise.resolve();
 
@@ -278,8 +280,12 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
   /** One `stage()` with its failures reported (a full disk under the meta directory, say). */
   private stageOnce(): ReturnType<WalStager["stage"]> | undefined {
     try {
+      const walStat = statKey(this.wal.path);
       const outcome = this.stager.stage();
-      if (outcome.atEnd) this.unstagedSince = undefined;
+      if (outcome.atEnd) {
+        this.unstagedSince = undefined;
+        this.walStatStaged = walStat;
+      }
       return outcome;
     } catch (err) {
       const error = isBackupError(err) ? err : new BackupError("sync", `cannot stage ${this.path}'s WAL into ${this.metaDir}: ${describeError(err)}`, { path: this.path, retryable: true, cause: err });
@@ -475,6 +481,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
   }
 
   status(): DatabaseStatus {
+    this.noticeUnseenCommits();
     return {
       path: this.path,
       state: this.state,
@@ -489,11 +496,21 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
     };
   }
 
-  /** A shipper's status, its lag counting commits noticed and not staged yet too. */
+  /**
+   * A status must not say "lag 0" over a commit the watcher has not reported yet (events
+   * are paused while a stage is pending, and the poll runs every monitor interval): a
+   * WAL that changed since the last stage counts as unstaged from now.
+   */
+  private noticeUnseenCommits(): void {
+    if (this.state !== "replicating" || this.stopped || this.stopping || this.unstagedSince !== undefined) return;
+    if (statKey(this.wal.path) !== this.walStatStaged) this.onChange("wal");
+  }
+
+  /** A shipper's status, its lag counting commits noticed and not staged yet too (at least 1 ms, so "0" always means nothing is pending). */
   private replicaStatus(s: LtxShipper): ReplicaStatus {
     const status = s.status();
     if (this.unstagedSince === undefined) return status;
-    return { ...status, lagMs: Math.max(status.lagMs, Date.now() - this.unstagedSince) };
+    return { ...status, lagMs: Math.max(status.lagMs, Date.now() - this.unstagedSince, 1) };
   }
 
   /** Sets the gauges of this database before the metrics are rendered. */

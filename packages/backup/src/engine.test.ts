@@ -137,7 +137,7 @@ describe("several databases and replicas in one engine", () => {
       expect(status[0]!.replicas[0]).toMatchObject({ type: "file", lagMs: 0, txid: expect.any(Number) });
       expect(status[0]!.pageSize).toBe(4096);
       expect(status[0]!.walSize).toBeGreaterThan(0);
-      const text = engine.metrics();
+      const text = await engine.metrics();
       for (const path of paths) expect(text).toContain(`litestream_txid{db="${path}"}`);
       expect(text).toContain(`litestream_replica_lag_seconds{db="${paths[0]}",name="second"} 0`);
       expect(text).toMatch(/litestream_replica_operation_total\{replica_type="file",operation="PUT"\} \d+/);
@@ -181,7 +181,7 @@ describe("replica maintenance", () => {
       await engine.sync();
       await waitFor(() => events.snapshots.some((s) => s.reason === "periodic"), { message: "a periodic snapshot" });
       await waitFor(() => engine.status()[0]!.replicas[0]!.lastVerifiedAt, { message: "a verification" });
-      expect(engine.metrics()).toMatch(/litestream_replica_last_verified_timestamp_seconds\{db="[^"]+",name="dir"\} \d+/);
+      expect(await engine.metrics()).toMatch(/litestream_replica_last_verified_timestamp_seconds\{db="[^"]+",name="dir"\} \d+/);
       await waitFor(async () => (await listFiles(client, 1)).length > 0, { message: "level-1 files" });
       const snapshots = await listFiles(client, SNAPSHOT_LEVEL);
       expect(snapshots.some((s) => s.maxTXID === 1)).toBe(false); // the initial snapshot fell out of retention
@@ -269,7 +269,7 @@ describe("validation", () => {
       await waitFor(() => engine.status()[0]!.replicas[0]!.validationError, { message: "a validation error in the status" });
       expect(engine.status()[0]!.replicas[0]!.validationError).toMatch(/expects checksum [0-9a-f]{16} but the chain has/);
       expect(events.errors.some((e) => e.error.code === "validation")).toBe(true);
-      expect(engine.metrics()).toMatch(/litestream_replica_validation_total\{db="[^"]+",name="dir",status="error"\} [1-9]/);
+      expect(await engine.metrics()).toMatch(/litestream_replica_validation_total\{db="[^"]+",name="dir",status="error"\} [1-9]/);
     } finally {
       await engine.stop();
       await writer.close();

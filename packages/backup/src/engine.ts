@@ -7,6 +7,7 @@ import { BackupError, describeError, isBackupError, throwIfAborted } from "./err
 import type { BackupEvents } from "./events.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { BackupMetrics } from "./metrics.js";
+import type { Registry } from "prom-client";
 import { resolveDatabaseOptions, type BackupEngineOptions, type ResolvedDatabaseOptions } from "./options.js";
 import type { EngineServices } from "./services.js";
 import type { Timer } from "@sqlrep/shipper";
@@ -38,7 +39,7 @@ type State = "new" | "starting" | "running" | "stopping" | "stopped";
  */
 export class BackupEngine extends EventEmitter<BackupEvents> {
   private readonly logger: Logger;
-  private readonly metricsRegistry = new BackupMetrics();
+  private readonly metricsRegistry: BackupMetrics;
   private readonly scheduler: Scheduler;
   private readonly watchers: DirectoryWatchers;
   private readonly configs: ResolvedDatabaseOptions[];
@@ -51,6 +52,9 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
   constructor(options: BackupEngineOptions) {
     super();
     this.logger = options.logger ?? silentLogger;
+    this.metricsRegistry = new BackupMetrics(options.registry, () => {
+      for (const db of this.databases.values()) db.updateGauges();
+    });
     if (!Array.isArray(options.databases)) throw new BackupError("invalid-config", "databases must be an array");
     this.configs = options.databases.map(resolveDatabaseOptions);
     const seen = new Set<string>();
@@ -224,10 +228,17 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
     }
   }
 
-  /** Prometheus text exposition of the engine's metrics (Litestream's names, plus replica TXID, lag and verification). */
-  metrics(): string {
-    for (const db of this.databases.values()) db.updateGauges();
+  /**
+   * Prometheus text exposition of the engine's registry (Litestream's names, plus replica
+   * TXID, lag and verification; and whatever else the app registered on it).
+   */
+  metrics(): Promise<string> {
     return this.metricsRegistry.render();
+  }
+
+  /** The prom-client registry the engine's families are on (`options.registry`, or its own). */
+  get registry(): Registry {
+    return this.metricsRegistry.registry;
   }
 
   private database(path: string): TrackedDatabase {

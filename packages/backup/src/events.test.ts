@@ -96,10 +96,10 @@ describe("event-driven sync", () => {
       await writer.insert(1);
       await engine.sync();
       await sleep(600); // compaction of what was just written runs once
-      const requests = () => [...engine.metrics().matchAll(/^litestream_replica_operation_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
-      const base = requests();
+      const requests = async () => [...(await engine.metrics()).matchAll(/^litestream_replica_operation_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+      const base = await requests();
       await sleep(1500);
-      expect(requests()).toBe(base);
+      expect(await requests()).toBe(base);
     } finally {
       await engine.stop();
       await writer.close();

@@ -42,7 +42,7 @@ describe("upload failures", () => {
           expect(status.lagMs).toBeGreaterThan(0);
         }
         expect(events.errors.length).toBeGreaterThan(0);
-        expect(engine.metrics()).toMatch(/litestream_sync_error_count\{db="[^"]+"\} [1-9]/);
+        expect(await engine.metrics()).toMatch(/litestream_sync_error_count\{db="[^"]+"\} [1-9]/);
 
         client.mode = "ok";
         await engine.sync(path);

@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { DEFAULT_LEVELS, MAX_COMPACTION_LEVEL, type LevelSchedule, type ReplicaClient } from "@sqlrep/replica";
 import { BackupError } from "./errors.js";
 import type { Logger } from "./logger.js";
+import type { Registry } from "prom-client";
 
 /** One destination of a database. */
 export interface ReplicaTarget {
@@ -50,6 +51,11 @@ export interface DatabaseOptions {
 export interface BackupEngineOptions {
   databases: DatabaseOptions[];
   logger?: Logger;
+  /**
+   * The prom-client registry the engine's metric families go on (an app's, served at its
+   * `/metrics`); the engine makes its own when none is given. Never the global registry.
+   */
+  registry?: Registry;
 }
 
 /** A database's options with every default filled in. */

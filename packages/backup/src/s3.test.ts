@@ -99,7 +99,7 @@ describe("replicating to S3 (s3rver on 127.0.0.1)", () => {
         expect(restored.checksum).toBe(sourceImage(path).checksum);
         expect(queryImage(restored.bytes, "SELECT count(*) AS n FROM t")).toEqual([{ n: 42 }]);
       }
-      expect(engine.metrics()).toMatch(/litestream_replica_operation_total\{replica_type="s3",operation="PUT"\} \d+/);
+      expect(await engine.metrics()).toMatch(/litestream_replica_operation_total\{replica_type="s3",operation="PUT"\} \d+/);
     } finally {
       await engine.stop();
       await writer.close();

@@ -1,29 +1,12 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
-import { tempDir } from "@sqlrep/testkit";
+// Runs the README's usage example against the built packages, as a user would.
+import { readmeExample, runReadmeExample } from "@sqlrep/testkit";
+import { describe, expect, it } from "vitest";
 
-const packageDir = join(dirname(fileURLToPath(import.meta.url)), "..");
-const dist = join(packageDir, "dist", "index.js");
-const ltx = join(packageDir, "node_modules", "@sqlrep", "ltx", "dist", "index.js");
-const built = existsSync(dist) && existsSync(ltx);
-const tmp = tempDir("sqlrep-replica-readme-");
-afterAll(() => tmp.remove());
+const example = readmeExample(import.meta.url);
 
-describe.skipIf(!built)(`README usage example${built ? "" : " — needs a build (dist/index.js of this package and of @sqlrep/ltx)"}`, () => {
-  it("runs as written against the built package and prints what the README says", () => {
-    const readme = readFileSync(join(packageDir, "README.md"), "utf8");
-    const code = /```js\n([\s\S]*?)```/.exec(readme)?.[1];
-    const printed = /It prints:\n\n```\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(code).toBeDefined();
-    expect(printed).toBeDefined();
-    const script = code!
-      .replace('from "@sqlrep/replica"', `from ${JSON.stringify(pathToFileURL(dist).href)}`)
-      .replace('from "@sqlrep/ltx"', `from ${JSON.stringify(pathToFileURL(ltx).href)}`);
-    const file = tmp.join("example.mjs");
-    writeFileSync(file, script);
-    expect(execFileSync(process.execPath, [file], { encoding: "utf8" })).toBe(printed);
+describe.skipIf(example.unbuilt)(`README usage example${example.unbuilt ? ` (skipped: ${example.unbuilt})` : ""}`, () => {
+  it("runs as written and prints what the README says", async () => {
+    expect(example.printed).toBeDefined();
+    expect(await runReadmeExample(example)).toBe(example.printed);
   });
 });

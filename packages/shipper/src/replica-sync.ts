@@ -15,11 +15,12 @@ import { EncodedUpload, entriesBody } from "./upload-body.js";
 /** A shipper's options with every default applied. */
 export type ResolvedShipperOptions = Required<Omit<ShipperOptions, "levels">> & { levels: readonly LevelSchedule[] };
 
-/** What a pass did: uploaded something; has more to do (at once, or after `retryInMs`). */
+/** What a pass did: uploaded something; has more to do (at once, or after `retryInMs`); left staged changes for a later pass. */
 export interface PassOutcome {
   uploaded: boolean;
   more: boolean;
   retryInMs?: number;
+  staged?: boolean;
 }
 
 /** What the sync needs of its shipper. */
@@ -147,10 +148,10 @@ export class ReplicaSync {
     const batch = this.batch(entries);
     // Another writer's file at our name: the next pass snapshots above what is there.
     if (!(await this.upload(batch, signal))) return { uploaded: false, more: true, retryInMs: 0 };
-    // More to do: entries past the batch, or changes staged meanwhile (during an outage).
-    const more = batch.length < entries.length || log.staged > 0;
-    if (more) return { uploaded: true, more };
-    return { ...(await this.afterCatchUp(signal)), uploaded: true };
+    // A backlog (entries past the batch) goes at once; changes staged meanwhile (during an
+    // outage, say) go with the next pass the throttle allows, without waiting for a commit.
+    if (batch.length < entries.length) return { uploaded: true, more: true };
+    return { ...(await this.afterCatchUp(signal)), uploaded: true, staged: log.staged > 0 };
   }
 
   /** The entries of the next upload: contiguous, no break, within `maxBatchBytes` (at least one); a failed one repeated exactly. */

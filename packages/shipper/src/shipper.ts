@@ -292,7 +292,7 @@ export class LtxShipper {
     this.lastError = undefined;
     this.lastSyncAt = new Date(this.context.clock.now());
     this.backlog = outcome.more;
-    if (outcome.more) this.dirty = true;
+    if (outcome.more || outcome.staged) this.dirty = true;
     if (outcome.retryInMs !== undefined) {
       this.dirty = true;
       this.timer?.cancel();

@@ -25,3 +25,4 @@ export { startTcpForwarder, type TcpForwarder } from "./tcp-forwarder.js";
 export { startConsulDouble, type ConsulDouble, type ConsulDoubleOptions, type ConsulDoubleSession } from "./consul-double.js";
 export type { LinkShape } from "./link.js";
 export { clearStaleMount, fuseAvailable, fuseUnavailableReason, isMounted, tempMountDir, unmountFuse, waitForMount } from "./fuse.js";
+export { readmeExample, runReadmeExample, type ReadmeExample } from "./readme.js";

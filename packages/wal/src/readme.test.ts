@@ -1,27 +1,12 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { tempDir } from "@sqlrep/testkit";
-import { afterAll, describe, expect, it } from "vitest";
+// Runs the README's usage example against the built packages, as a user would.
+import { readmeExample, runReadmeExample } from "@sqlrep/testkit";
+import { describe, expect, it } from "vitest";
 
-const packageDir = join(dirname(fileURLToPath(import.meta.url)), "..");
-const dist = join(packageDir, "dist", "index.js");
-const tmp = tempDir("sqlrep-wal-readme-");
-afterAll(() => tmp.remove());
+const example = readmeExample(import.meta.url);
 
-describe.skipIf(!existsSync(dist))(`README usage example${existsSync(dist) ? "" : " — needs a build (dist/index.js)"}`, () => {
-  it("runs as written against the built package", () => {
-    const readme = readFileSync(join(packageDir, "README.md"), "utf8");
-    const code = /```js\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(code).toBeDefined();
-    // Resolve the package and its devDependency from this package, wherever the copy runs.
-    const script = (code as string)
-      .replace('from "@sqlrep/wal"', `from ${JSON.stringify(pathToFileURL(dist).href)}`)
-      .replace('from "better-sqlite3"', `from ${JSON.stringify(pathToFileURL(join(packageDir, "node_modules", "better-sqlite3", "lib", "index.js")).href)}`);
-    const file = tmp.join("example.mjs");
-    writeFileSync(file, script);
-    const out = execFileSync(process.execPath, [file], { encoding: "utf8" }).trim().split("\n");
+describe.skipIf(example.unbuilt)(`README usage example${example.unbuilt ? ` (skipped: ${example.unbuilt})` : ""}`, () => {
+  it("runs as written against the built package", async () => {
+    const out = (await runReadmeExample(example)).trim().split("\n");
     // First pass: the CREATE TABLE and the INSERT; second pass: only the UPDATE.
     const ends = out.map((line) => Number(/tx ending at (\d+)/.exec(line)?.[1]));
     expect(ends.every((n) => n > 32)).toBe(true);

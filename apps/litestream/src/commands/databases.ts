@@ -1,6 +1,6 @@
 import { defineCommand } from "../command.js";
 import { CONFIG_FLAGS, readConfig } from "../context.js";
-import { defineFlags, UsageError } from "../flags.js";
+import { defineFlags, UsageError } from "@sqlrep/runtime";
 import { formatTable } from "../format.js";
 
 const flags = defineFlags({

@@ -2,7 +2,7 @@ import { stat } from "node:fs/promises";
 import { listLegacyReplica, type LegacyListing } from "@sqlrep/replica";
 import { defineCommand } from "../command.js";
 import { CONFIG_FLAGS, resolveTarget, type Io, type NamedReplica } from "../context.js";
-import { defineFlags, UsageError } from "../flags.js";
+import { defineFlags, UsageError } from "@sqlrep/runtime";
 import { formatTable, formatTime } from "../format.js";
 
 /** The flags of `generations` and `snapshots` (v0.3.13's, plus `-json`). */

@@ -5,7 +5,7 @@ import { formatChecksum } from "@sqlrep/ltx";
 import { importLegacy } from "@sqlrep/replica";
 import { defineCommand } from "../command.js";
 import { CliError, CONFIG_FLAGS, createRegistry, describeReplica, resolveTarget, urlReplica, urlType } from "../context.js";
-import { defineFlags, UsageError } from "../flags.js";
+import { defineFlags, UsageError } from "@sqlrep/runtime";
 import { formatBytes, formatTime, formatTxid, parseTimestampFlag } from "../format.js";
 import { restoreRequest } from "../restore-flags.js";
 import { integrityCheck } from "../restore-run.js";

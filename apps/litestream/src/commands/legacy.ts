@@ -1,6 +1,6 @@
 import { defineCommand } from "../command.js";
 import { CONFIG_FLAGS } from "../context.js";
-import { defineFlags } from "../flags.js";
+import { defineFlags } from "@sqlrep/runtime";
 import { listLegacySegments } from "./generations.js";
 import { ltxCommand } from "./ltx.js";
 

@@ -1,7 +1,7 @@
 import { SNAPSHOT_LEVEL, type LtxFileInfo } from "@sqlrep/replica";
 import { defineCommand } from "../command.js";
 import { CONFIG_FLAGS, resolveTarget } from "../context.js";
-import { defineFlags, UsageError } from "../flags.js";
+import { defineFlags, UsageError } from "@sqlrep/runtime";
 import { formatTable, formatTime, formatTxid } from "../format.js";
 
 const flags = defineFlags({

@@ -1,6 +1,6 @@
-import { spawn } from "node:child_process";
+// `litestream replicate`: runs the backup engine over the config's databases (or one database
+// given with its replica URLs), serves metrics and status, and optionally runs an -exec child.
 import { existsSync } from "node:fs";
-import { constants } from "node:os";
 import { BackupEngine, type DatabaseOptions, type StopReport } from "@sqlrep/backup";
 import { formatDuration } from "@sqlrep/config";
 import { isReplicaError } from "@sqlrep/replica";
@@ -8,12 +8,10 @@ import { BACKENDS } from "../backends.js";
 import { defineCommand } from "../command.js";
 import { configPath, urlSpec, refuseSharedReplicas, resolveDatabasePath, type LitestreamConfig, type ReplicaConfig } from "../config.js";
 import { CliError, CONFIG_FLAGS, createClient, createRegistry, readConfig, replicaTypes, type Io, type NamedReplica } from "../context.js";
-import { defineFlags, UsageError } from "../flags.js";
+import { createLogger, createMetricsRegistry, defineFlags, isLogLevel, runChild, Shutdown, splitShellWords, UsageError, type Logger, type LogLevel } from "@sqlrep/runtime";
 import { formatTxid } from "../format.js";
 import { startHttpServer } from "../http.js";
-import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from "../logger.js";
 import { restoreFromReplicas, summaryLine } from "../restore-run.js";
-import { splitShellWords } from "../shell-words.js";
 import { VERSION } from "../version.js";
 
 const flags = defineFlags({
@@ -104,11 +102,11 @@ function logLevel(configured: LogLevel, flag: string | undefined, env: NodeJS.Pr
   const level = text.toLowerCase();
   if (level === "") return configured;
   if (level === "trace") return "debug";
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+  if (!isLogLevel(level)) {
     const message = `${source} ${JSON.stringify(text)}: expected trace, debug, info, warn or error`;
     throw flag !== undefined ? new UsageError(message) : new CliError(message);
   }
-  return level as LogLevel;
+  return level;
 }
 
 async function replicate(config: LitestreamConfig, exec: string | undefined, logger: Logger, io: Io): Promise<number> {
@@ -124,7 +122,9 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
     ...db.settings,
     replicas: named[i]!.map((r) => ({ name: r.name, client: r.client, ...(r.config.syncInterval !== undefined ? { syncInterval: r.config.syncInterval } : {}) })),
   }));
-  const engine = new BackupEngine({ databases, logger });
+  // The process's own CPU, memory and event-loop metrics only when /metrics is served: they keep monitors running.
+  const metrics = createMetricsRegistry({ processMetrics: config.addr !== undefined });
+  const engine = new BackupEngine({ databases, logger, registry: metrics });
   logEvents(engine, logger);
 
   logger.info("litestream", { version: `v${VERSION}`, implementation: "sqlrep", ...(config.file ? { config: config.file } : {}) });
@@ -144,7 +144,13 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
     }
   }
 
-  const shutdown = new Shutdown(io);
+  const shutdown = new Shutdown({
+    signal: io.signal,
+    onRepeat: (sig) => {
+      io.stderr.write(`${sig} again: exiting without waiting for the final sync\n`);
+      process.exit(1);
+    },
+  });
   let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
   let code = 0;
   let report: StopReport = { unshipped: [] };
@@ -152,7 +158,7 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
     await engine.start({ signal: io.signal });
     if (config.addr !== undefined) {
       try {
-        http = await startHttpServer(config.addr, { metrics: () => engine.metrics(), status: () => engine.status() });
+        http = await startHttpServer(config.addr, { registry: metrics, status: () => engine.status() });
       } catch (err) {
         throw new CliError(`cannot serve metrics on ${config.addr}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
@@ -207,58 +213,10 @@ function logEvents(engine: BackupEngine, logger: Logger): void {
   });
 }
 
-/**
- * Signals while replicating: the first SIGINT/SIGTERM asks for a graceful stop (or is
- * forwarded to the `-exec` child); one more while stopping exits at once.
- */
-class Shutdown {
-  readonly requested: Promise<NodeJS.Signals>;
-  /** Set while an `-exec` child runs: signals go to it. */
-  child: { kill(sig: NodeJS.Signals): boolean } | undefined;
-  private readonly listener: () => void;
-  private count = 0;
-
-  constructor(private readonly io: Io) {
-    let resolve!: (sig: NodeJS.Signals) => void;
-    this.requested = new Promise((r) => (resolve = r));
-    this.listener = () => {
-      const sig = (io.signal.reason as NodeJS.Signals | undefined) ?? "SIGTERM";
-      resolve(sig);
-    };
-    io.signal.addEventListener("abort", this.listener, { once: true });
-    process.on("SIGINT", this.onSignal).on("SIGTERM", this.onSignal);
-  }
-
-  private readonly onSignal = (sig: NodeJS.Signals): void => {
-    if (this.child) {
-      this.child.kill(sig);
-      return;
-    }
-    this.count++;
-    if (this.count > 1) {
-      this.io.stderr.write(`${sig} again: exiting without waiting for the final sync\n`);
-      process.exit(1);
-    }
-  };
-
-  release(): void {
-    this.io.signal.removeEventListener("abort", this.listener);
-    process.off("SIGINT", this.onSignal).off("SIGTERM", this.onSignal);
-  }
-}
-
-/** Runs the `-exec` child with our stdio; when it exits, a final sync, then its exit code. */
+/** Runs the `-exec` child with our stdio (signals forwarded to it); when it exits, a final sync, then its exit code. */
 async function runExec(argv: string[], engine: BackupEngine, logger: Logger, io: Io, shutdown: Shutdown): Promise<number> {
-  const [command, ...args] = argv as [string, ...string[]];
-  const child = spawn(command, args, { stdio: "inherit", env: io.env, cwd: io.cwd });
-  shutdown.child = child;
-  const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | Error>((resolve) => {
-    child.once("error", resolve);
-    child.once("exit", (code, signal) => resolve({ code, signal }));
-  });
-  shutdown.child = undefined;
-  if (ended instanceof Error) throw new CliError(`cannot run exec command ${JSON.stringify(command)}: ${ended.message}`, { cause: ended });
-  const code = ended.code ?? 128 + (ended.signal ? (constants.signals[ended.signal] ?? 0) : 0);
+  const ended = await runChild(argv, { env: io.env, cwd: io.cwd, shutdown });
+  const code = ended.exitCode;
   logger.info("subprocess exited, final sync", { code, ...(ended.signal ? { signal: ended.signal } : {}) });
   try {
     await engine.sync();

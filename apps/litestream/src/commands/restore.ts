@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand } from "../command.js";
 import { CliError, CONFIG_FLAGS, describeReplica, resolveTarget } from "../context.js";
-import { defineFlags, UsageError, type FlagValues } from "../flags.js";
+import { defineFlags, UsageError, type FlagValues } from "@sqlrep/runtime";
 import { parseTimestampFlag, parseTxidFlag } from "../format.js";
 import { progressBar } from "../progress.js";
 import { restoreFromReplicas, summaryLine } from "../restore-run.js";

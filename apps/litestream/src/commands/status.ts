@@ -3,7 +3,7 @@ import { replicaPosition, type ReplicaRegistry } from "@sqlrep/replica";
 import { defineCommand } from "../command.js";
 import { connectAddress, type DatabaseConfig } from "../config.js";
 import { CONFIG_FLAGS, createRegistry, databaseReplicas, findDatabase, readConfig, replicaTypes, type Io } from "../context.js";
-import { defineFlags, UsageError } from "../flags.js";
+import { defineFlags, UsageError } from "@sqlrep/runtime";
 import { formatBytes, formatTable, formatTime, formatTxid } from "../format.js";
 import type { LiveStatus } from "../http.js";
 

@@ -1,6 +1,6 @@
 import { defineCommand } from "../command.js";
 import { sqlite } from "../sqlite.js";
-import { defineFlags, UsageError } from "../flags.js";
+import { defineFlags, UsageError } from "@sqlrep/runtime";
 import { VERSION } from "../version.js";
 
 const flags = defineFlags({

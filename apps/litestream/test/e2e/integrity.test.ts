@@ -2,7 +2,8 @@
 // `replicate`; two writers on one replica; shutdown during an outage; the application's
 // own TRUNCATE checkpoints. Every restore that succeeds must be a state the source really
 // had (and pass integrity_check); what status, the log and /metrics say is checked too.
-import { copyFileSync, existsSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, renameSync, rmSync } from "node:fs";
+import Database from "better-sqlite3";
 import { freePort, startFaultProxy, waitFor, type FaultProxy } from "@sqlrep/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -359,6 +360,53 @@ describe.skipIf(!built)(`the application's own checkpoints${needsBuild}`, () => 
     const latest = await restore(tmp.join(dir), url);
     expect(expectHistoryState(latest.output, "restore")).toBe(300);
     expect(existsSync(tmp.join(dir, "replica"))).toBe(true);
-    void readdirSync;
   }, 120_000);
+
+  it("a 100 MB transaction while replicate runs: the commits after it never wait on our checkpoints (SQLite's write lock held briefly), every row restored", async () => {
+    const dir = "big-transaction";
+    const db = tmp.join(dir, "app.db");
+    copyDatabase(template, db);
+    const url = `file://${tmp.join(dir, "replica")}`;
+    // TRUNCATE past 10,000 WAL pages: the 100 MB transaction (~25,000 pages) crosses it.
+    const config = writeConfig(tmp.join(dir, "litestream.yml"), {
+      dbs: [{ path: db, "monitor-interval": "100ms", "truncate-page-n": 10_000, replicas: [{ url, "sync-interval": "200ms" }] }],
+    });
+    const proc = await startReplicate(["-config", config], { ready: "started" });
+    const big = new Database(db);
+    big.pragma("busy_timeout = 10000");
+    big.exec("CREATE TABLE IF NOT EXISTS big (id INTEGER PRIMARY KEY, b BLOB)");
+    const insert = big.prepare("INSERT INTO big (b) VALUES (randomblob(4000))");
+    big.transaction(() => {
+      for (let i = 0; i < 25_000; i++) insert.run();
+    })();
+    big.close();
+    // Small commits right after it, while replicate stages, uploads and checkpoints the 100 MB.
+    const w = await Writer.start(db, { rate: 50, count: 150 });
+    expect((await w.handle.exited).code).toBe(0);
+    const waits = w.handle
+      .output()
+      .filter((l) => l.startsWith("commit "))
+      .map((l) => {
+        const [, , started, returned] = l.split(" ");
+        return Number(returned) - Number(started);
+      });
+    expect(waits.length).toBe(150);
+    // The engine stages and copies the 100 MB meanwhile: its TRUNCATE checkpoint may end after the writer.
+    await waitFor(() => proc.output().some((l) => l.includes("msg=checkpoint ") && l.includes("mode=TRUNCATE")), { timeoutMs: 60_000, message: "our TRUNCATE checkpoint" });
+    const checkpoints = proc.output().filter((l) => l.includes("msg=checkpoint "));
+    const lockMs = checkpoints.map((l) => Number(/writeLockMs=(\d+)/.exec(l)?.[1] ?? NaN));
+    console.log(`[100 MB transaction] writer COMMIT max ${Math.max(...waits).toFixed(1)} ms; our checkpoints: ${checkpoints.length}, write lock held ${lockMs.join(", ")} ms`);
+    // Before the fix the engine held the write lock for seconds (uploads under it); copying
+    // 100 MB under the lock alone takes far longer than these bounds on any disk here.
+    expect(Math.max(...waits), "the longest a small commit waited").toBeLessThan(1000);
+    expect(checkpoints.some((l) => l.includes("mode=TRUNCATE")), "a TRUNCATE checkpoint ran").toBe(true);
+    for (const ms of lockMs) expect(ms, "SQLite's write lock held by one of our checkpoints").toBeLessThan(500);
+    proc.signal("SIGTERM");
+    expect((await proc.exited).code).toBe(0);
+    const latest = await restore(tmp.join(dir), url);
+    expect(expectHistoryState(latest.output, "restore")).toBe(250);
+    const restored = new Database(latest.output, { readonly: true });
+    expect((restored.prepare("SELECT count(*) AS n FROM big").get() as { n: number }).n).toBe(25_000);
+    restored.close();
+  }, 180_000);
 });

@@ -1,4 +1,5 @@
-import { UsageError } from "./flags.js";
+// Splits an `exec` command line into argv words the way a POSIX shell would, without running a shell.
+import { UsageError } from "./errors.js";
 
 /**
  * Splits a command line into words with POSIX shell quoting: blanks separate words;

@@ -1,3 +1,4 @@
+// splitShellWords: quoting, escapes, and the shell operators it refuses.
 import { describe, expect, it } from "vitest";
 import { splitShellWords } from "./shell-words.js";
 

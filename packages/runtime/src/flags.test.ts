@@ -1,5 +1,7 @@
+// Go-style flag parsing: syntax, defaults, choices, errors and the usage block.
 import { describe, expect, it } from "vitest";
-import { defineFlags, describeFlags, HelpRequested, parseFlags, UsageError } from "./flags.js";
+import { HelpRequested, UsageError } from "./errors.js";
+import { defineFlags, describeFlags, parseFlags } from "./flags.js";
 
 const specs = defineFlags({
   config: { type: "string", placeholder: "PATH", usage: "config" },

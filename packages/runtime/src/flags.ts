@@ -4,26 +4,7 @@
  * (`-flag=false` to turn it off); flags come before positional arguments; `--` ends them.
  */
 
-/** A usage mistake: the CLI prints `error: …` and the command's usage, and exits 1. */
-export class UsageError extends Error {
-  override readonly name: string = "UsageError";
-}
-
-/**
- * A flag given a value it cannot take (`-txid zz`): a usage mistake whose one-line error
- * the CLI prints with where the usage is, not the whole usage over it.
- */
-export class FlagValueError extends UsageError {
-  override readonly name: string = "FlagValueError";
-}
-
-/** `-h`, `-help` or `--help` was given: print the usage and exit 0. */
-export class HelpRequested extends Error {
-  override readonly name = "HelpRequested";
-  constructor() {
-    super("help requested");
-  }
-}
+import { FlagValueError, HelpRequested, UsageError } from "./errors.js";
 
 interface FlagBase {
   /** One line (or a few) for the usage text. */
@@ -43,6 +24,7 @@ export type FlagSpec =
    */
   | (FlagBase & { type: "choice"; values: readonly string[]; bare: string });
 
+/** A command's flags by name. */
 export type FlagSpecs = Record<string, FlagSpec>;
 
 type FlagValue<S extends FlagSpec> = S extends { type: "boolean" }
@@ -58,6 +40,7 @@ type FlagValue<S extends FlagSpec> = S extends { type: "boolean" }
 /** Parsed flags: each by its name, plus which were given explicitly. */
 export type FlagValues<S extends FlagSpecs> = { [K in keyof S]: FlagValue<S[K]> };
 
+/** What {@link parseFlags} returns. */
 export interface ParsedArgs<S extends FlagSpecs> {
   flags: FlagValues<S>;
   /** Names of the flags given on the command line (not defaulted). */
