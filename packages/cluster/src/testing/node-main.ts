@@ -1,0 +1,166 @@
+/**
+ * One cluster node in its own process, for the multi-process tests and the bench: the
+ * engine from a JSON config (argv[2]), its HTTP API, and a control API on another
+ * 127.0.0.1 port for the test driver (commit, state, verify). Every position the node
+ * reaches is appended to a record file (role, TXID, checksum, epoch) before any
+ * acknowledgement, so a test can check every state every node ever served.
+ */
+import { appendFileSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { createStaticLeaser, type Leaser } from "@sqlrep/lease";
+import { databaseChecksum, formatChecksum } from "@sqlrep/ltx";
+import { ReplicaRegistry } from "@sqlrep/replica";
+import type { Logger } from "@sqlrep/shipper";
+import { backupFromSpec } from "../backup.js";
+import { describeError, httpStatusOf } from "../errors.js";
+import { startHttpServer } from "../http/server.js";
+import { ClusterNode } from "../roles/node.js";
+import { Store } from "../store/store.js";
+import { page } from "./pages.js";
+
+/** The node's configuration, as the harness writes it. */
+export interface NodeMainConfig {
+  name: string;
+  dataDir: string;
+  /** API port on 127.0.0.1. */
+  port: number;
+  /** What the lease publishes (a forwarder in front of `port`, for partitions). */
+  advertiseURL: string;
+  controlPort: number;
+  lease: { type: "etcd"; endpoints: string[]; key: string; ttl: number } | { type: "static"; primaryHostname: string; primaryURL: string };
+  candidate: boolean;
+  authToken?: string;
+  /** A backup replica URL (file:// or s3://…). */
+  backup?: string;
+  /** S3 credentials for an s3:// backup (the testkit server's). */
+  s3?: { accessKeyId: string; secretAccessKey: string };
+  /** The JSONL record of every position reached. */
+  record: string;
+  /** Pages of the writer's databases. */
+  pages?: number;
+  retention?: number;
+  /** Print every log line (debugging). */
+  verbose?: boolean;
+}
+
+/** One line of the record file. */
+export interface RecordLine {
+  /** performance.timeOrigin + now, ms. */
+  t: number;
+  node: string;
+  role: "primary" | "replica";
+  db: string;
+  txid: number;
+  checksum: string;
+  epoch: number;
+}
+
+async function main(): Promise<void> {
+  const config = JSON.parse(process.argv[2] ?? readFileSync(0, "utf8")) as NodeMainConfig;
+  const logger = lineLogger(config.name, config.verbose ?? false);
+  const store = await Store.open({ dataDir: config.dataDir, logger, retention: config.retention, syncInterval: 200 });
+  const identity = { hostname: config.name, advertiseURL: config.advertiseURL, candidate: config.candidate };
+  let leaser: Leaser;
+  if (config.lease.type === "etcd") {
+    const { openEtcdLeaser } = await import("@sqlrep/lease-etcd");
+    leaser = await openEtcdLeaser({ endpoints: config.lease.endpoints, key: config.lease.key, ttl: config.lease.ttl }, identity);
+  } else {
+    leaser = createStaticLeaser(config.candidate ? identity : { hostname: config.lease.primaryHostname, advertiseURL: config.lease.primaryURL, candidate: false });
+  }
+  let backup;
+  if (config.backup !== undefined) {
+    const { s3Backend } = await import("@sqlrep/replica-s3/backend");
+    const env = config.s3 === undefined ? process.env : { ...process.env, AWS_ACCESS_KEY_ID: config.s3.accessKeyId, AWS_SECRET_ACCESS_KEY: config.s3.secretAccessKey };
+    const registry = await new ReplicaRegistry([s3Backend], { env }).load();
+    backup = backupFromSpec(registry, config.backup, { syncInterval: 100 });
+  }
+  const node = new ClusterNode({ store, leaser, logger, authToken: config.authToken, backup, reconnectDelay: 200 });
+  node.events.subscribe((e) => {
+    if (e.type !== "tx") return;
+    const line: RecordLine = { t: performance.timeOrigin + performance.now(), node: config.name, role: node.primary !== undefined ? "primary" : "replica", db: e.db, txid: e.position.txid, checksum: formatChecksum(e.position.checksum), epoch: e.position.epoch };
+    appendFileSync(config.record, `${JSON.stringify(line)}\n`);
+  });
+  const server = await startHttpServer(node, { addr: `127.0.0.1:${config.port}`, authToken: config.authToken ?? "" });
+  node.start();
+  const pages = config.pages ?? 16;
+  const control = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const answer = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
+    const run = async () => {
+      switch (url.pathname) {
+        case "/commit": {
+          const db = url.searchParams.get("db") ?? "app.db";
+          const v = Number(url.searchParams.get("v") ?? "1");
+          const exists = (store.get(db)?.position.txid ?? 0) > 0;
+          const list = exists ? [{ pgno: 1 + (v % pages), data: page(1 + (v % pages), v) }] : Array.from({ length: pages }, (_, i) => ({ pgno: i + 1, data: page(i + 1, v) }));
+          const pos = await node.commit(db, list, pages);
+          return answer(200, { txid: pos.txid, checksum: formatChecksum(pos.checksum), epoch: pos.epoch });
+        }
+        case "/state":
+          return answer(200, {
+            name: config.name,
+            nodeId: node.nodeId,
+            isPrimary: node.isPrimary,
+            ready: node.ready,
+            refused: node.refused?.message,
+            primary: node.primaryHostname(),
+            databases: Object.fromEntries(store.databases().map((n) => {
+              const db = store.get(n)!;
+              return [n, { txid: db.position.txid, checksum: formatChecksum(db.position.checksum), failed: db.failed?.message, fileChecksum: fileSum(db.files.database, db.pageSize, db.pageCount) }];
+            })),
+          });
+        case "/promote":
+          await node.promote();
+          return answer(200, { isPrimary: node.isPrimary });
+        case "/verify": {
+          const err = await store.verify(url.searchParams.get("db") ?? "app.db");
+          return answer(200, { ok: err === undefined, error: err?.message });
+        }
+        case "/backup-wait": {
+          const db = url.searchParams.get("db") ?? "app.db";
+          await node.primary?.backups?.waitFor(db, store.require(db).position.txid, AbortSignal.timeout(30_000));
+          return answer(200, { txid: node.hwm(db) });
+        }
+        default:
+          return answer(404, { error: "no such control endpoint" });
+      }
+    };
+    run().catch((err: unknown) => answer(httpStatusOf(err), { error: describeError(err) }));
+  });
+  await new Promise<void>((resolve) => control.listen(config.controlPort, "127.0.0.1", resolve));
+  console.log(`ready ${node.nodeId} ${server.url}`);
+  const stop = async () => {
+    control.close();
+    await node.close();
+    await server.close();
+    await store.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop());
+  process.on("SIGINT", () => void stop());
+}
+
+/** The database checksum of the file as it is now (what a reader of the replica sees). */
+function fileSum(path: string, pageSize: number, commit: number): string {
+  try {
+    return formatChecksum(databaseChecksum(new Uint8Array(readFileSync(path)), pageSize, commit));
+  } catch (err) {
+    return `error: ${describeError(err)}`;
+  }
+}
+
+function lineLogger(name: string, verbose: boolean): Logger {
+  const line = (level: string) => (message: string, fields?: Record<string, unknown>) => {
+    if (level === "debug" && !verbose) return;
+    process.stderr.write(`${new Date().toISOString()} ${name} ${level} ${message}${fields === undefined ? "" : ` ${JSON.stringify(fields, (_, v) => (typeof v === "bigint" ? v.toString(16) : v))}`}\n`);
+  };
+  return { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error") };
+}
+
+main().catch((err: unknown) => {
+  console.error(`node failed: ${describeError(err)}`);
+  process.exit(1);
+});
