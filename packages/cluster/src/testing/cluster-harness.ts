@@ -12,14 +12,14 @@ import { freePort, spawnProcess, startTcpForwarder, type EtcdServer, type Proces
 import type { NodeMainConfig, RecordLine } from "./node-main.js";
 
 const packageDir = fileURLToPath(new URL("../..", import.meta.url));
-let dist: string | undefined;
+let dist: Promise<string> | undefined;
 
 /** Transpiles the current sources once per process (scripts/build-testing.mjs). */
-export async function testDist(): Promise<string> {
-  if (dist === undefined) {
+export function testDist(): Promise<string> {
+  dist ??= (async () => {
     const { buildTestDist } = (await import(join(packageDir, "scripts", "build-testing.mjs"))) as { buildTestDist: () => string };
-    dist = buildTestDist();
-  }
+    return buildTestDist();
+  })();
   return dist;
 }
 
@@ -97,7 +97,7 @@ export class ProcessCluster {
     }
     // The static lease names node 0's URL on every replica.
     for (const n of cluster.nodes) if (n.config.lease.type === "static") n.config.lease.primaryURL = cluster.nodes[0]!.api.url;
-    for (let i = 0; i < options.nodes; i++) await cluster.spawn(i);
+    await Promise.all(cluster.nodes.map((_, i) => cluster.spawn(i)));
     return cluster;
   }
 
@@ -170,7 +170,13 @@ export class ProcessCluster {
     return readFileSync(file, "utf8")
       .split("\n")
       .filter((l) => l.trim() !== "")
-      .map((l) => JSON.parse(l) as RecordLine);
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as RecordLine];
+        } catch {
+          return []; // a line torn by kill -9
+        }
+      });
   }
 
   /** The divergence directories node `i` kept for `db`, with their info. */
@@ -187,10 +193,12 @@ export class ProcessCluster {
 
   /** Stops every node (SIGTERM) and the forwarders. */
   async stop(): Promise<void> {
-    for (const n of this.nodes) {
-      await n.process?.stop(5_000).catch(() => undefined);
-      await n.api.close();
-      await n.etcd?.close();
-    }
+    await Promise.all(
+      this.nodes.map(async (n) => {
+        await n.process?.stop(5_000).catch(() => undefined);
+        await n.api.close();
+        await n.etcd?.close();
+      }),
+    );
   }
 }

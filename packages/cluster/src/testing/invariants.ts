@@ -19,18 +19,30 @@ export interface InvariantReport {
 }
 
 /**
- * Checks `db` over every node's record. `finalHistory` is the final primary's checksum
- * after each TXID (its `/checksums`), `finalTxid` its position.
+ * Checks `db` over every node's record. `final` is the final primary's position and
+ * `finalChecksums` its `/checksums` (the TXIDs since its last snapshot): the final
+ * history is the chain of commits (each line names its parent state) that ends at
+ * `final`, and it must agree with every checksum the final primary reports.
  */
-export function checkInvariants(cluster: ProcessCluster, db: string, finalHistory: ReadonlyMap<number, string>): InvariantReport {
+export function checkInvariants(cluster: ProcessCluster, db: string, final: { txid: number; checksum: string }, finalChecksums: ReadonlyMap<number, string>): InvariantReport {
   const violations: string[] = [];
-  const records: RecordLine[] = cluster.nodes.flatMap((_, i) => cluster.records(i)).filter((r) => r.db === db);
+  const records: RecordLine[] = cluster.nodes.flatMap((_, i) => ownRecords(cluster, i, db));
   const committed = new Set(records.filter((r) => r.role === "primary").map((r) => `${r.txid}/${r.checksum}`));
+  const parents = new Map<string, { txid: number; checksum: string }>();
+  for (const r of records) if (r.role === "primary" && r.parent !== undefined) parents.set(`${r.txid}/${r.checksum}`, r.parent);
+  const finalHistory = new Map<number, string>();
+  for (let at: { txid: number; checksum: string } | undefined = final; at !== undefined && at.txid > 0; at = parents.get(`${at.txid}/${at.checksum}`)) {
+    if (!committed.has(`${at.txid}/${at.checksum}`)) violations.push(`the final history holds TXID ${at.txid} checksum ${at.checksum}, which no primary committed`);
+    finalHistory.set(at.txid, at.checksum);
+  }
+  if (finalHistory.size !== final.txid) violations.push(`the commits recorded chain back from TXID ${final.txid} over ${finalHistory.size} TXIDs only`);
+  for (const [txid, sum] of finalChecksums) if (finalHistory.get(txid) !== sum) violations.push(`the final primary reports checksum ${sum} at TXID ${txid}; the recorded chain has ${finalHistory.get(txid) ?? "nothing"}`);
   let replicaStates = 0;
   for (const r of records) {
-    if (r.role !== "replica") continue;
+    if (r.role !== "replica" && r.role !== "boot") continue;
+    if (r.txid === 0) continue;
     replicaStates++;
-    if (!committed.has(`${r.txid}/${r.checksum}`)) violations.push(`${r.node} served TXID ${r.txid} checksum ${r.checksum}, which no primary committed`);
+    if (!committed.has(`${r.txid}/${r.checksum}`)) violations.push(`${r.node} ${r.role === "boot" ? "started at" : "served"} TXID ${r.txid} checksum ${r.checksum}, which no primary committed`);
   }
   // Epochs a replica accepted never go down (it refuses a deposed primary's stream).
   for (let i = 0; i < cluster.nodes.length; i++) {
@@ -58,6 +70,23 @@ export function checkInvariants(cluster: ProcessCluster, db: string, finalHistor
     else violations.push(`${r.node} committed TXID ${r.txid} (checksum ${r.checksum}) as primary under epoch ${r.epoch}; the final primary does not have it and no diverged/ directory keeps it`);
   }
   return { violations, counts: { replicaStates, primaryStates: seen.size, divergedKept, notInFinal } };
+}
+
+/**
+ * Node `i`'s lines for `db`. The one exception to "a commit is recorded when it is made":
+ * killed with a commit in flight (its `committing` line last), the node may start one
+ * TXID further — that commit was made, its line never written; it counts as the node's.
+ */
+function ownRecords(cluster: ProcessCluster, i: number, db: string): RecordLine[] {
+  const out: RecordLine[] = [];
+  let last: RecordLine | undefined;
+  for (const r of cluster.records(i)) {
+    if (r.db !== db) continue;
+    if (r.role === "boot" && last?.role === "committing" && r.txid === last.txid + 1) out.push({ ...r, role: "primary", parent: { txid: last.txid, checksum: last.checksum } });
+    else if (r.role !== "committing") out.push(r);
+    last = r;
+  }
+  return out;
 }
 
 /** The (TXID/checksum) states node `i` kept in `diverged/<db>/`: each LTX file's post-apply state. */

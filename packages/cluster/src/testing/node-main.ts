@@ -48,11 +48,17 @@ export interface RecordLine {
   /** performance.timeOrigin + now, ms. */
   t: number;
   node: string;
-  role: "primary" | "replica";
+  /**
+   * A commit of this node, a state it applied, its position when the process started, or
+   * (`committing`, with the position before) a commit it is about to make.
+   */
+  role: "primary" | "replica" | "boot" | "committing";
   db: string;
   txid: number;
   checksum: string;
   epoch: number;
+  /** A commit's (`primary`) state before it. */
+  parent?: { txid: number; checksum: string };
 }
 
 async function main(): Promise<void> {
@@ -74,11 +80,23 @@ async function main(): Promise<void> {
     const registry = await new ReplicaRegistry([s3Backend], { env }).load();
     backup = backupFromSpec(registry, config.backup, { syncInterval: 100 });
   }
-  const node = new ClusterNode({ store, leaser, logger, authToken: config.authToken, backup, reconnectDelay: 200 });
-  node.events.subscribe((e) => {
-    if (e.type !== "tx") return;
-    const line: RecordLine = { t: performance.timeOrigin + performance.now(), node: config.name, role: node.primary !== undefined ? "primary" : "replica", db: e.db, txid: e.position.txid, checksum: formatChecksum(e.position.checksum), epoch: e.position.epoch };
+  // Each database's position as this process last saw it: a commit's parent state.
+  const last = new Map<string, { txid: number; checksum: string }>();
+  const record = (role: RecordLine["role"], db: string, position: { txid: number; checksum: bigint; epoch: number }) => {
+    const line: RecordLine = { t: performance.timeOrigin + performance.now(), node: config.name, role, db, txid: position.txid, checksum: formatChecksum(position.checksum), epoch: position.epoch };
+    if (role === "primary") line.parent = last.get(db) ?? { txid: 0, checksum: formatChecksum(0n) };
     appendFileSync(config.record, `${JSON.stringify(line)}\n`);
+    if (role !== "committing") last.set(db, { txid: line.txid, checksum: line.checksum });
+  };
+  // Where this process starts: a kill -9 between a commit and its record line leaves a
+  // state no line names, which the node may then serve (see invariants.ts).
+  for (const name of store.databases()) record("boot", name, store.require(name).position);
+  const node = new ClusterNode({ store, leaser, logger, authToken: config.authToken, backup, reconnectDelay: 200 });
+  // A commit's event says "primary" even when the lease was lost while it was being
+  // written (the guard ran before): the role at event time would call it a replica's.
+  const committing = new Set<string>();
+  node.events.subscribe((e) => {
+    if (e.type === "tx") record(committing.has(e.db) ? "primary" : "replica", e.db, e.position);
   });
   const server = await startHttpServer(node, { addr: `127.0.0.1:${config.port}`, authToken: config.authToken ?? "" });
   node.start();
@@ -96,7 +114,9 @@ async function main(): Promise<void> {
           const v = Number(url.searchParams.get("v") ?? "1");
           const exists = (store.get(db)?.position.txid ?? 0) > 0;
           const list = exists ? [{ pgno: 1 + (v % pages), data: page(1 + (v % pages), v) }] : Array.from({ length: pages }, (_, i) => ({ pgno: i + 1, data: page(i + 1, v) }));
-          const pos = await node.commit(db, list, pages);
+          record("committing", db, store.get(db)?.position ?? { txid: 0, checksum: 0n, epoch: 0 });
+          committing.add(db);
+          const pos = await node.commit(db, list, pages).finally(() => committing.delete(db));
           return answer(200, { txid: pos.txid, checksum: formatChecksum(pos.checksum), epoch: pos.epoch });
         }
         case "/state":
