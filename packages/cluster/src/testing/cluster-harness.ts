@@ -60,6 +60,8 @@ export interface ProcessClusterOptions {
   candidates?: readonly number[];
   verbose?: boolean;
   retention?: number;
+  /** Commits are real SQLite transactions (see node-main's `sqlite`). */
+  sqlite?: boolean;
 }
 
 /** A cluster of node processes. */
@@ -92,6 +94,7 @@ export class ProcessCluster {
         record: join(options.dir, `${name}.record.jsonl`),
         verbose: options.verbose,
         retention: options.retention,
+        sqlite: options.sqlite,
       };
       cluster.nodes.push({ name, config, api, etcd, process: undefined });
     }

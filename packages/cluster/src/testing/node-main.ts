@@ -5,7 +5,9 @@
  * reaches is appended to a record file (role, TXID, checksum, epoch) before any
  * acknowledgement, so a test can check every state every node ever served.
  */
-import { appendFileSync, readFileSync } from "node:fs";
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import Sqlite from "better-sqlite3";
 import { createServer } from "node:http";
 import { createStaticLeaser, type Leaser } from "@sqlrep/lease";
 import { databaseChecksum, formatChecksum } from "@sqlrep/ltx";
@@ -39,6 +41,8 @@ export interface NodeMainConfig {
   /** Pages of the writer's databases. */
   pages?: number;
   retention?: number;
+  /** Commit real SQLite transactions (an INSERT each) instead of made-up pages: what `litestream restore` checks. */
+  sqlite?: boolean;
   /** Print every log line (debugging). */
   verbose?: boolean;
 }
@@ -113,10 +117,12 @@ async function main(): Promise<void> {
           const db = url.searchParams.get("db") ?? "app.db";
           const v = Number(url.searchParams.get("v") ?? "1");
           const exists = (store.get(db)?.position.txid ?? 0) > 0;
-          const list = exists ? [{ pgno: 1 + (v % pages), data: page(1 + (v % pages), v) }] : Array.from({ length: pages }, (_, i) => ({ pgno: i + 1, data: page(i + 1, v) }));
+          let list = exists ? [{ pgno: 1 + (v % pages), data: page(1 + (v % pages), v) }] : Array.from({ length: pages }, (_, i) => ({ pgno: i + 1, data: page(i + 1, v) }));
+          let size = pages;
+          if (config.sqlite) ({ list, size } = sqliteTransaction(config.dataDir, store.get(db)?.files.database, exists, v));
           record("committing", db, store.get(db)?.position ?? { txid: 0, checksum: 0n, epoch: 0 });
           committing.add(db);
-          const pos = await node.commit(db, list, pages).finally(() => committing.delete(db));
+          const pos = await node.commit(db, list, size).finally(() => committing.delete(db));
           return answer(200, { txid: pos.txid, checksum: formatChecksum(pos.checksum), epoch: pos.epoch });
         }
         case "/state":
@@ -161,6 +167,35 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void stop());
   process.on("SIGINT", () => void stop());
+}
+
+/**
+ * One SQLite transaction on a copy of the node's database (an INSERT of row `v`), as the
+ * pages that changed: what the FUSE layer would capture from SQLite.
+ */
+function sqliteTransaction(dataDir: string, file: string | undefined, exists: boolean, v: number): { list: { pgno: number; data: Uint8Array }[]; size: number } {
+  const scratch = join(dataDir, "writer-scratch.db");
+  rmSync(scratch, { force: true });
+  const before = exists && file !== undefined ? new Uint8Array(readFileSync(file)) : new Uint8Array(0);
+  if (before.length > 0) writeFileSync(scratch, before);
+  const db = new Sqlite(scratch);
+  try {
+    db.pragma("journal_mode = DELETE");
+    db.exec("CREATE TABLE IF NOT EXISTS t (v INTEGER PRIMARY KEY, pad TEXT)");
+    db.prepare("INSERT OR REPLACE INTO t VALUES (?, ?)").run(v, `row ${v} `.repeat(20));
+  } finally {
+    db.close();
+  }
+  const after = new Uint8Array(readFileSync(scratch));
+  const pageSize = 4096;
+  const size = after.length / pageSize;
+  const list: { pgno: number; data: Uint8Array }[] = [];
+  for (let pgno = 1; pgno <= size; pgno++) {
+    const data = after.subarray((pgno - 1) * pageSize, pgno * pageSize);
+    const old = before.subarray((pgno - 1) * pageSize, pgno * pageSize);
+    if (old.length !== pageSize || Buffer.compare(old, data) !== 0) list.push({ pgno, data });
+  }
+  return { list, size };
 }
 
 /** The database checksum of the file as it is now (what a reader of the replica sees). */
