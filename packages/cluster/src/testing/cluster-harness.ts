@@ -62,6 +62,8 @@ export interface ProcessClusterOptions {
   retention?: number;
   /** Commits are real SQLite transactions (see node-main's `sqlite`). */
   sqlite?: boolean;
+  /** The stores' fsync period (node-main's default 200 ms). */
+  syncInterval?: number;
 }
 
 /** A cluster of node processes. */
@@ -95,6 +97,7 @@ export class ProcessCluster {
         verbose: options.verbose,
         retention: options.retention,
         sqlite: options.sqlite,
+        syncInterval: options.syncInterval,
       };
       cluster.nodes.push({ name, config, api, etcd, process: undefined });
     }

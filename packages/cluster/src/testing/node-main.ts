@@ -41,6 +41,8 @@ export interface NodeMainConfig {
   /** Pages of the writer's databases. */
   pages?: number;
   retention?: number;
+  /** The store's fsync period (default 200 ms here; the store's own default is 1 s). */
+  syncInterval?: number;
   /** Commit real SQLite transactions (an INSERT each) instead of made-up pages: what `litestream restore` checks. */
   sqlite?: boolean;
   /** Print every log line (debugging). */
@@ -49,7 +51,7 @@ export interface NodeMainConfig {
 
 /** One line of the record file. */
 export interface RecordLine {
-  /** performance.timeOrigin + now, ms. */
+  /** Wall clock, ms (sub-ms resolution). */
   t: number;
   node: string;
   /**
@@ -68,7 +70,7 @@ export interface RecordLine {
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? readFileSync(0, "utf8")) as NodeMainConfig;
   const logger = lineLogger(config.name, config.verbose ?? false);
-  const store = await Store.open({ dataDir: config.dataDir, logger, retention: config.retention, syncInterval: 200 });
+  const store = await Store.open({ dataDir: config.dataDir, logger, retention: config.retention, syncInterval: config.syncInterval ?? 200 });
   const identity = { hostname: config.name, advertiseURL: config.advertiseURL, candidate: config.candidate };
   let leaser: Leaser;
   if (config.lease.type === "etcd") {
@@ -84,10 +86,13 @@ async function main(): Promise<void> {
     const registry = await new ReplicaRegistry([s3Backend], { env }).load();
     backup = backupFromSpec(registry, config.backup, { syncInterval: 100 });
   }
+  // Wall-clock milliseconds with performance.now()'s resolution, comparable across the
+  // nodes' processes (performance.timeOrigin is not: it can be off by the process's startup).
+  const clockBase = Date.now() - performance.now();
   // Each database's position as this process last saw it: a commit's parent state.
   const last = new Map<string, { txid: number; checksum: string }>();
   const record = (role: RecordLine["role"], db: string, position: { txid: number; checksum: bigint; epoch: number }) => {
-    const line: RecordLine = { t: performance.timeOrigin + performance.now(), node: config.name, role, db, txid: position.txid, checksum: formatChecksum(position.checksum), epoch: position.epoch };
+    const line: RecordLine = { t: clockBase + performance.now(), node: config.name, role, db, txid: position.txid, checksum: formatChecksum(position.checksum), epoch: position.epoch };
     if (role === "primary") line.parent = last.get(db) ?? { txid: 0, checksum: formatChecksum(0n) };
     appendFileSync(config.record, `${JSON.stringify(line)}\n`);
     if (role !== "committing") last.set(db, { txid: line.txid, checksum: line.checksum });
