@@ -6,6 +6,7 @@
  * position (never by hashing the whole database).
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
+import { open as openFile, type FileHandle } from "node:fs/promises";
 import { decodeLtx, encodeLtx, formatChecksum, formatTxid, pageChecksum, type LtxHeader } from "@sqlrep/ltx";
 import { PageFile } from "@sqlrep/page-file";
 import { LtxLog, silentLogger, type LogEntry, type Logger } from "@sqlrep/shipper";
@@ -285,7 +286,7 @@ export class Database {
   async syncNow(): Promise<void> {
     if (this.closed) return;
     const pos = this.positionValue;
-    this.syncLog();
+    await this.syncLog();
     if (pos.txid === this.durable.txid && pos.checksum === this.durable.checksum) return;
     if (this.writer !== undefined) await this.writer.sync();
     else if (this.io === undefined) fsyncPath(this.files.database);
@@ -295,12 +296,19 @@ export class Database {
   }
 
   /** fsyncs the LTX files written since the last time (SQLite fsynced its WAL through a mount). */
-  syncLog(): void {
+  async syncLog(): Promise<void> {
     const files = this.unsyncedLog;
     if (files.length === 0) return;
     this.unsyncedLog = [];
-    for (const file of files) fsyncPath(file, true);
-    fsyncPath(`${this.files.dir}/ltx`);
+    // On the thread pool, several at once: one fsync per LTX file, made one after another
+    // on the main thread, took most of a busy node's time and stalled its stream and API.
+    try {
+      await Promise.all(files.map((file) => fsyncPathAsync(file, true)));
+      await fsyncPathAsync(`${this.files.dir}/ltx`);
+    } catch (err) {
+      this.unsyncedLog = [...files, ...this.unsyncedLog];
+      throw err;
+    }
   }
 
   /** Refuses the database from now on (a failed verification): commits, applies and views throw `error`. */
@@ -515,6 +523,24 @@ function exists(path: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** {@link fsyncPath} off the main thread. */
+export async function fsyncPathAsync(path: string, write = false): Promise<void> {
+  let handle: FileHandle;
+  try {
+    handle = await openFile(path, write ? "r+" : "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw new ClusterError("io", `cannot open ${path} to fsync it: ${(err as Error).message}`, { cause: err, file: path });
+  }
+  try {
+    await handle.sync();
+  } catch (err) {
+    throw new ClusterError("io", `fsync of ${path} failed: ${(err as Error).message}`, { cause: err, file: path });
+  } finally {
+    await handle.close();
   }
 }
 
