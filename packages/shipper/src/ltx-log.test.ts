@@ -269,6 +269,59 @@ describe("LtxLog append, advance and lineage breaks", () => {
   });
 });
 
+describe("LtxLog for an engine whose every commit is a TXID (the cluster)", () => {
+  const PAGES = (version: number, pgnos: number[]) => pgnos.map((pgno) => ({ pgno, data: pageData(pgno, version) }));
+  const sumOf = (pages: { pgno: number; data: Uint8Array }[]) => {
+    const bytes = new Uint8Array(pages.length * PAGE_SIZE);
+    pages.forEach((p, i) => bytes.set(p.data, i * PAGE_SIZE));
+    return databaseChecksum(bytes, PAGE_SIZE);
+  };
+
+  it("append() on an empty log without a base writes TXID 1 as a snapshot (pre-apply 0) and refuses one missing a page", async () => {
+    const log = LtxLog.open(tmp.join(`log-${n++}`));
+    expect(log.tip).toBeUndefined();
+    expect(() => log.append({ pageSize: PAGE_SIZE, commit: 3, timestamp: 1 }, PAGES(1, [1, 3]), 1n)).toThrow();
+    expect(log.entries).toHaveLength(0);
+    const pages = PAGES(1, [1, 2]);
+    const entry = log.append({ pageSize: PAGE_SIZE, commit: 2, timestamp: 1 }, pages, sumOf(pages));
+    expect(entry).toMatchObject({ minTXID: 1, maxTXID: 1, preApply: 0n, postApply: sumOf(pages) });
+    const decoded = decodeLtx(new Uint8Array(readFileSync(entry.file)));
+    expect(decoded.header).toMatchObject({ minTXID: 1, maxTXID: 1, preApplyChecksum: 0n });
+    const next = log.append({ pageSize: PAGE_SIZE, commit: 2, timestamp: 2 }, PAGES(2, [2]), 0x8000_0000_0000_0042n);
+    expect(next).toMatchObject({ minTXID: 2, preApply: sumOf(pages) });
+  });
+
+  it("reset() removes every file and staged change, forgets old checksums, and continues from the new base (or from TXID 1)", async () => {
+    const { log, feeder } = setup();
+    feeder.commit([1]);
+    log.seal();
+    feeder.commit([2]);
+    const files = log.entries.filter((e) => e.lineage === undefined).map((e) => e.file);
+    expect(files.length).toBeGreaterThan(0);
+    expect(log.staged).toBe(1);
+    let notified = 0;
+    log.subscribe(() => notified++);
+    log.reset({ txid: 90, postApply: 0x8000_0000_0000_0090n, commit: 2, pageSize: PAGE_SIZE });
+    await Promise.resolve();
+    expect(notified).toBe(1);
+    expect(files.some((f) => existsSync(f))).toBe(false);
+    expect(log.entries).toHaveLength(0);
+    expect(log.staged).toBe(0);
+    expect(log.tip).toMatchObject({ txid: 90, postApply: 0x8000_0000_0000_0090n });
+    expect(log.checksumAt(1)).toBeUndefined();
+    expect(log.checksumAt(90)).toBe(0x8000_0000_0000_0090n);
+    const e = log.append({ pageSize: PAGE_SIZE, commit: 2, timestamp: 3 }, PAGES(3, [1]), 0x8000_0000_0000_0091n);
+    expect(e).toMatchObject({ minTXID: 91, preApply: 0x8000_0000_0000_0090n });
+    // Reopened, the log knows the entry after the base (the base itself is the engine's to set again).
+    expect(LtxLog.open(log.dir).tip).toMatchObject({ txid: 91, postApply: 0x8000_0000_0000_0091n });
+
+    log.reset(undefined);
+    expect(log.tip).toBeUndefined();
+    const pages = PAGES(4, [1, 2]);
+    expect(log.append({ pageSize: PAGE_SIZE, commit: 2, timestamp: 4 }, pages, sumOf(pages))).toMatchObject({ minTXID: 1, preApply: 0n });
+  });
+});
+
 describe("LtxLog consumers and its byte bound", () => {
   it("drops files once every consumer released them, always keeping the last entry", () => {
     const { log, feeder } = setup();

@@ -313,17 +313,36 @@ export class LtxLog {
 
   /**
    * Appends a sealed entry at once: one file at the next TXID (the cluster's commits,
-   * each its own TXID). Staged parts are sealed first.
+   * each its own TXID). Staged parts are sealed first. On a log with neither entries
+   * nor a base the entry is TXID 1, a snapshot: `pages` must then be every page.
    */
   append(init: AppendInit, pages: Iterable<LogPage>, postApply: bigint | (() => bigint)): LogEntry {
     this.seal();
-    const tip = this.requireHead();
-    const txid = tip.txid + 1;
+    const tip = this.head;
+    const txid = (tip?.txid ?? 0) + 1;
+    const preApply = tip === undefined ? 0n : tip.postApply;
     const path = join(this.ltxDir, entryName(txid, txid));
     let post: bigint = 0n;
-    const size = this.writeFile(path, this.header(init, txid, txid, tip.postApply), pages, () => (post = typeof postApply === "bigint" ? postApply : postApply()));
+    const size = this.writeFile(path, this.header(init, txid, txid, preApply), pages, () => (post = typeof postApply === "bigint" ? postApply : postApply()));
     const wal = init.wal === undefined ? undefined : { offset: init.wal.offset + init.wal.size, salt1: init.wal.salt1, salt2: init.wal.salt2 };
-    return this.added({ minTXID: txid, maxTXID: txid, preApply: tip.postApply, postApply: post, commit: init.commit, pageSize: init.pageSize, timestamp: init.timestamp, size, file: path, wal, transactions: init.transactions });
+    return this.added({ minTXID: txid, maxTXID: txid, preApply, postApply: post, commit: init.commit, pageSize: init.pageSize, timestamp: init.timestamp, size, file: path, wal, transactions: init.transactions });
+  }
+
+  /**
+   * Starts over (the database was replaced from elsewhere: a snapshot a replica
+   * received): every entry and staged change is removed, the checksums remembered are
+   * forgotten (they belong to the old lineage), and the log continues from `position`
+   * (its base, as `setBase`), or from nothing (the next entry is TXID 1). Consumers stay
+   * registered; what they had not released is gone, so their next pass snapshots.
+   */
+  reset(position: LogPosition | undefined): void {
+    this.journal?.remove();
+    this.journal = undefined;
+    this.drop(this.list.length);
+    this.history.clear();
+    this.base = undefined;
+    if (position !== undefined) this.setBase(position);
+    this.notify();
   }
 
   /**

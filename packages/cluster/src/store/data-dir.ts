@@ -1,0 +1,99 @@
+/**
+ * The node-wide files of a data directory: the cluster ID (LiteFS's `clusterid`, kept
+ * once known), the highest lease epoch this node has seen (a primary with a lower one
+ * is refused, across restarts too), and the node ID of the running process.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ClusterError } from "../errors.js";
+import { writeFileDurably } from "./position-file.js";
+
+/** `LFSC` + 16 uppercase hex digits, as LiteFS writes them. */
+const CLUSTER_ID = /^LFSC[0-9A-F]{16}$/;
+
+/** A new random cluster ID. */
+export function newClusterId(): string {
+  return `LFSC${randomBytes(8).toString("hex").toUpperCase()}`;
+}
+
+/** A new random node ID: 16 uppercase hex digits. */
+export function newNodeId(): string {
+  return randomBytes(8).toString("hex").toUpperCase();
+}
+
+/** Checks a cluster ID's form; throws `ClusterError("invalid-argument")`. */
+export function checkClusterId(id: string, where: string): string {
+  if (!CLUSTER_ID.test(id)) throw new ClusterError("invalid-argument", `${where}: ${JSON.stringify(id)} is not a cluster ID (LFSC followed by 16 uppercase hex digits)`);
+  return id;
+}
+
+/**
+ * The data directory's node-wide state. The node ID is new for every process and
+ * written to `node-id` only for tools to read: LiteFS kept it on disk once, and nodes on
+ * cloned volumes then refused each other as "themselves" (LiteFS #361, #398).
+ */
+export class DataDir {
+  readonly dir: string;
+  readonly nodeId: string;
+  private clusterIdValue: string | undefined;
+  private epochValue: number;
+
+  constructor(dir: string, nodeId = newNodeId()) {
+    this.dir = dir;
+    this.nodeId = nodeId;
+    mkdirSync(join(dir, "dbs"), { recursive: true });
+    const text = readText(join(dir, "clusterid"));
+    this.clusterIdValue = text === undefined ? undefined : checkClusterId(text, join(dir, "clusterid"));
+    const epoch = readText(join(dir, "epoch"));
+    this.epochValue = epoch === undefined ? 0 : Number.parseInt(epoch, 10) || 0;
+    writeFileDurably(join(dir, "node-id"), `${nodeId}\n`);
+  }
+
+  /** The cluster this node belongs to, once known. */
+  get clusterId(): string | undefined {
+    return this.clusterIdValue;
+  }
+
+  /** Records the cluster ID (first time only); another one is `ClusterError("cluster-id-mismatch")` naming both. */
+  setClusterId(id: string): void {
+    checkClusterId(id, "cluster ID");
+    if (this.clusterIdValue === id) return;
+    if (this.clusterIdValue !== undefined) {
+      throw new ClusterError(
+        "cluster-id-mismatch",
+        `this node belongs to cluster ${this.clusterIdValue} (${join(this.dir, "clusterid")}), not to cluster ${id}; to move it, clear its data directory`,
+      );
+    }
+    writeFileDurably(join(this.dir, "clusterid"), `${id}\n`);
+    this.clusterIdValue = id;
+  }
+
+  /** The highest lease epoch seen. */
+  get maxEpoch(): number {
+    return this.epochValue;
+  }
+
+  /**
+   * Accepts data from a primary of lease epoch `epoch`: a lower epoch than one seen is
+   * `ClusterError("epoch-stale")`; a higher one is recorded durably.
+   */
+  noteEpoch(epoch: number, from: string): void {
+    if (epoch < this.epochValue) {
+      throw new ClusterError("epoch-stale", `${from} streams under lease epoch ${epoch}, but this node has seen epoch ${this.epochValue}: it is no longer the primary`);
+    }
+    if (epoch > this.epochValue) {
+      writeFileDurably(join(this.dir, "epoch"), `${epoch}\n`);
+      this.epochValue = epoch;
+    }
+  }
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new ClusterError("io", `cannot read ${path}: ${(err as Error).message}`, { cause: err, file: path });
+  }
+}

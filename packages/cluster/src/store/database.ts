@@ -1,0 +1,561 @@
+/**
+ * One database of the store: its SQLite file, its LTX log (one file per TXID), its
+ * position, and the checksum of every page. Commits and applies are serialised; each
+ * writes its LTX file first, then the pages, then moves the checksums, so that a crash
+ * anywhere is repaired at the next open by re-applying the LTX files after the durable
+ * position (never by hashing the whole database).
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
+import { open as openFile, type FileHandle } from "node:fs/promises";
+import { decodeLtx, encodeLtx, formatChecksum, formatTxid, pageChecksum, type LtxHeader } from "@sqlrep/ltx";
+import { PageFile } from "@sqlrep/page-file";
+import { LtxLog, silentLogger, type LogEntry, type Logger } from "@sqlrep/shipper";
+import { ClusterError, describeError, isClusterError } from "../errors.js";
+import { Mutex } from "../util/mutex.js";
+import { ChecksumTable, type PageSum } from "./checksum-table.js";
+import { checkPages, type CommitPage, type CommitPages } from "./commit-pages.js";
+import { ChecksumHistory } from "./history.js";
+import type { DatabaseIo } from "./io.js";
+import { databaseFiles, type DatabaseFiles } from "./names.js";
+import { CowView, type PageView } from "./page-view.js";
+import { readPosition, writePosition, type StoredPosition } from "./position-file.js";
+import type { DatabasePosition } from "./position.js";
+
+export type { DatabasePosition } from "./position.js";
+import { recoverDatabase } from "./recovery.js";
+
+/** Options of {@link Database.open}. */
+export interface DatabaseOptions {
+  dataDir: string;
+  name: string;
+  /** The mount's hooks; without them the engine writes the file itself. */
+  io?: DatabaseIo | undefined;
+  logger?: Logger | undefined;
+  /** Bytes of LTX files kept at most (the LtxLog bound, default 1 GiB). */
+  maxLogBytes?: number | undefined;
+  /** Create the database (empty, TXID 0) when it does not exist. */
+  create?: boolean;
+}
+
+/** Options of {@link Database.commit}. */
+export interface CommitOptions {
+  /** The pages are already in the file (a mount: SQLite wrote them); only the log and checksums move. */
+  written?: boolean;
+  /** fsync the LTX file before resolving (what SQLite's `synchronous` asked for). */
+  durable?: boolean;
+  /** The transaction's time (default now). */
+  timestamp?: number;
+  /** The lease epoch it is committed under. */
+  epoch?: number;
+  /** Runs under the database's lock right before anything is written: throws to refuse (no longer primary). */
+  guard?: () => void;
+  /** The TXID and checksum the transaction must come to (a forwarded transaction): otherwise nothing is written. */
+  expect?: { txid: number; checksum: bigint } | undefined;
+}
+
+/** What changed in a database, for subscribers. */
+export type DatabaseChange =
+  /** A transaction was committed or applied (`entry` its LTX file), or a snapshot restored (no entry). */
+  | { type: "position"; position: DatabasePosition; entry: LogEntry | undefined }
+  /** The database is refused from now on. */
+  | { type: "failed"; error: ClusterError }
+  /** A snapshot replaced the database. */
+  | { type: "restored"; position: DatabasePosition }
+  /** A page about to be overwritten was not what its checksum says: the file should be verified now. */
+  | { type: "suspect"; message: string };
+
+/**
+ * A database of the store. Open with {@link Database.open}; `commit` on a primary,
+ * `applyLtx` / `restoreSnapshot` on a replica, `openView` for consistent reads.
+ */
+export class Database {
+  readonly name: string;
+  readonly files: DatabaseFiles;
+  readonly log: LtxLog;
+  private readonly io: DatabaseIo | undefined;
+  private readonly logger: Logger;
+  private table: ChecksumTable;
+  private readonly history: ChecksumHistory;
+  private readonly mutex = new Mutex();
+  private positionValue: DatabasePosition;
+  private pageSizeValue: number;
+  private writer: PageFile | undefined;
+  private readonly views = new Set<CowView>();
+  private readonly listeners = new Set<(change: DatabaseChange) => void>();
+  private failure: ClusterError | undefined;
+  /** The position last written to the position file (what a crash returns to, before redo). */
+  private durable: DatabasePosition;
+  /** LTX files appended since the last fsync of the log. */
+  private unsyncedLog: string[] = [];
+  private closed = false;
+
+  private constructor(options: DatabaseOptions, files: DatabaseFiles, log: LtxLog, table: ChecksumTable, history: ChecksumHistory, stored: StoredPosition) {
+    this.name = options.name;
+    this.files = files;
+    this.log = log;
+    this.io = options.io;
+    this.logger = options.logger ?? silentLogger;
+    this.table = table;
+    this.history = history;
+    this.pageSizeValue = stored.pageSize;
+    this.positionValue = { txid: stored.txid, checksum: stored.txid === 0 ? 0n : stored.checksum, timestamp: stored.timestamp, epoch: stored.epoch };
+    this.durable = this.positionValue;
+  }
+
+  /**
+   * Opens a database: reads its position, checksum table and log; re-applies the LTX
+   * files past the durable position (a crash between a commit and the next sync);
+   * checks that the checksum table adds up to the position. Does not read the database
+   * file unless that check fails (then it hashes it once and says so).
+   */
+  static async open(options: DatabaseOptions): Promise<Database> {
+    const files = databaseFiles(options.dataDir, options.name);
+    let stored = readPosition(files.pos);
+    if (stored === undefined) {
+      if (!options.create && !exists(files.database)) throw new ClusterError("not-found", `no database ${options.name} in ${options.dataDir}`, { db: options.name });
+      mkdirSync(files.dir, { recursive: true });
+      closeSync(openSync(files.database, "a"));
+      stored = { txid: 0, checksum: 0n, timestamp: 0, epoch: 0, pageSize: 4096, commit: 0 };
+    }
+    const log = LtxLog.open(files.dir, { maxBytes: options.maxLogBytes });
+    const pageSize = stored.txid > 0 ? stored.pageSize : (log.entries[0]?.pageSize ?? stored.pageSize);
+    const table = ChecksumTable.open(files.checksums, pageSize);
+    const history = ChecksumHistory.open(files.history);
+    const db = new Database(options, files, log, table, history, { ...stored, pageSize });
+    await recoverDatabase(db.recoveryAccess(), stored);
+    return db;
+  }
+
+  /** Where the database is. */
+  get position(): DatabasePosition {
+    return this.positionValue;
+  }
+
+  /** The page size (4096 until the first transaction says otherwise). */
+  get pageSize(): number {
+    return this.pageSizeValue;
+  }
+
+  /** Size in pages. */
+  get pageCount(): number {
+    return this.table.commit;
+  }
+
+  /** The position last made durable (what a crash returns to before re-applying the log). */
+  get durablePosition(): DatabasePosition {
+    return this.durable;
+  }
+
+  /** The page checksums as they are now (a verification compares a view of this state with them). */
+  frozenChecksums(): (pgno: number) => bigint {
+    return this.table.frozen();
+  }
+
+  /** Why the database is refused (a failed verification or write), if it is. */
+  get failed(): ClusterError | undefined {
+    return this.failure;
+  }
+
+  /** The checksum after `txid`, when this node knows it (its history of recent TXIDs). */
+  checksumAt(txid: number): bigint | undefined {
+    if (txid === this.positionValue.txid) return this.positionValue.checksum;
+    return this.history.get(txid) ?? this.log.checksumAt(txid);
+  }
+
+  /** The oldest TXID whose checksum {@link checksumAt} can tell. */
+  get historyStart(): number {
+    return this.history.first;
+  }
+
+  /** Calls `listener` on every change; returns the unsubscribe. */
+  subscribe(listener: (change: DatabaseChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Runs `fn` with the database's lock held (commits and applies wait). */
+  exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
+    return this.mutex.run(fn);
+  }
+
+  /**
+   * Commits one transaction: checks the pages, writes the LTX file at TXID + 1 (pre- and
+   * post-apply checksums), writes the pages into the database (unless `written`), moves
+   * the checksums and the position, tells subscribers. Resolves with the new position.
+   */
+  commit(pages: CommitPages, commit: number, options: CommitOptions = {}): Promise<DatabasePosition> {
+    return this.mutex.run(() => this.commitNow(pages, commit, options));
+  }
+
+  /** {@link commit} for callers holding the lock (`exclusive`). */
+  async commitNow(pages: CommitPages, commit: number, options: CommitOptions = {}): Promise<DatabasePosition> {
+    this.checkUsable();
+    options.guard?.();
+    const checked = this.check(pages, commit);
+    if (this.positionValue.txid === 0) this.startPageSize(checked.pageSize);
+    const timestamp = options.timestamp ?? Date.now();
+    const post = this.table.preview(checked.sums, commit);
+    const expect = options.expect;
+    if (expect !== undefined && (expect.txid !== this.positionValue.txid + 1 || expect.checksum !== post)) {
+      throw new ClusterError(
+        "position-mismatch",
+        `${this.name}: transaction ${formatTxid(expect.txid)} with checksum ${formatChecksum(expect.checksum)} does not follow TXID ${formatTxid(this.positionValue.txid)} (it would be TXID ${formatTxid(this.positionValue.txid + 1)} with checksum ${formatChecksum(post)})`,
+        { db: this.name },
+      );
+    }
+    const entry = this.log.append({ pageSize: checked.pageSize, commit, timestamp }, checked.pages, post);
+    if (options.durable) this.syncLogFile(entry.file);
+    else this.unsyncedLog.push(entry.file);
+    if (!options.written) await this.writePages(checked.pages, commit, "direct");
+    return this.advance(checked.sums, commit, { txid: entry.maxTXID, checksum: post, timestamp, epoch: options.epoch ?? this.positionValue.epoch }, entry);
+  }
+
+  /**
+   * The LTX file `commit` would write next, without writing anything (a replica
+   * forwards it to the primary under the halt lock, then commits it itself).
+   */
+  encodeTransaction(pages: CommitPages, commit: number, timestamp = Date.now()): { bytes: Uint8Array; txid: number; checksum: bigint } {
+    this.checkUsable();
+    const checked = this.check(pages, commit);
+    const txid = this.positionValue.txid + 1;
+    const checksum = this.table.preview(checked.sums, commit);
+    const bytes = encodeLtx({ pageSize: checked.pageSize, commit, minTXID: txid, maxTXID: txid, timestamp, preApplyChecksum: txid === 1 ? 0n : this.positionValue.checksum }, checked.pages, { postApplyChecksum: checksum });
+    return { bytes, txid, checksum };
+  }
+
+  private check(pages: CommitPages, commit: number) {
+    const first = this.positionValue.txid === 0;
+    return checkPages(this.name, pages, first ? undefined : this.pageSizeValue, commit, first ? 0 : this.table.commit);
+  }
+
+  /**
+   * Applies an incremental LTX file a replica received (one TXID, the next one): checks
+   * its TXID and pre-apply checksum against the position, and the checksum its pages
+   * lead to against its post-apply checksum, before anything is written; then writes
+   * its pages (through the mount's `apply` when there is one) and logs it.
+   */
+  applyLtx(bytes: Uint8Array, options: { epoch: number; file?: string }): Promise<DatabasePosition> {
+    return this.mutex.run(async () => {
+      this.checkUsable();
+      const ltx = decodeLtx(bytes, { file: options.file });
+      const h = ltx.header;
+      this.checkContinues(h);
+      const pages: CommitPage[] = ltx.pages;
+      const checked = checkPages(this.name, pages, this.positionValue.txid === 0 ? undefined : this.pageSizeValue, h.commit, this.table.commit);
+      const post = this.table.preview(checked.sums, h.commit);
+      if (post !== ltx.trailer.postApplyChecksum) {
+        throw new ClusterError(
+          "corrupt",
+          `${this.name}: LTX ${formatTxid(h.minTXID)} leads to checksum ${formatChecksum(post)} on this node, the primary's file says ${formatChecksum(ltx.trailer.postApplyChecksum)} (file ${options.file ?? "from the stream"}); nothing was applied`,
+          { db: this.name, file: options.file },
+        );
+      }
+      const entry = this.log.append({ pageSize: h.pageSize, commit: h.commit, timestamp: h.timestamp }, checked.pages, post);
+      this.unsyncedLog.push(entry.file);
+      await this.writePages(checked.pages, h.commit, "apply");
+      return this.advance(checked.sums, h.commit, { txid: h.maxTXID, checksum: post, timestamp: h.timestamp, epoch: options.epoch }, entry);
+    });
+  }
+
+  /** A consistent view of the current state (the mount's when it has one, else copy-on-write over the file). */
+  async openView(): Promise<PageView> {
+    return this.mutex.run(() => this.openViewNow());
+  }
+
+  /** {@link openView} for callers that already hold the lock. */
+  async openViewNow(): Promise<PageView> {
+    this.checkUsable();
+    const state = { txid: this.positionValue.txid, checksum: this.positionValue.checksum, pageSize: this.pageSizeValue, commit: this.table.commit, timestamp: this.positionValue.timestamp };
+    if (this.io?.openView !== undefined) return this.io.openView(this.name, state);
+    await this.writer?.flush();
+    const view = new CowView(this.files.database, state, (v) => this.views.delete(v));
+    this.views.add(view);
+    return view;
+  }
+
+  /**
+   * Makes the position durable: flushes and fsyncs the database file, the checksum
+   * table and the LTX files, then replaces the position file. Up to here a crash
+   * returns to the previous durable position and re-applies the LTX files after it.
+   */
+  sync(): Promise<void> {
+    return this.mutex.run(() => this.syncNow());
+  }
+
+  /** {@link sync} for callers holding the lock. */
+  async syncNow(): Promise<void> {
+    if (this.closed) return;
+    const pos = this.positionValue;
+    await this.syncLog();
+    if (pos.txid === this.durable.txid && pos.checksum === this.durable.checksum) return;
+    if (this.writer !== undefined) await this.writer.sync();
+    else if (this.io === undefined) fsyncPath(this.files.database);
+    this.table.sync();
+    writePosition(this.files.pos, { ...pos, checksum: pos.txid === 0 ? 0n : pos.checksum, pageSize: this.pageSizeValue, commit: this.table.commit });
+    this.durable = pos;
+  }
+
+  /** fsyncs the LTX files written since the last time (SQLite fsynced its WAL through a mount). */
+  async syncLog(): Promise<void> {
+    const files = this.unsyncedLog;
+    if (files.length === 0) return;
+    this.unsyncedLog = [];
+    // On the thread pool, several at once: one fsync per LTX file, made one after another
+    // on the main thread, took most of a busy node's time and stalled its stream and API.
+    try {
+      await Promise.all(files.map((file) => fsyncPathAsync(file, true)));
+      await fsyncPathAsync(`${this.files.dir}/ltx`);
+    } catch (err) {
+      this.unsyncedLog = [...files, ...this.unsyncedLog];
+      throw err;
+    }
+  }
+
+  /** Refuses the database from now on (a failed verification): commits, applies and views throw `error`. */
+  fail(error: ClusterError): void {
+    if (this.failure !== undefined) return;
+    this.failure = error;
+    this.logger.error("database refused", { db: this.name, error: error.message });
+    this.emit({ type: "failed", error });
+  }
+
+  /** Ends the refusal (the database was replaced by a verified snapshot). */
+  clearFailure(): void {
+    this.failure = undefined;
+  }
+
+  /** Syncs and closes every file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.mutex.run(async () => {
+      await this.syncNow().catch((err: unknown) => this.logger.warn("final sync failed", { db: this.name, error: describeError(err) }));
+      this.closed = true;
+      for (const view of [...this.views]) view.release();
+      await this.writer?.close();
+      this.writer = undefined;
+      this.table.close();
+      this.history.close();
+    });
+  }
+
+  /** Closes and deletes every file of the database (a drop). */
+  async remove(): Promise<void> {
+    await this.close();
+    rmSync(this.files.dir, { recursive: true, force: true });
+  }
+
+  // ------------------------------------------------------------------------------------
+  // Internals shared with recovery and snapshot restore (same package).
+
+  /** @internal What recovery needs to redo LTX files and rebuild the table. */
+  recoveryAccess() {
+    return {
+      name: this.name,
+      files: this.files,
+      log: this.log,
+      history: this.history,
+      logger: this.logger,
+      table: () => this.table,
+      setTable: (table: ChecksumTable) => (this.table = table),
+      pageSize: () => this.pageSizeValue,
+      setPageSize: (size: number) => this.startPageSize(size),
+      writePages: (pages: readonly CommitPage[], commit: number) => this.writePages(pages, commit, "redo"),
+      setPosition: (pos: DatabasePosition, durable: boolean) => {
+        this.positionValue = pos;
+        if (durable) this.durable = pos;
+      },
+      sync: () => this.syncNow(),
+      fail: (error: ClusterError) => this.fail(error),
+    };
+  }
+
+  /** @internal For snapshot restore: the writer closes (the file is replaced), views are detached. */
+  async detachFile(): Promise<void> {
+    await this.writer?.close();
+    this.writer = undefined;
+    for (const view of this.views) view.detach();
+  }
+
+  /** @internal Every view not yet past `pgno` keeps the page's current bytes. */
+  preserve(pgnos: Iterable<number>): void {
+    if (this.views.size === 0) return;
+    for (const pgno of pgnos) for (const view of this.views) view.preserve(pgno);
+  }
+
+  /** @internal After a snapshot restore: the new state, table and position, told to subscribers. */
+  restored(table: ChecksumTable, position: DatabasePosition, pageSize: number): void {
+    this.table.close();
+    this.table = table;
+    this.pageSizeValue = pageSize;
+    this.positionValue = position;
+    this.durable = position;
+    this.unsyncedLog = [];
+    this.failure = undefined;
+    this.emit({ type: "restored", position });
+    this.emit({ type: "position", position, entry: undefined });
+  }
+
+  /** @internal The mount hooks, if any. */
+  get mountIo(): DatabaseIo | undefined {
+    return this.io;
+  }
+
+  // ------------------------------------------------------------------------------------
+
+  private checkUsable(): void {
+    if (this.closed) throw new ClusterError("closed", `database ${this.name} is closed`, { db: this.name });
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private checkContinues(h: LtxHeader): void {
+    const pos = this.positionValue;
+    if (h.minTXID !== h.maxTXID) throw new ClusterError("protocol", `${this.name}: LTX ${formatTxid(h.minTXID)}-${formatTxid(h.maxTXID)} spans several TXIDs; the stream sends one per file`, { db: this.name });
+    if (h.minTXID === 1) throw new ClusterError("protocol", `${this.name}: a snapshot (TXID 1-${formatTxid(h.maxTXID)}) cannot be applied as a transaction`, { db: this.name });
+    if (h.minTXID !== pos.txid + 1 || h.preApplyChecksum !== pos.checksum) {
+      throw new ClusterError(
+        "position-mismatch",
+        `${this.name}: LTX ${formatTxid(h.minTXID)} continues TXID ${formatTxid(h.minTXID - 1)} with checksum ${formatChecksum(h.preApplyChecksum)}, this node is at TXID ${formatTxid(pos.txid)} with checksum ${formatChecksum(pos.checksum)}`,
+        { db: this.name },
+      );
+    }
+    if (h.pageSize !== this.pageSizeValue && pos.txid > 0) throw new ClusterError("protocol", `${this.name}: page size ${h.pageSize} differs from the database's ${this.pageSizeValue}`, { db: this.name });
+  }
+
+  private startPageSize(pageSize: number): void {
+    if (pageSize === this.pageSizeValue && this.table.pageSize === pageSize) return;
+    this.pageSizeValue = pageSize;
+    this.table.close();
+    rmSync(this.files.checksums, { force: true });
+    this.table = ChecksumTable.open(this.files.checksums, pageSize);
+  }
+
+  /**
+   * Writes pages and the size into the database file: through the mount for a
+   * replica's apply when there is one, else with the page writer (the old bytes of the
+   * pages it overwrites go to open views first).
+   */
+  private async writePages(pages: readonly CommitPage[], commit: number, how: "direct" | "apply" | "redo"): Promise<void> {
+    const oldCommit = this.table.commit;
+    try {
+      if (how === "apply" && this.io !== undefined) {
+        this.preserve(pages.map((p) => p.pgno).filter((p) => p <= oldCommit));
+        if (commit < oldCommit) this.preserve(range(commit + 1, oldCommit));
+        await this.io.apply(this.name, toApplyTransaction(pages, commit, this.pageSizeValue));
+        return;
+      }
+      this.writer ??= await PageFile.openInPlace(this.files.database, { pageSize: this.pageSizeValue });
+      const writer = this.writer;
+      // The old bytes of every page overwritten: open views keep them, and each is checked
+      // against its checksum (a corrupt file is noticed at the first write over it).
+      // (Not while redoing after a crash: a page may already hold the redone transaction's bytes.)
+      writer.replace(how === "redo" ? undefined : { upTo: oldCommit, old: (pgno, data) => this.replacing(pgno, data) });
+      for (const page of pages) await writer.write(page.pgno, page.data);
+      await writer.flush();
+      if (commit !== oldCommit) {
+        if (commit < oldCommit) this.preserve(range(commit + 1, oldCommit));
+        await writer.truncate(commit);
+      }
+    } catch (err) {
+      const error = isClusterError(err) ? err : new ClusterError("io", `${this.name}: writing pages into ${this.files.database} failed: ${describeError(err)}`, { cause: err, db: this.name, file: this.files.database });
+      // The LTX file is written: the next open re-applies it. Until then the file is not the position.
+      this.fail(error);
+      throw error;
+    }
+  }
+
+  /** `old` callback of the page writer: views keep the page; a page that is not what its checksum says makes the database suspect. */
+  private replacing(pgno: number, data: Uint8Array): void {
+    for (const view of this.views) view.preserve(pgno, data);
+    const expected = this.table.get(pgno);
+    if (expected === 0n) return;
+    const actual = pageChecksum(pgno, data);
+    if (actual !== expected) {
+      this.emit({ type: "suspect", message: `${this.files.database}: page ${pgno} had checksum ${formatChecksum(actual)} before it was overwritten, its table entry ${formatChecksum(expected)}` });
+    }
+  }
+
+  private advance(sums: readonly PageSum[], commit: number, position: DatabasePosition, entry: LogEntry | undefined): DatabasePosition {
+    const post = this.table.apply(sums, commit);
+    if (post !== position.checksum) {
+      // Cannot happen unless the table was changed under us: refuse rather than serve a wrong state.
+      this.fail(new ClusterError("corrupt", `${this.name}: checksum table says ${formatChecksum(post)} after TXID ${formatTxid(position.txid)}, expected ${formatChecksum(position.checksum)}`, { db: this.name, file: this.files.checksums }));
+    }
+    this.history.append(position.txid, position.checksum);
+    this.positionValue = position;
+    this.emit({ type: "position", position, entry });
+    return position;
+  }
+
+  private syncLogFile(file: string): void {
+    fsyncPath(file, true);
+    fsyncPath(`${this.files.dir}/ltx`);
+  }
+
+  private emit(change: DatabaseChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (err) {
+        this.logger.error("database listener failed", { db: this.name, error: describeError(err) });
+      }
+    }
+  }
+}
+
+/** Pages in one buffer, as a mount's `apply` takes them. */
+export function toApplyTransaction(pages: readonly CommitPage[], commit: number, pageSize: number) {
+  const pgnos = new Uint32Array(pages.length);
+  const data = new Uint8Array(pages.length * pageSize);
+  pages.forEach((p, i) => {
+    pgnos[i] = p.pgno;
+    data.set(p.data, i * pageSize);
+  });
+  return { pageSize, commit, pgnos, data };
+}
+
+function* range(first: number, last: number): Generator<number> {
+  for (let pgno = first; pgno <= last; pgno++) yield pgno;
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** {@link fsyncPath} off the main thread. */
+export async function fsyncPathAsync(path: string, write = false): Promise<void> {
+  let handle: FileHandle;
+  try {
+    handle = await openFile(path, write ? "r+" : "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw new ClusterError("io", `cannot open ${path} to fsync it: ${(err as Error).message}`, { cause: err, file: path });
+  }
+  try {
+    await handle.sync();
+  } catch (err) {
+    throw new ClusterError("io", `fsync of ${path} failed: ${(err as Error).message}`, { cause: err, file: path });
+  } finally {
+    await handle.close();
+  }
+}
+
+/** fsync of a file or directory by path. */
+export function fsyncPath(path: string, write = false): void {
+  let fd: number;
+  try {
+    fd = openSync(path, write ? "r+" : "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw new ClusterError("io", `cannot open ${path} to fsync it: ${(err as Error).message}`, { cause: err, file: path });
+  }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
