@@ -3,9 +3,10 @@
 // resolve and compile, which takes ~0.25 s of CPU and ~18 MiB off every command's start
 // (a restore's fixed cost). Code splitting keeps dynamic imports lazy: the S3 package is
 // a chunk loaded only for S3 replicas, so a directory restore never loads the AWS SDK.
-// Native modules, and the AWS SDK, ssh2 (optional native parts) and the NATS client (large,
-// and lazily loaded anyway), stay external and
-// resolve from this package's node_modules (hence they are its own dependencies too).
+// Native modules, the AWS SDK, ssh2 (optional native parts), the NATS client (large, and
+// lazily loaded anyway) and prom-client (loaded with require() when metrics are first
+// made, which a bundler cannot follow) stay external and resolve from this package's
+// node_modules (hence they are its own dependencies too).
 // The restore worker thread gets its own entry beside the chunks, where
 // @sqlrep/replica's restore-workers.ts looks for it.
 import { build } from "esbuild";
@@ -28,7 +29,7 @@ await build({
   format: "esm",
   platform: "node",
   target: "node20",
-  external: ["better-sqlite3", "lz4-napi", "@aws-sdk/*", "ssh2", "@nats-io/*"],
+  external: ["better-sqlite3", "lz4-napi", "@aws-sdk/*", "ssh2", "@nats-io/*", "prom-client"],
   // Chunks beside the entries: version.ts reads ../package.json, restore-workers.ts looks for ./restore-worker.js.
   chunkNames: "chunk-[hash]",
   // CommonJS dependencies (yaml) call require() for Node's built-ins: give every output file one.

@@ -503,7 +503,9 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
    */
   private noticeUnseenCommits(): void {
     if (this.state !== "replicating" || this.stopped || this.stopping || this.unstagedSince !== undefined) return;
-    if (statKey(this.wal.path) !== this.walStatStaged) this.onChange("wal");
+    const now = statKey(this.wal.path);
+    // A WAL our TRUNCATE checkpoint emptied (size 0) holds no commit, whatever its mtime says.
+    if (now !== this.walStatStaged && !now.startsWith("0:")) this.onChange("wal");
   }
 
   /** A shipper's status, its lag counting commits noticed and not staged yet too (at least 1 ms, so "0" always means nothing is pending). */
