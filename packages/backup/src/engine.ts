@@ -173,6 +173,28 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
     return results.flat();
   }
 
+  /**
+   * A snapshot of every database (or of `path`) on each of its replicas now, even if
+   * nothing changed since the last (`replicate -once -force-snapshot`). Rejects with
+   * BackupError("sync") naming the replicas that failed.
+   */
+  async snapshot(path?: string, options: { signal?: AbortSignal } = {}): Promise<SyncResult[]> {
+    if (this.state !== "running") throw new BackupError("closed", `the engine is not running (${this.state})`);
+    const targets = path === undefined ? [...this.databases.values()] : [this.database(path)];
+    return (await Promise.all(targets.map((db) => db.snapshot(options.signal)))).flat();
+  }
+
+  /**
+   * Retention on every replica of every database (or of `path`) now, whatever its
+   * schedule and `retentionEnabled` (`replicate -once -enforce-retention`). Resolves with
+   * how many files each replica deleted; rejects with BackupError("sync") naming failures.
+   */
+  async enforceRetention(path?: string): Promise<{ path: string; replica: string; deleted: number }[]> {
+    if (this.state !== "running") throw new BackupError("closed", `the engine is not running (${this.state})`);
+    const targets = path === undefined ? [...this.databases.values()] : [this.database(path)];
+    return (await Promise.all(targets.map((db) => db.enforceRetention()))).flat();
+  }
+
   /** The status of every database and replica. */
   status(): DatabaseStatus[] {
     const waiting = [...this.waiting.values()].map(({ config, reason }): DatabaseStatus => ({

@@ -201,6 +201,40 @@ export class LtxShipper {
     return { missing: Math.max(0, target - this.txid), lastError: this.lastError };
   }
 
+  /**
+   * Uploads a snapshot at the log's tip now, even if nothing changed since the last one
+   * (`replicate -once -force-snapshot`): after the pass running, never beside one.
+   * Resolves with the snapshot's TXID; rejects with the failure (also reported as usual).
+   */
+  async snapshotNow(signal?: AbortSignal): Promise<number> {
+    if (this.closed) throw new ReplicaError("aborted", `the shipper of replica ${this.name} is stopped`);
+    while (this.running) await new Promise((r) => setTimeout(r, 5));
+    this.running = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+    try {
+      const outcome = await this.sync.forcedSnapshot(signal ? AbortSignal.any([this.context.signal, signal]) : this.context.signal);
+      this.succeeded(outcome);
+      // Not `txid`: level-0 files the snapshot overtook may still be on their way.
+      return this.sync.newestSnapshotTXID;
+    } catch (err) {
+      this.failedPass(err, ++this.passes);
+      throw err;
+    } finally {
+      this.running = false;
+      if (!this.closed && this.dirty && this.timer === undefined) this.kick();
+    }
+  }
+
+  /**
+   * Runs retention on the replica now (`replicate -once -enforce-retention`), after the
+   * maintenance task running. Resolves with how many files were deleted.
+   */
+  enforceRetention(): Promise<number> {
+    if (this.closed) return Promise.reject(new ReplicaError("aborted", `the shipper of replica ${this.name} is stopped`));
+    return this.sync.maintenance.retainNow();
+  }
+
   /** Stops timers and maintenance; waiters are rejected. Resolves when running work ended. */
   async close(): Promise<void> {
     if (this.closed) return;
