@@ -566,7 +566,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
    * (retried until `timeoutMs`), then everything closes. Resolves with what did not
    * reach a replica (it stays in the local log for the next start).
    */
-  async stop(timeoutMs: number): Promise<UnshippedReport[]> {
+  async stop(timeoutMs: number, retryIntervalMs?: number): Promise<UnshippedReport[]> {
     if (this.stopped || this.stopping) return [];
     // No more events or timers; the shippers' final passes still stage and check the files.
     this.stopping = true;
@@ -577,7 +577,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
     const report: UnshippedReport[] = [];
     await Promise.all(
       this.shippers.map(async (s) => {
-        const { missing, lastError } = await s.flush(deadline);
+        const { missing, lastError } = await s.flush(deadline, retryIntervalMs);
         if (missing === 0) return;
         const entries = this.logValue?.after(s.txid) ?? [];
         report.push({ path: this.path, replica: s.name, missingTXIDs: missing, transactions: countTransactions(entries), lastError });

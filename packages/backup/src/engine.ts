@@ -133,9 +133,10 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
    * Graceful stop: uploads everything committed to every replica (retrying failures for
    * at most `timeoutMs`, default 30 s, then aborting uploads still running), closes the
    * SQLite connections, watchers and timers. Resolves with what did not reach a replica
-   * (kept in the local log, uploaded at the next start).
+   * (kept in the local log, uploaded at the next start). `retryIntervalMs` (Litestream's
+   * `shutdown-sync-interval`) retries a failed upload that often instead of on the back-off.
    */
-  async stop(options: { timeoutMs?: number } = {}): Promise<StopReport> {
+  async stop(options: { timeoutMs?: number; retryIntervalMs?: number } = {}): Promise<StopReport> {
     if (this.state === "stopped" || this.state === "stopping" || this.state === "new") {
       this.state = "stopped";
       return { unshipped: [] };
@@ -144,7 +145,7 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
     for (const w of this.waiting.values()) w.timer?.cancel();
     this.waiting.clear();
     this.watchers.close();
-    const reports = await Promise.all([...this.databases.values()].map((db) => db.stop(options.timeoutMs ?? 30_000)));
+    const reports = await Promise.all([...this.databases.values()].map((db) => db.stop(options.timeoutMs ?? 30_000, options.retryIntervalMs)));
     this.scheduler.close();
     this.state = "stopped";
     const unshipped = reports.flat();

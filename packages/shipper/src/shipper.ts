@@ -174,9 +174,11 @@ export class LtxShipper {
   /**
    * Uploads everything the log holds, retrying failures (the store probed every second),
    * until done or `deadline` (ms since the epoch); an upload still running then is
-   * aborted. Resolves with how many TXIDs the replica lacks (0: all shipped).
+   * aborted. With `retryInterval` (ms; Litestream's `shutdown-sync-interval`) a failed
+   * upload is retried that often instead of on the growing back-off. Resolves with how
+   * many TXIDs the replica lacks (0: all shipped).
    */
-  async flush(deadline: number): Promise<{ missing: number; lastError?: string | undefined }> {
+  async flush(deadline: number, retryInterval?: number): Promise<{ missing: number; lastError?: string | undefined }> {
     this.context.log.seal(this.options.maxBatchBytes);
     const target = this.context.log.tip?.txid ?? 0;
     const clock = this.context.clock;
@@ -189,7 +191,9 @@ export class LtxShipper {
           await this.waitFor(target, timeout.signal);
         } catch {
           // A failed pass rejects its waiters: wait a little (the back-off and the probe pace the retries) and look again.
-          if (!timeout.signal.aborted) await new Promise<void>((resolve) => clock.schedule(Math.min(PROBE_MS, Math.max(0, deadline - clock.now())), resolve));
+          if (!timeout.signal.aborted) await new Promise<void>((resolve) => clock.schedule(Math.min(retryInterval ?? PROBE_MS, Math.max(0, deadline - clock.now())), resolve));
+          // The interval, not the back-off, paces the retries now.
+          if (retryInterval !== undefined) this.policy.probeSucceeded();
         } finally {
           timer.cancel();
         }

@@ -13,6 +13,7 @@ import { formatTxid } from "../format.js";
 import { startHttpServer } from "../http.js";
 import { restoreFromReplicas, summaryLine } from "../restore-run.js";
 import { replicateOnce, type OnceOptions } from "../replicate-once.js";
+import { DEFAULT_HEARTBEAT_INTERVAL, Heartbeat } from "../heartbeat.js";
 import { VERSION } from "../version.js";
 
 const flags = defineFlags({
@@ -166,6 +167,7 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
   let code = 0;
   let report: StopReport = { unshipped: [] };
   let onceFailed = false;
+  let heartbeat: Heartbeat | undefined;
   try {
     await engine.start({ signal: io.signal });
     if (config.addr !== undefined) {
@@ -175,6 +177,10 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
         throw new CliError(`cannot serve metrics on ${config.addr}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
       logger.info("serving metrics and status", { url: `${http.url}/metrics`, status: `${http.url}/status` });
+    }
+    if (config.heartbeat !== undefined && once === undefined) {
+      heartbeat = new Heartbeat({ url: config.heartbeat.url, intervalMs: config.heartbeat.interval ?? DEFAULT_HEARTBEAT_INTERVAL, status: () => engine.status(), logger });
+      heartbeat.start();
     }
     if (argv !== undefined) {
       code = await runExec(argv, engine, logger, io, shutdown);
@@ -189,7 +195,10 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
     }
   } finally {
     shutdown.release();
-    report = await engine.stop(onceFailed ? { timeoutMs: 1 } : config.shutdownSyncTimeout !== undefined ? { timeoutMs: config.shutdownSyncTimeout } : {});
+    await heartbeat?.stop();
+    // Litestream v0.5 retries the final sync every shutdown-sync-interval (500ms) until shutdown-sync-timeout (30s).
+    const retryIntervalMs = config.shutdownSyncInterval ?? 500;
+    report = await engine.stop(onceFailed ? { timeoutMs: 1 } : { timeoutMs: config.shutdownSyncTimeout ?? 30_000, retryIntervalMs });
     await http?.close();
     logger.info("litestream shut down");
   }
