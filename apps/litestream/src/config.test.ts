@@ -298,7 +298,6 @@ describe("config errors name the file, the line and the key path", () => {
     ["retention-check-interval", "dbs:\n  - path: /a\n    replica:\n      path: /r\n      retention-check-interval: 1h\n", "dbs[0].replica.retention-check-interval", "retention runs when a snapshot is taken"],
     ["mcp-addr", 'mcp-addr: ":3001"\n', "mcp-addr", "MCP"],
     ["socket", "socket:\n  enabled: true\n", "socket", "control socket"],
-    ["heartbeat-url", "heartbeat-url: https://x\n", "heartbeat-url", "heartbeat"],
     ["logging.source", "logging:\n  source: true\n", "logging.source", "source locations"],
   ])("an unsupported key (%s) says so and where", (_key, text, keyPath, reason) => {
     const f = failure(text);
@@ -328,6 +327,15 @@ describe("config errors name the file, the line and the key path", () => {
 
   it("an unknown scheme", () => {
     expect(failure("dbs:\n  - path: /a\n    replica:\n      url: ftp://host/x\n").message).toContain("dbs[0].replica.url: unknown replica scheme ftp://");
+  });
+
+  it("heartbeat-url/-interval and shutdown-sync-timeout/-interval (v0.5)", () => {
+    const c = parse("heartbeat-url: https://hc-ping.com/abc\nheartbeat-interval: 2m\nshutdown-sync-timeout: 10s\nshutdown-sync-interval: 250ms\n");
+    expect(c).toMatchObject({ heartbeat: { url: "https://hc-ping.com/abc", interval: 120_000 }, shutdownSyncTimeout: 10_000, shutdownSyncInterval: 250 });
+    expect(parse("heartbeat-url: http://127.0.0.1:8080/ping\n").heartbeat).toEqual({ url: "http://127.0.0.1:8080/ping" });
+    expect(failure("heartbeat-url: ftp://x/y\n").message).toBe('/etc/litestream.yml:1:1: heartbeat-url: "ftp://x/y" must be an http:// or https:// URL');
+    expect(failure("heartbeat-url: https://x\nheartbeat-interval: 30s\n").message).toMatch(/heartbeat-interval: must be at least 60000/);
+    expect(failure("heartbeat-interval: 5m\n").message).toContain("heartbeat-interval: has no effect without heartbeat-url");
   });
 
   it("an empty file has no databases", () => {

@@ -43,6 +43,10 @@ export interface LitestreamConfig {
   exec?: string;
   /** How long `replicate` keeps trying to flush on shutdown (ms). */
   shutdownSyncTimeout?: number;
+  /** How often that flush retries a failed upload (ms). */
+  shutdownSyncInterval?: number;
+  /** `heartbeat-url` / `heartbeat-interval` (ms): a GET while every database is replicated. */
+  heartbeat?: { url: string; interval?: number };
   dbs: DatabaseConfig[];
   /** What was allowed but probably not meant (an unset `$VAR`), one message each, located. */
   warnings: string[];
@@ -116,6 +120,16 @@ function resolveConfig(yaml: RootYaml, file: string, cwd: string, warnings: stri
   if (yaml.addr !== undefined) config.addr = yaml.addr;
   if (yaml.exec !== undefined) config.exec = yaml.exec;
   if (yaml.shutdownSyncTimeout !== undefined) config.shutdownSyncTimeout = yaml.shutdownSyncTimeout;
+  if (yaml.shutdownSyncInterval !== undefined) config.shutdownSyncInterval = yaml.shutdownSyncInterval;
+  if (yaml.heartbeatUrl !== undefined) {
+    if (!/^https?:\/\/[^/?#]+/i.test(yaml.heartbeatUrl) || !URL.canParse(yaml.heartbeatUrl)) {
+      throw errorAt(yaml, "heartbeat-url", "invalid-value", `${JSON.stringify(yaml.heartbeatUrl)} must be an http:// or https:// URL`);
+    }
+    config.heartbeat = { url: yaml.heartbeatUrl };
+    if (yaml.heartbeatInterval !== undefined) config.heartbeat.interval = yaml.heartbeatInterval;
+  } else if (yaml.heartbeatInterval !== undefined) {
+    throw errorAt(yaml, "heartbeat-interval", "invalid-value", "has no effect without heartbeat-url");
+  }
   return config;
 }
 

@@ -19,6 +19,8 @@ import { lazyCommand, programUsage, runProgram, type ProgramSpec } from "@sqlrep
  * main.test.ts.
  */
 const replicateCommand = lazyCommand<Io>("replicate", "runs a server to replicate databases", async () => (await import("./commands/replicate.js")).replicateCommand);
+/** `reset` takes the replication lock with the backup engine's code (better-sqlite3): loaded when it runs, too. */
+const resetCommand = lazyCommand<Io>("reset", "resets local replication state for a database", async () => (await import("./commands/reset.js")).resetCommand);
 
 /** Every command, in the order the usage lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -27,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   importV3Command,
   ltxCommand,
   replicateCommand,
+  resetCommand,
   restoreCommand,
   snapshotsCommand,
   statusCommand,

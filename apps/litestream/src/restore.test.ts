@@ -1,6 +1,6 @@
 /** Tests of the built CLI's `restore`, `ltx`, `wal` and `status` against seeded directory and S3 replicas: targets, safety flags, integrity checks. */
 import { execFile } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { createFileReplicaClient, ReplicaRegistry, type ReplicaClient } from "@sqlrep/replica";
 import { createS3ReplicaClient, s3Backend } from "@sqlrep/replica-s3";
@@ -136,10 +136,58 @@ describe.skipIf(!built)(`restore, ltx and status against seeded replicas${built 
     mkdirSync(tmp.join("out"), { recursive: true });
     writeFileSync(out, "keep me");
     const refused = await runCli(["restore", "-o", out, fileUrl]);
-    expect(refused).toMatchObject({ code: 1, stderr: `error: output file already exists: ${out}\n` });
+    expect(refused).toMatchObject({ code: 1, stderr: `error: output file already exists: ${out} (use -force to replace it)\n` });
     const skipped = await runCli(["restore", "-if-db-not-exists", "-o", out, fileUrl]);
     expect(skipped).toMatchObject({ code: 0, stdout: `database already exists, skipping: ${out}\n`, stderr: "" });
     expect(readFileSync(out, "utf8")).toBe("keep me");
+  });
+
+  it("-force replaces an existing database and its side files, only once the restore succeeded", async () => {
+    const out = output();
+    mkdirSync(tmp.join("out"), { recursive: true });
+    writeFileSync(out, "old database");
+    writeFileSync(`${out}-wal`, "old wal");
+    writeFileSync(`${out}-shm`, "old shm");
+    const failed = await runCli(["restore", "-force", "-txid", "9", "-o", out, fileUrl]);
+    expect(failed.code).toBe(1);
+    expect(readFileSync(out, "utf8")).toBe("old database");
+    expect(readFileSync(`${out}-wal`, "utf8")).toBe("old wal");
+    const r = await runCli(["restore", "-force", "-o", out, fileUrl]);
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    expect(r.stdout).toMatch(/^restored .* TXID 0000000000000003 /);
+    expectState(out, 3);
+    for (const gone of [`${out}-wal`, `${out}-shm`, `${out}-journal`]) expect(existsSync(gone)).toBe(false);
+    expect(readdirSync(tmp.join("out")).filter((f) => f.includes("sqlrep-restore"))).toEqual([]);
+    // A -wal alone is refused without -force too: SQLite would apply it to the new file.
+    const lone = output();
+    writeFileSync(`${lone}-wal`, "stale");
+    expect(await runCli(["restore", "-o", lone, fileUrl])).toMatchObject({ code: 1, stderr: `error: output file already exists: ${lone}-wal (use -force to replace it)\n` });
+  });
+
+  it("-dry-run prints the plan and writes nothing; -json makes it (and a restore's result) JSON", async () => {
+    const out = output();
+    const r = await runCli(["restore", "-dry-run", "-txid", "2", "-o", out, fileUrl]);
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    expect(r.stdout).toContain(`  source: ${fileUrl}\n  target: ${out}\n  replica: file "file" (${tmp.join("replica")})\n  txid range: 0000000000000001 - 0000000000000002\n  restores to: TXID 0000000000000002 (2024-05-01T10:00:02Z)\n`);
+    expect(r.stdout).toMatch(/\n9 +0000000000000001-0000000000000002\.ltx +0000000000000001 +0000000000000002 +\d+ +2024-05-01T10:00:02Z\n$/);
+    expect(existsSync(out)).toBe(false);
+    // Config mode: the replica with the newest backup (local holds TXID 3, s3 only 2).
+    const planned = await runCli(["restore", "-dry-run", "-json", "-config", configFile, "-o", out, dbPath], { env: s3Env });
+    expect(planned.code).toBe(0);
+    const plan = JSON.parse(planned.stdout) as Record<string, unknown> & { files: Record<string, unknown>[] };
+    expect(plan).toMatchObject({ source: dbPath, target_path: out, replica: "file", replica_name: "local", txid: "0000000000000003", max_txid: "0000000000000003", output_exists: false });
+    expect(plan.files).toEqual([expect.objectContaining({ level: 9, name: "0000000000000001-0000000000000003.ltx", min_txid: "0000000000000001", max_txid: "0000000000000003" })]);
+    expect(existsSync(out)).toBe(false);
+
+    const restored = await runCli(["restore", "-json", "-o", out, fileUrl]);
+    expect(restored.code).toBe(0);
+    const result = JSON.parse(restored.stdout) as Record<string, unknown>;
+    expect(result).toMatchObject({ db_path: out, replica: "file", replica_name: "file", txid: "0000000000000003", checksum_verified: true, integrity_check: "quick", replaced: false, files: 1 });
+    expect(typeof result["duration_ms"]).toBe("number");
+    expectState(out, 3);
+    // Messages move to stderr so that stdout stays JSON.
+    const skipped = await runCli(["restore", "-json", "-if-db-not-exists", "-o", out, fileUrl]);
+    expect(skipped).toMatchObject({ code: 0, stdout: "", stderr: `database already exists, skipping: ${out}\n` });
   });
 
   it("an empty replica is an error; -if-replica-exists makes it a success", async () => {

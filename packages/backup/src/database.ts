@@ -480,6 +480,38 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
     return this.shippers.map((s) => ({ path: this.path, replica: s.name, txid: s.txid }));
   }
 
+  /**
+   * A snapshot on every replica now, of what is committed (staged first), even if nothing
+   * changed since the last one. Rejects with BackupError "sync" naming the replicas that failed.
+   */
+  async snapshot(signal?: AbortSignal): Promise<{ path: string; replica: string; txid: number }[]> {
+    if (this.state === "missing") throw new BackupError("missing", this.lastError ?? `${this.path} was deleted`, { path: this.path });
+    for (let i = 0; !this.stageAll() && i < 250; i++) await new Promise((r) => setTimeout(r, BUSY_RETRY_MS));
+    const txids = await this.onEveryReplica("snapshot", (s) => s.snapshotNow(signal));
+    return this.shippers.map((s, i) => ({ path: this.path, replica: s.name, txid: txids[i]! }));
+  }
+
+  /** Retention on every replica now, whatever its schedule. Rejects with BackupError "sync" naming the replicas that failed. */
+  async enforceRetention(): Promise<{ path: string; replica: string; deleted: number }[]> {
+    const deleted = await this.onEveryReplica("retention", (s) => s.enforceRetention());
+    return this.shippers.map((s, i) => ({ path: this.path, replica: s.name, deleted: deleted[i]! }));
+  }
+
+  /** `task` on every shipper at once; all must succeed. */
+  private async onEveryReplica(what: string, task: (s: LtxShipper) => Promise<number>): Promise<number[]> {
+    const results = await Promise.allSettled(this.shippers.map(task));
+    const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ name: this.shippers[i]!.name, error: r.reason as unknown }] : []));
+    if (failed.length > 0) {
+      throw new BackupError("sync", `${this.path}: ${what}: ${failed.map((f) => `replica ${f.name}: ${describeError(f.error)}`).join("; ")}`, {
+        path: this.path,
+        replica: failed.length === 1 ? failed[0]!.name : undefined,
+        retryable: true,
+        cause: failed[0]!.error,
+      });
+    }
+    return results.map((r) => (r as PromiseFulfilledResult<number>).value);
+  }
+
   status(): DatabaseStatus {
     this.noticeUnseenCommits();
     return {
@@ -536,7 +568,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
    * (retried until `timeoutMs`), then everything closes. Resolves with what did not
    * reach a replica (it stays in the local log for the next start).
    */
-  async stop(timeoutMs: number): Promise<UnshippedReport[]> {
+  async stop(timeoutMs: number, retryIntervalMs?: number): Promise<UnshippedReport[]> {
     if (this.stopped || this.stopping) return [];
     // No more events or timers; the shippers' final passes still stage and check the files.
     this.stopping = true;
@@ -547,7 +579,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
     const report: UnshippedReport[] = [];
     await Promise.all(
       this.shippers.map(async (s) => {
-        const { missing, lastError } = await s.flush(deadline);
+        const { missing, lastError } = await s.flush(deadline, retryIntervalMs);
         if (missing === 0) return;
         const entries = this.logValue?.after(s.txid) ?? [];
         report.push({ path: this.path, replica: s.name, missingTXIDs: missing, transactions: countTransactions(entries), lastError });

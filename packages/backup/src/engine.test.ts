@@ -280,3 +280,39 @@ describe("validation", () => {
     }
   }, 30_000);
 });
+
+describe("on request (replicate -once)", () => {
+  it("snapshot() writes a snapshot of what is committed on every replica; enforceRetention() runs retention now", async () => {
+    const path = tmp.join("on-request.db");
+    const writer = await Writer.open(path);
+    await writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    const client = createFileReplicaClient(tmp.join("on-request-replica"));
+    const engine = new BackupEngine({ databases: [{ path, snapshotRetention: 1, replicas: [{ name: "dir", client }] }], logger: memoryLogger() });
+    await expect(engine.snapshot()).rejects.toMatchObject({ code: "closed" });
+    await engine.start();
+    try {
+      await writer.insert(1, { rows: 3 });
+      const [synced] = await engine.sync();
+      const snapshotsBefore = (await listFiles(client, SNAPSHOT_LEVEL));
+      await writer.insert(2, { rows: 2 });
+      // Committed but not yet uploaded: the snapshot takes it.
+      const [snap] = await engine.snapshot();
+      expect(snap).toMatchObject({ path, replica: "dir" });
+      expect(snap!.txid).toBeGreaterThan(synced!.txid);
+      const snapshots = (await listFiles(client, SNAPSHOT_LEVEL));
+      expect(snapshots.map((f) => f.maxTXID)).toEqual([...snapshotsBefore.map((f) => f.maxTXID), snap!.txid]);
+      expect((await restoreLatest(client)).checksum).toBe(sourceImage(path).checksum);
+      await sleep(5);
+      // snapshotRetention 1 ms: every snapshot but the newest (and what only it needed) goes.
+      const [retained] = await engine.enforceRetention();
+      expect(retained).toMatchObject({ path, replica: "dir" });
+      expect(retained!.deleted).toBeGreaterThan(0);
+      expect((await listFiles(client, SNAPSHOT_LEVEL)).map((f) => f.maxTXID)).toEqual([snap!.txid]);
+      expect((await restoreLatest(client)).checksum).toBe(sourceImage(path).checksum);
+      await expect(engine.snapshot(tmp.join("unknown.db"))).rejects.toMatchObject({ code: "not-found" });
+    } finally {
+      await engine.stop();
+      await writer.close();
+    }
+  }, 30_000);
+});

@@ -134,9 +134,10 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
    * Graceful stop: uploads everything committed to every replica (retrying failures for
    * at most `timeoutMs`, default 30 s, then aborting uploads still running), closes the
    * SQLite connections, watchers and timers. Resolves with what did not reach a replica
-   * (kept in the local log, uploaded at the next start).
+   * (kept in the local log, uploaded at the next start). `retryIntervalMs` (Litestream's
+   * `shutdown-sync-interval`) retries a failed upload that often instead of on the back-off.
    */
-  async stop(options: { timeoutMs?: number } = {}): Promise<StopReport> {
+  async stop(options: { timeoutMs?: number; retryIntervalMs?: number } = {}): Promise<StopReport> {
     if (this.state === "stopped" || this.state === "stopping" || this.state === "new") {
       this.state = "stopped";
       return { unshipped: [] };
@@ -145,7 +146,7 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
     for (const w of this.waiting.values()) w.timer?.cancel();
     this.waiting.clear();
     this.watchers.close();
-    const reports = await Promise.all([...this.databases.values()].map((db) => db.stop(options.timeoutMs ?? 30_000)));
+    const reports = await Promise.all([...this.databases.values()].map((db) => db.stop(options.timeoutMs ?? 30_000, options.retryIntervalMs)));
     this.scheduler.close();
     this.state = "stopped";
     const unshipped = reports.flat();
@@ -172,6 +173,28 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
     const targets = path === undefined ? [...this.databases.values()] : [this.database(path)];
     const results = await Promise.all(targets.map((db) => db.sync(options.signal)));
     return results.flat();
+  }
+
+  /**
+   * A snapshot of every database (or of `path`) on each of its replicas now, even if
+   * nothing changed since the last (`replicate -once -force-snapshot`). Rejects with
+   * BackupError("sync") naming the replicas that failed.
+   */
+  async snapshot(path?: string, options: { signal?: AbortSignal } = {}): Promise<SyncResult[]> {
+    if (this.state !== "running") throw new BackupError("closed", `the engine is not running (${this.state})`);
+    const targets = path === undefined ? [...this.databases.values()] : [this.database(path)];
+    return (await Promise.all(targets.map((db) => db.snapshot(options.signal)))).flat();
+  }
+
+  /**
+   * Retention on every replica of every database (or of `path`) now, whatever its
+   * schedule and `retentionEnabled` (`replicate -once -enforce-retention`). Resolves with
+   * how many files each replica deleted; rejects with BackupError("sync") naming failures.
+   */
+  async enforceRetention(path?: string): Promise<{ path: string; replica: string; deleted: number }[]> {
+    if (this.state !== "running") throw new BackupError("closed", `the engine is not running (${this.state})`);
+    const targets = path === undefined ? [...this.databases.values()] : [this.database(path)];
+    return (await Promise.all(targets.map((db) => db.enforceRetention()))).flat();
   }
 
   /** The status of every database and replica. */

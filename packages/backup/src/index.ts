@@ -14,6 +14,9 @@ export type { BackupEngineOptions, DatabaseOptions, ReplicaTarget } from "./opti
 export { defaultMetaDir, type DatabaseStatus, type ReplicaStatus, type UnshippedReport } from "./database.js";
 export type { BackupEvents, CheckpointEvent, ErrorEvent, SnapshotEvent, SyncedEvent } from "./events.js";
 
+/** Clearing a database's local state (`litestream reset`). */
+export { resetLocalState, type ResetResult } from "./reset.js";
+
 /** Errors: one class, branch on `code`. */
 export { BackupError, isBackupError, type BackupErrorCode, type BackupErrorOptions } from "./errors.js";
 

@@ -148,6 +148,32 @@ export class ReplicaMaintenance {
     }
   }
 
+  /**
+   * Retention now, after the task running (`replicate -once -enforce-retention`), whatever
+   * the schedule and `retentionEnabled` (an explicit request). Resolves with how many
+   * files it deleted; rejects with its failure.
+   */
+  retainNow(): Promise<number> {
+    const run = this.chain.then(() => this.enforce(this.host.clock.now()));
+    this.chain = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async enforce(now: number): Promise<number> {
+    const { deleted } = await enforceRetention(this.host.client, {
+      snapshotRetention: this.options.snapshotRetention,
+      l0Retention: this.options.l0Retention,
+      levels: this.options.levels.map((l) => l.level),
+      now: new Date(now),
+      signal: this.host.signal,
+    });
+    if (deleted.length > 0) this.host.logger.debug("retention deleted files", { ...this.host.fields, files: deleted.length });
+    return deleted.length;
+  }
+
   private async retain(): Promise<void> {
     const started = this.host.clock.now();
     // Another run already saw what this one was for.
@@ -155,14 +181,7 @@ export class ReplicaMaintenance {
     if (due === undefined || due > started) return this.arm();
     this.retention.started(started);
     try {
-      const { deleted } = await enforceRetention(this.host.client, {
-        snapshotRetention: this.options.snapshotRetention,
-        l0Retention: this.options.l0Retention,
-        levels: this.options.levels.map((l) => l.level),
-        now: new Date(started),
-        signal: this.host.signal,
-      });
-      if (deleted.length > 0) this.host.logger.debug("retention deleted files", { ...this.host.fields, files: deleted.length });
+      await this.enforce(started);
     } catch (err) {
       this.retention.failed(this.host.clock.now());
       throw err;

@@ -117,6 +117,11 @@ export class ReplicaSync {
     return this.positionValue?.txid ?? 0;
   }
 
+  /** The TXID of the newest snapshot written here (0 before the first). */
+  get newestSnapshotTXID(): number {
+    return this.newestSnapshot?.txid ?? 0;
+  }
+
   /** Reads the replica's last state (before the feeder resumes); a failure is retried by the first pass. */
   async loadTip(signal?: AbortSignal): Promise<ReplicaTip | undefined> {
     try {
@@ -221,6 +226,16 @@ export class ReplicaSync {
     if (pre === (ref.minTXID === 1 ? 0n : preApply) && ends.post === postApply) return found;
     this.notOurs(Math.max(ref.maxTXID, this.tip?.txid ?? 0), `level ${ref.level} file ${formatTxid(ref.minTXID)}-${formatTxid(ref.maxTXID)} was written by another writer (checksum ${formatChecksum(ends.post)})`);
     return undefined;
+  }
+
+  /**
+   * A snapshot now, whatever the schedule and even if nothing changed since the last
+   * (`replicate -once -force-snapshot`); resumes first when needed. The shipper runs it
+   * in place of a pass, never beside one.
+   */
+  async forcedSnapshot(signal: AbortSignal): Promise<PassOutcome> {
+    if (!this.resumedValue) await this.resume(signal);
+    return this.snapshot(signal, this.snapshotReason ?? "forced");
   }
 
   /** Caught up: a periodic (or first) snapshot when one is due and something changed since the last. */

@@ -186,3 +186,40 @@ describe("LtxShipper maintenance: snapshots and validation", () => {
     expect(await replicaFiles(h.client)).toContain("L0 4-4");
   });
 });
+
+describe("LtxShipper on request (replicate -once)", () => {
+  it("snapshotNow uploads a snapshot at the log's tip even when nothing changed since the last", async () => {
+    const h = setup();
+    await h.start();
+    await commitEverySecond(h, 2);
+    expect(await levelFiles(h.client, 9)).toEqual(["1-1"]);
+    expect(await h.shipper.snapshotNow()).toBe(3);
+    expect(await levelFiles(h.client, 9)).toEqual(["1-1", "1-3"]);
+    // Nothing changed: asked again, it still writes one (at the same TXID it already holds, so the name is taken by our own file).
+    expect(await h.shipper.snapshotNow()).toBe(3);
+    expect(h.eventsOf("snapshot").map((e) => e.reason)).toEqual(["initial snapshot of an empty replica", "forced", "forced"]);
+    await expectRestoresToNow(h);
+    // Uploads go on after it.
+    h.feeder.commit([2]);
+    await elapse(h.clock, h.client, 1000);
+    expect(await levelFiles(h.client, 0)).toContain("4-4");
+    await expectRestoresToNow(h);
+  });
+
+  it("enforceRetention deletes what retention allows now, off schedule and even with retention disabled", async () => {
+    const h = setup({ shipper: { levels: [{ level: 1, interval: 10_000 }], retentionEnabled: false, l0Retention: MIN, snapshotRetention: MIN } });
+    await h.start();
+    await commitEverySecond(h, 3);
+    await elapse(h.clock, h.client, 20_000, 1000);
+    expect(await levelFiles(h.client, 1)).toEqual(["2-4"]);
+    expect(await h.shipper.snapshotNow()).toBe(4);
+    await elapse(h.clock, h.client, 2 * MIN, 10_000);
+    expect(h.client.requests.delete).toBe(0);
+    const deleted = await h.shipper.enforceRetention();
+    expect(deleted).toBeGreaterThan(0);
+    expect(h.client.requests.delete).toBeGreaterThan(0);
+    // The older snapshot went; the newest stays and the replica still restores.
+    expect(await levelFiles(h.client, 9)).toEqual(["1-4"]);
+    await expectRestoresToNow(h);
+  });
+});

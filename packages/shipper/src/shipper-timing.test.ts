@@ -251,6 +251,21 @@ describe("LtxShipper: flush at shutdown", () => {
     expect(h.eventsOf("failed").length).toBeGreaterThanOrEqual(3);
   });
 
+  it("retries at retryInterval (shutdown-sync-interval) instead of the growing back-off", async () => {
+    const h = await started();
+    h.client.mode = "down";
+    h.feeder.commit([1]);
+    await h.settle();
+    const before = h.eventsOf("failed").length;
+    const deadline = h.clock.now() + 10_000;
+    const flushing = h.shipper.flush(deadline, 500);
+    for (let i = 0; i < 200 && (await pending(flushing)); i++) await elapse(h.clock, h.client, 100);
+    const outcome = await until(h.clock, flushing);
+    expect(outcome.ok && outcome.value.missing).toBe(1);
+    // About one try every 500 ms over 10 s (the back-off alone makes 4 or 5: 1, 2, 4, 8 s).
+    expect(h.eventsOf("failed").length - before).toBeGreaterThanOrEqual(15);
+  });
+
   it("returns 0 once the replica recovers before the deadline, with everything staged shipped", async () => {
     const h = await started();
     h.client.mode = "down";

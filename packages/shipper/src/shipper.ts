@@ -174,9 +174,11 @@ export class LtxShipper {
   /**
    * Uploads everything the log holds, retrying failures (the store probed every second),
    * until done or `deadline` (ms since the epoch); an upload still running then is
-   * aborted. Resolves with how many TXIDs the replica lacks (0: all shipped).
+   * aborted. With `retryInterval` (ms; Litestream's `shutdown-sync-interval`) a failed
+   * upload is retried that often instead of on the growing back-off. Resolves with how
+   * many TXIDs the replica lacks (0: all shipped).
    */
-  async flush(deadline: number): Promise<{ missing: number; lastError?: string | undefined }> {
+  async flush(deadline: number, retryInterval?: number): Promise<{ missing: number; lastError?: string | undefined }> {
     this.context.log.seal(this.options.maxBatchBytes);
     const target = this.context.log.tip?.txid ?? 0;
     const clock = this.context.clock;
@@ -189,7 +191,9 @@ export class LtxShipper {
           await this.waitFor(target, timeout.signal);
         } catch {
           // A failed pass rejects its waiters: wait a little (the back-off and the probe pace the retries) and look again.
-          if (!timeout.signal.aborted) await new Promise<void>((resolve) => clock.schedule(Math.min(PROBE_MS, Math.max(0, deadline - clock.now())), resolve));
+          if (!timeout.signal.aborted) await new Promise<void>((resolve) => clock.schedule(Math.min(retryInterval ?? PROBE_MS, Math.max(0, deadline - clock.now())), resolve));
+          // The interval, not the back-off, paces the retries now.
+          if (retryInterval !== undefined) this.policy.probeSucceeded();
         } finally {
           timer.cancel();
         }
@@ -199,6 +203,40 @@ export class LtxShipper {
       if (this.txid < target) this.inFlight?.abort(new ReplicaError("timeout", `replica ${this.name}: the final upload did not finish in time`));
     }
     return { missing: Math.max(0, target - this.txid), lastError: this.lastError };
+  }
+
+  /**
+   * Uploads a snapshot at the log's tip now, even if nothing changed since the last one
+   * (`replicate -once -force-snapshot`): after the pass running, never beside one.
+   * Resolves with the snapshot's TXID; rejects with the failure (also reported as usual).
+   */
+  async snapshotNow(signal?: AbortSignal): Promise<number> {
+    if (this.closed) throw new ReplicaError("aborted", `the shipper of replica ${this.name} is stopped`);
+    while (this.running) await new Promise((r) => setTimeout(r, 5));
+    this.running = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+    try {
+      const outcome = await this.sync.forcedSnapshot(signal ? AbortSignal.any([this.context.signal, signal]) : this.context.signal);
+      this.succeeded(outcome);
+      // Not `txid`: level-0 files the snapshot overtook may still be on their way.
+      return this.sync.newestSnapshotTXID;
+    } catch (err) {
+      this.failedPass(err, ++this.passes);
+      throw err;
+    } finally {
+      this.running = false;
+      if (!this.closed && this.dirty && this.timer === undefined) this.kick();
+    }
+  }
+
+  /**
+   * Runs retention on the replica now (`replicate -once -enforce-retention`), after the
+   * maintenance task running. Resolves with how many files were deleted.
+   */
+  enforceRetention(): Promise<number> {
+    if (this.closed) return Promise.reject(new ReplicaError("aborted", `the shipper of replica ${this.name} is stopped`));
+    return this.sync.maintenance.retainNow();
   }
 
   /** Stops timers and maintenance; waiters are rejected. Resolves when running work ended. */

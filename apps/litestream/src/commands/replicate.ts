@@ -12,6 +12,8 @@ import { createLogger, createMetricsRegistry, defineFlags, isLogLevel, runChild,
 import { formatTxid } from "../format.js";
 import { startHttpServer } from "../http.js";
 import { restoreFromReplicas, summaryLine } from "../restore-run.js";
+import { replicateOnce, type OnceOptions } from "../replicate-once.js";
+import { DEFAULT_HEARTBEAT_INTERVAL, Heartbeat } from "../heartbeat.js";
 import { VERSION } from "../version.js";
 
 const flags = defineFlags({
@@ -30,6 +32,9 @@ const flags = defineFlags({
     type: "boolean",
     usage: "Restores each database that does not exist from its replicas\n(with PRAGMA quick_check) before replicating it.",
   },
+  once: { type: "boolean", usage: "Syncs every database to its replicas once, then exits\n(non-zero, naming the failure, if one did not make it). Excludes -exec." },
+  "force-snapshot": { type: "boolean", usage: "With -once: a snapshot of every database on every replica after the sync." },
+  "enforce-retention": { type: "boolean", usage: "With -once: retention on every replica after the sync (and snapshot)." },
 });
 
 /** `litestream replicate`: continuous backup of the databases of the config (or of one DB to URLs). */
@@ -53,6 +58,9 @@ export const replicateCommand = defineCommand({
     "",
     "# Run an application under litestream; exit when it exits.",
     '$ litestream replicate -exec "node server.js"',
+    "",
+    "# Sync every database once, with a fresh snapshot, then exit (e.g. from cron).",
+    "$ litestream replicate -once -force-snapshot",
   ],
   async run({ flags, given, positionals }, io) {
     let config: LitestreamConfig;
@@ -65,6 +73,10 @@ export const replicateCommand = defineCommand({
       if (config.dbs.length === 0) throw new CliError(`no databases specified in configuration (${configPath(flags.config, io.env)})`);
     }
     const exec = flags.exec ?? config.exec;
+    if (flags.once && exec !== undefined) throw new UsageError("cannot specify -once flag with -exec");
+    if (flags["force-snapshot"] && !flags.once) throw new UsageError("cannot specify -force-snapshot flag without -once");
+    if (flags["enforce-retention"] && !flags.once) throw new UsageError("cannot specify -enforce-retention flag without -once");
+    const once = flags.once ? { forceSnapshot: flags["force-snapshot"], enforceRetention: flags["enforce-retention"] } : undefined;
     const logger = createLogger({
       level: logLevel(config.logging.level, flags["log-level"], io.env),
       format: config.logging.type,
@@ -72,7 +84,7 @@ export const replicateCommand = defineCommand({
     });
     for (const warning of config.warnings) logger.warn(warning);
     if (flags["restore-if-db-not-exists"]) for (const db of config.dbs) db.restoreIfNotExists = true;
-    return replicate(config, exec, logger, io);
+    return replicate(config, exec, logger, io, once);
   },
 });
 
@@ -109,7 +121,7 @@ function logLevel(configured: LogLevel, flag: string | undefined, env: NodeJS.Pr
   return level;
 }
 
-async function replicate(config: LitestreamConfig, exec: string | undefined, logger: Logger, io: Io): Promise<number> {
+async function replicate(config: LitestreamConfig, exec: string | undefined, logger: Logger, io: Io, once?: OnceOptions): Promise<number> {
   const argv = exec === undefined ? undefined : splitShellWords(exec);
   if (argv !== undefined && argv.length === 0) throw new UsageError("the exec command is empty");
   const registry = await createRegistry(replicaTypes(config.dbs));
@@ -154,6 +166,8 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
   let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
   let code = 0;
   let report: StopReport = { unshipped: [] };
+  let onceFailed = false;
+  let heartbeat: Heartbeat | undefined;
   try {
     await engine.start({ signal: io.signal });
     if (config.addr !== undefined) {
@@ -164,15 +178,27 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
       }
       logger.info("serving metrics and status", { url: `${http.url}/metrics`, status: `${http.url}/status` });
     }
+    if (config.heartbeat !== undefined && once === undefined) {
+      heartbeat = new Heartbeat({ url: config.heartbeat.url, intervalMs: config.heartbeat.interval ?? DEFAULT_HEARTBEAT_INTERVAL, status: () => engine.status(), logger });
+      heartbeat.start();
+    }
     if (argv !== undefined) {
       code = await runExec(argv, engine, logger, io, shutdown);
+    } else if (once !== undefined) {
+      // A failed -once exits at once: what did not go stays in the local log for the next run.
+      onceFailed = true;
+      await replicateOnce(engine, once, logger, io.signal);
+      onceFailed = false;
     } else {
       const signal = await shutdown.requested;
       logger.info("signal received, litestream shutting down", { signal });
     }
   } finally {
     shutdown.release();
-    report = await engine.stop(config.shutdownSyncTimeout !== undefined ? { timeoutMs: config.shutdownSyncTimeout } : {});
+    await heartbeat?.stop();
+    // Litestream v0.5 retries the final sync every shutdown-sync-interval (500ms) until shutdown-sync-timeout (30s).
+    const retryIntervalMs = config.shutdownSyncInterval ?? 500;
+    report = await engine.stop(onceFailed ? { timeoutMs: 1 } : { timeoutMs: config.shutdownSyncTimeout ?? 30_000, retryIntervalMs });
     await http?.close();
     logger.info("litestream shut down");
   }

@@ -1,13 +1,15 @@
-/** `litestream restore`: its flags and their checks, then a restore from the chosen replica (LTX or v0.3 layout) to a TXID, a time or the latest state. */
-import { existsSync } from "node:fs";
+/** `litestream restore`: its flags and their checks, then a restore (or its plan, with -dry-run) from the chosen replica (LTX or v0.3 layout) to a TXID, a time or the latest state. */
+import { lstatSync, type Stats } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand } from "../command.js";
 import { CliError, CONFIG_FLAGS, describeReplica, resolveTarget } from "../context.js";
 import { defineFlags, UsageError, type FlagValues } from "@sqlrep/runtime";
-import { parseTimestampFlag, parseTxidFlag } from "../format.js";
+import { formatTime, formatTxid, parseTimestampFlag, parseTxidFlag } from "../format.js";
 import { progressBar } from "../progress.js";
 import { restoreFromReplicas, summaryLine } from "../restore-run.js";
 import { restoreRequest } from "../restore-flags.js";
+import { dryRunPlan, formatDryRunPlan } from "../restore-dry-run.js";
+import { forcedOutput, sideFiles } from "../restore-force.js";
 import type { RestoreRequest } from "@sqlrep/replica";
 
 const flags = defineFlags({
@@ -28,6 +30,9 @@ const flags = defineFlags({
   },
   generation: { type: "string", placeholder: "NAME", usage: "Restore from this Litestream v0.3 generation.\nDefaults to the layout (v0.3 or LTX) and generation with the newest data." },
   index: { type: "string", placeholder: "NUM", usage: "Restore up to and including this hex-encoded v0.3 WAL index;\nneeds -generation." },
+  "dry-run": { type: "boolean", usage: "Prints the restore plan (the replica, the files, the TXID and time\nit would restore to) and exits without writing anything." },
+  force: { type: "boolean", usage: "Replaces an existing output database (and removes its -wal, -shm\nand -journal) once the restored copy is complete and checked." },
+  json: { type: "boolean", usage: "Prints the result (or, with -dry-run, the plan) as JSON on stdout;\nmessages go to stderr." },
 });
 
 type RestoreFlags = FlagValues<typeof flags>;
@@ -55,6 +60,9 @@ export const restoreCommand = defineCommand({
     "",
     "# Restore database up to a transaction and check it.",
     "$ litestream restore -txid 00000000000003e8 -integrity-check -o /tmp/db /path/to/db",
+    "",
+    "# Show what a restore would read, without writing anything.",
+    "$ litestream restore -dry-run -o /tmp/db s3://mybkt/db",
   ],
   async run({ flags, given, positionals }, io) {
     if (positionals.length === 0) throw new UsageError("database path or replica URL required");
@@ -64,39 +72,90 @@ export const restoreCommand = defineCommand({
     const { db, replicas } = await resolveTarget(arg, flags, given, io);
     if (!db && flags.o === undefined) throw new UsageError("output path required: -o PATH (a REPLICA_URL has no database path to restore to)");
     const output = resolve(io.cwd, flags.o ?? db!.path);
-    if (existsSync(output)) {
-      if (flags["if-db-not-exists"]) {
-        io.stdout.write(`database already exists, skipping: ${output}\n`);
-        return 0;
+    // With -json, stdout carries the JSON document only.
+    const say = (line: string) => (flags.json ? io.stderr : io.stdout).write(`${line}\n`);
+    const existing = statOutput(output);
+    if (existing && flags["if-db-not-exists"]) {
+      say(`database already exists, skipping: ${output}`);
+      return 0;
+    }
+    if (existing?.isDirectory()) throw new CliError(`cannot restore to ${output}: it is a directory`);
+    if (flags["dry-run"]) {
+      const planned = await dryRunPlan(replicas, request, { source: arg, output, outputExists: existing !== undefined }, io.signal);
+      if (!planned) {
+        if (flags["if-replica-exists"]) {
+          say("no matching backups found");
+          return 0;
+        }
+        throw new CliError(`no matching backups found in ${replicas.map(describeReplica).join(", ")}`);
       }
-      throw new CliError(`output file already exists: ${output}`);
+      for (const message of planned.skipped) io.stderr.write(`warning: ${message}\n`);
+      io.stdout.write(flags.json ? `${JSON.stringify(planned.plan, null, 2)}\n` : formatDryRunPlan(planned.plan));
+      return 0;
+    }
+    const sides = sideFiles(output);
+    if (!flags.force && (existing || sides.length > 0)) {
+      throw new CliError(`output file already exists: ${existing ? output : sides[0]!} (use -force to replace it)`);
     }
     const check = integrityMode(flags["integrity-check"]);
-    const bar = io.stderr.isTTY ? progressBar(io.stderr) : undefined;
+    const bar = io.stderr.isTTY && !flags.json ? progressBar(io.stderr) : undefined;
+    // -force restores beside the output and replaces it only once the copy is complete and checked.
+    const target = existing || sides.length > 0 ? forcedOutput(output) : undefined;
+    const started = performance.now();
     let restored: Awaited<ReturnType<typeof restoreFromReplicas>>;
     try {
       restored = await restoreFromReplicas(replicas, request, {
-        output,
+        output: target?.path ?? output,
         parallelism: flags.parallelism,
         integrityCheck: check,
         signal: io.signal,
         onProgress: bar ? (p) => bar.update(p) : undefined,
         warn: (message) => io.stderr.write(`warning: ${message}\n`),
       });
+      if (restored) await target?.install();
     } finally {
       bar?.done();
+      await target?.discard();
     }
     if (!restored) {
       if (flags["if-replica-exists"]) {
-        io.stdout.write("no matching backups found\n");
+        say("no matching backups found");
         return 0;
       }
       throw new CliError(`no matching backups found in ${replicas.map(describeReplica).join(", ")}`);
     }
-    io.stdout.write(summaryLine(output, restored.source, restored.summary, check) + "\n");
+    const { source, summary } = restored;
+    if (flags.json) {
+      const result = {
+        db_path: output,
+        replica: replicas.find((r) => r.name === source.name)?.client.type ?? "",
+        replica_name: source.name,
+        txid: summary.legacy ? "" : formatTxid(summary.txid),
+        timestamp: formatTime(summary.timestamp),
+        bytes: summary.bytes,
+        files: summary.files,
+        checksum_verified: summary.checksumVerified,
+        duration_ms: Math.round(performance.now() - started),
+        integrity_check: check ?? "none",
+        replaced: target !== undefined,
+      };
+      io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    } else {
+      io.stdout.write(summaryLine(output, source, summary, check) + "\n");
+    }
     return 0;
   },
 });
+
+/** The output's stat, undefined when it does not exist (a path through a file is reported by the restore itself). */
+function statOutput(path: string): Stats | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
+    throw err;
+  }
+}
 
 /** `-integrity-check`: quick unless told otherwise; `none` skips SQLite's check. */
 function integrityMode(flag: string | undefined): "quick" | "full" | undefined {
