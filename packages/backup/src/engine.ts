@@ -219,7 +219,8 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
    * and uploaded to its replicas (retried for at most `timeoutMs`, default 30 s), then its
    * connections, lock and watch are released and it leaves `status()` and the metrics'
    * gauges. Resolves with what did not reach a replica (kept in its local log for the
-   * next time it is replicated). A waited-for database is simply dropped. Throws
+   * next time it is replicated). A waited-for database is simply dropped, a deleted one
+   * (`state: "missing"`) at once, reporting what it had not uploaded. Throws
    * BackupError "not-found" when the engine does not have the path.
    */
   async removeDatabase(path: string, options: { timeoutMs?: number } = {}): Promise<UnshippedReport[]> {
@@ -239,7 +240,8 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
     const db = this.databases.get(full);
     if (db === undefined) throw new BackupError("not-found", `${path} is not replicated by this engine`, { path: full });
     this.forget(db);
-    const removal = db.stop(options.timeoutMs ?? 30_000);
+    // A deleted database uploads nothing more (see TrackedDatabase): its final sync could only wait out the timeout.
+    const removal = db.stop(db.status().state === "missing" ? 0 : (options.timeoutMs ?? 30_000));
     this.removals.add(removal);
     try {
       const unshipped = await removal;

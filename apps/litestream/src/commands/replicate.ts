@@ -1,7 +1,7 @@
 // `litestream replicate`: runs the backup engine over the config's databases (or one database
 // given with its replica URLs), serves metrics and status, and optionally runs an -exec child.
 import { existsSync } from "node:fs";
-import { BackupEngine, type DatabaseOptions, type StopReport } from "@sqlrep/backup";
+import { BackupEngine, type StopReport } from "@sqlrep/backup";
 import { formatDuration } from "@sqlrep/config";
 import { isReplicaError } from "@sqlrep/replica";
 import { BACKENDS } from "../backends.js";
@@ -9,7 +9,10 @@ import { defineCommand } from "../command.js";
 import { configPath, urlSpec, refuseSharedReplicas, resolveDatabasePath, type LitestreamConfig, type ReplicaConfig } from "../config.js";
 import { CliError, CONFIG_FLAGS, createClient, createRegistry, readConfig, replicaTypes, type Io, type NamedReplica } from "../context.js";
 import { createLogger, createMetricsRegistry, defineFlags, isLogLevel, runChild, Shutdown, splitShellWords, UsageError, type Logger, type LogLevel } from "@sqlrep/runtime";
+import { expandDirectories } from "../directory-scan.js";
+import { DirectoryWatch } from "../directory-watch.js";
 import { formatTxid } from "../format.js";
+import { ManagedDatabases } from "../managed.js";
 import { startHttpServer } from "../http.js";
 import { restoreFromReplicas, summaryLine } from "../restore-run.js";
 import { VERSION } from "../version.js";
@@ -62,7 +65,10 @@ export const replicateCommand = defineCommand({
       config = positionalConfig(positionals, io);
     } else {
       config = await readConfig(flags, io, { quiet: true }); // warnings go to the log below
-      if (config.dbs.length === 0) throw new CliError(`no databases specified in configuration (${configPath(flags.config, io.env)})`);
+      config.dbs.push(...expandDirectories(config));
+      if (config.dbs.length === 0 && !config.directories.some((d) => d.directory.watch)) {
+        throw new CliError(`no databases specified in configuration (${configPath(flags.config, io.env)})`);
+      }
     }
     const exec = flags.exec ?? config.exec;
     const logger = createLogger({
@@ -93,7 +99,7 @@ function positionalConfig([dbArg, ...urls]: readonly string[], io: Io): Litestre
   });
   const dbs = [{ path: resolveDatabasePath(dbArg!, io.cwd), settings: {}, replicas }];
   refuseSharedReplicas(dbs, BACKENDS, (_, j) => `replica URL ${urls[j]}`, (_, __, message) => new UsageError(message));
-  return { logging: { level: "info", type: "text", stderr: false }, dbs, warnings: [] };
+  return { logging: { level: "info", type: "text", stderr: false }, dbs, directories: [], warnings: [] };
 }
 
 /** `-log-level`, else `LOG_LEVEL`, else `logging.level`, as in Litestream v0.5. */
@@ -117,14 +123,12 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
   for (const [i, db] of config.dbs.entries()) {
     if (db.restoreIfNotExists && !existsSync(db.path)) await restoreMissing(db.path, named[i]!, logger, io);
   }
-  const databases: DatabaseOptions[] = config.dbs.map((db, i) => ({
-    path: db.path,
-    ...db.settings,
-    replicas: named[i]!.map((r) => ({ name: r.name, client: r.client, ...(r.config.syncInterval !== undefined ? { syncInterval: r.config.syncInterval } : {}) })),
-  }));
   // The process's own CPU, memory and event-loop metrics only when /metrics is served: they keep monitors running.
   const metrics = createMetricsRegistry({ processMetrics: config.addr !== undefined });
-  const engine = new BackupEngine({ databases, logger, registry: metrics });
+  const engine = new BackupEngine({ databases: [], logger, registry: metrics });
+  // Databases join and leave while running (directory watch, control socket): the engine starts with these.
+  const managed = new ManagedDatabases(engine, registry);
+  for (const db of config.dbs) await managed.add(db);
   logEvents(engine, logger);
 
   logger.info("litestream", { version: `v${VERSION}`, implementation: "sqlrep", ...(config.file ? { config: config.file } : {}) });
@@ -152,10 +156,14 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
     },
   });
   let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
+  const watches: DirectoryWatch[] = [];
   let code = 0;
   let report: StopReport = { unshipped: [] };
   try {
     await engine.start({ signal: io.signal });
+    for (const entry of config.directories) {
+      if (entry.directory.watch) watches.push(new DirectoryWatch(entry, config.dbs.map((d) => d.path), { add: (db) => managed.add(db), remove: (path) => managed.remove(path) }, logger));
+    }
     if (config.addr !== undefined) {
       try {
         http = await startHttpServer(config.addr, { registry: metrics, status: () => engine.status() });
@@ -172,6 +180,7 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
     }
   } finally {
     shutdown.release();
+    await Promise.all(watches.map((w) => w.close()));
     report = await engine.stop(config.shutdownSyncTimeout !== undefined ? { timeoutMs: config.shutdownSyncTimeout } : {});
     await http?.close();
     logger.info("litestream shut down");
