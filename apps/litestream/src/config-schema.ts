@@ -2,11 +2,14 @@
  * The strict schema of a Litestream config (v0.3 and v0.5 keys), with the replica keys of
  * the backends served, and a reason for every Litestream key sqlrep does not implement.
  */
-import { boolean, byteSize, duration, integer, list, object, oneOf, string, unsupported, type Infer } from "@sqlrep/config";
+import { boolean, byteSize, duration, fileMode, integer, list, object, oneOf, string, unsupported, type Infer } from "@sqlrep/config";
 import type { ReplicaBackend } from "@sqlrep/replica";
 import { backendKeyShape, declaredKeys } from "./replica-config.js";
 
 const NOT_SUPPORTED = "not supported by sqlrep";
+
+/** Where the control socket listens, and where its clients look, by default (Litestream v0.5's). */
+export const DEFAULT_SOCKET_PATH = "/var/run/litestream.sock";
 
 /** Keys of Litestream's S3, ABS, SFTP, WebDAV, NATS and OSS replicas that we do not implement. */
 const UNSUPPORTED_REPLICA_KEYS = {
@@ -118,7 +121,7 @@ export function configSchema(backends: readonly ReplicaBackend[]) {
     "heartbeat-url": unsupported(`${NOT_SUPPORTED}: heartbeat pings (scrape /metrics instead)`),
     "heartbeat-interval": unsupported(`${NOT_SUPPORTED}: heartbeat pings (scrape /metrics instead)`),
     "shutdown-sync-interval": unsupported(`${NOT_SUPPORTED}: the shutdown flush retries on its own schedule; shutdown-sync-timeout bounds it`),
-    socket: unsupported(`${NOT_SUPPORTED}: the control socket (start/stop/sync/register commands)`),
+    socket: object({ enabled: boolean().default(false), path: string({ nonEmpty: true }).default(DEFAULT_SOCKET_PATH), permissions: fileMode().default(0o600) }).optional(),
     "verify-compaction": unsupported(`${NOT_SUPPORTED}: every LTX file we write carries checksums that restore verifies`),
     "l0-retention-check-interval": unsupported(`${NOT_SUPPORTED}: L0 retention runs on the engine's own schedule`),
     ...unsupportedReplicaKeys,

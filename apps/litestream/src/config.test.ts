@@ -296,7 +296,6 @@ describe("config errors name the file, the line and the key path", () => {
     ["an SFTP key", "dbs:\n  - path: /a\n    replica:\n      host: example.com\n", "dbs[0].replica.host", "SFTP"],
     ["retention-check-interval", "dbs:\n  - path: /a\n    replica:\n      path: /r\n      retention-check-interval: 1h\n", "dbs[0].replica.retention-check-interval", "retention runs when a snapshot is taken"],
     ["mcp-addr", 'mcp-addr: ":3001"\n', "mcp-addr", "MCP"],
-    ["socket", "socket:\n  enabled: true\n", "socket", "control socket"],
     ["heartbeat-url", "heartbeat-url: https://x\n", "heartbeat-url", "heartbeat"],
     ["logging.source", "logging:\n  source: true\n", "logging.source", "source locations"],
   ])("an unsupported key (%s) says so and where", (_key, text, keyPath, reason) => {

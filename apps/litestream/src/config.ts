@@ -50,6 +50,8 @@ export interface LitestreamConfig {
   /** How long `replicate` keeps trying to flush on shutdown (ms). */
   shutdownSyncTimeout?: number;
   dbs: DatabaseConfig[];
+  /** The control socket `replicate` serves (`socket.enabled: true`). */
+  socket?: { path: string; permissions: number };
   /** Directory mode entries (`dir` + `pattern`): expanded into databases by `replicate`. */
   directories: DirectoryConfig[];
   /** What was allowed but probably not meant (an unset `$VAR`), one message each, located. */
@@ -124,6 +126,7 @@ function resolveConfig(yaml: RootYaml, file: string, cwd: string, warnings: stri
   };
   if (yaml.addr !== undefined) config.addr = yaml.addr;
   if (yaml.exec !== undefined) config.exec = yaml.exec;
+  if (yaml.socket?.enabled) config.socket = { path: resolve(cwd, expandHome(yaml.socket.path)), permissions: yaml.socket.permissions };
   if (yaml.shutdownSyncTimeout !== undefined) config.shutdownSyncTimeout = yaml.shutdownSyncTimeout;
   return config;
 }

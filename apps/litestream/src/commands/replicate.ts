@@ -8,11 +8,12 @@ import { BACKENDS } from "../backends.js";
 import { defineCommand } from "../command.js";
 import { configPath, urlSpec, refuseSharedReplicas, resolveDatabasePath, type LitestreamConfig, type ReplicaConfig } from "../config.js";
 import { CliError, CONFIG_FLAGS, createClient, createRegistry, readConfig, replicaTypes, type Io, type NamedReplica } from "../context.js";
-import { createLogger, createMetricsRegistry, defineFlags, isLogLevel, runChild, Shutdown, splitShellWords, UsageError, type Logger, type LogLevel } from "@sqlrep/runtime";
+import { createLogger, createMetricsRegistry, defineFlags, isLogLevel, runChild, Shutdown, splitShellWords, UsageError, type HttpService, type Logger, type LogLevel } from "@sqlrep/runtime";
 import { expandDirectories } from "../directory-scan.js";
 import { DirectoryWatch } from "../directory-watch.js";
 import { formatTxid } from "../format.js";
 import { ManagedDatabases } from "../managed.js";
+import { startControlServer } from "../control-server.js";
 import { startHttpServer } from "../http.js";
 import { restoreFromReplicas, summaryLine } from "../restore-run.js";
 import { VERSION } from "../version.js";
@@ -66,7 +67,7 @@ export const replicateCommand = defineCommand({
     } else {
       config = await readConfig(flags, io, { quiet: true }); // warnings go to the log below
       config.dbs.push(...expandDirectories(config));
-      if (config.dbs.length === 0 && !config.directories.some((d) => d.directory.watch)) {
+      if (config.dbs.length === 0 && !config.directories.some((d) => d.directory.watch) && config.socket === undefined) {
         throw new CliError(`no databases specified in configuration (${configPath(flags.config, io.env)})`);
       }
     }
@@ -156,11 +157,13 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
     },
   });
   let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
+  let control: HttpService | undefined;
   const watches: DirectoryWatch[] = [];
   let code = 0;
   let report: StopReport = { unshipped: [] };
   try {
     await engine.start({ signal: io.signal });
+    if (config.socket !== undefined) control = await startControlServer(config.socket.path, config.socket.permissions, { engine, managed, logger, version: `v${VERSION}` });
     for (const entry of config.directories) {
       if (entry.directory.watch) watches.push(new DirectoryWatch(entry, config.dbs.map((d) => d.path), { add: (db) => managed.add(db), remove: (path) => managed.remove(path) }, logger));
     }
@@ -180,6 +183,7 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
     }
   } finally {
     shutdown.release();
+    await control?.close();
     await Promise.all(watches.map((w) => w.close()));
     report = await engine.stop(config.shutdownSyncTimeout !== undefined ? { timeoutMs: config.shutdownSyncTimeout } : {});
     await http?.close();
