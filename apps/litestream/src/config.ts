@@ -11,7 +11,7 @@ import { BACKENDS } from "./backends.js";
 import { schemaFor, type DbYaml, type RootYaml } from "./config-schema.js";
 import type { LogLevel } from "@sqlrep/runtime";
 import { refuseSharedReplicas, resolveReplica, type ReplicaConfig, type ReplicaYaml } from "./replica-config.js";
-import { checkPattern } from "./directory-scan.js";
+import { checkPattern } from "./glob.js";
 
 export { refuseSharedReplicas, replicaLocation, type ReplicaConfig } from "./replica-config.js";
 

@@ -7,52 +7,10 @@ import { closeSync, openSync, readdirSync, readSync } from "node:fs";
 import { basename, isAbsolute, join, posix, relative, sep } from "node:path";
 import type { ReplicaBackend } from "@sqlrep/replica";
 import { BACKENDS } from "./backends.js";
+import { globToRegExp } from "./glob.js";
 import type { DatabaseConfig, DirectoryConfig, LitestreamConfig } from "./config.js";
-import { CliError } from "./context.js";
 
 const SQLITE_HEADER = "SQLite format 3\0";
-
-/**
- * A glob of Go's `filepath.Match` (what Litestream matches base names with) as a RegExp:
- * `*` any run of characters, `?` one, `[a-z]` / `[^a-z]` classes, `\` escapes. Throws
- * an Error saying what is wrong with a malformed pattern.
- */
-export function globToRegExp(pattern: string): RegExp {
-  let out = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === "*") out += "[^/]*";
-    else if (c === "?") out += "[^/]";
-    else if (c === "\\") {
-      const next = pattern[++i];
-      if (next === undefined) throw new Error(`pattern ${JSON.stringify(pattern)} ends with a lone backslash`);
-      out += escapeRegExp(next);
-    } else if (c === "[") {
-      const end = pattern.indexOf("]", i + 2);
-      if (end < 0) throw new Error(`pattern ${JSON.stringify(pattern)} has an unclosed [`);
-      let body = pattern.slice(i + 1, end);
-      const negate = body.startsWith("^") || body.startsWith("!");
-      if (negate) body = body.slice(1);
-      out += `[${negate ? "^" : ""}${body.replace(/[\]\\]/g, "\\$&")}]`;
-      i = end;
-    } else out += escapeRegExp(c);
-  }
-  return new RegExp(`^${out}$`, "s");
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-}
-
-/** Throws `fail(message)` when `pattern` is not a valid glob. */
-export function checkPattern(pattern: string | undefined, fail: (message: string) => Error): void {
-  if (pattern === undefined) return;
-  try {
-    globToRegExp(pattern);
-  } catch (err) {
-    throw fail((err as Error).message);
-  }
-}
 
 /** Whether the file starts with SQLite's 16-byte header (a file being created, or anything else, does not). */
 export function isSqliteFile(path: string): boolean {
@@ -120,33 +78,6 @@ function appendToUrl(url: string, rel: string): string {
   const q = url.indexOf("?");
   const [head, query] = q < 0 ? [url, ""] : [url.slice(0, q), url.slice(q)];
   return `${head.replace(/\/+$/, "")}/${rel}${query}`;
-}
-
-/**
- * The databases every directory entry of a config holds now (what `replicate` starts
- * with). Throws CliError when a directory cannot be read, when one without `watch` holds
- * no database (as Litestream does), or when a database is also listed by path.
- */
-export function expandDirectories(config: LitestreamConfig): DatabaseConfig[] {
-  const seen = new Set(config.dbs.map((db) => db.path));
-  const out: DatabaseConfig[] = [];
-  for (const entry of config.directories) {
-    let paths: string[];
-    try {
-      paths = scanDirectory(entry);
-    } catch (err) {
-      throw new CliError(`cannot scan directory ${entry.path}: ${(err as Error).message}`, { cause: err });
-    }
-    if (paths.length === 0 && !entry.directory.watch) {
-      throw new CliError(`no SQLite databases found in directory ${entry.path} with pattern ${entry.directory.pattern} (set watch: true to wait for them)`);
-    }
-    for (const path of paths) {
-      if (seen.has(path)) throw new CliError(`database ${path} is listed twice in the config (directory ${entry.path} also holds it)`);
-      seen.add(path);
-      out.push(directoryDatabase(entry, path));
-    }
-  }
-  return out;
 }
 
 /** The database at `path` if a directory entry of the config covers it (name matches, inside, recursive if deeper). */

@@ -6,7 +6,8 @@ import { spawnProcess, startS3Server, stopAllProcesses, tempDir, type S3Server }
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseLitestreamConfig } from "./config.js";
-import { directoryDatabase, globToRegExp, scanDirectory } from "./directory-scan.js";
+import { directoryDatabase, scanDirectory } from "./directory-scan.js";
+import { globToRegExp } from "./glob.js";
 import { CLI, readDatabase, runCli } from "./testing/seed.js";
 
 const tmp = tempDir("sqlrep-litestream-dir-");

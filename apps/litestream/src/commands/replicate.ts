@@ -9,7 +9,7 @@ import { defineCommand } from "../command.js";
 import { configPath, urlSpec, refuseSharedReplicas, resolveDatabasePath, type LitestreamConfig, type ReplicaConfig } from "../config.js";
 import { CliError, CONFIG_FLAGS, createClient, createRegistry, readConfig, replicaTypes, type Io, type NamedReplica } from "../context.js";
 import { createLogger, createMetricsRegistry, defineFlags, isLogLevel, runChild, Shutdown, splitShellWords, UsageError, type HttpService, type Logger, type LogLevel } from "@sqlrep/runtime";
-import { expandDirectories } from "../directory-scan.js";
+import { expandDirectories } from "../directory-expand.js";
 import { DirectoryWatch } from "../directory-watch.js";
 import { formatTxid } from "../format.js";
 import { ManagedDatabases } from "../managed.js";
