@@ -31,6 +31,8 @@ export interface DatabaseConfig {
   path: string;
   /** Restore from the replicas before replicating when the file does not exist (v0.5). */
   restoreIfNotExists?: boolean;
+  /** The `dir` of the directory entry that found it (directory mode). */
+  fromDirectory?: string;
   settings: DatabaseSettings;
   replicas: ReplicaConfig[];
 }

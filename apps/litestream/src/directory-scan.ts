@@ -70,7 +70,7 @@ export function directoryDatabase(entry: DirectoryConfig, path: string, backends
     const url = r.spec.url === undefined ? undefined : appendToUrl(r.spec.url, rel);
     return { ...r, spec: { ...r.spec, path: joined, ...(url !== undefined ? { url } : {}) } };
   });
-  return { path, settings: { ...entry.settings }, replicas };
+  return { path, fromDirectory: entry.path, settings: { ...entry.settings }, replicas };
 }
 
 /** The URL with `rel` appended to its path (query kept), for messages and `databases`. */

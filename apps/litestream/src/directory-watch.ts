@@ -32,9 +32,14 @@ export class DirectoryWatch {
   private work: Promise<void> = Promise.resolve();
   private closed = false;
 
+  /**
+   * `initial`: the databases this entry found at start; `listed`: databases the config
+   * lists by path, never added or removed by the watch even when they are in the directory.
+   */
   constructor(
     private readonly entry: DirectoryConfig,
     initial: readonly string[],
+    private readonly listed: ReadonlySet<string>,
     private readonly target: DirectoryTarget,
     private readonly logger: Logger,
   ) {
@@ -73,7 +78,7 @@ export class DirectoryWatch {
     if (this.closed) return;
     let found: Set<string>;
     try {
-      found = new Set(scanDirectory(this.entry));
+      found = new Set(scanDirectory(this.entry).filter((p) => !this.listed.has(p)));
     } catch (err) {
       this.logger.warn("cannot scan directory", { dir: this.entry.path, error: (err as Error).message });
       return;
@@ -92,8 +97,8 @@ export class DirectoryWatch {
       if (this.known.has(path) || this.closed) continue;
       this.known.add(path);
       try {
-        await this.target.add(directoryDatabase(this.entry, path));
-        this.logger.info("added database to replication", { db: path, dir: this.entry.path });
+        // false: already replicated (registered over the control socket, or another entry's).
+        if ((await this.target.add(directoryDatabase(this.entry, path))) !== false) this.logger.info("added database to replication", { db: path, dir: this.entry.path });
       } catch (err) {
         this.known.delete(path);
         this.logger.error("cannot replicate a new database", { db: path, error: (err as Error).message });

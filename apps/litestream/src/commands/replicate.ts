@@ -165,7 +165,10 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
     await engine.start({ signal: io.signal });
     if (config.socket !== undefined) control = await startControlServer(config.socket.path, config.socket.permissions, { engine, managed, logger, version: `v${VERSION}` });
     for (const entry of config.directories) {
-      if (entry.directory.watch) watches.push(new DirectoryWatch(entry, config.dbs.map((d) => d.path), { add: (db) => managed.add(db), remove: (path) => managed.remove(path) }, logger));
+      if (!entry.directory.watch) continue;
+      const initial = config.dbs.filter((d) => d.fromDirectory === entry.path).map((d) => d.path);
+      const listed = new Set(config.dbs.filter((d) => d.fromDirectory === undefined).map((d) => d.path));
+      watches.push(new DirectoryWatch(entry, initial, listed, { add: (db) => managed.add(db), remove: (path) => managed.remove(path) }, logger));
     }
     if (config.addr !== undefined) {
       try {
