@@ -2,11 +2,14 @@
  * The strict schema of a Litestream config (v0.3 and v0.5 keys), with the replica keys of
  * the backends served, and a reason for every Litestream key sqlrep does not implement.
  */
-import { boolean, byteSize, duration, integer, list, object, oneOf, string, unsupported, type Infer } from "@sqlrep/config";
+import { boolean, byteSize, duration, fileMode, integer, list, object, oneOf, string, unsupported, type Infer } from "@sqlrep/config";
 import type { ReplicaBackend } from "@sqlrep/replica";
 import { backendKeyShape, declaredKeys } from "./replica-config.js";
 
 const NOT_SUPPORTED = "not supported by sqlrep";
+
+/** Where the control socket listens, and where its clients look, by default (Litestream v0.5's). */
+export const DEFAULT_SOCKET_PATH = "/var/run/litestream.sock";
 
 /** Keys of Litestream's S3, ABS, SFTP, WebDAV, NATS and OSS replicas that we do not implement. */
 const UNSUPPORTED_REPLICA_KEYS = {
@@ -78,11 +81,11 @@ export function configSchema(backends: readonly ReplicaBackend[]) {
   const dbSchema = object({
     path: string({ nonEmpty: true }).optional(),
     "meta-path": string({ nonEmpty: true }).optional(),
-    "meta-dir": unsupported(`${NOT_SUPPORTED}: directory mode (dir/pattern) is not implemented`),
-    dir: unsupported(`${NOT_SUPPORTED}: directory mode (dir/pattern); list each database under dbs`),
-    pattern: unsupported(`${NOT_SUPPORTED}: directory mode (dir/pattern)`),
-    recursive: unsupported(`${NOT_SUPPORTED}: directory mode (dir/pattern)`),
-    watch: unsupported(`${NOT_SUPPORTED}: directory mode (dir/pattern)`),
+    "meta-dir": unsupported(`${NOT_SUPPORTED}: each database of a dir keeps its local state beside it (.<name>-sqlrep)`),
+    dir: string({ nonEmpty: true }).optional(),
+    pattern: string({ nonEmpty: true }).optional(),
+    recursive: boolean().optional(),
+    watch: boolean().optional(),
     "max-sync-wal-bytes": byteSize({ min: 1 }).optional(),
     "restore-if-db-not-exists": boolean().optional(),
     "monitor-interval": duration({ min: 1 }).optional(),
@@ -118,7 +121,7 @@ export function configSchema(backends: readonly ReplicaBackend[]) {
     "heartbeat-url": string({ nonEmpty: true }).optional(),
     "heartbeat-interval": duration({ min: 60_000 }).optional(),
     "shutdown-sync-interval": duration({ min: 1 }).optional(),
-    socket: unsupported(`${NOT_SUPPORTED}: the control socket (start/stop/sync/register commands)`),
+    socket: object({ enabled: boolean().default(false), path: string({ nonEmpty: true }).default(DEFAULT_SOCKET_PATH), permissions: fileMode().default(0o600) }).optional(),
     "verify-compaction": unsupported(`${NOT_SUPPORTED}: every LTX file we write carries checksums that restore verifies`),
     "l0-retention-check-interval": unsupported(`${NOT_SUPPORTED}: L0 retention runs on the engine's own schedule`),
     ...unsupportedReplicaKeys,

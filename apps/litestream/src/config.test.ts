@@ -261,7 +261,7 @@ describe("config errors name the file, the line and the key path", () => {
     ["url with path", "dbs:\n  - path: /a\n    replicas:\n      - url: s3://b/a\n        path: a\n", "conflict", "/etc/litestream.yml:5:9: dbs[0].replicas[0].path: cannot specify url & path for a replica: the URL already sets it"],
     ["replica and replicas", "dbs:\n  - path: /a\n    replica: { path: /r }\n    replicas: [{ path: /s }]\n", "conflict", "/etc/litestream.yml:3:5: dbs[0].replica: give either replica (one) or replicas (a list), not both"],
     ["no replica", "dbs:\n  - path: /a\n", "missing-key", "/etc/litestream.yml:2:5: dbs[0].replicas: the database has no replica: add replica: or replicas:"],
-    ["no path", "dbs:\n  - replica: { path: /r }\n", "missing-key", "/etc/litestream.yml:2:5: dbs[0].path: required key is missing (directory mode with dir/pattern is not supported)"],
+    ["no path", "dbs:\n  - replica: { path: /r }\n", "missing-key", "/etc/litestream.yml:2:5: dbs[0].path: required key is missing: give path (one database) or dir and pattern (a directory of them)"],
     ["an s3 replica without bucket", "dbs:\n  - path: /a\n    replica:\n      type: s3\n", "missing-key", "/etc/litestream.yml:4:7: dbs[0].replica.bucket: an s3 replica needs a bucket (or a url)"],
     ["a URL as a path", "dbs:\n  - path: /a\n    replica:\n      path: s3://b/x\n", "invalid-value", "/etc/litestream.yml:4:7: dbs[0].replica.path: path must not be a URL (s3://b/x): use url: instead"],
     ["s3 keys on a file replica", "dbs:\n  - path: /a\n    replica:\n      path: /r\n      region: us-east-1\n", "conflict", "/etc/litestream.yml:5:7: dbs[0].replica.region: region only applies to s3 replicas, and this one is a file replica"],
@@ -290,14 +290,12 @@ describe("config errors name the file, the line and the key path", () => {
   });
 
   it.each([
-    ["dir", "dbs:\n  - dir: /data\n    pattern: '*.db'\n", "dbs[0].dir", "directory mode"],
     ["age", "dbs:\n  - path: /a\n    replica:\n      path: /r\n      age:\n        identities: [AGE-SECRET-KEY-1]\n", "dbs[0].replica.age", "client-side (age) encryption"],
     ["auto-recover", "dbs:\n  - path: /a\n    replica:\n      url: s3://b/a\n      auto-recover: true\n", "dbs[0].replica.auto-recover", "no local LTX state"],
     ["max-sync-ltx-files", "max-sync-ltx-files: 10\n", "max-sync-ltx-files", "without this cap"],
     ["an age block", "dbs:\n  - path: /a\n    replica:\n      age: x\n", "dbs[0].replica.age", "client-side (age) encryption"],
     ["retention-check-interval", "dbs:\n  - path: /a\n    replica:\n      path: /r\n      retention-check-interval: 1h\n", "dbs[0].replica.retention-check-interval", "retention runs when a snapshot is taken"],
     ["mcp-addr", 'mcp-addr: ":3001"\n', "mcp-addr", "MCP"],
-    ["socket", "socket:\n  enabled: true\n", "socket", "control socket"],
     ["logging.source", "logging:\n  source: true\n", "logging.source", "source locations"],
   ])("an unsupported key (%s) says so and where", (_key, text, keyPath, reason) => {
     const f = failure(text);

@@ -11,6 +11,7 @@ import { BACKENDS } from "./backends.js";
 import { schemaFor, type DbYaml, type RootYaml } from "./config-schema.js";
 import type { LogLevel } from "@sqlrep/runtime";
 import { refuseSharedReplicas, resolveReplica, type ReplicaConfig, type ReplicaYaml } from "./replica-config.js";
+import { checkPattern } from "./glob.js";
 
 export { refuseSharedReplicas, replicaLocation, type ReplicaConfig } from "./replica-config.js";
 
@@ -30,8 +31,15 @@ export interface DatabaseConfig {
   path: string;
   /** Restore from the replicas before replicating when the file does not exist (v0.5). */
   restoreIfNotExists?: boolean;
+  /** The `dir` of the directory entry that found it (directory mode). */
+  fromDirectory?: string;
   settings: DatabaseSettings;
   replicas: ReplicaConfig[];
+}
+
+/** A `dbs` entry with `dir`: every SQLite file matching `pattern` under `path` is a database (see directory.ts). */
+export interface DirectoryConfig extends DatabaseConfig {
+  directory: { pattern: string; recursive: boolean; watch: boolean };
 }
 
 /** A Litestream config file, resolved: every key we accept has a place here. */
@@ -48,6 +56,10 @@ export interface LitestreamConfig {
   /** `heartbeat-url` / `heartbeat-interval` (ms): a GET while every database is replicated. */
   heartbeat?: { url: string; interval?: number };
   dbs: DatabaseConfig[];
+  /** The control socket `replicate` serves (`socket.enabled: true`). */
+  socket?: { path: string; permissions: number };
+  /** Directory mode entries (`dir` + `pattern`): expanded into databases by `replicate`. */
+  directories: DirectoryConfig[];
   /** What was allowed but probably not meant (an unset `$VAR`), one message each, located. */
   warnings: string[];
 }
@@ -96,7 +108,7 @@ function resolveConfig(yaml: RootYaml, file: string, cwd: string, warnings: stri
   if (yaml.retention !== undefined) global.retentionEnabled = yaml.retention.enabled;
   if (yaml.validation?.interval !== undefined) global.validationInterval = yaml.validation.interval;
 
-  const dbs = yaml.dbs.map((db) => resolveDatabase(db, yaml, global, cwd, backends));
+  const dbs: (DatabaseConfig | DirectoryConfig)[] = yaml.dbs.map((db) => resolveDatabase(db, yaml, global, cwd, backends));
   const seen = new Map<string, number>();
   dbs.forEach((db, i) => {
     const first = seen.get(db.path);
@@ -114,11 +126,13 @@ function resolveConfig(yaml: RootYaml, file: string, cwd: string, warnings: stri
   const config: LitestreamConfig = {
     file,
     logging: { level: logging.level === "trace" ? "debug" : logging.level, type: logging.type, stderr: logging.stderr },
-    dbs,
+    dbs: dbs.filter((db) => !("directory" in db)),
+    directories: dbs.filter((db): db is DirectoryConfig => "directory" in db),
     warnings,
   };
   if (yaml.addr !== undefined) config.addr = yaml.addr;
   if (yaml.exec !== undefined) config.exec = yaml.exec;
+  if (yaml.socket?.enabled) config.socket = { path: resolve(cwd, expandHome(yaml.socket.path)), permissions: yaml.socket.permissions };
   if (yaml.shutdownSyncTimeout !== undefined) config.shutdownSyncTimeout = yaml.shutdownSyncTimeout;
   if (yaml.shutdownSyncInterval !== undefined) config.shutdownSyncInterval = yaml.shutdownSyncInterval;
   if (yaml.heartbeatUrl !== undefined) {
@@ -133,8 +147,10 @@ function resolveConfig(yaml: RootYaml, file: string, cwd: string, warnings: stri
   return config;
 }
 
-function resolveDatabase(db: DbYaml, topLevel: RootYaml, global: DatabaseSettings, cwd: string, backends: readonly ReplicaBackend[]): DatabaseConfig {
-  if (db.path === undefined) throw errorAt(db, "path", "missing-key", "required key is missing (directory mode with dir/pattern is not supported)");
+function resolveDatabase(db: DbYaml, topLevel: RootYaml, global: DatabaseSettings, cwd: string, backends: readonly ReplicaBackend[]): DatabaseConfig | DirectoryConfig {
+  const path = db.path ?? db.dir;
+  if (path === undefined) throw errorAt(db, "path", "missing-key", "required key is missing: give path (one database) or dir and pattern (a directory of them)");
+  checkDirectoryKeys(db);
   if (db.replica !== undefined && db.replicas !== undefined) throw errorAt(db, "replica", "conflict", "give either replica (one) or replicas (a list), not both");
   const replicasYaml = db.replicas ?? (db.replica ? [db.replica] : []);
   if (replicasYaml.length === 0) throw errorAt(db, "replicas", "missing-key", "the database has no replica: add replica: or replicas:");
@@ -148,10 +164,26 @@ function resolveDatabase(db: DbYaml, topLevel: RootYaml, global: DatabaseSetting
     if (names.has(r.name)) throw errorAt(replicasYaml[i]!, undefined, "conflict", `replica name ${JSON.stringify(r.name)} is used twice for ${db.path}: give each replica a distinct name:`);
     names.add(r.name);
   });
-  const out: DatabaseConfig = { path: resolveDatabasePath(db.path, cwd), settings: resolveSettings(db, replicasYaml, global), replicas };
+  const out: DatabaseConfig = { path: resolveDatabasePath(path, cwd), settings: resolveSettings(db, replicasYaml, global), replicas };
   if (db.metaPath !== undefined) out.settings.metaDir = resolve(cwd, expandHome(db.metaPath));
   if (db.restoreIfDbNotExists) out.restoreIfNotExists = true;
+  if (db.dir !== undefined) return { ...out, directory: { pattern: db.pattern!, recursive: db.recursive ?? false, watch: db.watch ?? false } };
   return out;
+}
+
+/** `dir` needs `pattern`, excludes `path` and `meta-path`; `pattern`, `recursive` and `watch` need `dir` (as Litestream v0.5 says). */
+function checkDirectoryKeys(db: DbYaml): void {
+  if (db.dir === undefined) {
+    for (const key of ["pattern", "recursive", "watch"] as const) {
+      if (db[key] !== undefined) throw errorAt(db, key, "conflict", `${key} can only be used with dir (a directory of databases)`);
+    }
+    return;
+  }
+  if (db.path !== undefined) throw errorAt(db, "dir", "conflict", "give either path (one database) or dir (a directory of databases), not both");
+  if (db.pattern === undefined) throw errorAt(db, "pattern", "missing-key", "pattern is required with dir, e.g. pattern: \"*.db\"");
+  if (db.metaPath !== undefined) throw errorAt(db, "meta-path", "conflict", "meta-path names one database's state directory: with dir, each database keeps its own beside it");
+  if (db.restoreIfDbNotExists) throw errorAt(db, "restore-if-db-not-exists", "conflict", "restore-if-db-not-exists needs a database path, not a dir");
+  checkPattern(db.pattern, (message) => errorAt(db, "pattern", "invalid-value", message));
 }
 
 /**

@@ -4,6 +4,7 @@ import { isReplicaError, ReplicaRegistry, type ReplicaClient } from "@sqlrep/rep
 import { BACKENDS } from "./backends.js";
 import { configPath, loadLitestreamConfig, resolveDatabasePath, type DatabaseConfig, type LitestreamConfig, type ReplicaConfig } from "./config.js";
 import { defineFlags, UsageError } from "@sqlrep/runtime";
+import { directoryDatabaseOf } from "./directory-scan.js";
 
 /** What a command runs with: its streams, environment and working directory. */
 export interface Io {
@@ -68,7 +69,7 @@ export interface NamedReplica {
 /** The database of the config whose path is `arg` (after `~`, `sqlite://` and cwd resolution). */
 export function findDatabase(config: LitestreamConfig, arg: string, io: Io): DatabaseConfig {
   const path = resolveDatabasePath(arg, io.cwd);
-  const db = config.dbs.find((d) => d.path === path);
+  const db = config.dbs.find((d) => d.path === path) ?? directoryDatabaseOf(config, path);
   if (!db) throw new CliError(`database not found in config: ${path} (config: ${config.file})`);
   return db;
 }

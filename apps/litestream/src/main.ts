@@ -1,5 +1,6 @@
 // The litestream program: its commands, its usage, and the entry point the bin and the tests call.
 import type { Command } from "./command.js";
+import { infoCommand, listCommand, registerCommand, startCommand, stopCommand, syncCommand, unregisterCommand } from "./commands/control.js";
 import { databasesCommand } from "./commands/databases.js";
 import { generationsCommand } from "./commands/generations.js";
 import { importV3Command } from "./commands/import-v3.js";
@@ -27,12 +28,19 @@ export const COMMANDS: readonly Command[] = [
   databasesCommand,
   generationsCommand,
   importV3Command,
+  infoCommand,
+  listCommand,
   ltxCommand,
+  registerCommand,
   replicateCommand,
   resetCommand,
   restoreCommand,
   snapshotsCommand,
+  startCommand,
   statusCommand,
+  stopCommand,
+  syncCommand,
+  unregisterCommand,
   versionCommand,
   walCommand,
 ];

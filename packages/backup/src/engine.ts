@@ -9,7 +9,7 @@ import type { BackupEvents } from "./events.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { BackupMetrics } from "./metrics.js";
 import type { Registry } from "prom-client";
-import { resolveDatabaseOptions, type BackupEngineOptions, type ResolvedDatabaseOptions } from "./options.js";
+import { resolveDatabaseOptions, type BackupEngineOptions, type DatabaseOptions, type ResolvedDatabaseOptions } from "./options.js";
 import type { EngineServices } from "./services.js";
 import type { Timer } from "@sqlrep/shipper";
 import { DirectoryWatchers } from "./watchers.js";
@@ -47,6 +47,8 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
   private readonly databases = new Map<string, TrackedDatabase>();
   /** Databases whose file does not exist (or is not in WAL mode) yet, by path. */
   private readonly waiting = new Map<string, { config: ResolvedDatabaseOptions; reason: string; timer: Timer | undefined }>();
+  /** Databases being removed while the engine runs: `stop` waits for their final sync. */
+  private readonly removals = new Set<Promise<unknown>>();
   private services: EngineServices | undefined;
   private state: State = "new";
 
@@ -146,6 +148,7 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
     for (const w of this.waiting.values()) w.timer?.cancel();
     this.waiting.clear();
     this.watchers.close();
+    await Promise.allSettled([...this.removals]);
     const reports = await Promise.all([...this.databases.values()].map((db) => db.stop(options.timeoutMs ?? 30_000, options.retryIntervalMs)));
     this.scheduler.close();
     this.state = "stopped";
@@ -161,6 +164,101 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
     }
     this.logger.info("replication stopped");
     return { unshipped };
+  }
+
+  /**
+   * Adds a database. Before `start` it joins the databases `start` opens. While running it
+   * is opened and resumed like those (resolves once its first sync has begun); a file that
+   * does not exist yet, or is not in WAL mode yet, is waited for as at start (`state:
+   * "waiting"`). Throws BackupError "invalid-config" (bad options, or a path the engine
+   * already has), "locked", "open" (the file cannot be replicated; nothing is kept), or
+   * "closed" once the engine is stopping.
+   */
+  async addDatabase(options: DatabaseOptions): Promise<void> {
+    const config = resolveDatabaseOptions(options);
+    if (this.state === "stopping" || this.state === "stopped") throw new BackupError("closed", `cannot add ${config.path}: the engine is ${this.state}`, { path: config.path });
+    const known = this.state === "new" ? this.configs.some((c) => c.path === config.path) : this.databases.has(config.path) || this.waiting.has(config.path);
+    if (known) {
+      throw new BackupError("invalid-config", `${config.path} is already replicated by this engine`, { path: config.path });
+    }
+    if (this.state === "starting") throw new BackupError("closed", `cannot add ${config.path} while the engine is starting`, { path: config.path });
+    if (this.state === "new") {
+      this.configs.push(config);
+      return;
+    }
+    if (!existsSync(config.path)) {
+      this.waiting.set(config.path, { config, reason: "the database file to be created", timer: undefined });
+      this.logger.info("waiting for the database to be created", { db: config.path, pollMs: config.monitorInterval });
+      this.scheduleArrivalCheck(config.path);
+      return;
+    }
+    const db = new TrackedDatabase(config, this.services!);
+    try {
+      db.open();
+    } catch (err) {
+      if (!isBackupError(err, "not-wal")) throw err;
+      this.waiting.set(config.path, { config, reason: "the database to switch to WAL mode", timer: undefined });
+      this.logger.warn("database not replicated yet", { db: config.path, waitingFor: "the database to switch to WAL mode" });
+      this.scheduleArrivalCheck(config.path);
+      return;
+    }
+    this.databases.set(db.path, db);
+    if (!this.watchers.add(db.dir, db.file, db)) {
+      this.logger.warn("no file-system events for this database; polling only", { db: db.path, intervalMs: db.options.monitorInterval });
+    }
+    try {
+      await db.start();
+    } catch (err) {
+      this.forget(db);
+      db.close();
+      throw err;
+    }
+    this.logger.info("database added: replicating", { db: db.path });
+  }
+
+  /**
+   * Stops replicating one database while the others go on: what is committed is staged
+   * and uploaded to its replicas (retried for at most `timeoutMs`, default 30 s), then its
+   * connections, lock and watch are released and it leaves `status()` and the metrics'
+   * gauges. Resolves with what did not reach a replica (kept in its local log for the
+   * next time it is replicated). A waited-for database is simply dropped, a deleted one
+   * (`state: "missing"`) at once, reporting what it had not uploaded. Throws
+   * BackupError "not-found" when the engine does not have the path.
+   */
+  async removeDatabase(path: string, options: { timeoutMs?: number } = {}): Promise<UnshippedReport[]> {
+    const full = resolve(path);
+    const before = this.configs.findIndex((c) => c.path === full);
+    if (this.state === "new" && before >= 0) {
+      this.configs.splice(before, 1);
+      return [];
+    }
+    const w = this.waiting.get(full);
+    if (w !== undefined) {
+      w.timer?.cancel();
+      this.waiting.delete(full);
+      this.logger.info("database removed", { db: full });
+      return [];
+    }
+    const db = this.databases.get(full);
+    if (db === undefined) throw new BackupError("not-found", `${path} is not replicated by this engine`, { path: full });
+    this.forget(db);
+    // A deleted database uploads nothing more (see TrackedDatabase): its final sync could only wait out the timeout.
+    const removal = db.stop(db.status().state === "missing" ? 0 : (options.timeoutMs ?? 30_000));
+    this.removals.add(removal);
+    try {
+      const unshipped = await removal;
+      this.logger.info("database removed", { db: full, ...(unshipped.length > 0 ? { unshippedReplicas: unshipped.map((u) => u.replica) } : {}) });
+      return unshipped;
+    } finally {
+      this.removals.delete(removal);
+      this.metricsRegistry.forget(full, db.options.replicas.map((r) => r.name));
+    }
+  }
+
+  /** Takes a database out of the engine's maps and watchers (it stays open). */
+  private forget(db: TrackedDatabase): void {
+    this.databases.delete(db.path);
+    this.watchers.remove(db.dir, db.file);
   }
 
   /**

@@ -91,6 +91,12 @@ export class BackupMetrics {
     );
   }
 
+  /** Drops the gauges of a database no longer replicated (its counters stay: they are totals). */
+  forget(db: string, replicas: readonly string[]): void {
+    for (const g of [this.dbSize, this.walSize, this.txid, this.missing]) g.remove({ db });
+    for (const name of replicas) for (const g of [this.replicaTxid, this.replicaLag, this.replicaVerified]) g.remove({ db, name });
+  }
+
   /** Prometheus text exposition of the registry (the gauges refreshed first). */
   render(): Promise<string> {
     return this.registry.metrics();

@@ -42,6 +42,16 @@ export class DirectoryWatchers {
     return this.open(dir, entry);
   }
 
+  /** Stops routing changes of `file` in `dir`; the directory's watch closes with its last file. */
+  remove(dir: string, file: string): void {
+    const entry = this.dirs.get(dir);
+    if (entry === undefined) return;
+    entry.files.delete(file);
+    if (entry.files.size > 0) return;
+    entry.watcher?.close();
+    this.dirs.delete(dir);
+  }
+
   /** Opens or closes the directory's watcher as its databases' interest changed. */
   update(dir: string): void {
     const entry = this.dirs.get(dir);

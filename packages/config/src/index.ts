@@ -12,6 +12,7 @@ export {
   Cursor,
   duration,
   errorAt,
+  fileMode,
   integer,
   list,
   locate,

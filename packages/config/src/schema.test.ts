@@ -9,6 +9,7 @@ import {
   camelCase,
   duration,
   errorAt,
+  fileMode,
   integer,
   list,
   locate,
@@ -111,6 +112,12 @@ dbs:
   it("reads any scalar as a string, as written (Go decoders do the same)", () => {
     const s = object({ a: string(), b: string(), c: string(), d: string() });
     expect(parseConfig("a: 0123\nb: true\nc: 1.50\nd: 'quoted'\n", s)).toEqual({ a: "0123", b: "true", c: "1.50", d: "quoted" });
+  });
+
+  it("reads permission bits as Go's YAML does: a leading 0 (or 0o) is octal", () => {
+    const s = object({ a: fileMode(), b: fileMode(), c: fileMode(), d: fileMode() });
+    expect(parseConfig("a: 0600\nb: 0o660\nc: '0644'\nd: 384\n", s)).toEqual({ a: 0o600, b: 0o660, c: 0o644, d: 384 });
+    expect(() => parseConfig("a: 0680\n", object({ a: fileMode() }))).toThrow(/expected permission bits like 0600, got "0680"/);
   });
 
   it("accepts YAML 1.1 booleans that Go accepts", () => {

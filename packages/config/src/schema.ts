@@ -242,6 +242,20 @@ export function integer(options: RangeOptions = {}): Schema<number> {
   });
 }
 
+/**
+ * Unix permission bits as Go's YAML decoder reads them (Litestream's `socket.permissions`):
+ * `0600` and `0o600` are octal, as is `"0600"` quoted; a plain decimal is taken as is.
+ */
+export function fileMode(): Schema<number> {
+  return new ScalarSchema("permission bits like 0600", (value, text) => {
+    const octal = /^0o?([0-7]+)$/.exec(text.trim());
+    const decimal = typeof value === "number" && Number.isSafeInteger(value) && !/^0\d/.test(text.trim());
+    const n = octal ? Number.parseInt(octal[1]!, 8) : decimal ? (value as number) : NaN;
+    if (!Number.isInteger(n) || n < 0 || n > 0o7777) return invalid(`expected permission bits like 0600, got ${JSON.stringify(text)}`);
+    return n;
+  });
+}
+
 /** Options of {@link duration}. */
 export interface DurationOptions extends RangeOptions {
   /** Accept negative durations (Go does; most settings must not). */

@@ -1,5 +1,9 @@
 // The HTTP server and its common routes over real sockets: routing, 404/405/500, headers on
 // every response, /metrics from a prom-client registry, status JSON, and a graceful close.
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { get } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Gauge } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { isRuntimeError } from "./errors.js";
@@ -92,6 +96,27 @@ describe("serveHttp", () => {
     expect(await pending).toBe("done");
     await closed;
     await expect(fetch(`${service.url}/slow`)).rejects.toThrow();
+  });
+
+  it("listens on a Unix socket with socketPath, and removes it on close", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sqlrep-runtime-sock-"));
+    const socketPath = join(dir, "control.sock");
+    try {
+      const service = await serveHttp({ socketPath, routes: { "/ping": (_req, res) => void res.end("pong") } });
+      expect(service.url).toBe(`unix:${socketPath}`);
+      const body = await new Promise<string>((resolve, reject) => {
+        get({ socketPath, path: "/ping" }, (res) => {
+          let text = "";
+          res.on("data", (c: Buffer) => (text += c.toString()));
+          res.on("end", () => resolve(text));
+        }).on("error", reject);
+      });
+      expect(body).toBe("pong");
+      await service.close();
+      expect(existsSync(socketPath)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("refuses an address in use with RuntimeError listen", async () => {

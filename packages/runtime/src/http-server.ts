@@ -18,10 +18,12 @@ export interface Route {
 
 /** Options of {@link serveHttp}. */
 export interface HttpServerOptions {
-  /** The interface to listen on (`127.0.0.1`, `::`, …). */
-  host: string;
-  /** The port; 0 picks a free one. */
-  port: number;
+  /** The interface to listen on (`127.0.0.1`, `::`, …); ignored with `socketPath`. */
+  host?: string;
+  /** The port; 0 picks a free one; ignored with `socketPath`. */
+  port?: number;
+  /** Listen on this Unix socket instead of `host:port` (Node removes the file when the server closes). */
+  socketPath?: string;
   /** Routes by exact path. A bare handler answers GET and HEAD. */
   routes: Record<string, Route | RouteHandler>;
   /** Headers set on every response (LiteFS sets `Litefs-Id` on all of them). */
@@ -31,7 +33,7 @@ export interface HttpServerOptions {
 /** A listening server. */
 export interface HttpService {
   readonly server: Server;
-  /** `http://host:port` as bound (IPv6 hosts in brackets). */
+  /** `http://host:port` as bound (IPv6 hosts in brackets), or `unix:PATH` for a Unix socket. */
   readonly url: string;
   /**
    * Stops accepting connections, ends every event stream and idle connection, lets
@@ -83,16 +85,20 @@ export async function serveHttp(options: HttpServerOptions): Promise<HttpService
     // Node's message names the address already ("listen EADDRINUSE: address already in use 127.0.0.1:9090").
     const fail = (err: Error) => reject(new RuntimeError("listen", err.message, { cause: err }));
     server.once("error", fail);
-    server.listen(options.port, options.host, () => {
+    const listening = () => {
       server.off("error", fail);
       resolve();
-    });
+    };
+    if (options.socketPath !== undefined) server.listen(options.socketPath, listening);
+    else server.listen(options.port ?? 0, options.host ?? "127.0.0.1", listening);
   });
-  const bound = server.address() as AddressInfo;
-  const shown = bound.family === "IPv6" ? `[${bound.address}]` : bound.address;
+  const bound = server.address();
+  let url: string;
+  if (typeof bound === "string" || bound === null) url = `unix:${options.socketPath ?? ""}`;
+  else url = `http://${(bound as AddressInfo).family === "IPv6" ? `[${bound.address}]` : bound.address}:${bound.port}`;
   return {
     server,
-    url: `http://${shown}:${bound.port}`,
+    url,
     close({ timeoutMs = 5000 } = {}) {
       closing ??= new Promise<void>((resolve) => {
         for (const route of routes.values()) route.close?.();

@@ -1,15 +1,19 @@
 // `litestream replicate`: runs the backup engine over the config's databases (or one database
 // given with its replica URLs), serves metrics and status, and optionally runs an -exec child.
 import { existsSync } from "node:fs";
-import { BackupEngine, type DatabaseOptions, type StopReport } from "@sqlrep/backup";
+import { BackupEngine, type StopReport } from "@sqlrep/backup";
 import { formatDuration } from "@sqlrep/config";
 import { isReplicaError } from "@sqlrep/replica";
 import { BACKENDS } from "../backends.js";
 import { defineCommand } from "../command.js";
 import { configPath, urlSpec, refuseSharedReplicas, resolveDatabasePath, type LitestreamConfig, type ReplicaConfig } from "../config.js";
 import { CliError, CONFIG_FLAGS, createClient, createRegistry, readConfig, replicaTypes, type Io, type NamedReplica } from "../context.js";
-import { createLogger, createMetricsRegistry, defineFlags, isLogLevel, runChild, Shutdown, splitShellWords, UsageError, type Logger, type LogLevel } from "@sqlrep/runtime";
+import { createLogger, createMetricsRegistry, defineFlags, isLogLevel, runChild, Shutdown, splitShellWords, UsageError, type HttpService, type Logger, type LogLevel } from "@sqlrep/runtime";
+import { expandDirectories } from "../directory-expand.js";
+import { DirectoryWatch } from "../directory-watch.js";
 import { formatTxid } from "../format.js";
+import { ManagedDatabases } from "../managed.js";
+import { startControlServer } from "../control-server.js";
 import { startHttpServer } from "../http.js";
 import { restoreFromReplicas, summaryLine } from "../restore-run.js";
 import { replicateOnce, type OnceOptions } from "../replicate-once.js";
@@ -70,7 +74,10 @@ export const replicateCommand = defineCommand({
       config = positionalConfig(positionals, io);
     } else {
       config = await readConfig(flags, io, { quiet: true }); // warnings go to the log below
-      if (config.dbs.length === 0) throw new CliError(`no databases specified in configuration (${configPath(flags.config, io.env)})`);
+      config.dbs.push(...expandDirectories(config));
+      if (config.dbs.length === 0 && !config.directories.some((d) => d.directory.watch) && config.socket === undefined) {
+        throw new CliError(`no databases specified in configuration (${configPath(flags.config, io.env)})`);
+      }
     }
     const exec = flags.exec ?? config.exec;
     if (flags.once && exec !== undefined) throw new UsageError("cannot specify -once flag with -exec");
@@ -105,7 +112,7 @@ function positionalConfig([dbArg, ...urls]: readonly string[], io: Io): Litestre
   });
   const dbs = [{ path: resolveDatabasePath(dbArg!, io.cwd), settings: {}, replicas }];
   refuseSharedReplicas(dbs, BACKENDS, (_, j) => `replica URL ${urls[j]}`, (_, __, message) => new UsageError(message));
-  return { logging: { level: "info", type: "text", stderr: false }, dbs, warnings: [] };
+  return { logging: { level: "info", type: "text", stderr: false }, dbs, directories: [], warnings: [] };
 }
 
 /** `-log-level`, else `LOG_LEVEL`, else `logging.level`, as in Litestream v0.5. */
@@ -129,14 +136,12 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
   for (const [i, db] of config.dbs.entries()) {
     if (db.restoreIfNotExists && !existsSync(db.path)) await restoreMissing(db.path, named[i]!, logger, io);
   }
-  const databases: DatabaseOptions[] = config.dbs.map((db, i) => ({
-    path: db.path,
-    ...db.settings,
-    replicas: named[i]!.map((r) => ({ name: r.name, client: r.client, ...(r.config.syncInterval !== undefined ? { syncInterval: r.config.syncInterval } : {}) })),
-  }));
   // The process's own CPU, memory and event-loop metrics only when /metrics is served: they keep monitors running.
   const metrics = createMetricsRegistry({ processMetrics: config.addr !== undefined });
-  const engine = new BackupEngine({ databases, logger, registry: metrics });
+  const engine = new BackupEngine({ databases: [], logger, registry: metrics });
+  // Databases join and leave while running (directory watch, control socket): the engine starts with these.
+  const managed = new ManagedDatabases(engine, registry);
+  for (const db of config.dbs) await managed.add(db);
   logEvents(engine, logger);
 
   logger.info("litestream", { version: `v${VERSION}`, implementation: "sqlrep", ...(config.file ? { config: config.file } : {}) });
@@ -164,12 +169,21 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
     },
   });
   let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
+  let control: HttpService | undefined;
+  const watches: DirectoryWatch[] = [];
   let code = 0;
   let report: StopReport = { unshipped: [] };
   let onceFailed = false;
   let heartbeat: Heartbeat | undefined;
   try {
     await engine.start({ signal: io.signal });
+    if (config.socket !== undefined) control = await startControlServer(config.socket.path, config.socket.permissions, { engine, managed, logger, version: `v${VERSION}` });
+    for (const entry of config.directories) {
+      if (!entry.directory.watch) continue;
+      const initial = config.dbs.filter((d) => d.fromDirectory === entry.path).map((d) => d.path);
+      const listed = new Set(config.dbs.filter((d) => d.fromDirectory === undefined).map((d) => d.path));
+      watches.push(new DirectoryWatch(entry, initial, listed, { add: (db) => managed.add(db), remove: (path) => managed.remove(path) }, logger));
+    }
     if (config.addr !== undefined) {
       try {
         http = await startHttpServer(config.addr, { registry: metrics, status: () => engine.status() });
@@ -196,6 +210,8 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
   } finally {
     shutdown.release();
     await heartbeat?.stop();
+    await control?.close();
+    await Promise.all(watches.map((w) => w.close()));
     // Litestream v0.5 retries the final sync every shutdown-sync-interval (500ms) until shutdown-sync-timeout (30s).
     const retryIntervalMs = config.shutdownSyncInterval ?? 500;
     report = await engine.stop(onceFailed ? { timeoutMs: 1 } : { timeoutMs: config.shutdownSyncTimeout ?? 30_000, retryIntervalMs });
