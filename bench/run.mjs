@@ -105,7 +105,11 @@ function formatTable(rows) {
   const cells = rows.map((row) => columns.map((c) => fmtCell(row[c])));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i].length)));
   const numeric = columns.map((c) => rows.some((r) => typeof r[c] === "number"));
-  const line = (values) => values.map((v, i) => (numeric[i] ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join("  ").trimEnd();
+  const line = (values) =>
+    values
+      .map((v, i) => (numeric[i] ? v.padStart(widths[i]) : v.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
   return [line(columns), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
 }
 

@@ -123,7 +123,8 @@ for (const { dir, pkg } of packages) {
       const at = relative(root, file);
       if (TEST_ONLY.has(dep) && rank < RANKS["@sqlrep/bench"]) problems.push(`${at}: production code imports ${dep} (tests only)`);
       else if (r === undefined || r >= rank) problems.push(`${at}: ${name} (layer ${rank}) imports ${dep} (layer ${r ?? "?"}): dependencies point down only`);
-      else if (!(dep in (pkg.dependencies ?? {})) && !(dep in (pkg.peerDependencies ?? {})) && !TEST_ONLY.has(dep)) problems.push(`${at}: imports ${dep}, which is not in ${name}'s dependencies`);
+      else if (!(dep in (pkg.dependencies ?? {})) && !(dep in (pkg.peerDependencies ?? {})) && !TEST_ONLY.has(dep))
+        problems.push(`${at}: imports ${dep}, which is not in ${name}'s dependencies`);
     }
   }
 }

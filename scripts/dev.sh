@@ -75,8 +75,8 @@ checks() {
   pnpm -s turbo run typecheck --output-logs=errors-only
   log "checking the layers"
   node scripts/check-layers.mjs
-  log "linting (biome: errors fail, warnings are shown)"
-  pnpm -s biome lint --diagnostic-level=error .
+  log "format and lint (biome ci: unformatted files and lint errors fail)"
+  pnpm -s biome ci --diagnostic-level=error .
 }
 
 cmd=${1:-}

@@ -30,7 +30,9 @@ export default async function run(bench) {
   if (PARTS.has("lag")) for (const rate of [200, 2000]) await inProcessLag(bench, rate, bench.quick ? 2 : 5);
   if (PARTS.has("lag") || PARTS.has("failover") || PARTS.has("handoff")) await processes(bench);
   if (PARTS.has("boot")) await bootAndSnapshot(bench);
-  bench.note("No LiteFS binary runs in this suite (it needs its FUSE mount and a Go toolchain); the references are SQLite itself, a full re-hash of the file, the issue's targets and LiteFS's stated bounds. Lag: wall-clock times each node process recorded (Date.now() aligned, performance.now() resolution).");
+  bench.note(
+    "No LiteFS binary runs in this suite (it needs its FUSE mount and a Go toolchain); the references are SQLite itself, a full re-hash of the file, the issue's targets and LiteFS's stated bounds. Lag: wall-clock times each node process recorded (Date.now() aligned, performance.now() resolution).",
+  );
 }
 
 async function processes(bench) {
@@ -61,7 +63,10 @@ async function engineCommits(bench) {
     const db = await store.create(DB);
     const pages = 256;
     const page = (pgno, v) => new Uint8Array(4096).fill((pgno * 31 + v) & 0xff);
-    await db.commit(Array.from({ length: pages }, (_, i) => ({ pgno: i + 1, data: page(i + 1, 0) })), pages);
+    await db.commit(
+      Array.from({ length: pages }, (_, i) => ({ pgno: i + 1, data: page(i + 1, 0) })),
+      pages,
+    );
     const rates = [];
     let v = 1;
     for (let r = 0; r < 3; r++) {
@@ -102,7 +107,11 @@ async function inProcessLag(bench, rate, seconds) {
   try {
     const pages = 256;
     const page = (pgno, v) => new Uint8Array(4096).fill((pgno * 31 + v) & 0xff);
-    await a.node.commit(DB, Array.from({ length: pages }, (_, i) => ({ pgno: i + 1, data: page(i + 1, 0) })), pages);
+    await a.node.commit(
+      DB,
+      Array.from({ length: pages }, (_, i) => ({ pgno: i + 1, data: page(i + 1, 0) })),
+      pages,
+    );
     const sent = new Map();
     const lags = [];
     b.node.events.subscribe((e) => {
@@ -179,7 +188,7 @@ let version = 1;
 /** Commits at `rate` tx/s for `seconds` through the primary's control API (up to 16 in flight); lag from every node's record. */
 async function lag(bench, cluster, rate, seconds) {
   const p = await settle(cluster, 30_000);
-  if (cluster.nodes.every((_, i) => (cluster.records(i).length === 0))) await cluster.commit(p, DB, version++);
+  if (cluster.nodes.every((_, i) => cluster.records(i).length === 0)) await cluster.commit(p, DB, version++);
   await settle(cluster, 30_000);
   const from = Date.now();
   const t0 = performance.now();
@@ -212,7 +221,7 @@ async function lag(bench, cluster, rate, seconds) {
     const lags = [];
     for (const r of cluster.records(i)) if (r.db === DB && r.role === "replica" && committed.has(r.txid) && r.t >= from) lags.push(r.t - committed.get(r.txid));
     const sorted = sortNum(lags);
-    bench.row("primary commit → replica applied, three node processes on loopback (ms, lower is better; target p50 < 20 ms, LiteFS: \"typically subsecond\")", {
+    bench.row('primary commit → replica applied, three node processes on loopback (ms, lower is better; target p50 < 20 ms, LiteFS: "typically subsecond")', {
       "target tx/s": rate,
       "achieved tx/s": achieved,
       replica: cluster.nodes[i].name,
@@ -287,7 +296,8 @@ async function handoffs(bench, cluster, runs) {
   }
   const g = sortNum(gaps);
   const pr = sortNum(promotes);
-  const title = "handoff under load (/promote on a replica; writer through the control API, one commit at a time): longest gap between two acknowledged commits (ms, lower is better; target < 50 ms)";
+  const title =
+    "handoff under load (/promote on a replica; writer through the control API, one commit at a time): longest gap between two acknowledged commits (ms, lower is better; target < 50 ms)";
   bench.row(title, { what: "write gap", "median ms": median(gaps), "best ms": g[0], "worst ms": g.at(-1), "× target": median(gaps) / 50, runs });
   bench.row(title, { what: "/promote call", "median ms": median(promotes), "best ms": pr[0], "worst ms": pr.at(-1), "× target": median(promotes) / 50, runs });
 }
@@ -327,7 +337,13 @@ async function bootAndSnapshot(bench) {
     hashes.push(performance.now() - t);
   }
   const title = `boot of a node with a ${mb} MiB database: Store.open until the database is served (ms, lower is better; target < 1 s at 1 GiB) next to reading and hashing the whole file (what LiteFS does at every start, #446)`;
-  bench.row(title, { case: "Store.open (persisted checksum table, verification in the background)", "median ms": median(opens), "best ms": Math.min(...opens), "× re-hash": Math.min(...opens) / Math.min(...hashes), runs: opens.length });
+  bench.row(title, {
+    case: "Store.open (persisted checksum table, verification in the background)",
+    "median ms": median(opens),
+    "best ms": Math.min(...opens),
+    "× re-hash": Math.min(...opens) / Math.min(...hashes),
+    runs: opens.length,
+  });
   bench.row(title, { case: "read + database checksum of the file (reference)", "median ms": median(hashes), "best ms": Math.min(...hashes), "× re-hash": 1, runs: hashes.length });
 
   // A new replica joins the primary of that database: one snapshot over loopback.

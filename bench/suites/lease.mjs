@@ -33,7 +33,13 @@ export default async function run(bench) {
         open: (options, who) => openConsulLeaser(options, node(who)),
       },
     ];
-    const plan = bench.quick ? [[2_000, 2]] : [[2_000, 3], [5_000, 2], [10_000, 1]];
+    const plan = bench.quick
+      ? [[2_000, 2]]
+      : [
+          [2_000, 3],
+          [5_000, 2],
+          [10_000, 1],
+        ];
     for (const backend of backends) {
       for (const [ttlMs, runs] of plan) {
         const times = [];
@@ -62,7 +68,9 @@ export default async function run(bench) {
         });
       }
     }
-    bench.note("failover: the holder (a child process) is SIGKILLed at a random point of its renew cycle; a candidate in this process acquires as soon as its watch sees the key go (etcd) or after the session expires and the lock-delay (1 s) passes (Consul).");
+    bench.note(
+      "failover: the holder (a child process) is SIGKILLed at a random point of its renew cycle; a candidate in this process acquires as soon as its watch sees the key go (etcd) or after the session expires and the lock-delay (1 s) passes (Consul).",
+    );
     bench.note("the Consul figures come from the testkit's double, which expires sessions at 2 × TTL as Consul documents; a real Consul also refuses TTLs below 10 s.");
   } finally {
     await consul.close();
@@ -75,7 +83,14 @@ async function failover(backend, ttlMs, bench) {
   const options = backend.options(ttlMs);
   const child = spawn(process.execPath, [CHILD, JSON.stringify({ module: backend.module, options, node: node("holder") })], { stdio: ["pipe", "pipe", "inherit"] });
   const lines = [];
-  child.stdout.setEncoding("utf8").on("data", (chunk) => lines.push(...chunk.split("\n").filter(Boolean).map((l) => JSON.parse(l))));
+  child.stdout.setEncoding("utf8").on("data", (chunk) =>
+    lines.push(
+      ...chunk
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+    ),
+  );
   const waitLine = async (ev) => {
     for (let i = 0; i < 400; i++) {
       if (lines.some((l) => l.ev === ev)) return;

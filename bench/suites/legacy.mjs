@@ -92,7 +92,9 @@ export default async function run(bench) {
   bench.row(table, row("Litestream v0.3.13 `restore` (Go; SQLite checkpoint per index, 8 downloads in parallel)", ref));
   bench.row(table, row("sqlrep `litestream restore` (CLI process, Node start-up included)", best("cli")));
   bench.row(table, row("sqlrep restoreLegacy (in-process library call)", best("lib")));
-  bench.note("× Litestream = our seconds ÷ Litestream's (below 1: faster); peak RSS: /usr/bin/time for processes, RSS sampled during the call in-process (includes the bench process)");
+  bench.note(
+    "× Litestream = our seconds ÷ Litestream's (below 1: faster); peak RSS: /usr/bin/time for processes, RSS sampled during the call in-process (includes the bench process)",
+  );
 }
 
 /** Runs a command under /usr/bin/time: wall seconds and peak RSS. */

@@ -87,12 +87,18 @@ export default async function run(bench) {
           const r = await restoreScenario(bench, cfg, { tool, kind, s3, source });
           restores.push(...(r.shaped ? [r, r.shaped] : [r]));
         }
-        for (const k of kind === "s3" ? ["s3", "s3-shaped"] : [kind]) if (restores.some((r) => r.kind === k)) compareRestores(bench, restores.filter((r) => r.kind === k));
+        for (const k of kind === "s3" ? ["s3", "s3-shaped"] : [kind])
+          if (restores.some((r) => r.kind === k))
+            compareRestores(
+              bench,
+              restores.filter((r) => r.kind === k),
+            );
       }
       reportRestore(bench, cfg, both, restores);
     }
     for (const r of [...runs, ...restores]) {
-      if (r.load[0] > LOAD_WARNING) bench.note(`load ${r.load[0].toFixed(2)} > ${LOAD_WARNING} at ${r.tool} ${r.kind}${r.rep ? ` run ${r.rep}` : " restore"}: rerun when the machine is quieter`);
+      if (r.load[0] > LOAD_WARNING)
+        bench.note(`load ${r.load[0].toFixed(2)} > ${LOAD_WARNING} at ${r.tool} ${r.kind}${r.rep ? ` run ${r.rep}` : " restore"}: rerun when the machine is quieter`);
     }
   } finally {
     await s3.stop();
@@ -105,7 +111,14 @@ function codeUnderTest(repo) {
   try {
     const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: repo, encoding: "utf8" }).trim();
     const dirty = execFileSync("git", ["status", "--porcelain", "--", ...paths], { cwd: repo, encoding: "utf8" });
-    const changed = [...new Set(dirty.split("\n").filter(Boolean).map((l) => l.slice(3).split("/").slice(0, 2).join("/")))];
+    const changed = [
+      ...new Set(
+        dirty
+          .split("\n")
+          .filter(Boolean)
+          .map((l) => l.slice(3).split("/").slice(0, 2).join("/")),
+      ),
+    ];
     return `sqlrep under test: commit ${head}${changed.length ? ` + uncommitted changes in ${changed.join(", ")}` : ""} (built dist/)`;
   } catch {
     return "sqlrep under test: not a git checkout";

@@ -6,17 +6,7 @@ import { execFileSync } from "node:child_process";
 import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, writeSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import {
-  compactLtx,
-  crc64,
-  DatabaseChecksum,
-  encodeLtx,
-  formatChecksum,
-  lockPgno,
-  LtxEncoder,
-  LtxReader,
-  pageChecksum,
-} from "@sqlrep/ltx";
+import { compactLtx, crc64, DatabaseChecksum, encodeLtx, formatChecksum, lockPgno, LtxEncoder, LtxReader, pageChecksum } from "@sqlrep/ltx";
 import { bestTime, collect, copyRate, cpuMs, GiB, mbps, MiB, nsPerByte, rateCells, Rng, RssPeak, sizeLabel } from "../lib/measure.mjs";
 import { realisticDatabase } from "../lib/sqlite-data.mjs";
 
@@ -360,10 +350,18 @@ async function lz4Blocks(bench, pool, copy) {
     for (const codec of ["js", "native"]) {
       const compress = compressors[codec];
       if (compress === undefined) continue;
-      const t = await bestTime(() => {
-        for (let i = 0; i < n; i++) blocks[codec][i] = compress(piece(i));
-      }, { runs: 3, warmup: 1 });
-      row(`compress, ${label}`, codec, t, blocks[codec].reduce((a, b) => a + b.length, 0));
+      const t = await bestTime(
+        () => {
+          for (let i = 0; i < n; i++) blocks[codec][i] = compress(piece(i));
+        },
+        { runs: 3, warmup: 1 },
+      );
+      row(
+        `compress, ${label}`,
+        codec,
+        t,
+        blocks[codec].reduce((a, b) => a + b.length, 0),
+      );
     }
     const out = new Uint8Array(size);
     const input = blocks.js;
@@ -385,9 +383,12 @@ async function lz4Blocks(bench, pool, copy) {
           x.set(b, 4);
           return x;
         });
-        const t = await bestTime(async () => {
-          await Promise.all(prefixed.map((b) => napi.uncompress(b)));
-        }, { runs: 3, warmup: 1 });
+        const t = await bestTime(
+          async () => {
+            await Promise.all(prefixed.map((b) => napi.uncompress(b)));
+          },
+          { runs: 3, warmup: 1 },
+        );
         row(`decompress, ${label}, async (libuv threads, all in flight)`, "native", t, packed);
       }
     }
@@ -400,17 +401,23 @@ async function lz4Blocks(bench, pool, copy) {
   await reader.header();
   for (let r = await reader.nextRun(); r !== undefined; r = await reader.nextRun()) runs.push(r);
   const runOut = new Uint8Array(1024 * PAGE);
-  const runTime = await bestTime(() => {
-    for (const r of runs) decodeFrameRun(r, { pageSize: PAGE, out: runOut });
-  }, { runs: 3, warmup: 1 });
+  const runTime = await bestTime(
+    () => {
+      for (const r of runs) decodeFrameRun(r, { pageSize: PAGE, out: runOut });
+    },
+    { runs: 3, warmup: 1 },
+  );
   row("decodeFrameRun, 4 MiB runs of v3-block frames (decompress + CRC-64 of every page)", backend.codec, runTime, file.length);
   // Frames of a whole buffer (v1-lz4 bodies, Litestream v0.3 objects): ltx's streaming frame codec.
   const { lz4DecodeFrame, lz4EncodeFrame } = await import("@sqlrep/ltx");
   for (const codec of napi ? ["js", "native"] : ["js"]) {
     let frame;
-    const t = await bestTime(() => {
-      frame = lz4EncodeFrame(data, { blockSize: 65536, codec });
-    }, { runs: 2, warmup: 1 });
+    const t = await bestTime(
+      () => {
+        frame = lz4EncodeFrame(data, { blockSize: 65536, codec });
+      },
+      { runs: 2, warmup: 1 },
+    );
     row("lz4EncodeFrame, 64 KiB blocks, content checksum", codec, t, frame.length);
     const d = await bestTime(() => lz4DecodeFrame(frame), { runs: 2, warmup: 1 });
     row(`lz4DecodeFrame (of the ${codec}-compressed frame; decodes natively when it can)`, backend.codec, d, frame.length);
@@ -418,11 +425,19 @@ async function lz4Blocks(bench, pool, copy) {
   if (napi) {
     const buffer = Buffer.from(data.buffer, data.byteOffset, data.length);
     let frame;
-    const t = await bestTime(() => {
-      frame = napi.compressFrameSync(buffer);
-    }, { runs: 2, warmup: 1 });
+    const t = await bestTime(
+      () => {
+        frame = napi.compressFrameSync(buffer);
+      },
+      { runs: 2, warmup: 1 },
+    );
     row("lz4-napi compressFrameSync, whole 64 MiB in one call (not streaming)", "native", t, frame.length);
-    row("lz4-napi decompressFrameSync, whole 64 MiB in one call (not streaming)", "native", await bestTime(() => napi.decompressFrameSync(frame), { runs: 2, warmup: 1 }), frame.length);
+    row(
+      "lz4-napi decompressFrameSync, whole 64 MiB in one call (not streaming)",
+      "native",
+      await bestTime(() => napi.decompressFrameSync(frame), { runs: 2, warmup: 1 }),
+      frame.length,
+    );
   }
 }
 

@@ -113,7 +113,10 @@ export default async function run(bench) {
     // gets the same. Then 2 MB (sqlite3's default) set by the application, where each page
     // SQLite does not hold is a round trip to the page server.
     const [[opened]] = (await vfs.ok({ op: "all", sql: "PRAGMA cache_size" })).rows;
-    for (const [cache, size] of [[`as opened (${opened} KiB)`, opened], ["2 MB, set by the application", -2000]]) {
+    for (const [cache, size] of [
+      [`as opened (${opened} KiB)`, opened],
+      ["2 MB, set by the application", -2000],
+    ]) {
       for (const h of [vfs, local]) await h.ok({ op: "exec", sql: `PRAGMA cache_size = ${size}` });
       const timed = async (host) => {
         await host.ok({ op: "loop", sql: lookup, each }); // warms SQLite's cache and the page server's
@@ -136,7 +139,15 @@ export default async function run(bench) {
     const same = [[ids[0]]];
     const sameOurs = (await vfs.ok({ op: "loop", sql: lookup, each: Array(20000).fill(same[0]) })).ns / 20000 / 1000;
     const sameLocal = (await local.ok({ op: "loop", sql: lookup, each: Array(20000).fill(same[0]) })).ns / 20000 / 1000;
-    bench.row("warm point lookup, µs per query (best of N), lower is better", { "SQLite page cache": "one key, repeated", queries: 20000, "VFS µs": sameOurs, "local file µs": sameLocal, "× local file": sameOurs / sameLocal, target: "≤ 2", runs: 1 });
+    bench.row("warm point lookup, µs per query (best of N), lower is better", {
+      "SQLite page cache": "one key, repeated",
+      queries: 20000,
+      "VFS µs": sameOurs,
+      "local file µs": sameLocal,
+      "× local file": sameOurs / sameLocal,
+      target: "≤ 2",
+      runs: 1,
+    });
     await vfs.exit();
     await stopServers(vfsEnv.SQLREP_VFS_RUNTIME_DIR);
 
@@ -188,7 +199,10 @@ export default async function run(bench) {
         await sleep(25);
       }
       const hydrateMs = performance.now() - t1;
-      const log = readdirSync(env.SQLREP_VFS_RUNTIME_DIR).filter((f) => f.endsWith(".log")).map((f) => readFileSync(join(env.SQLREP_VFS_RUNTIME_DIR, f), "utf8")).join("");
+      const log = readdirSync(env.SQLREP_VFS_RUNTIME_DIR)
+        .filter((f) => f.endsWith(".log"))
+        .map((f) => readFileSync(join(env.SQLREP_VFS_RUNTIME_DIR, f), "utf8"))
+        .join("");
       const inServer = Number(/msg=hydrated .*seconds=([\d.]+)/.exec(log)?.[1] ?? NaN) * 1000;
       bench.row("hydration vs litestream restore (same replica, same proxy), MB/s of database", {
         run: r + 1,
@@ -215,7 +229,9 @@ export default async function run(bench) {
 
 /** Depth of a table's B-tree: root = 1, leaves = the deepest level (overflow pages left out). */
 function btreeDepth(db, table) {
-  const out = execFileSync("sqlite3", [db, `SELECT max(length(path) - length(replace(path, '/', ''))) FROM dbstat WHERE name = '${table}' AND pagetype != 'overflow'`], { encoding: "utf8" });
+  const out = execFileSync("sqlite3", [db, `SELECT max(length(path) - length(replace(path, '/', ''))) FROM dbstat WHERE name = '${table}' AND pagetype != 'overflow'`], {
+    encoding: "utf8",
+  });
   return Number(out.trim());
 }
 

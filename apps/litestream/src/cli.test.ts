@@ -23,7 +23,8 @@ describe.skipIf(!built)(`litestream CLI as a child process${built ? "" : " — n
       expect(r.stdout).toBe("");
       expect(r.stderr).toContain("litestream is a tool for replicating SQLite databases.");
       expect(r.stderr).toContain("\tlitestream <command> [arguments]");
-      for (const name of ["databases", "generations", "import-v3", "ltx", "replicate", "restore", "snapshots", "status", "version", "wal"]) expect(r.stderr).toMatch(new RegExp(`\\t${name} +\\S`));
+      for (const name of ["databases", "generations", "import-v3", "ltx", "replicate", "restore", "snapshots", "status", "version", "wal"])
+        expect(r.stderr).toMatch(new RegExp(`\\t${name} +\\S`));
     });
 
     it("-h, help and `<command> -h` print usage on stdout and exit 0", async () => {
@@ -105,8 +106,12 @@ describe.skipIf(!built)(`litestream CLI as a child process${built ? "" : " — n
       expect(r.code).toBe(1);
       expect(r.stderr).toBe(`error: generation 0123456789abcdef not found in ${tmp.join("none")}\n`);
       expect((await runCli(["restore", "-index", "2", "-o", tmp.join("x.db"), url])).stderr).toMatch(/^error: must specify -generation when restoring to -index\n/);
-      expect((await runCli(["restore", "-generation", "0123456789abcdef", "-index", "2", "-timestamp", "2024-01-01T00:00:00Z", "-o", tmp.join("x.db"), url])).stderr).toMatch(/^error: cannot specify -index and -timestamp\n/);
-      expect((await runCli(["restore", "-generation", "0123456789abcdef", "-txid", "2", "-o", tmp.join("x.db"), url])).stderr).toMatch(/^error: cannot specify -txid \(v0.5\) with -generation or -index \(v0.3\)\n/);
+      expect((await runCli(["restore", "-generation", "0123456789abcdef", "-index", "2", "-timestamp", "2024-01-01T00:00:00Z", "-o", tmp.join("x.db"), url])).stderr).toMatch(
+        /^error: cannot specify -index and -timestamp\n/,
+      );
+      expect((await runCli(["restore", "-generation", "0123456789abcdef", "-txid", "2", "-o", tmp.join("x.db"), url])).stderr).toMatch(
+        /^error: cannot specify -txid \(v0.5\) with -generation or -index \(v0.3\)\n/,
+      );
       expect((await runCli(["restore", "-generation", "XYZ", "-o", tmp.join("x.db"), url])).stderr).toMatch(/^error: invalid -generation "XYZ"/);
       expect((await runCli(["restore", "-generation", "0123456789abcdef", "-index", "80000000", "-o", tmp.join("x.db"), url])).stderr).toMatch(/^error: invalid -index 80000000/);
     });
@@ -165,12 +170,36 @@ describe.skipIf(!built)(`litestream CLI as a child process${built ? "" : " — n
 
   describe("config errors exit 1 naming the file, the line and the key", () => {
     it.each([
-      ["unknown key", "dbs:\n  - path: /a.db\n    replicas:\n      - url: s3://b/a\n        retension: 24h\n", ':5:9: dbs[0].replicas[0].retension: unknown key (did you mean "retention"?)'],
-      ["wrong type", "dbs:\n  - path: /a.db\n    monitor-interval: [1s]\n    replica: { path: /r }\n", ":3:23: dbs[0].monitor-interval: expected a duration such as 1s, 500ms or 1h30m, got a list"],
-      ["bad duration", "dbs:\n  - path: /a.db\n    replica:\n      path: /r\n      sync-interval: 1d\n", ':5:22: dbs[0].replica.sync-interval: invalid duration "1d": Go durations have no day unit: write 24h for a day'],
-      ["url and bucket", "dbs:\n  - path: /a.db\n    replica:\n      url: s3://b/a\n      bucket: b\n", ":5:7: dbs[0].replica.bucket: cannot specify url & bucket for a replica: the URL already sets it"],
-      ["unsupported key", "dbs:\n  - path: /a.db\n    replica:\n      url: s3://b/a\n      auto-recover: true\n", ":5:7: dbs[0].replica.auto-recover: not supported by sqlrep: sqlrep keeps no local LTX state to reset"],
-      ["unsupported type", "dbs:\n  - path: /a.db\n    replica:\n      type: oss\n", ":4:7: dbs[0].replica.type: replica scheme oss:// is not supported by sqlrep yet (supported: file, s3, "],
+      [
+        "unknown key",
+        "dbs:\n  - path: /a.db\n    replicas:\n      - url: s3://b/a\n        retension: 24h\n",
+        ':5:9: dbs[0].replicas[0].retension: unknown key (did you mean "retention"?)',
+      ],
+      [
+        "wrong type",
+        "dbs:\n  - path: /a.db\n    monitor-interval: [1s]\n    replica: { path: /r }\n",
+        ":3:23: dbs[0].monitor-interval: expected a duration such as 1s, 500ms or 1h30m, got a list",
+      ],
+      [
+        "bad duration",
+        "dbs:\n  - path: /a.db\n    replica:\n      path: /r\n      sync-interval: 1d\n",
+        ':5:22: dbs[0].replica.sync-interval: invalid duration "1d": Go durations have no day unit: write 24h for a day',
+      ],
+      [
+        "url and bucket",
+        "dbs:\n  - path: /a.db\n    replica:\n      url: s3://b/a\n      bucket: b\n",
+        ":5:7: dbs[0].replica.bucket: cannot specify url & bucket for a replica: the URL already sets it",
+      ],
+      [
+        "unsupported key",
+        "dbs:\n  - path: /a.db\n    replica:\n      url: s3://b/a\n      auto-recover: true\n",
+        ":5:7: dbs[0].replica.auto-recover: not supported by sqlrep: sqlrep keeps no local LTX state to reset",
+      ],
+      [
+        "unsupported type",
+        "dbs:\n  - path: /a.db\n    replica:\n      type: oss\n",
+        ":4:7: dbs[0].replica.type: replica scheme oss:// is not supported by sqlrep yet (supported: file, s3, ",
+      ],
       ["YAML syntax", "dbs:\n  - path: /a.db\n   replica: [\n", ":3:"],
     ])("%s", async (_what, text, tail) => {
       const file = config("bad.yml", text);
@@ -205,7 +234,10 @@ describe.skipIf(!built)(`litestream CLI as a child process${built ? "" : " — n
           ],
         },
       ]);
-      const raw = JSON.parse((await runCli(["databases", "-json", "-no-expand-env", "-config", file], { env: { NAME: "app" } })).stdout) as { path: string; replicas: { path: string }[] }[];
+      const raw = JSON.parse((await runCli(["databases", "-json", "-no-expand-env", "-config", file], { env: { NAME: "app" } })).stdout) as {
+        path: string;
+        replicas: { path: string }[];
+      }[];
       expect(raw[0]!.path).toBe("/data/${NAME}.db");
       expect(raw[0]!.replicas.map((r) => r.path)).toEqual(["$NAME", "/backups/${NAME}"]);
     });

@@ -67,7 +67,9 @@ export function configSchema(backends: readonly ReplicaBackend[]) {
     "sync-interval": duration().optional(),
     // v0.3 per-replica settings: the engine holds them per database (see resolveSettings).
     retention: duration().optional(),
-    "retention-check-interval": unsupported(`${NOT_SUPPORTED}: retention runs when a snapshot is taken (every snapshot-interval / snapshot.interval), not on its own timer; remove the key`),
+    "retention-check-interval": unsupported(
+      `${NOT_SUPPORTED}: retention runs when a snapshot is taken (every snapshot-interval / snapshot.interval), not on its own timer; remove the key`,
+    ),
     "snapshot-interval": duration().optional(),
     "validation-interval": duration().optional(),
     ...unsupportedReplicaKeys,

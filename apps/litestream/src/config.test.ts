@@ -243,7 +243,12 @@ describe("v0.3 retention and per-replica settings", () => {
 describe("config errors name the file, the line and the key path", () => {
   it.each([
     ["an unknown top-level key", "bogus: 1\n", "unknown-key", "/etc/litestream.yml:1:1: bogus: unknown key"],
-    ["an unknown database key", "dbs:\n  - path: /a\n    monitor-intervl: 1s\n", "unknown-key", '/etc/litestream.yml:3:5: dbs[0].monitor-intervl: unknown key (did you mean "monitor-interval"?)'],
+    [
+      "an unknown database key",
+      "dbs:\n  - path: /a\n    monitor-intervl: 1s\n",
+      "unknown-key",
+      '/etc/litestream.yml:3:5: dbs[0].monitor-intervl: unknown key (did you mean "monitor-interval"?)',
+    ],
     [
       "an unknown replica key",
       "dbs:\n  - path: /a\n    replicas:\n      - url: s3://b/a\n        retension: 24h\n",
@@ -252,21 +257,86 @@ describe("config errors name the file, the line and the key path", () => {
     ],
     ["an unknown logging key", "logging:\n  lvl: debug\n", "unknown-key", "/etc/litestream.yml:2:3: logging.lvl: unknown key"],
     ["an unknown levels key", "levels:\n  - every: 1m\n", "unknown-key", "/etc/litestream.yml:2:5: levels[0].every: unknown key"],
-    ["a wrong type", "dbs:\n  - path: /a\n    min-checkpoint-page-count: many\n", "invalid-value", '/etc/litestream.yml:3:32: dbs[0].min-checkpoint-page-count: expected an integer, got "many"'],
+    [
+      "a wrong type",
+      "dbs:\n  - path: /a\n    min-checkpoint-page-count: many\n",
+      "invalid-value",
+      '/etc/litestream.yml:3:32: dbs[0].min-checkpoint-page-count: expected an integer, got "many"',
+    ],
     ["dbs not a list", "dbs:\n  path: /a\n", "invalid-value", "/etc/litestream.yml:2:3: dbs: expected a list, got a map"],
-    ["a bad duration", "dbs:\n  - path: /a\n    checkpoint-interval: 1d\n", "invalid-value", '/etc/litestream.yml:3:26: dbs[0].checkpoint-interval: invalid duration "1d": Go durations have no day unit: write 24h for a day'],
-    ["a duration without unit", "l0-retention: 300\n", "invalid-value", "/etc/litestream.yml:1:15: l0-retention: invalid duration 300: missing unit (write 300s for seconds, 300ms for milliseconds)"],
-    ["a bad log level", "logging:\n  level: loud\n", "invalid-value", '/etc/litestream.yml:2:10: logging.level: expected one of "trace", "debug", "info", "warn", "error", got "loud"'],
-    ["url with bucket", "dbs:\n  - path: /a\n    replicas:\n      - url: s3://b/a\n        bucket: b\n", "conflict", "/etc/litestream.yml:5:9: dbs[0].replicas[0].bucket: cannot specify url & bucket for a replica: the URL already sets it"],
-    ["url with path", "dbs:\n  - path: /a\n    replicas:\n      - url: s3://b/a\n        path: a\n", "conflict", "/etc/litestream.yml:5:9: dbs[0].replicas[0].path: cannot specify url & path for a replica: the URL already sets it"],
-    ["replica and replicas", "dbs:\n  - path: /a\n    replica: { path: /r }\n    replicas: [{ path: /s }]\n", "conflict", "/etc/litestream.yml:3:5: dbs[0].replica: give either replica (one) or replicas (a list), not both"],
+    [
+      "a bad duration",
+      "dbs:\n  - path: /a\n    checkpoint-interval: 1d\n",
+      "invalid-value",
+      '/etc/litestream.yml:3:26: dbs[0].checkpoint-interval: invalid duration "1d": Go durations have no day unit: write 24h for a day',
+    ],
+    [
+      "a duration without unit",
+      "l0-retention: 300\n",
+      "invalid-value",
+      "/etc/litestream.yml:1:15: l0-retention: invalid duration 300: missing unit (write 300s for seconds, 300ms for milliseconds)",
+    ],
+    [
+      "a bad log level",
+      "logging:\n  level: loud\n",
+      "invalid-value",
+      '/etc/litestream.yml:2:10: logging.level: expected one of "trace", "debug", "info", "warn", "error", got "loud"',
+    ],
+    [
+      "url with bucket",
+      "dbs:\n  - path: /a\n    replicas:\n      - url: s3://b/a\n        bucket: b\n",
+      "conflict",
+      "/etc/litestream.yml:5:9: dbs[0].replicas[0].bucket: cannot specify url & bucket for a replica: the URL already sets it",
+    ],
+    [
+      "url with path",
+      "dbs:\n  - path: /a\n    replicas:\n      - url: s3://b/a\n        path: a\n",
+      "conflict",
+      "/etc/litestream.yml:5:9: dbs[0].replicas[0].path: cannot specify url & path for a replica: the URL already sets it",
+    ],
+    [
+      "replica and replicas",
+      "dbs:\n  - path: /a\n    replica: { path: /r }\n    replicas: [{ path: /s }]\n",
+      "conflict",
+      "/etc/litestream.yml:3:5: dbs[0].replica: give either replica (one) or replicas (a list), not both",
+    ],
     ["no replica", "dbs:\n  - path: /a\n", "missing-key", "/etc/litestream.yml:2:5: dbs[0].replicas: the database has no replica: add replica: or replicas:"],
-    ["no path", "dbs:\n  - replica: { path: /r }\n", "missing-key", "/etc/litestream.yml:2:5: dbs[0].path: required key is missing: give path (one database) or dir and pattern (a directory of them)"],
-    ["an s3 replica without bucket", "dbs:\n  - path: /a\n    replica:\n      type: s3\n", "missing-key", "/etc/litestream.yml:4:7: dbs[0].replica.bucket: an s3 replica needs a bucket (or a url)"],
-    ["a URL as a path", "dbs:\n  - path: /a\n    replica:\n      path: s3://b/x\n", "invalid-value", "/etc/litestream.yml:4:7: dbs[0].replica.path: path must not be a URL (s3://b/x): use url: instead"],
-    ["s3 keys on a file replica", "dbs:\n  - path: /a\n    replica:\n      path: /r\n      region: us-east-1\n", "conflict", "/etc/litestream.yml:5:7: dbs[0].replica.region: region only applies to s3 replicas, and this one is a file replica"],
-    ["duplicate replica names", "dbs:\n  - path: /a\n    replicas:\n      - path: /r\n      - path: /s\n", "conflict", '/etc/litestream.yml:5:9: dbs[0].replicas[1]: replica name "file" is used twice for /a: give each replica a distinct name:'],
-    ["a database listed twice", "dbs:\n  - path: /a\n    replica: { path: /r }\n  - path: /b/../a\n    replica: { path: /s }\n", "conflict", "/etc/litestream.yml:4:5: dbs[1].path: database /a is already listed as dbs[0]"],
+    [
+      "no path",
+      "dbs:\n  - replica: { path: /r }\n",
+      "missing-key",
+      "/etc/litestream.yml:2:5: dbs[0].path: required key is missing: give path (one database) or dir and pattern (a directory of them)",
+    ],
+    [
+      "an s3 replica without bucket",
+      "dbs:\n  - path: /a\n    replica:\n      type: s3\n",
+      "missing-key",
+      "/etc/litestream.yml:4:7: dbs[0].replica.bucket: an s3 replica needs a bucket (or a url)",
+    ],
+    [
+      "a URL as a path",
+      "dbs:\n  - path: /a\n    replica:\n      path: s3://b/x\n",
+      "invalid-value",
+      "/etc/litestream.yml:4:7: dbs[0].replica.path: path must not be a URL (s3://b/x): use url: instead",
+    ],
+    [
+      "s3 keys on a file replica",
+      "dbs:\n  - path: /a\n    replica:\n      path: /r\n      region: us-east-1\n",
+      "conflict",
+      "/etc/litestream.yml:5:7: dbs[0].replica.region: region only applies to s3 replicas, and this one is a file replica",
+    ],
+    [
+      "duplicate replica names",
+      "dbs:\n  - path: /a\n    replicas:\n      - path: /r\n      - path: /s\n",
+      "conflict",
+      '/etc/litestream.yml:5:9: dbs[0].replicas[1]: replica name "file" is used twice for /a: give each replica a distinct name:',
+    ],
+    [
+      "a database listed twice",
+      "dbs:\n  - path: /a\n    replica: { path: /r }\n  - path: /b/../a\n    replica: { path: /s }\n",
+      "conflict",
+      "/etc/litestream.yml:4:5: dbs[1].path: database /a is already listed as dbs[0]",
+    ],
     [
       "two databases on one replica path",
       "dbs:\n  - path: /a\n    replica: { path: /r }\n  - path: /b\n    replicas:\n      - url: file:///x\n      - path: /r/./\n        name: other\n",
@@ -280,8 +350,18 @@ describe("config errors name the file, the line and the key path", () => {
       '/etc/litestream.yml:6:9: dbs[0].replicas[1].url: dbs[0].replicas[1] ("two" of /a) is the same replica location as dbs[0].replicas[0] (replica "one" of the same database): two writers on one replica overwrite each other\'s files; give each its own path',
     ],
     ["an addr without port", 'addr: "localhost"\n', "invalid-value", '/etc/litestream.yml:1:1: addr: "localhost" needs a port, e.g. ":9090" or "127.0.0.1:9090"'],
-    ["both TRUNCATE thresholds", "dbs:\n  - path: /a\n    max-checkpoint-page-count: 10\n    truncate-page-n: 10\n    replica: { path: /r }\n", "conflict", "/etc/litestream.yml:3:5: dbs[0].max-checkpoint-page-count: give either max-checkpoint-page-count (v0.3) or truncate-page-n (v0.5): both set the TRUNCATE checkpoint threshold"],
-    ["TRUNCATE below PASSIVE", "dbs:\n  - path: /a\n    min-checkpoint-page-count: 1000\n    truncate-page-n: 10\n    replica: { path: /r }\n", "invalid-value", "/etc/litestream.yml:4:5: dbs[0].truncate-page-n: 10 is below min-checkpoint-page-count (1000)"],
+    [
+      "both TRUNCATE thresholds",
+      "dbs:\n  - path: /a\n    max-checkpoint-page-count: 10\n    truncate-page-n: 10\n    replica: { path: /r }\n",
+      "conflict",
+      "/etc/litestream.yml:3:5: dbs[0].max-checkpoint-page-count: give either max-checkpoint-page-count (v0.3) or truncate-page-n (v0.5): both set the TRUNCATE checkpoint threshold",
+    ],
+    [
+      "TRUNCATE below PASSIVE",
+      "dbs:\n  - path: /a\n    min-checkpoint-page-count: 1000\n    truncate-page-n: 10\n    replica: { path: /r }\n",
+      "invalid-value",
+      "/etc/litestream.yml:4:5: dbs[0].truncate-page-n: 10 is below min-checkpoint-page-count (1000)",
+    ],
     ["a duplicate key", "dbs:\n  - path: /a\n    path: /b\n", "conflict", "/etc/litestream.yml:3:5: dbs[0].path: duplicate key (first given on line 2)"],
     ["a part size below S3's minimum", "part-size: 1MB\n", "invalid-value", "/etc/litestream.yml:1:12: part-size: must be at least 5242880, got 1000000"],
     ["too many levels", `levels:\n${"  - interval: 1m\n".repeat(9)}`, "invalid-value", "/etc/litestream.yml:2:3: levels: allows at most 8 items, got 9"],
@@ -294,7 +374,12 @@ describe("config errors name the file, the line and the key path", () => {
     ["auto-recover", "dbs:\n  - path: /a\n    replica:\n      url: s3://b/a\n      auto-recover: true\n", "dbs[0].replica.auto-recover", "no local LTX state"],
     ["max-sync-ltx-files", "max-sync-ltx-files: 10\n", "max-sync-ltx-files", "without this cap"],
     ["an age block", "dbs:\n  - path: /a\n    replica:\n      age: x\n", "dbs[0].replica.age", "client-side (age) encryption"],
-    ["retention-check-interval", "dbs:\n  - path: /a\n    replica:\n      path: /r\n      retention-check-interval: 1h\n", "dbs[0].replica.retention-check-interval", "retention runs when a snapshot is taken"],
+    [
+      "retention-check-interval",
+      "dbs:\n  - path: /a\n    replica:\n      path: /r\n      retention-check-interval: 1h\n",
+      "dbs[0].replica.retention-check-interval",
+      "retention runs when a snapshot is taken",
+    ],
     ["mcp-addr", 'mcp-addr: ":3001"\n', "mcp-addr", "MCP"],
     ["logging.source", "logging:\n  source: true\n", "logging.source", "source locations"],
   ])("an unsupported key (%s) says so and where", (_key, text, keyPath, reason) => {
@@ -320,7 +405,9 @@ describe("config errors name the file, the line and the key path", () => {
   });
 
   it("a type that contradicts the URL", () => {
-    expect(failure("dbs:\n  - path: /a\n    replica:\n      url: s3://b/a\n      type: file\n").message).toContain("dbs[0].replica.type: type file does not match the URL's scheme (s3)");
+    expect(failure("dbs:\n  - path: /a\n    replica:\n      url: s3://b/a\n      type: file\n").message).toContain(
+      "dbs[0].replica.type: type file does not match the URL's scheme (s3)",
+    );
   });
 
   it("an unknown scheme", () => {
@@ -375,15 +462,29 @@ describe("backends bring their own config keys", () => {
       { type: "mem", innerName: "x", shard: 3 },
       { type: "mem", path: "/p", innerName: "y", url: "mem://y/p", shard: 5 },
     ]);
-    expect(errorOf(() => withMem("dbs:\n  - path: /a\n    replica:\n      type: mem\n      inner-name: x\n      shard: 9\n"))).toMatchObject({ code: "invalid-value", message: expect.stringContaining("dbs[0].replica.shard: must be at most 8") });
-    expect(errorOf(() => withMem("dbs:\n  - path: /a\n    replica:\n      type: mem\n"))).toMatchObject({ code: "missing-key", message: "/etc/litestream.yml:4:7: dbs[0].replica.inner-name: a mem replica needs an inner-name" });
-    expect(errorOf(() => withMem("dbs:\n  - path: /a\n    replica:\n      url: mem://y/p\n      inner-name: z\n"))).toMatchObject({ code: "conflict", message: expect.stringContaining("cannot specify url & inner-name") });
-    expect(errorOf(() => withMem("dbs:\n  - path: /a\n    replica:\n      path: /r\n      shard: 1\n"))).toMatchObject({ code: "conflict", message: expect.stringContaining("shard only applies to mem replicas, and this one is a file replica") });
+    expect(errorOf(() => withMem("dbs:\n  - path: /a\n    replica:\n      type: mem\n      inner-name: x\n      shard: 9\n"))).toMatchObject({
+      code: "invalid-value",
+      message: expect.stringContaining("dbs[0].replica.shard: must be at most 8"),
+    });
+    expect(errorOf(() => withMem("dbs:\n  - path: /a\n    replica:\n      type: mem\n"))).toMatchObject({
+      code: "missing-key",
+      message: "/etc/litestream.yml:4:7: dbs[0].replica.inner-name: a mem replica needs an inner-name",
+    });
+    expect(errorOf(() => withMem("dbs:\n  - path: /a\n    replica:\n      url: mem://y/p\n      inner-name: z\n"))).toMatchObject({
+      code: "conflict",
+      message: expect.stringContaining("cannot specify url & inner-name"),
+    });
+    expect(errorOf(() => withMem("dbs:\n  - path: /a\n    replica:\n      path: /r\n      shard: 1\n"))).toMatchObject({
+      code: "conflict",
+      message: expect.stringContaining("shard only applies to mem replicas, and this one is a file replica"),
+    });
   });
 
   it("an unlisted backend's keys and schemes are refused; S3's keys are unknown without S3", () => {
     expect(errorOf(() => parse("dbs:\n  - path: /a\n    replica:\n      path: /r\n      shard: 1\n"))).toMatchObject({ code: "unknown-key" });
-    expect(errorOf(() => withMem("dbs:\n  - path: /a\n    replica:\n      url: s3://b/x\n"))).toMatchObject({ message: expect.stringContaining("unknown replica scheme s3:// in s3://b/x (supported: file, mem)") });
+    expect(errorOf(() => withMem("dbs:\n  - path: /a\n    replica:\n      url: s3://b/x\n"))).toMatchObject({
+      message: expect.stringContaining("unknown replica scheme s3:// in s3://b/x (supported: file, mem)"),
+    });
     expect(errorOf(() => withMem("region: us-east-1\n"))).toMatchObject({ code: "unknown-key" });
   });
 });

@@ -161,7 +161,8 @@ function resolveDatabase(db: DbYaml, topLevel: RootYaml, global: DatabaseSetting
   });
   const names = new Set<string>();
   replicas.forEach((r, i) => {
-    if (names.has(r.name)) throw errorAt(replicasYaml[i]!, undefined, "conflict", `replica name ${JSON.stringify(r.name)} is used twice for ${db.path}: give each replica a distinct name:`);
+    if (names.has(r.name))
+      throw errorAt(replicasYaml[i]!, undefined, "conflict", `replica name ${JSON.stringify(r.name)} is used twice for ${db.path}: give each replica a distinct name:`);
     names.add(r.name);
   });
   const out: DatabaseConfig = { path: resolveDatabasePath(path, cwd), settings: resolveSettings(db, replicasYaml, global), replicas };
@@ -180,7 +181,7 @@ function checkDirectoryKeys(db: DbYaml): void {
     return;
   }
   if (db.path !== undefined) throw errorAt(db, "dir", "conflict", "give either path (one database) or dir (a directory of databases), not both");
-  if (db.pattern === undefined) throw errorAt(db, "pattern", "missing-key", "pattern is required with dir, e.g. pattern: \"*.db\"");
+  if (db.pattern === undefined) throw errorAt(db, "pattern", "missing-key", 'pattern is required with dir, e.g. pattern: "*.db"');
   if (db.metaPath !== undefined) throw errorAt(db, "meta-path", "conflict", "meta-path names one database's state directory: with dir, each database keeps its own beside it");
   if (db.restoreIfDbNotExists) throw errorAt(db, "restore-if-db-not-exists", "conflict", "restore-if-db-not-exists needs a database path, not a dir");
   checkPattern(db.pattern, (message) => errorAt(db, "pattern", "invalid-value", message));
@@ -199,7 +200,12 @@ function resolveSettings(db: DbYaml, replicas: readonly ReplicaYaml[], global: D
   if (db.minCheckpointPageCount !== undefined) s.minCheckpointPageCount = db.minCheckpointPageCount;
   if (db.maxSyncWalBytes !== undefined) s.maxBatchBytes = db.maxSyncWalBytes;
   if (db.maxCheckpointPageCount !== undefined && db.truncatePageN !== undefined) {
-    throw errorAt(db, "max-checkpoint-page-count", "conflict", "give either max-checkpoint-page-count (v0.3) or truncate-page-n (v0.5): both set the TRUNCATE checkpoint threshold");
+    throw errorAt(
+      db,
+      "max-checkpoint-page-count",
+      "conflict",
+      "give either max-checkpoint-page-count (v0.3) or truncate-page-n (v0.5): both set the TRUNCATE checkpoint threshold",
+    );
   }
   const truncate = db.truncatePageN ?? db.maxCheckpointPageCount;
   if (truncate !== undefined) s.truncatePageCount = truncate;

@@ -85,7 +85,13 @@ function routes(t: ControlTarget, startedAt: Date): Record<string, Route> {
       if (entry === undefined) throw new ControlError(404, `database not found: ${path}`);
       if (!entry.running) throw new ControlError(409, `database not open: ${path}`);
       const before = txidOf(path);
-      const replicaTxid = () => Math.min(...(t.engine.status().find((s) => s.path === path)?.replicas.map((r) => r.txid) ?? [0]));
+      const replicaTxid = () =>
+        Math.min(
+          ...(t.engine
+            .status()
+            .find((s) => s.path === path)
+            ?.replicas.map((r) => r.txid) ?? [0]),
+        );
       if (body["wait"] !== true) {
         // Commits are staged locally within milliseconds anyway; the upload runs now, unwaited.
         t.engine.sync(path).catch((err: unknown) => t.logger.warn("sync requested over the control socket failed", { db: path, error: (err as Error).message }));
@@ -109,7 +115,12 @@ function routes(t: ControlTarget, startedAt: Date): Record<string, Route> {
         const spec = urlSpec(url, process.cwd());
         db = { path, settings: {}, replicas: [{ name: spec.type, spec }] };
         const all = [...t.managed.list().map((e) => e.config), db];
-        refuseSharedReplicas(all, BACKENDS, (i) => `the replica of ${all[i]!.path}`, (_i, _j, message) => new ControlError(400, message));
+        refuseSharedReplicas(
+          all,
+          BACKENDS,
+          (i) => `the replica of ${all[i]!.path}`,
+          (_i, _j, message) => new ControlError(400, message),
+        );
       } catch (err) {
         if (err instanceof ControlError) throw err;
         throw new ControlError(400, `invalid replica url: ${isReplicaError(err) ? err.message : String(err)}`);

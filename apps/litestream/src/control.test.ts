@@ -44,7 +44,12 @@ describe.skipIf(!existsSync(CLI))(`the control socket${existsSync(CLI) ? "" : " 
     walDb(b, 3);
     const config = tmp.join("ls.yml");
     writeFileSync(config, `socket:\n  enabled: true\n  path: ${socket}\n  permissions: 0660\ndbs:\n  - path: ${a}\n    replica: { path: ${ra} }\n`);
-    const proc = await spawnProcess(process.execPath, [CLI, "replicate", "-config", config], { name: "litestream-socket", env: { LOG_LEVEL: "" }, ready: /msg="control socket listening"/, readyTimeoutMs: 30_000 });
+    const proc = await spawnProcess(process.execPath, [CLI, "replicate", "-config", config], {
+      name: "litestream-socket",
+      env: { LOG_LEVEL: "" },
+      ready: /msg="control socket listening"/,
+      readyTimeoutMs: 30_000,
+    });
     const cli = async (...args: string[]) => {
       const r = await runCli([args[0]!, "-socket", socket, ...args.slice(1)]);
       return { ...r, json: () => JSON.parse(r.stdout) as Record<string, unknown> };
@@ -74,7 +79,12 @@ describe.skipIf(!existsSync(CLI))(`the control socket${existsSync(CLI) ? "" : " 
     expect(stopped.stdout).toMatch(new RegExp(`^status: stopped\\ndb_path: ${a}\\nstate: stopped\\ntxid: \\d+\\nsocket: ${socket}\\n$`));
     expect(await restoredRows(ra)).toBe(4);
     expect((await cli("stop", a)).stdout).toContain("status: already_stopped\n");
-    expect((await cli("list", "-json")).json()).toMatchObject({ databases: [{ path: a, status: "stopped" }, { path: b, status: "replicating" }] });
+    expect((await cli("list", "-json")).json()).toMatchObject({
+      databases: [
+        { path: a, status: "stopped" },
+        { path: b, status: "replicating" },
+      ],
+    });
     walDb(a, 1); // 5 rows, not replicated while stopped
     expect((await cli("sync", a)).stderr).toBe(`error: sync failed: database not open: ${a}\n`);
     expect(await restoredRows(ra)).toBe(4);

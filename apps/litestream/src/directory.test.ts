@@ -28,7 +28,10 @@ function walDb(path: string, rows: number): void {
 
 describe("directory mode: config and scan", () => {
   it("reads dir, pattern, recursive and watch, and refuses what Litestream refuses", () => {
-    const c = parseLitestreamConfig("dbs:\n  - dir: /data\n    pattern: '*.db'\n    recursive: true\n    watch: true\n    replica: { url: 's3://b/tenants?endpoint=http://127.0.0.1:9' }\n", "/x.yml");
+    const c = parseLitestreamConfig(
+      "dbs:\n  - dir: /data\n    pattern: '*.db'\n    recursive: true\n    watch: true\n    replica: { url: 's3://b/tenants?endpoint=http://127.0.0.1:9' }\n",
+      "/x.yml",
+    );
     expect(c.dbs).toEqual([]);
     expect(c.directories).toMatchObject([{ path: "/data", directory: { pattern: "*.db", recursive: true, watch: true } }]);
     const fail = (text: string) => {
@@ -39,7 +42,7 @@ describe("directory mode: config and scan", () => {
       }
       return "no error";
     };
-    expect(fail("dbs:\n  - dir: /data\n    replica: { path: /r }\n")).toBe("/x.yml:2:5: dbs[0].pattern: pattern is required with dir, e.g. pattern: \"*.db\"");
+    expect(fail("dbs:\n  - dir: /data\n    replica: { path: /r }\n")).toBe('/x.yml:2:5: dbs[0].pattern: pattern is required with dir, e.g. pattern: "*.db"');
     expect(fail("dbs:\n  - dir: /data\n    path: /a.db\n    pattern: '*'\n    replica: { path: /r }\n")).toMatch(/dbs\[0\]\.dir: give either path .* or dir/);
     expect(fail("dbs:\n  - path: /a.db\n    watch: true\n    replica: { path: /r }\n")).toMatch(/dbs\[0\]\.watch: watch can only be used with dir/);
     expect(fail("dbs:\n  - dir: /data\n    pattern: '[a-'\n    replica: { path: /r }\n")).toMatch(/dbs\[0\]\.pattern: pattern "\[a-" has an unclosed \[/);
@@ -65,7 +68,10 @@ describe("directory mode: config and scan", () => {
     walDb(`${dir}/acme/data.db`, 1);
     writeFileSync(`${dir}/fake.db`, "not a database");
     walDb(`${dir}/other.sqlite`, 1);
-    const c = parseLitestreamConfig(`dbs:\n  - dir: ${dir}\n    pattern: '*.db'\n    replicas:\n      - path: /backups\n      - url: s3://b/tenants?endpoint=http://127.0.0.1:9\n        name: s3\n`, "/x.yml");
+    const c = parseLitestreamConfig(
+      `dbs:\n  - dir: ${dir}\n    pattern: '*.db'\n    replicas:\n      - path: /backups\n      - url: s3://b/tenants?endpoint=http://127.0.0.1:9\n        name: s3\n`,
+      "/x.yml",
+    );
     const entry = c.directories[0]!;
     expect(scanDirectory(entry)).toEqual([`${dir}/top.db`]);
     entry.directory.recursive = true;
@@ -90,7 +96,12 @@ describe.skipIf(!existsSync(CLI))(`directory mode through replicate${existsSync(
       config,
       `dbs:\n  - dir: ${dir}\n    pattern: "*.db"\n    recursive: true\n    watch: true\n    replicas:\n      - url: ${s3.url("tenants")}\n      - path: ${tmp.join("backups")}\n        name: dir\n`,
     );
-    const proc = await spawnProcess(process.execPath, [CLI, "replicate", "-config", config], { name: "litestream-dir", env, ready: /msg="replication started"/, readyTimeoutMs: 30_000 });
+    const proc = await spawnProcess(process.execPath, [CLI, "replicate", "-config", config], {
+      name: "litestream-dir",
+      env,
+      ready: /msg="replication started"/,
+      readyTimeoutMs: 30_000,
+    });
     walDb(`${dir}/acme/later.db`, 5);
     await proc.waitForLine(/msg="added database to replication" db=\S*acme\/later\.db/, 10_000);
     walDb(`${dir}/first.db`, 1); // 4 rows now, uploaded before the file goes (a deleted database uploads nothing more)

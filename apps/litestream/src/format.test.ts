@@ -4,7 +4,13 @@ import { formatBytes, formatTable, formatTime, parseTimestampFlag, parseTxidFlag
 
 describe("format", () => {
   it("pads tables like Go's tabwriter", () => {
-    expect(formatTable([["level", "size"], ["0", "4096"], ["10", "1"]])).toBe("level  size\n0      4096\n10     1\n");
+    expect(
+      formatTable([
+        ["level", "size"],
+        ["0", "4096"],
+        ["10", "1"],
+      ]),
+    ).toBe("level  size\n0      4096\n10     1\n");
   });
 
   it("prints times and sizes", () => {

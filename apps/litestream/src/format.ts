@@ -30,7 +30,8 @@ export function formatBytes(bytes: number): string {
 
 /** A TXID given on the command line: hex, 1 to 16 digits, either case (`-txid 1f`, `-txid 000000000000001F`). */
 export function parseTxidFlag(text: string): number {
-  if (!/^(0x)?[0-9a-fA-F]{1,16}$/.test(text)) throw new FlagValueError(`invalid -txid ${JSON.stringify(text)}: expected a transaction ID in hex, up to 16 digits (e.g. 000000000000002a)`);
+  if (!/^(0x)?[0-9a-fA-F]{1,16}$/.test(text))
+    throw new FlagValueError(`invalid -txid ${JSON.stringify(text)}: expected a transaction ID in hex, up to 16 digits (e.g. 000000000000002a)`);
   const value = BigInt(`0x${text.replace(/^0x/, "")}`);
   if (value === 0n) throw new FlagValueError(`invalid -txid ${text}: transaction IDs start at 1`);
   if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new FlagValueError(`invalid -txid ${text}: beyond 2^53-1, the largest TXID sqlrep handles`);

@@ -47,7 +47,16 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const quiet = createLogger({ level: "error", format: "text", stream: { write: () => true } as unknown as NodeJS.WritableStream });
 
 function db(state: DatabaseStatus["state"], replica: { lagMs: number; lastError?: string }): DatabaseStatus {
-  return { path: "/a.db", state, pageSize: 4096, dbSize: 0, walSize: 0, localTXID: 1, localLogBytes: 0, replicas: [{ name: "r", type: "file", location: "/r", txid: 1, pendingTXIDs: 0, ...replica }] };
+  return {
+    path: "/a.db",
+    state,
+    pageSize: 4096,
+    dbSize: 0,
+    walSize: 0,
+    localTXID: 1,
+    localLogBytes: 0,
+    replicas: [{ name: "r", type: "file", location: "/r", txid: 1, pendingTXIDs: 0, ...replica }],
+  };
 }
 
 describe("Heartbeat", () => {
@@ -116,7 +125,12 @@ function configFile(name: string, lines: string[]): string {
 }
 
 function replicate(config: string) {
-  return spawnProcess(process.execPath, [CLI, "replicate", "-config", config], { name: "litestream", env: { LOG_LEVEL: "" }, ready: /msg="replication started"/, readyTimeoutMs: 30_000 });
+  return spawnProcess(process.execPath, [CLI, "replicate", "-config", config], {
+    name: "litestream",
+    env: { LOG_LEVEL: "" },
+    ready: /msg="replication started"/,
+    readyTimeoutMs: 30_000,
+  });
 }
 
 describe.skipIf(!built)(`heartbeat-url and shutdown-sync-interval through replicate${built ? "" : " — needs a build"}`, () => {
@@ -131,7 +145,14 @@ describe.skipIf(!built)(`heartbeat-url and shutdown-sync-interval through replic
 
     requests = [];
     writeFileSync(tmp.join("blocker"), "x");
-    const bad = configFile("hb-bad", [`heartbeat-url: ${url}`, "shutdown-sync-timeout: 1s", "dbs:", `  - path: ${path}`, "    replica:", `      path: ${tmp.join("blocker", "replica")}`]);
+    const bad = configFile("hb-bad", [
+      `heartbeat-url: ${url}`,
+      "shutdown-sync-timeout: 1s",
+      "dbs:",
+      `  - path: ${path}`,
+      "    replica:",
+      `      path: ${tmp.join("blocker", "replica")}`,
+    ]);
     const failing = await replicate(bad);
     await failing.waitForLine(/msg="sync error"/);
     await sleep(500);
@@ -143,7 +164,14 @@ describe.skipIf(!built)(`heartbeat-url and shutdown-sync-interval through replic
   it("on SIGTERM the final sync is retried every shutdown-sync-interval until shutdown-sync-timeout", async () => {
     const path = walDatabase("shutdown");
     writeFileSync(tmp.join("blocker2"), "x");
-    const config = configFile("shutdown", ["shutdown-sync-timeout: 2s", "shutdown-sync-interval: 100ms", "dbs:", `  - path: ${path}`, "    replica:", `      path: ${tmp.join("blocker2", "replica")}`]);
+    const config = configFile("shutdown", [
+      "shutdown-sync-timeout: 2s",
+      "shutdown-sync-interval: 100ms",
+      "dbs:",
+      `  - path: ${path}`,
+      "    replica:",
+      `      path: ${tmp.join("blocker2", "replica")}`,
+    ]);
     const proc = await replicate(config);
     await proc.waitForLine(/msg="sync error"/);
     const before = proc.output().length;
@@ -151,7 +179,10 @@ describe.skipIf(!built)(`heartbeat-url and shutdown-sync-interval through replic
     proc.signal("SIGTERM");
     expect((await proc.exited).code).toBe(1);
     const took = Date.now() - stopping;
-    const retries = proc.output().slice(before).filter((l) => l.includes('msg="sync failed, will retry"'));
+    const retries = proc
+      .output()
+      .slice(before)
+      .filter((l) => l.includes('msg="sync failed, will retry"'));
     // About one try per 100 ms over 2 s; the back-off alone (1 s, 2 s, …) would make 1 or 2.
     expect(retries.length, retries.join("\n")).toBeGreaterThanOrEqual(6);
     expect(took).toBeGreaterThanOrEqual(1900);

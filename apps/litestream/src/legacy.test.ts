@@ -21,7 +21,12 @@ function rows(table: string, drop: number[] = []): string[][] {
     .trim()
     .split("\n")
     .slice(1)
-    .map((line) => line.trim().split(/\s+/).filter((_, i) => !drop.includes(i)))
+    .map((line) =>
+      line
+        .trim()
+        .split(/\s+/)
+        .filter((_, i) => !drop.includes(i)),
+    )
     .sort((a, b) => a.join(" ").localeCompare(b.join(" ")));
 }
 
@@ -79,7 +84,8 @@ describe.skipIf(skip !== undefined)(`v0.3 replicas written by Litestream v0.3.13
         expect(rows(ours.stdout, [2])).toEqual(rows(theirs, [2])); // all but the lag, which moves with the clock
         const json = JSON.parse((await cli(["generations", "-json", ...config(), v3.db])).stdout) as Record<string, unknown>[];
         expect(json).toHaveLength(2);
-        for (const g of json) expect(g).toMatchObject({ name: backend === "s3" ? "bucket" : "disk", generation: expect.stringMatching(/^[0-9a-f]{16}$/), snapshots: 1, lag: expect.any(String) });
+        for (const g of json)
+          expect(g).toMatchObject({ name: backend === "s3" ? "bucket" : "disk", generation: expect.stringMatching(/^[0-9a-f]{16}$/), snapshots: 1, lag: expect.any(String) });
         expect(Number(json[0]!["wal_segments"])).toBeGreaterThan(2);
 
         const snapshots = await cli(["snapshots", ...config(), v3.db]);
@@ -125,7 +131,9 @@ describe.skipIf(skip !== undefined)(`v0.3 replicas written by Litestream v0.3.13
       it("import-v3 writes a v0.5 snapshot beside the generations; restore then picks the layout written last", async () => {
         const imported = await cli(["import-v3", ...config(), v3.db]);
         expect(imported.stderr).toBe("");
-        expect(imported.stdout).toMatch(/^imported generation [0-9a-f]{16} up to WAL index [0-9a-f]{8} offset \d+ .* as \S*ltx\/9\/0000000000000001-0000000000000001\.ltx|^imported .*0009\/0000000000000001-0000000000000001\.ltx/);
+        expect(imported.stdout).toMatch(
+          /^imported generation [0-9a-f]{16} up to WAL index [0-9a-f]{8} offset \d+ .* as \S*ltx\/9\/0000000000000001-0000000000000001\.ltx|^imported .*0009\/0000000000000001-0000000000000001\.ltx/,
+        );
         const ltx = await cli(["ltx", "-level", "9", ...config(), v3.db]);
         expect(ltx.stdout).toMatch(/^level +min_txid +max_txid +size +created\n9 +0000000000000001 +0000000000000001 /);
         const v5 = out();
@@ -157,7 +165,12 @@ describe.skipIf(skip !== undefined)(`v0.3 replicas written by Litestream v0.3.13
           expect(result).toMatchObject({ txid: "0000000000000001", key: "ltx/9/0000000000000001-0000000000000001.ltx", database: db, page_size: 4096 });
           expect(readDatabase(db).rows).toHaveLength(45);
 
-          const proc = await spawnProcess(process.execPath, [CLI, "replicate", db, target], { name: "litestream", env: { LOG_LEVEL: "" }, ready: /msg="replication started"/, readyTimeoutMs: 30_000 });
+          const proc = await spawnProcess(process.execPath, [CLI, "replicate", db, target], {
+            name: "litestream",
+            env: { LOG_LEVEL: "" },
+            ready: /msg="replication started"/,
+            readyTimeoutMs: 30_000,
+          });
           const writer = new Database(db, { timeout: 5000 });
           writer.pragma("journal_mode = wal");
           for (let i = 0; i < 5; i++) {

@@ -4,7 +4,7 @@ import { COMMANDS } from "./main.js";
 
 describe("lazily loaded commands", () => {
   it("list the same name and summary as the command they load", async () => {
-    const lazy = COMMANDS.filter((c) => "load" in c) as (typeof COMMANDS[number] & { load(): Promise<typeof COMMANDS[number]> })[];
+    const lazy = COMMANDS.filter((c) => "load" in c) as ((typeof COMMANDS)[number] & { load(): Promise<(typeof COMMANDS)[number]> })[];
     expect(lazy.map((c) => c.name)).toEqual(["replicate", "reset"]);
     for (const c of lazy) {
       const real = await c.load();

@@ -68,14 +68,23 @@ export function declaredKeys(backends: readonly ReplicaBackend[]): Set<string> {
 }
 
 /** Resolves one replica entry: URL or `type`, its backend's keys (replica, else URL, else top level), paths. */
-export function resolveReplica(r: ReplicaYaml, topLevel: Readonly<Record<string, unknown>>, cwd: string, backends: readonly ReplicaBackend[], expandHome: (path: string) => string): ReplicaConfig {
+export function resolveReplica(
+  r: ReplicaYaml,
+  topLevel: Readonly<Record<string, unknown>>,
+  cwd: string,
+  backends: readonly ReplicaBackend[],
+  expandHome: (path: string) => string,
+): ReplicaConfig {
   const { backend, spec: parsed } = backendOf(r, backends);
   refuseForeignKeys(r, backend, backends);
   const spec: Record<string, unknown> = { ...parsed };
   const groups = new Map<string, boolean>();
   for (const key of Object.values(backend.keys)) {
     if (key.group !== undefined && !groups.has(key.group)) {
-      groups.set(key.group, Object.entries(backend.keys).some(([n, k]) => k.group === key.group && given(r[camelCase(n)])));
+      groups.set(
+        key.group,
+        Object.entries(backend.keys).some(([n, k]) => k.group === key.group && given(r[camelCase(n)])),
+      );
     }
   }
   for (const [name, key] of Object.entries(backend.keys)) {
@@ -112,7 +121,12 @@ function backendOf(r: ReplicaYaml, backends: readonly ReplicaBackend[]): { backe
     }
     const backend = backends.find((b) => b.type === spec.type)!;
     if (r.type !== undefined && r.type !== spec.type) throw errorAt(r, "type", "conflict", `type ${r.type} does not match the URL's scheme (${spec.type})`);
-    const inUrl = ["path", ...Object.entries(backend.keys).filter(([, k]) => k.inUrl).map(([n]) => n)];
+    const inUrl = [
+      "path",
+      ...Object.entries(backend.keys)
+        .filter(([, k]) => k.inUrl)
+        .map(([n]) => n),
+    ];
     for (const key of inUrl) {
       if (given(r[camelCase(key)])) throw errorAt(r, key, "conflict", `cannot specify url & ${key} for a replica: the URL already sets it`);
     }

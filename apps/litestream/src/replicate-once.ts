@@ -40,7 +40,8 @@ export async function replicateOnce(engine: BackupEngine, options: OnceOptions, 
     }
     if (options.enforceRetention) {
       logger.info("enforcing retention", { path });
-      for (const r of await step("enforce retention for", () => engine.enforceRetention(path))) logger.info("retention enforced", { db: path, replica: r.replica, deleted: r.deleted });
+      for (const r of await step("enforce retention for", () => engine.enforceRetention(path)))
+        logger.info("retention enforced", { db: path, replica: r.replica, deleted: r.deleted });
     }
   }
   logger.info("one-shot replication complete");

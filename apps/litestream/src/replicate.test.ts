@@ -159,15 +159,27 @@ describe.skipIf(!built)(`litestream replicate as a child process${built ? "" : "
     expect(proc.output().every((line) => line.startsWith("{"))).toBe(true);
 
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    for (const name of ["litestream_db_size", "litestream_wal_size", "litestream_total_wal_bytes", "litestream_txid", "litestream_sync_count", "litestream_checkpoint_count", "litestream_replica_operation_total"]) {
+    for (const name of [
+      "litestream_db_size",
+      "litestream_wal_size",
+      "litestream_total_wal_bytes",
+      "litestream_txid",
+      "litestream_sync_count",
+      "litestream_checkpoint_count",
+      "litestream_replica_operation_total",
+    ]) {
       expect(metrics, name).toMatch(new RegExp(`^# TYPE ${name} (gauge|counter)$`, "m"));
     }
     expect(metrics).toMatch(new RegExp(`^litestream_db_size\\{db="${db.replace(/[/.]/g, "\\$&")}"\\} \\d+`, "m"));
     // The gauges are current at each scrape (prom-client's collect hook), and the process's own metrics are there.
     expect(metrics).toMatch(new RegExp(`^litestream_txid\\{db="${db.replace(/[/.]/g, "\\$&")}"\\} [1-9]\\d*$`, "m"));
-    for (const name of ["process_cpu_seconds_total", "process_resident_memory_bytes", "nodejs_eventloop_lag_seconds"]) expect(metrics, name).toMatch(new RegExp(`^${name} [0-9.e+-]+$`, "m"));
+    for (const name of ["process_cpu_seconds_total", "process_resident_memory_bytes", "nodejs_eventloop_lag_seconds"])
+      expect(metrics, name).toMatch(new RegExp(`^${name} [0-9.e+-]+$`, "m"));
 
-    const live = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { version: string; databases: { path: string; localTXID: number; replicas: { name: string; txid: number }[] }[] };
+    const live = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as {
+      version: string;
+      databases: { path: string; localTXID: number; replicas: { name: string; txid: number }[] }[];
+    };
     expect(live.version).toBe("0.1.0");
     expect(live.databases).toHaveLength(2);
     expect(live.databases[0]).toMatchObject({ path: db, replicas: [{ name: "backup", type: "file", location: replica }] });
@@ -177,11 +189,19 @@ describe.skipIf(!built)(`litestream replicate as a child process${built ? "" : "
 
     const status = await runCli(["status", "-json", "-config", config]);
     expect(status.stderr).toBe("");
-    const reports = JSON.parse(status.stdout) as { path: string; local_txid: string; replicas: { name: string; txid: string; live: { txid: string; lag_ms: number; last_sync_at: string | null; last_error: string | null } }[] }[];
+    const reports = JSON.parse(status.stdout) as {
+      path: string;
+      local_txid: string;
+      replicas: { name: string; txid: string; live: { txid: string; lag_ms: number; last_sync_at: string | null; last_error: string | null } }[];
+    }[];
     expect(reports.map((r) => r.path)).toEqual([db, other]);
     const report = reports[0];
     expect(report!.local_txid).toMatch(/^[0-9a-f]{16}$/);
-    expect(report!.replicas[0]).toMatchObject({ name: "backup", txid: expect.stringMatching(/^[0-9a-f]{16}$/), live: { txid: expect.stringMatching(/^[0-9a-f]{16}$/), last_error: null } });
+    expect(report!.replicas[0]).toMatchObject({
+      name: "backup",
+      txid: expect.stringMatching(/^[0-9a-f]{16}$/),
+      live: { txid: expect.stringMatching(/^[0-9a-f]{16}$/), last_error: null },
+    });
     expect(report!.replicas[0]!.live.last_sync_at).toMatch(/Z$/);
     const table = await runCli(["status", "-config", config]);
     expect(table.stdout.split("\n")[0]).toMatch(/^database +replica +db_size +wal_size +replica_txid +replica_time +local_txid +lag +last_sync +last_error$/);
@@ -219,6 +239,6 @@ describe.skipIf(!built)(`litestream replicate as a child process${built ? "" : "
     new Database(path).exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
     const r = await runCli(["replicate", path, `file://${tmp.join("journal-replica")}`]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('not WAL: switch it once with `PRAGMA journal_mode=WAL`');
+    expect(r.stderr).toContain("not WAL: switch it once with `PRAGMA journal_mode=WAL`");
   }, 60_000);
 });

@@ -35,7 +35,10 @@ describe.skipIf(!built)(`litestream reset${built ? "" : " — needs a build"}`, 
     const db = walDatabase("reset");
     const replica = `file://${tmp.join("reset-replica")}`;
     const logDir = tmp.join("reset", ".app.db-sqlrep", "ltx");
-    expect(await runCli(["reset", db])).toMatchObject({ code: 0, stdout: `No local state to reset for ${db}\nMeta directory does not exist: ${tmp.join("reset", ".app.db-sqlrep")}\n` });
+    expect(await runCli(["reset", db])).toMatchObject({
+      code: 0,
+      stdout: `No local state to reset for ${db}\nMeta directory does not exist: ${tmp.join("reset", ".app.db-sqlrep")}\n`,
+    });
 
     await write(db, 10);
     expect((await runCli(["replicate", "-once", db, replica])).code).toBe(0);
@@ -43,10 +46,24 @@ describe.skipIf(!built)(`litestream reset${built ? "" : " — needs a build"}`, 
     expect(files.length).toBeGreaterThan(0);
     const dry = await runCli(["reset", "-dry-run", db]);
     expect(dry).toMatchObject({ code: 0, stderr: "" });
-    expect(dry.stdout).toBe([`Dry run: local state would be reset for: ${db}`, `Would remove: ${logDir}`, "Files that would be removed:", ...files.map((f) => `  ${f}`), "No files were removed.", ""].join("\n"));
+    expect(dry.stdout).toBe(
+      [
+        `Dry run: local state would be reset for: ${db}`,
+        `Would remove: ${logDir}`,
+        "Files that would be removed:",
+        ...files.map((f) => `  ${f}`),
+        "No files were removed.",
+        "",
+      ].join("\n"),
+    );
     expect(readdirSync(logDir).sort()).toEqual(files);
 
-    const running = await spawnProcess(process.execPath, [CLI, "replicate", db, replica], { name: "litestream", env: { LOG_LEVEL: "" }, ready: /msg="replication started"/, readyTimeoutMs: 30_000 });
+    const running = await spawnProcess(process.execPath, [CLI, "replicate", db, replica], {
+      name: "litestream",
+      env: { LOG_LEVEL: "" },
+      ready: /msg="replication started"/,
+      readyTimeoutMs: 30_000,
+    });
     const refused = await runCli(["reset", db]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`error: cannot reset ${db}: ${db} is already being replicated by process ${running.pid}`);

@@ -68,7 +68,14 @@ export async function dryRunPlan(
   } else {
     const plan = await planRestore(replica.client, request.target, { signal });
     for (const f of plan.files) {
-      files.push({ level: f.level, name: formatFilename(f.minTXID, f.maxTXID), min_txid: formatTxid(f.minTXID), max_txid: formatTxid(f.maxTXID), size: f.size, timestamp: formatTime(f.createdAt) });
+      files.push({
+        level: f.level,
+        name: formatFilename(f.minTXID, f.maxTXID),
+        min_txid: formatTxid(f.minTXID),
+        max_txid: formatTxid(f.maxTXID),
+        size: f.size,
+        timestamp: formatTime(f.createdAt),
+      });
     }
   }
   const v3 = choice.best.txid === 0;
@@ -103,6 +110,9 @@ export function formatDryRunPlan(plan: DryRunPlan): string {
     "",
     "Files to fetch:",
   ];
-  const rows = [["level", "file", "min_txid", "max_txid", "size", "timestamp"], ...plan.files.map((f) => [String(f.level), f.name, f.min_txid || "-", f.max_txid || "-", String(f.size), f.timestamp])];
+  const rows = [
+    ["level", "file", "min_txid", "max_txid", "size", "timestamp"],
+    ...plan.files.map((f) => [String(f.level), f.name, f.min_txid || "-", f.max_txid || "-", String(f.size), f.timestamp]),
+  ];
   return `${lines.join("\n")}\n${formatTable(rows)}`;
 }

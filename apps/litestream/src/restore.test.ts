@@ -45,23 +45,16 @@ beforeAll(async () => {
   fileUrl = `file://${tmp.join("replica")}`;
   await seed(createFileReplicaClient(tmp.join("replica")), 3);
   s3Url = s3.url("app");
-  const registry = new ReplicaRegistry([s3Backend]).register("s3", (spec) => createS3ReplicaClient(spec, { env: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey } }));
+  const registry = new ReplicaRegistry([s3Backend]).register("s3", (spec) =>
+    createS3ReplicaClient(spec, { env: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey } }),
+  );
   // The S3 replica lags: only the first two states.
   await seed(registry.create(s3Url), 2);
   mkdirSync(tmp.join("live"));
   configFile = tmp.join("litestream.yml");
   writeFileSync(
     configFile,
-    [
-      "dbs:",
-      `  - path: ${dbPath}`,
-      "    replicas:",
-      `      - url: ${s3Url}`,
-      "        name: remote",
-      `      - path: ${tmp.join("replica")}`,
-      "        name: local",
-      "",
-    ].join("\n"),
+    ["dbs:", `  - path: ${dbPath}`, "    replicas:", `      - url: ${s3Url}`, "        name: remote", `      - path: ${tmp.join("replica")}`, "        name: local", ""].join("\n"),
   );
 }, 60_000);
 
@@ -91,7 +84,9 @@ describe.skipIf(!built)(`restore, ltx and status against seeded replicas${built 
     expect(r.code).toBe(0);
     expectState(out, 3);
     expect(readFileSync(out).equals(readFileSync(states[2]!))).toBe(true);
-    expect(r.stdout).toBe(`restored ${out} from file replica "file" (${tmp.join("replica")}): TXID 0000000000000003 (2024-05-01T10:00:03Z), ${(readFileSync(states[2]!).length / 1024).toFixed(1)} KiB, 1 LTX files, database checksum verified, quick_check ok\n`);
+    expect(r.stdout).toBe(
+      `restored ${out} from file replica "file" (${tmp.join("replica")}): TXID 0000000000000003 (2024-05-01T10:00:03Z), ${(readFileSync(states[2]!).length / 1024).toFixed(1)} KiB, 1 LTX files, database checksum verified, quick_check ok\n`,
+    );
   });
 
   const hasScript = existsSync("/usr/bin/script");
@@ -168,21 +163,40 @@ describe.skipIf(!built)(`restore, ltx and status against seeded replicas${built 
     const out = output();
     const r = await runCli(["restore", "-dry-run", "-txid", "2", "-o", out, fileUrl]);
     expect(r).toMatchObject({ code: 0, stderr: "" });
-    expect(r.stdout).toContain(`  source: ${fileUrl}\n  target: ${out}\n  replica: file "file" (${tmp.join("replica")})\n  txid range: 0000000000000001 - 0000000000000002\n  restores to: TXID 0000000000000002 (2024-05-01T10:00:02Z)\n`);
+    expect(r.stdout).toContain(
+      `  source: ${fileUrl}\n  target: ${out}\n  replica: file "file" (${tmp.join("replica")})\n  txid range: 0000000000000001 - 0000000000000002\n  restores to: TXID 0000000000000002 (2024-05-01T10:00:02Z)\n`,
+    );
     expect(r.stdout).toMatch(/\n9 +0000000000000001-0000000000000002\.ltx +0000000000000001 +0000000000000002 +\d+ +2024-05-01T10:00:02Z\n$/);
     expect(existsSync(out)).toBe(false);
     // Config mode: the replica with the newest backup (local holds TXID 3, s3 only 2).
     const planned = await runCli(["restore", "-dry-run", "-json", "-config", configFile, "-o", out, dbPath], { env: s3Env });
     expect(planned.code).toBe(0);
     const plan = JSON.parse(planned.stdout) as Record<string, unknown> & { files: Record<string, unknown>[] };
-    expect(plan).toMatchObject({ source: dbPath, target_path: out, replica: "file", replica_name: "local", txid: "0000000000000003", max_txid: "0000000000000003", output_exists: false });
+    expect(plan).toMatchObject({
+      source: dbPath,
+      target_path: out,
+      replica: "file",
+      replica_name: "local",
+      txid: "0000000000000003",
+      max_txid: "0000000000000003",
+      output_exists: false,
+    });
     expect(plan.files).toEqual([expect.objectContaining({ level: 9, name: "0000000000000001-0000000000000003.ltx", min_txid: "0000000000000001", max_txid: "0000000000000003" })]);
     expect(existsSync(out)).toBe(false);
 
     const restored = await runCli(["restore", "-json", "-o", out, fileUrl]);
     expect(restored.code).toBe(0);
     const result = JSON.parse(restored.stdout) as Record<string, unknown>;
-    expect(result).toMatchObject({ db_path: out, replica: "file", replica_name: "file", txid: "0000000000000003", checksum_verified: true, integrity_check: "quick", replaced: false, files: 1 });
+    expect(result).toMatchObject({
+      db_path: out,
+      replica: "file",
+      replica_name: "file",
+      txid: "0000000000000003",
+      checksum_verified: true,
+      integrity_check: "quick",
+      replaced: false,
+      files: 1,
+    });
     expect(typeof result["duration_ms"]).toBe("number");
     expectState(out, 3);
     // Messages move to stderr so that stdout stays JSON.
@@ -230,7 +244,9 @@ describe.skipIf(!built)(`restore, ltx and status against seeded replicas${built 
     const checked = output();
     const failed = await runCli(["restore", "-integrity-check", "-o", checked, `file://${replica}`]);
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toMatch(/^error: verification of the restored database .*\.tmp failed: PRAGMA integrity_check did not return ok: row 1 missing from index i; row 2 missing from index i; .* \(and 15 more\)\n$/);
+    expect(failed.stderr).toMatch(
+      /^error: verification of the restored database .*\.tmp failed: PRAGMA integrity_check did not return ok: row 1 missing from index i; row 2 missing from index i; .* \(and 15 more\)\n$/,
+    );
     for (const left of [checked, `${checked}.tmp`, `${checked}.tmp-wal`, `${checked}.tmp-shm`]) expect(existsSync(left)).toBe(false);
   });
 

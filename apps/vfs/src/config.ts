@@ -35,9 +35,7 @@ export function readConfig(env: NodeJS.ProcessEnv, socketPath: string): ServerCo
     writeEnabled: bool(env, "LITESTREAM_WRITE_ENABLED"),
     syncIntervalMs: duration(env, "LITESTREAM_SYNC_INTERVAL", 1000),
     bufferPath: nonEmpty(env["LITESTREAM_BUFFER_PATH"]) ?? `${base}.buffer`,
-    hydration: bool(env, "LITESTREAM_HYDRATION_ENABLED")
-      ? { path: hydrationPath ?? `${base}.hydrated.db`, persist: hydrationPath !== undefined }
-      : undefined,
+    hydration: bool(env, "LITESTREAM_HYDRATION_ENABLED") ? { path: hydrationPath ?? `${base}.hydrated.db`, persist: hydrationPath !== undefined } : undefined,
     logLevel: level === "DEBUG" ? "debug" : "info",
     logFile: nonEmpty(env["LITESTREAM_LOG_FILE"]) ?? `${base}.log`,
     lease: leaseOf(nonEmpty(env["LITESTREAM_LEASE_URL"])),

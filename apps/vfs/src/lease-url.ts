@@ -57,7 +57,11 @@ export function parseLeaseUrl(raw: string): LeaseTarget {
  */
 export async function openLeaser(target: LeaseTarget, socketPath: string): Promise<Leaser> {
   const host = hostname();
-  const me: NodeIdentity = { hostname: `${host}:${process.pid}`, advertiseURL: `http://${host}/litestream-vfs?pid=${process.pid}&socket=${encodeURIComponent(socketPath)}`, candidate: true };
+  const me: NodeIdentity = {
+    hostname: `${host}:${process.pid}`,
+    advertiseURL: `http://${host}/litestream-vfs?pid=${process.pid}&socket=${encodeURIComponent(socketPath)}`,
+    candidate: true,
+  };
   if (target.type === "etcd") {
     const { openEtcdLeaser } = await import("@sqlrep/lease-etcd");
     const auth = target.username === undefined ? {} : { username: target.username, password: target.password ?? "" };
@@ -65,7 +69,12 @@ export async function openLeaser(target: LeaseTarget, socketPath: string): Promi
   }
   const { openConsulLeaser } = await import("@sqlrep/lease-consul");
   return openConsulLeaser(
-    { url: target.url, key: target.key, ...(target.ttlMs === undefined ? {} : { ttl: target.ttlMs }), ...(target.lockDelayMs === undefined ? {} : { lockDelay: target.lockDelayMs }) },
+    {
+      url: target.url,
+      key: target.key,
+      ...(target.ttlMs === undefined ? {} : { ttl: target.ttlMs }),
+      ...(target.lockDelayMs === undefined ? {} : { lockDelay: target.lockDelayMs }),
+    },
     me,
   );
 }

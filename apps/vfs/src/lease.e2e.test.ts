@@ -64,7 +64,11 @@ describe.skipIf(skip !== undefined)(`write mode with a lease on etcd${skip ? ` (
     const refused = await b.call({ op: "run", sql: "INSERT INTO t (v) VALUES ('vfs-b-refused')" });
     expect(refused.ok).toBe(false);
     expect(refused.error!.code).toBe("SQLITE_BUSY");
-    const logs = () => readdirSync(suite.runtime).filter((f) => f.endsWith(".log")).map((f) => readFileSync(join(suite.runtime, f), "utf8")).join("\n");
+    const logs = () =>
+      readdirSync(suite.runtime)
+        .filter((f) => f.endsWith(".log"))
+        .map((f) => readFileSync(join(suite.runtime, f), "utf8"))
+        .join("\n");
     expect(logs()).toMatch(/the write lease etcd:\/\/\S+ is held by \S+:\d+ \(http:\/\/\S+litestream-vfs\?pid=\d+&socket=\S+\.sock\)/);
     await waitFor(async () => ((await restoredRows()).includes("vfs-a") ? true : undefined), "A's commit in the replica");
 

@@ -8,16 +8,18 @@ const LEVELS = { debug: 0, info: 1, warn: 2, error: 3 } as const;
 /** A logger appending lines to `path` at `level` and above. */
 export function fileLogger(path: string, level: "debug" | "info"): Logger {
   const min = LEVELS[level];
-  const write = (lvl: keyof typeof LEVELS) => (msg: string, fields: Record<string, unknown> = {}) => {
-    if (LEVELS[lvl] < min) return;
-    const parts = [`time=${new Date().toISOString()}`, `level=${lvl.toUpperCase()}`, `msg=${quote(msg)}`];
-    for (const [k, v] of Object.entries(fields)) if (v !== undefined) parts.push(`${k}=${quote(String(v))}`);
-    try {
-      appendFileSync(path, `${parts.join(" ")}\n`);
-    } catch {
-      // A log that cannot be written must not take the server down.
-    }
-  };
+  const write =
+    (lvl: keyof typeof LEVELS) =>
+    (msg: string, fields: Record<string, unknown> = {}) => {
+      if (LEVELS[lvl] < min) return;
+      const parts = [`time=${new Date().toISOString()}`, `level=${lvl.toUpperCase()}`, `msg=${quote(msg)}`];
+      for (const [k, v] of Object.entries(fields)) if (v !== undefined) parts.push(`${k}=${quote(String(v))}`);
+      try {
+        appendFileSync(path, `${parts.join(" ")}\n`);
+      } catch {
+        // A log that cannot be written must not take the server down.
+      }
+    };
   return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
 }
 

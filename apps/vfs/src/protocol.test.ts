@@ -21,7 +21,11 @@ describe("FrameReader", () => {
     read.writeUInt32BE(7, 0);
     read.writeBigUInt64BE(4096n, 4);
     read.writeUInt32BE(4096, 12);
-    const stream = Buffer.concat([frame(OP.READ, read), frame(OP.PRAGMA, Buffer.concat([str("litestream_time"), Buffer.from([1]), str("latest")])), frame(OP.PING, Buffer.alloc(0))]);
+    const stream = Buffer.concat([
+      frame(OP.READ, read),
+      frame(OP.PRAGMA, Buffer.concat([str("litestream_time"), Buffer.from([1]), str("latest")])),
+      frame(OP.PING, Buffer.alloc(0)),
+    ]);
     for (const cut of [1, 3, 5, 17, 30]) {
       const reader = new FrameReader();
       const frames = [];

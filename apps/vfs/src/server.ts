@@ -17,7 +17,17 @@ const RETRY_OPEN_MS = 1000;
 /** The engine's counters as log fields. */
 function flatStatus(engine: Engine): Record<string, unknown> {
   const s = engine.status();
-  return { txid: s.txid, requests: s.requests, bytes: s.bytes, prefetchPeak: s.prefetchPeak, prefetchRuns: s.prefetchRuns, demandRuns: s.demandRuns, cacheHits: s.cache.hits, cacheMisses: s.cache.misses, cacheBytes: s.cache.bytes };
+  return {
+    txid: s.txid,
+    requests: s.requests,
+    bytes: s.bytes,
+    prefetchPeak: s.prefetchPeak,
+    prefetchRuns: s.prefetchRuns,
+    demandRuns: s.demandRuns,
+    cacheHits: s.cache.hits,
+    cacheMisses: s.cache.misses,
+    cacheBytes: s.cache.bytes,
+  };
 }
 
 function wireOf(v: Pick<Version, "counter" | "commit" | "pageSize" | "txid" | "header">, timeTravel = false): WireState {
@@ -150,7 +160,8 @@ class PageServer {
       switch (op) {
         case OP.OPEN: {
           const version = p.u32();
-          if (version !== PROTOCOL_VERSION) throw new VfsError("invalid-config", `the extension speaks protocol ${version}, this page server ${PROTOCOL_VERSION}: rebuild apps/vfs`);
+          if (version !== PROTOCOL_VERSION)
+            throw new VfsError("invalid-config", `the extension speaks protocol ${version}, this page server ${PROTOCOL_VERSION}: rebuild apps/vfs`);
           p.u32(); // SQLite's open flags: writes are decided per connection by the server
           p.str();
           engine = await this.engineForOpen();

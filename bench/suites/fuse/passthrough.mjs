@@ -12,17 +12,32 @@ const real = (path) => join(source, path);
 const errno = (err) => -(os.constants.errno[err.code] ?? 5);
 
 // Each handler runs the call synchronously and answers at once: no promise, no timer.
-const sync = (fn) => (...args) => {
-  const cb = args.pop();
-  try {
-    const out = fn(...args);
-    if (Array.isArray(out)) cb(...out);
-    else cb(0, out);
-  } catch (err) {
-    cb(errno(err));
-  }
-};
-const stat = (s) => ({ mtime: s.mtime, atime: s.atime, ctime: s.ctime, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, nlink: s.nlink, dev: s.dev, ino: s.ino, blocks: s.blocks, blksize: s.blksize });
+const sync =
+  (fn) =>
+  (...args) => {
+    const cb = args.pop();
+    try {
+      const out = fn(...args);
+      if (Array.isArray(out)) cb(...out);
+      else cb(0, out);
+    } catch (err) {
+      cb(errno(err));
+    }
+  };
+const stat = (s) => ({
+  mtime: s.mtime,
+  atime: s.atime,
+  ctime: s.ctime,
+  size: s.size,
+  mode: s.mode,
+  uid: s.uid,
+  gid: s.gid,
+  nlink: s.nlink,
+  dev: s.dev,
+  ino: s.ino,
+  blocks: s.blocks,
+  blksize: s.blksize,
+});
 
 const ops = {
   getattr: sync((path) => stat(fs.lstatSync(real(path)))),

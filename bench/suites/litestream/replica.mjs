@@ -73,7 +73,9 @@ export class DirectoryWatch {
 export function s3ObjectWrites(requests, bucket) {
   const prefix = `/${bucket}/`;
   return requests
-    .filter((r) => r.status < 300 && r.path.startsWith(prefix) && ((r.method === "PUT" && !/[?&]partNumber=/.test(r.query)) || (r.method === "POST" && /[?&]uploadId=/.test(r.query))))
+    .filter(
+      (r) => r.status < 300 && r.path.startsWith(prefix) && ((r.method === "PUT" && !/[?&]partNumber=/.test(r.query)) || (r.method === "POST" && /[?&]uploadId=/.test(r.query))),
+    )
     .map((r) => ({ key: r.path.slice(prefix.length), t: r.t }));
 }
 

@@ -56,32 +56,104 @@ export function reportReplication(bench, cfg, both, runs) {
   for (const kind of ["dir", "s3"]) {
     const of = (id) => runs.filter((r) => r.tool === id && r.kind === kind);
     const m = (fn) => both.map((t) => median(of(t.id).map(fn)));
-    const pooled = (p) => both.map((t) => percentile(of(t.id).flatMap((r) => r.isolatedLags), p));
+    const pooled = (p) =>
+      both.map((t) =>
+        percentile(
+          of(t.id).flatMap((r) => r.isolatedLags),
+          p,
+        ),
+      );
     const row = (metric, [o, t], target, met) => bench.row(table, comparisonRow(kind, metric, o, t, target, met?.(o, t), cfg.runs));
     const le = (o, t) => o <= t;
-    row("CPU s per 1,000 tx", m((r) => r.cpuPer1000), "≤ Litestream", le);
-    row("peak RSS MiB (VmHWM)", m((r) => r.peakRss));
-    row(`lag p50 ms at ${cfg.rate} tx/s`, m((r) => r.lag.p50), "< 100 (issue 3)", (o) => o < 100);
-    row(`lag p99 ms at ${cfg.rate} tx/s`, m((r) => r.lag.p99));
+    row(
+      "CPU s per 1,000 tx",
+      m((r) => r.cpuPer1000),
+      "≤ Litestream",
+      le,
+    );
+    row(
+      "peak RSS MiB (VmHWM)",
+      m((r) => r.peakRss),
+    );
+    row(
+      `lag p50 ms at ${cfg.rate} tx/s`,
+      m((r) => r.lag.p50),
+      "< 100 (issue 3)",
+      (o) => o < 100,
+    );
+    row(
+      `lag p99 ms at ${cfg.rate} tx/s`,
+      m((r) => r.lag.p99),
+    );
     const n = cfg.runs * cfg.isolated;
     row(`lag p50 ms, isolated commit (${n} pooled)`, pooled(0.5), "< 100 (DESIGN)", (o) => o < 100);
     row(`lag p99 ms, isolated commit (${n} pooled)`, pooled(0.99));
-    row(`objects written/s at ${cfg.rate} tx/s`, m((r) => r.objectsPerSec), "≤ Litestream", le);
+    row(
+      `objects written/s at ${cfg.rate} tx/s`,
+      m((r) => r.objectsPerSec),
+      "≤ Litestream",
+      le,
+    );
     if (kind === "s3") {
-      row(`S3 write requests/s (PUT+POST)`, m((r) => r.writeRequestsPerSec), "≤ Litestream", le);
-      row(`S3 requests/s, all`, m((r) => r.requestsPerSec));
-      row(`S3 requests/min, isolated commits every 2–3 s`, m((r) => r.quietRequestsPerMin));
-      row(`  of which LIST`, m((r) => r.quietListsPerMin));
+      row(
+        `S3 write requests/s (PUT+POST)`,
+        m((r) => r.writeRequestsPerSec),
+        "≤ Litestream",
+        le,
+      );
+      row(
+        `S3 requests/s, all`,
+        m((r) => r.requestsPerSec),
+      );
+      row(
+        `S3 requests/min, isolated commits every 2–3 s`,
+        m((r) => r.quietRequestsPerMin),
+      );
+      row(
+        `  of which LIST`,
+        m((r) => r.quietListsPerMin),
+      );
     }
-    row("replica MB after the load", m((r) => r.replicaBytes / 1e6), "≤ Litestream", le);
-    row("  of which snapshot MB", m((r) => r.snapshotBytes / 1e6));
-    row("  of which incremental MB", m((r) => r.incrementalBytes / 1e6));
-    row("  of which compacted MB", m((r) => r.compactedBytes / 1e6));
-    row("WAL restarts (checkpoints) during the load", m((r) => r.walRestarts));
-    row("WAL frames when restarted (median)", m((r) => r.framesAtRestart));
-    row("writer COMMIT p99 ms", m((r) => r.commitMs.p99));
-    row("writer COMMIT max ms", m((r) => r.commitMs.max));
-    row("commits no object covers", m((r) => r.uncovered), "0", (o, t) => o === 0 && t === 0);
+    row(
+      "replica MB after the load",
+      m((r) => r.replicaBytes / 1e6),
+      "≤ Litestream",
+      le,
+    );
+    row(
+      "  of which snapshot MB",
+      m((r) => r.snapshotBytes / 1e6),
+    );
+    row(
+      "  of which incremental MB",
+      m((r) => r.incrementalBytes / 1e6),
+    );
+    row(
+      "  of which compacted MB",
+      m((r) => r.compactedBytes / 1e6),
+    );
+    row(
+      "WAL restarts (checkpoints) during the load",
+      m((r) => r.walRestarts),
+    );
+    row(
+      "WAL frames when restarted (median)",
+      m((r) => r.framesAtRestart),
+    );
+    row(
+      "writer COMMIT p99 ms",
+      m((r) => r.commitMs.p99),
+    );
+    row(
+      "writer COMMIT max ms",
+      m((r) => r.commitMs.max),
+    );
+    row(
+      "commits no object covers",
+      m((r) => r.uncovered),
+      "0",
+      (o, t) => o === 0 && t === 0,
+    );
   }
 }
 
@@ -92,25 +164,74 @@ export function reportRestore(bench, cfg, both, restores) {
     const of = (id) => restores.find((r) => r.tool === id && r.kind === kind);
     if (both.some((t) => of(t.id) === undefined)) continue;
     const pair = (fn) => both.map((t) => fn(of(t.id)));
-    const rowOf = (runs) => (metric, [o, t], target, met) => bench.row(table, comparisonRow(kind, metric, o, t, target, met?.(o, t), runs));
+    const rowOf =
+      (runs) =>
+      (metric, [o, t], target, met) =>
+        bench.row(table, comparisonRow(kind, metric, o, t, target, met?.(o, t), runs));
     const row = rowOf(cfg.restores);
     const once = rowOf(1);
     // Issue 12: ≥ 3× on the shaped link, ≥ 1× on loopback S3 and from a directory; RSS ≤ 1.5×.
     const speedTarget = kind === "s3-shaped" ? 3 : 1;
-    row("restore s (wall clock)", pair((r) => r.restoreMs / 1000));
-    row("restore MB/s", pair((r) => r.restoreMBps), `≥ ${speedTarget}× Litestream`, (o, t) => o >= speedTarget * t);
-    row("restore MB/s, best run", pair((r) => r.restoreBestMBps));
-    row("restore CPU s (user + sys)", pair((r) => r.restoreCpu));
-    row("restore peak RSS MiB", pair((r) => r.restorePeakRss), "≤ 1.5× Litestream", (o, t) => o <= 1.5 * t);
-    if (kind !== "dir") row("restore S3 requests", pair((r) => r.restoreRequests));
+    row(
+      "restore s (wall clock)",
+      pair((r) => r.restoreMs / 1000),
+    );
+    row(
+      "restore MB/s",
+      pair((r) => r.restoreMBps),
+      `≥ ${speedTarget}× Litestream`,
+      (o, t) => o >= speedTarget * t,
+    );
+    row(
+      "restore MB/s, best run",
+      pair((r) => r.restoreBestMBps),
+    );
+    row(
+      "restore CPU s (user + sys)",
+      pair((r) => r.restoreCpu),
+    );
+    row(
+      "restore peak RSS MiB",
+      pair((r) => r.restorePeakRss),
+      "≤ 1.5× Litestream",
+      (o, t) => o <= 1.5 * t,
+    );
+    if (kind !== "dir")
+      row(
+        "restore S3 requests",
+        pair((r) => r.restoreRequests),
+      );
     if (kind === "s3-shaped") continue;
-    once("replicate: start to snapshot written, s", pair((r) => r.snapshot.seconds));
-    once("replicate: CPU s to snapshot written", pair((r) => r.snapshot.cpu));
-    once("replicate: peak RSS MiB", pair((r) => r.replicatePeakRss));
-    once("replica MB", pair((r) => r.replicaBytes.total / 1e6), "≤ Litestream", (o, t) => o <= t);
-    once("  of which snapshot MB", pair((r) => r.replicaBytes.snapshot / 1e6));
-    once("  of which incremental MB", pair((r) => r.replicaBytes.incremental / 1e6));
-    once("  of which compacted MB", pair((r) => r.replicaBytes.compacted / 1e6));
+    once(
+      "replicate: start to snapshot written, s",
+      pair((r) => r.snapshot.seconds),
+    );
+    once(
+      "replicate: CPU s to snapshot written",
+      pair((r) => r.snapshot.cpu),
+    );
+    once(
+      "replicate: peak RSS MiB",
+      pair((r) => r.replicatePeakRss),
+    );
+    once(
+      "replica MB",
+      pair((r) => r.replicaBytes.total / 1e6),
+      "≤ Litestream",
+      (o, t) => o <= t,
+    );
+    once(
+      "  of which snapshot MB",
+      pair((r) => r.replicaBytes.snapshot / 1e6),
+    );
+    once(
+      "  of which incremental MB",
+      pair((r) => r.replicaBytes.incremental / 1e6),
+    );
+    once(
+      "  of which compacted MB",
+      pair((r) => r.replicaBytes.compacted / 1e6),
+    );
     const checks = both.map((t) => of(t.id));
     bench.row(table, {
       replica: kind,

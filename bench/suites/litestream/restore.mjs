@@ -57,7 +57,10 @@ function tableHashes(path, tables) {
 function integrityCheck(path) {
   const db = new Database(path, { readonly: true });
   try {
-    return db.pragma("integrity_check").map((r) => r.integrity_check).join("; ");
+    return db
+      .pragma("integrity_check")
+      .map((r) => r.integrity_check)
+      .join("; ");
   } finally {
     db.close();
   }
@@ -144,6 +147,8 @@ export function compareRestores(bench, pair) {
   const same = a.hash === b.hash;
   a.sameAsOther = b.sameAsOther = same;
   if (!same || !a.sameAsSource || !b.sameAsSource || a.integrity !== "ok" || b.integrity !== "ok") {
-    bench.note(`restore check failed (${a.kind}): ${pair.map((r) => `${r.tool}: integrity ${r.integrity}, same as its source ${r.sameAsSource}`).join("; ")}; same as each other ${same}`);
+    bench.note(
+      `restore check failed (${a.kind}): ${pair.map((r) => `${r.tool}: integrity ${r.integrity}, same as its source ${r.sameAsSource}`).join("; ")}; same as each other ${same}`,
+    );
   }
 }

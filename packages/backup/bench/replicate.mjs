@@ -32,7 +32,7 @@ function start(command, args, name) {
     createInterface({ input: stream }).on("line", (line) => {
       lines.push(line);
       if (process.env.BENCH_ECHO) console.log(`[${name}] ${line}`);
-      for (const w of [...waiters]) if (w.test(line)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(line));
+      for (const w of [...waiters]) if (w.test(line)) waiters.splice(waiters.indexOf(w), 1), w.resolve(line);
     });
   }
   return {

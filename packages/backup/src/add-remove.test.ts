@@ -36,7 +36,9 @@ describe("addDatabase / removeDatabase while the engine runs", () => {
     try {
       b.exec("INSERT INTO t VALUES (1)");
       await engine.addDatabase({ path: bPath, replicas: [{ name: "dir", client: createFileReplicaClient(bReplica) }] });
-      await expect(engine.addDatabase({ path: bPath, replicas: [{ name: "dir", client: createFileReplicaClient(tmp.join("rb2")) }] })).rejects.toMatchObject({ code: "invalid-config" });
+      await expect(engine.addDatabase({ path: bPath, replicas: [{ name: "dir", client: createFileReplicaClient(tmp.join("rb2")) }] })).rejects.toMatchObject({
+        code: "invalid-config",
+      });
       b.exec("INSERT INTO t VALUES (2)");
       await engine.sync(bPath);
       expect(engine.status().map((s) => s.path)).toEqual([aPath, bPath]);
@@ -90,6 +92,8 @@ describe("addDatabase / removeDatabase while the engine runs", () => {
       await engine.stop();
       e.close();
     }
-    await expect(engine.addDatabase({ path: tmp.join("x.db"), replicas: [{ name: "dir", client: createFileReplicaClient(tmp.join("r-x")) }] })).rejects.toMatchObject({ code: "closed" });
+    await expect(engine.addDatabase({ path: tmp.join("x.db"), replicas: [{ name: "dir", client: createFileReplicaClient(tmp.join("r-x")) }] })).rejects.toMatchObject({
+      code: "closed",
+    });
   }, 20_000);
 });

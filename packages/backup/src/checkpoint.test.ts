@@ -15,7 +15,10 @@ const tmp = tempDir("sqlrep-backup-checkpoint-");
 afterAll(() => tmp.remove());
 
 let n = 0;
-async function setup(options: Omit<DatabaseOptions, "path" | "replicas">, syncInterval = 0): Promise<{
+async function setup(
+  options: Omit<DatabaseOptions, "path" | "replicas">,
+  syncInterval = 0,
+): Promise<{
   path: string;
   client: ReplicaClient;
   writer: Writer;

@@ -155,7 +155,12 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
     this.checkpoints.started(Date.now());
     this.logValue = LtxLog.open(this.metaDir, {
       maxBytes: this.options.maxLocalBytes,
-      onOverflow: (dropped) => this.logger.warn("local log full: its oldest files are dropped; replicas still needing them will snapshot", { db: this.path, files: dropped.length, upTo: formatTxid(dropped[dropped.length - 1]!.maxTXID) }),
+      onOverflow: (dropped) =>
+        this.logger.warn("local log full: its oldest files are dropped; replicas still needing them will snapshot", {
+          db: this.path,
+          files: dropped.length,
+          upTo: formatTxid(dropped[dropped.length - 1]!.maxTXID),
+        }),
     });
     const stager = (this.stagerValue = new WalStager(this, this.log));
     const feeder: LogFeeder = {
@@ -166,12 +171,23 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
     this.shippers = this.options.replicas.map(
       (r) =>
         new LtxShipper(
-          { label: this.path, log: this.log, feeder, clock: this.services.scheduler, logger: this.logger, signal: this.signal, onEvent: (e) => reportShipperEvent(e, this.path, this.services) },
+          {
+            label: this.path,
+            log: this.log,
+            feeder,
+            clock: this.services.scheduler,
+            logger: this.logger,
+            signal: this.signal,
+            onEvent: (e) => reportShipperEvent(e, this.path, this.services),
+          },
           { ...this.options, name: r.name, client: new MeteredReplicaClient(r.client, this.services.metrics), syncInterval: r.syncInterval },
         ),
     );
     const tips = await Promise.all(this.shippers.map((s) => s.loadTip(this.signal)));
-    await this.stager.resume(tips.filter((t) => t !== undefined), this.signal);
+    await this.stager.resume(
+      tips.filter((t) => t !== undefined),
+      this.signal,
+    );
     this.stageNow();
     await Promise.all(this.shippers.map((s) => s.start()));
     this.poll();
@@ -288,7 +304,9 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
       }
       return outcome;
     } catch (err) {
-      const error = isBackupError(err) ? err : new BackupError("sync", `cannot stage ${this.path}'s WAL into ${this.metaDir}: ${describeError(err)}`, { path: this.path, retryable: true, cause: err });
+      const error = isBackupError(err)
+        ? err
+        : new BackupError("sync", `cannot stage ${this.path}'s WAL into ${this.metaDir}: ${describeError(err)}`, { path: this.path, retryable: true, cause: err });
       this.logger.error("staging failed, will retry", { db: this.path, error: error.message });
       this.services.emit("error", { path: this.path, error });
       this.retryTimer ??= this.services.scheduler.schedule(1000, () => {
@@ -369,29 +387,31 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
   lineageBroken(reason: string, reopen = false): void {
     if (this.stopped) return;
     const wasMissing = this.state === "missing";
-    this.lineageWork = this.lineageWork.then(() =>
-      this.lock.withExclusive(async () => {
-        if (this.stopped) return;
-        if (reopen || this.connections === undefined) {
-          this.closeConnections();
-          try {
-            this.open();
-          } catch (err) {
-            this.state = "missing";
-            this.lastError = `${reason}; the new file cannot be replicated yet: ${describeError(err)}`;
-            this.logger.error("database replaced but not usable", { db: this.path, error: this.lastError });
-            return;
+    this.lineageWork = this.lineageWork
+      .then(() =>
+        this.lock.withExclusive(async () => {
+          if (this.stopped) return;
+          if (reopen || this.connections === undefined) {
+            this.closeConnections();
+            try {
+              this.open();
+            } catch (err) {
+              this.state = "missing";
+              this.lastError = `${reason}; the new file cannot be replicated yet: ${describeError(err)}`;
+              this.logger.error("database replaced but not usable", { db: this.path, error: this.lastError });
+              return;
+            }
           }
-        }
-        this.state = "replicating";
-        this.lastError = reason;
-        this.services.metrics.missing.set({ db: this.path }, 0);
-        this.services.metrics.lineages.inc({ db: this.path });
-        if (!wasMissing) this.logger.error(reopen ? "database replaced" : "database changed outside the replicated history", { db: this.path, reason });
-        this.services.emit("error", { path: this.path, error: new BackupError("replaced", reason, { path: this.path }) });
-        await this.stager.newLineage(reason, this.signal);
-      }),
-    ).catch((err: unknown) => this.logger.error("cannot start a new lineage", { db: this.path, error: describeError(err) }));
+          this.state = "replicating";
+          this.lastError = reason;
+          this.services.metrics.missing.set({ db: this.path }, 0);
+          this.services.metrics.lineages.inc({ db: this.path });
+          if (!wasMissing) this.logger.error(reopen ? "database replaced" : "database changed outside the replicated history", { db: this.path, reason });
+          this.services.emit("error", { path: this.path, error: new BackupError("replaced", reason, { path: this.path }) });
+          await this.stager.newLineage(reason, this.signal);
+        }),
+      )
+      .catch((err: unknown) => this.logger.error("cannot start a new lineage", { db: this.path, error: describeError(err) }));
     void this.lineageWork.then(() => this.stageNow());
   }
 

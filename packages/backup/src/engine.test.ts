@@ -69,11 +69,36 @@ describe("databases the engine refuses", () => {
   it("options that cannot work: BackupError invalid-config", () => {
     const client = createFileReplicaClient(tmp.join("r4"));
     expect(() => new BackupEngine({ databases: [{ path: "a.db", replicas: [] }] })).toThrow(/at least one replica/);
-    expect(() => new BackupEngine({ databases: [{ path: "a.db", replicas: [{ name: "x", client }, { name: "x", client }] }] })).toThrow(/two replicas/);
+    expect(
+      () =>
+        new BackupEngine({
+          databases: [
+            {
+              path: "a.db",
+              replicas: [
+                { name: "x", client },
+                { name: "x", client },
+              ],
+            },
+          ],
+        }),
+    ).toThrow(/two replicas/);
     expect(() => new BackupEngine({ databases: [{ path: "a.db", busyTimeout: -1, replicas: [{ name: "x", client }] }] })).toThrow(/busyTimeout/);
-    expect(() => new BackupEngine({ databases: [{ path: "a.db", levels: [{ level: 2, interval: 1 }, { level: 1, interval: 1 }], replicas: [{ name: "x", client }] }] })).toThrow(
-      /ascending/,
-    );
+    expect(
+      () =>
+        new BackupEngine({
+          databases: [
+            {
+              path: "a.db",
+              levels: [
+                { level: 2, interval: 1 },
+                { level: 1, interval: 1 },
+              ],
+              replicas: [{ name: "x", client }],
+            },
+          ],
+        }),
+    ).toThrow(/ascending/);
   });
 });
 
@@ -111,7 +136,13 @@ describe("several databases and replicas in one engine", () => {
     const engine = new BackupEngine({
       databases: paths.map((path, i) => ({
         path,
-        replicas: i === 0 ? [{ name: "primary", client: clients[i]! }, { name: "second", client: second, syncInterval: 300 }] : [{ name: "dir", client: clients[i]! }],
+        replicas:
+          i === 0
+            ? [
+                { name: "primary", client: clients[i]! },
+                { name: "second", client: second, syncInterval: 300 },
+              ]
+            : [{ name: "dir", client: clients[i]! }],
       })),
       logger: memoryLogger(),
     });
@@ -123,9 +154,7 @@ describe("several databases and replicas in one engine", () => {
         await sleep(20);
       }
       const results = await engine.sync();
-      expect(results.map((r) => `${r.path}:${r.replica}`).sort()).toEqual(
-        [`${paths[0]}:primary`, `${paths[0]}:second`, `${paths[1]}:dir`, `${paths[2]}:dir`].sort(),
-      );
+      expect(results.map((r) => `${r.path}:${r.replica}`).sort()).toEqual([`${paths[0]}:primary`, `${paths[0]}:second`, `${paths[1]}:dir`, `${paths[2]}:dir`].sort());
       for (const [i, path] of paths.entries()) {
         const restored = await restoreLatest(clients[i]!);
         expect(restored.checksum).toBe(sourceImage(path).checksum);
@@ -266,10 +295,7 @@ describe("validation", () => {
       const { formatFilename } = await import("@sqlrep/ltx");
       const l0 = (await listFiles(client, 0)).map((f) => f.maxTXID);
       const [previous, last] = l0.slice(-2) as [number, number];
-      copyFileSync(
-        `${replicaDir}/ltx/0/${formatFilename(previous, previous)}`,
-        `${replicaDir}/ltx/0/${formatFilename(last, last)}`,
-      );
+      copyFileSync(`${replicaDir}/ltx/0/${formatFilename(previous, previous)}`, `${replicaDir}/ltx/0/${formatFilename(last, last)}`);
       await waitFor(() => engine.status()[0]!.replicas[0]!.validationError, { message: "a validation error in the status" });
       expect(engine.status()[0]!.replicas[0]!.validationError).toMatch(/expects checksum [0-9a-f]{16} but the chain has/);
       expect(events.errors.some((e) => e.error.code === "validation")).toBe(true);
@@ -293,13 +319,13 @@ describe("on request (replicate -once)", () => {
     try {
       await writer.insert(1, { rows: 3 });
       const [synced] = await engine.sync();
-      const snapshotsBefore = (await listFiles(client, SNAPSHOT_LEVEL));
+      const snapshotsBefore = await listFiles(client, SNAPSHOT_LEVEL);
       await writer.insert(2, { rows: 2 });
       // Committed but not yet uploaded: the snapshot takes it.
       const [snap] = await engine.snapshot();
       expect(snap).toMatchObject({ path, replica: "dir" });
       expect(snap!.txid).toBeGreaterThan(synced!.txid);
-      const snapshots = (await listFiles(client, SNAPSHOT_LEVEL));
+      const snapshots = await listFiles(client, SNAPSHOT_LEVEL);
       expect(snapshots.map((f) => f.maxTXID)).toEqual([...snapshotsBefore.map((f) => f.maxTXID), snap!.txid]);
       expect((await restoreLatest(client)).checksum).toBe(sourceImage(path).checksum);
       await sleep(5);

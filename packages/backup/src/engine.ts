@@ -251,7 +251,10 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
       return unshipped;
     } finally {
       this.removals.delete(removal);
-      this.metricsRegistry.forget(full, db.options.replicas.map((r) => r.name));
+      this.metricsRegistry.forget(
+        full,
+        db.options.replicas.map((r) => r.name),
+      );
     }
   }
 
@@ -297,17 +300,19 @@ export class BackupEngine extends EventEmitter<BackupEvents> {
 
   /** The status of every database and replica. */
   status(): DatabaseStatus[] {
-    const waiting = [...this.waiting.values()].map(({ config, reason }): DatabaseStatus => ({
-      path: config.path,
-      state: "waiting",
-      waitingFor: reason,
-      pageSize: 0,
-      dbSize: 0,
-      walSize: 0,
-      localTXID: 0,
-      localLogBytes: 0,
-      replicas: config.replicas.map((r) => ({ name: r.name, type: r.client.type, location: r.client.location, txid: 0, lagMs: 0, pendingTXIDs: 0 })),
-    }));
+    const waiting = [...this.waiting.values()].map(
+      ({ config, reason }): DatabaseStatus => ({
+        path: config.path,
+        state: "waiting",
+        waitingFor: reason,
+        pageSize: 0,
+        dbSize: 0,
+        walSize: 0,
+        localTXID: 0,
+        localLogBytes: 0,
+        replicas: config.replicas.map((r) => ({ name: r.name, type: r.client.type, location: r.client.location, txid: 0, lagMs: 0, pendingTXIDs: 0 })),
+      }),
+    );
     return [...[...this.databases.values()].map((db) => db.status()), ...waiting];
   }
 

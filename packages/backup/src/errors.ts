@@ -45,12 +45,7 @@ export class BackupError extends Error {
 
 /** True for a `BackupError`, including one from another copy of this package. */
 export function isBackupError(err: unknown, code?: BackupErrorCode): err is BackupError {
-  return (
-    err instanceof Error &&
-    err.name === "BackupError" &&
-    typeof (err as { code?: unknown }).code === "string" &&
-    (code === undefined || (err as BackupError).code === code)
-  );
+  return err instanceof Error && err.name === "BackupError" && typeof (err as { code?: unknown }).code === "string" && (code === undefined || (err as BackupError).code === code);
 }
 
 /** Throws BackupError("aborted") when the signal has fired. */

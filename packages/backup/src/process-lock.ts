@@ -49,11 +49,7 @@ export class ProcessLock {
       }
       const holder = readHolder(dir);
       const who = holder === undefined ? "another process" : `process ${holder.pid} on ${holder.host} (since ${holder.since})`;
-      throw new BackupError(
-        "locked",
-        `${dbPath} is already being replicated by ${who}: one replicator per database (lock ${path}); stop the other one first`,
-        { path: dbPath },
-      );
+      throw new BackupError("locked", `${dbPath} is already being replicated by ${who}: one replicator per database (lock ${path}); stop the other one first`, { path: dbPath });
     }
     const holder: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
     writeFileSync(join(dir, "lock.json"), `${JSON.stringify(holder)}\n`);

@@ -74,13 +74,7 @@ export interface ResumePoint {
  * process's checkpoint had copied later frames into the database file: the next batch
  * covers every frame after that commit, so what it leaves is the true state.
  */
-export async function findResumePoint(
-  wal: FileSource,
-  db: FileSource,
-  base: PageChecksums,
-  target: ResumeTarget,
-  signal?: AbortSignal,
-): Promise<ResumePoint | undefined> {
+export async function findResumePoint(wal: FileSource, db: FileSource, base: PageChecksums, target: ResumeTarget, signal?: AbortSignal): Promise<ResumePoint | undefined> {
   if (target.pageSize !== base.pageSize) return undefined;
   const hint = target.wal;
   const matches = (sums: PageChecksums) => sums.commit === target.commit && sums.checksum === target.postApply;

@@ -79,7 +79,15 @@ describe("replicating to S3 (s3rver on 127.0.0.1)", () => {
     const { createFileReplicaClient } = await import("@sqlrep/replica");
     const dir = createFileReplicaClient(tmp.join("s3-flaky-dir"));
     const engine = new BackupEngine({
-      databases: [{ path, replicas: [{ name: "s3", client: flaky, syncInterval: 0 }, { name: "dir", client: dir, syncInterval: 0 }] }],
+      databases: [
+        {
+          path,
+          replicas: [
+            { name: "s3", client: flaky, syncInterval: 0 },
+            { name: "dir", client: dir, syncInterval: 0 },
+          ],
+        },
+      ],
       logger: memoryLogger(),
     });
     await engine.start();

@@ -104,7 +104,8 @@ export class WalStager implements LogFeeder {
     const base = await databaseFileChecksums(host.db, host.pageSize, signal);
     const candidates: { txid: number; target: ResumeTarget; fromLog: boolean }[] = [];
     const last = log.last;
-    if (last !== undefined) candidates.push({ txid: last.maxTXID, target: { commit: last.commit, pageSize: last.pageSize, postApply: last.postApply, wal: last.wal }, fromLog: true });
+    if (last !== undefined)
+      candidates.push({ txid: last.maxTXID, target: { commit: last.commit, pageSize: last.pageSize, postApply: last.postApply, wal: last.wal }, fromLog: true });
     else {
       for (const tip of [...tips].sort((a, b) => b.txid - a.txid)) {
         const target = tip.txid > 0 ? tipTarget(tip) : undefined;
@@ -309,7 +310,11 @@ export class WalStager implements LogFeeder {
     this.covered = host.readerHeld;
     const cursor = state.cursor;
     const wal = cursor.kind === "at" ? { offset: cursor.position.offset, salt1: cursor.header.salt1, salt2: cursor.header.salt2 } : undefined;
-    const entry = this.log.appendBreak({ commit: state.checksums.commit, pageSize: host.pageSize, postApply: state.checksums.checksum, timestamp: Date.now(), wal }, reason, atLeast);
+    const entry = this.log.appendBreak(
+      { commit: state.checksums.commit, pageSize: host.pageSize, postApply: state.checksums.checksum, timestamp: Date.now(), wal },
+      reason,
+      atLeast,
+    );
     if (entry.minTXID > 1 || this.log.entries.length > 1) {
       host.logger.warn("starting a new lineage", { db: host.path, txid: formatTxid(entry.minTXID), checksum: formatChecksum(entry.postApply), reason });
     }

@@ -21,9 +21,7 @@ import type { FileSource } from "./file-source.js";
  * at the start of the next WAL, whose header has not been written yet (`next`, after a
  * TRUNCATE or before the first write). `after` is the header the next one must succeed.
  */
-export type WalCursor =
-  | { readonly kind: "at"; readonly header: WalHeader; readonly position: WalPosition }
-  | { readonly kind: "next"; readonly after: WalHeader | undefined };
+export type WalCursor = { readonly kind: "at"; readonly header: WalHeader; readonly position: WalPosition } | { readonly kind: "next"; readonly after: WalHeader | undefined };
 
 /** What `locateCursor` found. */
 export type CursorLocation =

@@ -126,6 +126,12 @@ function feederOf(db: Database): LogFeeder {
         };
       }),
     // The pages did not add up to the position: the database is refused until a snapshot replaces it.
-    diverged: (reason) => db.fail(new ClusterError("verify-failed", `database ${db.name} is refused: the backup's snapshot of ${db.files.database} found ${reason}`, { db: db.name, file: db.files.database })),
+    diverged: (reason) =>
+      db.fail(
+        new ClusterError("verify-failed", `database ${db.name} is refused: the backup's snapshot of ${db.files.database} found ${reason}`, {
+          db: db.name,
+          file: db.files.database,
+        }),
+      ),
   };
 }

@@ -40,7 +40,14 @@ export type PrimaryHistory = (name: string, from: number, to: number) => Promise
  * of every transaction the primary does not have. Undefined when there are none (a
  * replica that is merely behind). `incoming` is the snapshot about to replace it.
  */
-export async function keepDivergent(db: Database, dataDir: string, primary: PrimaryHistory, incoming: DatabasePosition, logger: Logger, now = new Date()): Promise<Divergence | undefined> {
+export async function keepDivergent(
+  db: Database,
+  dataDir: string,
+  primary: PrimaryHistory,
+  incoming: DatabasePosition,
+  logger: Logger,
+  now = new Date(),
+): Promise<Divergence | undefined> {
   const ours = db.position;
   if (ours.txid === 0) return undefined;
   const oldest = Math.min(db.historyStart || ours.txid, db.log.entries[0]?.minTXID ?? ours.txid);

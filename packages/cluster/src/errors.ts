@@ -61,12 +61,7 @@ export class ClusterError extends Error {
 
 /** True for a `ClusterError` (with this `code`, when given), including one from another copy of this package. */
 export function isClusterError(err: unknown, code?: ClusterErrorCode): err is ClusterError {
-  return (
-    err instanceof Error &&
-    err.name === "ClusterError" &&
-    typeof (err as { code?: unknown }).code === "string" &&
-    (code === undefined || (err as ClusterError).code === code)
-  );
+  return err instanceof Error && err.name === "ClusterError" && typeof (err as { code?: unknown }).code === "string" && (code === undefined || (err as ClusterError).code === code);
 }
 
 /** Throws `ClusterError("aborted")` when the signal has fired. */

@@ -50,7 +50,13 @@ export function litefsEventJSON(event: NodeEvent): Record<string, unknown> | und
       return {
         type: "diverged",
         db: event.divergence.db,
-        data: { dir: event.divergence.dir, from: formatTxid(event.divergence.from), to: formatTxid(event.divergence.to), files: event.divergence.files.length, missing: event.divergence.missing.length },
+        data: {
+          dir: event.divergence.dir,
+          from: formatTxid(event.divergence.from),
+          to: formatTxid(event.divergence.to),
+          files: event.divergence.files.length,
+          missing: event.divergence.missing.length,
+        },
       };
     default:
       return undefined;

@@ -60,15 +60,21 @@ export function metricsText(node: ClusterNode, counters: NodeCounters, now = Dat
   const dbs = node.store.databases();
   const lag = node.lag();
   const lagSeconds = lag.kind === "primary" ? 0 : lag.kind === "syncing" ? -1 : Math.max(0, (now - lag.timestamp) / 1000);
-  const perDb = (fn: (name: string) => number | undefined) => dbs.flatMap((db) => {
-    const value = fn(db);
-    return value === undefined ? [] : [{ labels: { db }, value }];
-  });
+  const perDb = (fn: (name: string) => number | undefined) =>
+    dbs.flatMap((db) => {
+      const value = fn(db);
+      return value === undefined ? [] : [{ labels: { db }, value }];
+    });
   const fromMap = (map: Map<string, number>) => [...map].map(([db, value]) => ({ labels: { db }, value }));
   const families: Family[] = [
     { name: "litefs_is_primary", help: "1 while this node is the primary.", type: "gauge", samples: [{ value: node.isPrimary ? 1 : 0 }] },
     { name: "litefs_is_ready", help: "1 once the node is primary or a caught-up replica.", type: "gauge", samples: [{ value: node.ready ? 1 : 0 }] },
-    { name: "litefs_lag_seconds", help: "Seconds since the primary's last transaction or heartbeat this replica received (0 on the primary, -1 before the first sync).", type: "gauge", samples: [{ value: lagSeconds }] },
+    {
+      name: "litefs_lag_seconds",
+      help: "Seconds since the primary's last transaction or heartbeat this replica received (0 on the primary, -1 before the first sync).",
+      type: "gauge",
+      samples: [{ value: lagSeconds }],
+    },
     { name: "litefs_subscriber_count", help: "Replicas streaming from this primary.", type: "gauge", samples: [{ value: node.primary?.replicas.length ?? 0 }] },
     { name: "litefs_db_txid", help: "The database's TXID.", type: "gauge", samples: perDb((db) => node.store.get(db)?.position.txid) },
     {
@@ -82,7 +88,12 @@ export function metricsText(node: ClusterNode, counters: NodeCounters, now = Dat
     },
     { name: "litefs_db_ltx_count", help: "LTX files in the database's log.", type: "gauge", samples: perDb((db) => node.store.get(db)?.log.entries.length) },
     { name: "litefs_db_ltx_bytes", help: "Bytes of LTX files in the database's log.", type: "gauge", samples: perDb((db) => node.store.get(db)?.log.size) },
-    { name: "litefs_db_refused", help: "1 while the database is refused (failed verification or write).", type: "gauge", samples: perDb((db) => (node.store.get(db)?.failed === undefined ? 0 : 1)) },
+    {
+      name: "litefs_db_refused",
+      help: "1 while the database is refused (failed verification or write).",
+      type: "gauge",
+      samples: perDb((db) => (node.store.get(db)?.failed === undefined ? 0 : 1)),
+    },
     { name: "litefs_backup_txid", help: "The backup's TXID of the database (its high-water mark).", type: "gauge", samples: perDb((db) => node.hwm(db)) },
     { name: "litefs_db_tx_total", help: "Transactions committed or applied since start.", type: "counter", samples: fromMap(counters.commits) },
     { name: "litefs_snapshots_received_total", help: "Snapshots this replica received.", type: "counter", samples: fromMap(counters.snapshotsReceived) },

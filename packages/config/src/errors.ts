@@ -50,12 +50,7 @@ export class ConfigError extends Error {
 
 /** True for a `ConfigError`, including one from another copy of this package. */
 export function isConfigError(err: unknown, code?: ConfigErrorCode): err is ConfigError {
-  return (
-    err instanceof Error &&
-    err.name === "ConfigError" &&
-    typeof (err as { code?: unknown }).code === "string" &&
-    (code === undefined || (err as ConfigError).code === code)
-  );
+  return err instanceof Error && err.name === "ConfigError" && typeof (err as { code?: unknown }).code === "string" && (code === undefined || (err as ConfigError).code === code);
 }
 
 function formatMessage(reason: string, at: ConfigLocation): string {

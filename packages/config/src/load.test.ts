@@ -48,9 +48,7 @@ describe("loadConfigFile", () => {
   });
 
   it("an unset variable becomes empty, which a schema can then reject", () => {
-    expect(() => parseConfig("bucket: $NOPE\n", object({ bucket: string({ nonEmpty: true }) }), { env: {}, file: "c.yml" })).toThrow(
-      "c.yml:1:9: bucket: has no value",
-    );
+    expect(() => parseConfig("bucket: $NOPE\n", object({ bucket: string({ nonEmpty: true }) }), { env: {}, file: "c.yml" })).toThrow("c.yml:1:9: bucket: has no value");
   });
 
   it("a missing file is not-found and names it", async () => {

@@ -47,25 +47,22 @@ describe.skipIf(skip)(`commits on a primary mount${skip ? ` (skipped: ${skip})` 
     await expectLogMatches(daemon, name, transactions);
   });
 
-  it.skipIf(!hasSqlite3Shell).each(["delete", "truncate", "persist", "wal"])(
-    "the sqlite3 shell, journal_mode=%s: explicit transactions and a rollback",
-    async (mode) => {
-      const name = `shell-${mode}.db`;
-      const db = join(daemon.mountpoint, name);
-      const run = sqlite3(
-        db,
-        `PRAGMA journal_mode=${mode};
+  it.skipIf(!hasSqlite3Shell).each(["delete", "truncate", "persist", "wal"])("the sqlite3 shell, journal_mode=%s: explicit transactions and a rollback", async (mode) => {
+    const name = `shell-${mode}.db`;
+    const db = join(daemon.mountpoint, name);
+    const run = sqlite3(
+      db,
+      `PRAGMA journal_mode=${mode};
          CREATE TABLE t(x);
          BEGIN; INSERT INTO t VALUES (1); INSERT INTO t VALUES (randomblob(9000)); COMMIT;
          BEGIN; INSERT INTO t VALUES (3); ROLLBACK;
          INSERT INTO t VALUES (4);
          SELECT count(*) FROM t;`,
-      );
-      expect(run.stderr).toBe("");
-      expect(run.stdout.trim().split("\n").at(-1)).toBe("3");
-      await expectLogMatches(daemon, name, mode === "wal" ? 4 : 3);
-    },
-  );
+    );
+    expect(run.stderr).toBe("");
+    expect(run.stdout.trim().split("\n").at(-1)).toBe("3");
+    await expectLogMatches(daemon, name, mode === "wal" ? 4 : 3);
+  });
 
   it("PRAGMA journal_mode=wal on a new empty database works, then writes (LiteFS #425)", async () => {
     const name = "prisma.db";

@@ -44,12 +44,7 @@ export class FuseError extends Error {
 
 /** True for a `FuseError`, including one from another copy of this package. */
 export function isFuseError(err: unknown, code?: FuseErrorCode): err is FuseError {
-  return (
-    err instanceof Error &&
-    err.name === "FuseError" &&
-    typeof (err as { code?: unknown }).code === "string" &&
-    (code === undefined || (err as FuseError).code === code)
-  );
+  return err instanceof Error && err.name === "FuseError" && typeof (err as { code?: unknown }).code === "string" && (code === undefined || (err as FuseError).code === code);
 }
 
 const ERRNO: Record<string, number> = {

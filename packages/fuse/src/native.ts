@@ -50,16 +50,7 @@ export interface NativeBinding {
   complete(handle: NativeHandle, token: number, errno: number): boolean;
   interrupt(handle: NativeHandle, token: number): void;
   stats(handle: NativeHandle): Record<string, number>;
-  apply(
-    handle: NativeHandle,
-    name: string,
-    pageSize: number,
-    commit: number,
-    pgnos: Uint32Array,
-    data: Uint8Array,
-    timeoutMs: number,
-    sync: boolean,
-  ): Promise<void>;
+  apply(handle: NativeHandle, name: string, pageSize: number, commit: number, pgnos: Uint32Array, data: Uint8Array, timeoutMs: number, sync: boolean): Promise<void>;
   lockDatabase(handle: NativeHandle, name: string, timeoutMs: number): Promise<number>;
   unlockDatabase(handle: NativeHandle, name: string, lockId: number): Promise<void>;
 }

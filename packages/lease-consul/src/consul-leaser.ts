@@ -122,9 +122,7 @@ class ConsulLeaser implements Leaser {
 
   async open(): Promise<void> {
     const nodeName = this.config.nodeName;
-    await this.call("connect", undefined, (c) =>
-      nodeName ? this.consul.catalog.register({ node: nodeName, address: "localhost", ...c }) : this.consul.status.leader(c),
-    );
+    await this.call("connect", undefined, (c) => (nodeName ? this.consul.catalog.register({ node: nodeName, address: "localhost", ...c }) : this.consul.status.leader(c)));
   }
 
   async acquire(options: LeaseCallOptions = {}): Promise<Lease> {

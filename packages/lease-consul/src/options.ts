@@ -82,7 +82,10 @@ export function checkConsulLeaseOptions(input: unknown, where = "lease.consul"):
 
 /** Go's `path.Join` cleaning, as LiteFS builds keys: no leading, trailing or doubled slashes. */
 function cleanPath(path: string): string {
-  return path.split("/").filter((part) => part !== "" && part !== ".").join("/");
+  return path
+    .split("/")
+    .filter((part) => part !== "" && part !== ".")
+    .join("/");
 }
 
 /** A URL with its password replaced, for messages (the password is an ACL token). */

@@ -129,11 +129,7 @@ class EtcdLeaser implements Leaser {
       if ((await this.keepAlive(leaseId, deadline)) === "gone") {
         throw new LeaseError("lost", `etcd lease ${leaseId} no longer exists (expired or released before the handoff completed)`, { key: this.key });
       }
-      const txn = await this.client
-        .if(this.key, "Lease", "==", leaseId)
-        .then(this.client.put(this.key).value(this.value()).lease(leaseId))
-        .options({ deadline })
-        .commit();
+      const txn = await this.client.if(this.key, "Lease", "==", leaseId).then(this.client.put(this.key).value(this.value()).lease(leaseId)).options({ deadline }).commit();
       if (!txn.succeeded) throw new LeaseError("lost", `etcd key ${this.key} is no longer bound to lease ${leaseId}`, { key: this.key });
       return this.hold(leaseId, revision(txn.header.revision), started);
     });
@@ -304,9 +300,7 @@ class EtcdLeaser implements Leaser {
 }
 
 function abortError(what: string, signal: AbortSignal): LeaseError {
-  return isLeaseError(signal.reason) && signal.reason.code === "closed"
-    ? signal.reason
-    : new LeaseError("aborted", `${what}: aborted`, { cause: signal.reason });
+  return isLeaseError(signal.reason) && signal.reason.code === "closed" ? signal.reason : new LeaseError("aborted", `${what}: aborted`, { cause: signal.reason });
 }
 
 /** An etcd revision (int64 as a string) as a number; beyond 2^53 would be a silent rounding. */

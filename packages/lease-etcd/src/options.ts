@@ -50,7 +50,7 @@ export function checkEtcdLeaseOptions(input: unknown, where = "lease.etcd"): Che
   for (const k of Object.keys(o)) if (!KEYS.includes(k)) throw bad(k, `unknown key (known: ${KEYS.join(", ")})`);
 
   const endpoints = o["endpoints"];
-  if (!Array.isArray(endpoints) || endpoints.length === 0) throw bad("endpoints", "required: one or more client URLs, e.g. [\"http://127.0.0.1:2379\"]");
+  if (!Array.isArray(endpoints) || endpoints.length === 0) throw bad("endpoints", 'required: one or more client URLs, e.g. ["http://127.0.0.1:2379"]');
   endpoints.forEach((e, i) => {
     if (typeof e !== "string") throw bad(`endpoints[${i}]`, "must be a URL string");
     let url: URL;

@@ -55,12 +55,7 @@ export class LeaseError extends Error {
 
 /** True for a `LeaseError` (with this `code`, when given), including one from another copy of this package. */
 export function isLeaseError(err: unknown, code?: LeaseErrorCode): err is LeaseError {
-  return (
-    err instanceof Error &&
-    err.name === "LeaseError" &&
-    typeof (err as { code?: unknown }).code === "string" &&
-    (code === undefined || (err as LeaseError).code === code)
-  );
+  return err instanceof Error && err.name === "LeaseError" && typeof (err as { code?: unknown }).code === "string" && (code === undefined || (err as LeaseError).code === code);
 }
 
 /** Throws `LeaseError("aborted")` when the signal has fired. */

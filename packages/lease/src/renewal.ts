@@ -137,11 +137,9 @@ export class LeaseKeeper {
     const since = Math.round(this.clock.now() - this.lastRenewStart);
     const last = this.lastFailure === undefined ? "" : `; last renew error: ${describeError(this.lastFailure)}`;
     this.end(
-      new LeaseError(
-        "lost",
-        `${this.options.describe}: not renewed for ${since} ms (TTL ${this.options.ttlMs} ms, stepping down ${this.timing.marginMs} ms early)${last}`,
-        { cause: this.lastFailure },
-      ),
+      new LeaseError("lost", `${this.options.describe}: not renewed for ${since} ms (TTL ${this.options.ttlMs} ms, stepping down ${this.timing.marginMs} ms early)${last}`, {
+        cause: this.lastFailure,
+      }),
       true,
     );
   }
@@ -174,7 +172,10 @@ export class LeaseKeeper {
     const onStop = () => attemptAbort.abort(this.signal.reason);
     this.controller.signal.addEventListener("abort", onStop, { once: true });
     // An attempt that is still running at the deadline cannot help any more.
-    const cutoff = this.clock.setTimeout(() => attemptAbort.abort(new LeaseError("lost", `${this.options.describe}: renew still unanswered at the deadline`)), this.deadline - started);
+    const cutoff = this.clock.setTimeout(
+      () => attemptAbort.abort(new LeaseError("lost", `${this.options.describe}: renew still unanswered at the deadline`)),
+      this.deadline - started,
+    );
     const run = (async () => {
       let outcome: RenewOutcome | undefined;
       try {

@@ -128,7 +128,14 @@ describe("applyLtx", () => {
   it("applies NoChecksum files and reports the real checksum", async () => {
     const store = new MemoryPageStore();
     const pos = await applyLtx(store, [
-      encodeLtx(init({ minTXID: 1, maxTXID: 3, commit: 2 }), [{ pgno: 1, data: fill(1, ps) }, { pgno: 2, data: fill(2, ps) }], { checksums: false }),
+      encodeLtx(
+        init({ minTXID: 1, maxTXID: 3, commit: 2 }),
+        [
+          { pgno: 1, data: fill(1, ps) },
+          { pgno: 2, data: fill(2, ps) },
+        ],
+        { checksums: false },
+      ),
       encodeLtx(init({ minTXID: 4, maxTXID: 4, commit: 2 }), [{ pgno: 2, data: fill(3, ps) }], { checksums: false }),
     ]);
     expect(pos.txid).toBe(4);

@@ -135,15 +135,7 @@ async function applyOne(store: PageStore, reader: LtxReader, state: ChainState):
 }
 
 /** Truncates or extends to the file's commit, keeping the checksum in step; commit 0 deletes. */
-async function resize(
-  store: PageStore,
-  header: LtxHeader,
-  size: number,
-  oldCommit: number,
-  sum: DatabaseChecksum,
-  addZeros: (until: number) => void,
-  lock: number,
-): Promise<void> {
+async function resize(store: PageStore, header: LtxHeader, size: number, oldCommit: number, sum: DatabaseChecksum, addZeros: (until: number) => void, lock: number): Promise<void> {
   const { pageSize, commit } = header;
   if (commit === 0) {
     await store.delete();

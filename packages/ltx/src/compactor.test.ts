@@ -46,7 +46,9 @@ describe.skipIf(!hasSharedTestdata)(`compacting the golden files${hasSharedTestd
 
   it.each(cases)("%s byte for byte (streamed inputs)", async (_name, version, inputs, output) => {
     const want = fixtureBytes(version, output);
-    const entry = fixtureFolders().find((f) => f.version === version)!.entries.find((e) => e.file === output)!;
+    const entry = fixtureFolders()
+      .find((f) => f.version === version)!
+      .entries.find((e) => e.file === output)!;
     const rng = new Rng(inputs.length);
     const sources = inputs.map((name) => new LtxReader(asyncSource(randomChunks(fixtureBytes(version, name), rng, 300)), { file: name }));
     const out = await compactLtxToBuffer(sources, { format: formatOf(entry), lz4: "js" }); // Go's own LZ4 compressor
@@ -88,9 +90,9 @@ function upstreamCase(name: "snapshot" | "nonsnap" | "shrink", format: LtxFormat
 
 describe("compactLtx on the upstream compactor vectors (spec §10.5)", () => {
   const expected: Record<"snapshot" | "nonsnap" | "shrink", Record<Exclude<LtxFormat, "v1-lz4">, string>> = {
-    snapshot: { "v1": "caf341fe1e6cddfb", v2: "ae0ae2e4c2df6049", "v3-frame": "e836ad7ac0be7594", "v3-block": "91206f60138b3298" },
-    nonsnap: { "v1": "ead633959f3c67a8", v2: "8da4b823aca2e8d7", "v3-frame": "c08218012f50038e", "v3-block": "a211dd2208ba47a3" },
-    shrink: { "v1": "f688132c3904f118", v2: "a6246dd737ab66ca", "v3-frame": "83c62dde98efed0f", "v3-block": "bda4cf27940698e3" },
+    snapshot: { v1: "caf341fe1e6cddfb", v2: "ae0ae2e4c2df6049", "v3-frame": "e836ad7ac0be7594", "v3-block": "91206f60138b3298" },
+    nonsnap: { v1: "ead633959f3c67a8", v2: "8da4b823aca2e8d7", "v3-frame": "c08218012f50038e", "v3-block": "a211dd2208ba47a3" },
+    shrink: { v1: "f688132c3904f118", v2: "a6246dd737ab66ca", "v3-frame": "83c62dde98efed0f", "v3-block": "bda4cf27940698e3" },
   };
   const pagesWanted = {
     snapshot: [

@@ -124,25 +124,63 @@ function kernelBody(): number[] {
   }
   return [
     // crc = state; end = p + n; end16 = p + (n & ~15)
-    ...i32Const(STATE), ...i64Load(0), ...localSet(CRC),
-    ...localGet(P), ...localGet(N), ...i32Add, ...localSet(END),
-    ...localGet(P), ...localGet(N), ...i32Const(-16), ...i32And, ...i32Add, ...localSet(END16),
+    ...i32Const(STATE),
+    ...i64Load(0),
+    ...localSet(CRC),
+    ...localGet(P),
+    ...localGet(N),
+    ...i32Add,
+    ...localSet(END),
+    ...localGet(P),
+    ...localGet(N),
+    ...i32Const(-16),
+    ...i32And,
+    ...i32Add,
+    ...localSet(END16),
     // while (p < end16) { crc = fold(block at p); p += 16 }
     ...loop,
-    ...localGet(P), ...localGet(END16), ...i32GeU, ...breakIf,
-    ...loads, ...fold, ...localSet(CRC),
-    ...localGet(P), ...i32Const(16), ...i32Add, ...localSet(P),
+    ...localGet(P),
+    ...localGet(END16),
+    ...i32GeU,
+    ...breakIf,
+    ...loads,
+    ...fold,
+    ...localSet(CRC),
+    ...localGet(P),
+    ...i32Const(16),
+    ...i32Add,
+    ...localSet(P),
     ...next,
     // while (p < end) { crc = table0[(crc ^ byte at p) & 0xff] ^ (crc >> 8); p++ }
     ...loop,
-    ...localGet(P), ...localGet(END), ...i32GeU, ...breakIf,
-    ...localGet(CRC), ...i32WrapI64, ...localGet(P), ...i32Load8U, ...i32Xor,
-    ...i32Const(0xff), ...i32And, ...i32Const(3), ...i32Shl, ...i64Load(0),
-    ...localGet(CRC), ...i64Const(8), ...i64ShrU, ...i64Xor, ...localSet(CRC),
-    ...localGet(P), ...i32Const(1), ...i32Add, ...localSet(P),
+    ...localGet(P),
+    ...localGet(END),
+    ...i32GeU,
+    ...breakIf,
+    ...localGet(CRC),
+    ...i32WrapI64,
+    ...localGet(P),
+    ...i32Load8U,
+    ...i32Xor,
+    ...i32Const(0xff),
+    ...i32And,
+    ...i32Const(3),
+    ...i32Shl,
+    ...i64Load(0),
+    ...localGet(CRC),
+    ...i64Const(8),
+    ...i64ShrU,
+    ...i64Xor,
+    ...localSet(CRC),
+    ...localGet(P),
+    ...i32Const(1),
+    ...i32Add,
+    ...localSet(P),
     ...next,
     // state = crc
-    ...i32Const(STATE), ...localGet(CRC), ...i64Store(0),
+    ...i32Const(STATE),
+    ...localGet(CRC),
+    ...i64Store(0),
     0x0b,
   ];
 }
@@ -153,13 +191,25 @@ function kernelModule(): Uint8Array {
   const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
   const I32 = 0x7f;
   const I64 = 0x7e;
-  const code = [...vec([[6, I32], [2, I64]]), ...kernelBody()];
+  const code = [
+    ...vec([
+      [6, I32],
+      [2, I64],
+    ]),
+    ...kernelBody(),
+  ];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0], // "\0asm", version 1
     ...section(1, vec([[0x60, 2, I32, I32, 0]])), // type 0: (i32, i32) -> ()
     ...section(3, vec([[0]])), // function 0 has type 0
     ...section(5, vec([[0x01, 2, 2]])), // memory 0: exactly 2 pages
-    ...section(7, vec([[...name("memory"), 0x02, 0], [...name("update"), 0x00, 0]])),
+    ...section(
+      7,
+      vec([
+        [...name("memory"), 0x02, 0],
+        [...name("update"), 0x00, 0],
+      ]),
+    ),
     ...section(10, vec([[...uleb(code.length), ...code]])),
   ]);
 }

@@ -59,45 +59,42 @@ describe.skipIf(!hasSharedTestdata)(`decoder on the golden files${hasSharedTestd
     expect(fixtures.length).toBe(106);
   });
 
-  describe.each(fixtures.map(({ version, entry }) => [`${version}/${entry.file}`, version, entry] as const))(
-    "%s",
-    (_name, version, entry) => {
-      const bytes = fixtureBytes(version, entry.file);
+  describe.each(fixtures.map(({ version, entry }) => [`${version}/${entry.file}`, version, entry] as const))("%s", (_name, version, entry) => {
+    const bytes = fixtureBytes(version, entry.file);
 
-      it("has the manifest's size and sha256", () => {
-        expect(bytes.length).toBe(entry.size);
-        expect(sha256(bytes)).toBe(entry.sha256);
-      });
+    it("has the manifest's size and sha256", () => {
+      expect(bytes.length).toBe(entry.size);
+      expect(sha256(bytes)).toBe(entry.sha256);
+    });
 
-      it("decodes whole-buffer to the manifest", () => {
-        const d = decodeLtx(bytes, { file: entry.file });
-        expectDecoded(d, entry);
-        if (entry.page_index) expect(d.pageIndex).toEqual(entry.page_index);
-        else expect(d.pageIndex).toBeUndefined();
-      });
+    it("decodes whole-buffer to the manifest", () => {
+      const d = decodeLtx(bytes, { file: entry.file });
+      expectDecoded(d, entry);
+      if (entry.page_index) expect(d.pageIndex).toEqual(entry.page_index);
+      else expect(d.pageIndex).toBeUndefined();
+    });
 
-      it("decodes whole-buffer with the layout forced", () => {
-        expectDecoded(decodeLtx(bytes, { format: formatOf(entry) }), entry, formatOf(entry));
-      });
+    it("decodes whole-buffer with the layout forced", () => {
+      expectDecoded(decodeLtx(bytes, { format: formatOf(entry) }), entry, formatOf(entry));
+    });
 
-      it("decodes streaming with random chunk sizes to the manifest", async () => {
-        const rng = new Rng(0x5eed ^ entry.size);
-        for (let round = 0; round < 3; round++) {
-          const reader = new LtxReader(asyncSource(randomChunks(bytes, rng, round === 0 ? 64 : 8192)), { file: entry.file });
-          const header = await reader.header();
-          const pages: LtxPage[] = [];
-          for await (const page of reader) pages.push(page);
-          const summary = await reader.finish();
-          expect(summary.header).toBe(header);
-          expectDecoded({ ...summary, pages }, entry);
-        }
-      });
+    it("decodes streaming with random chunk sizes to the manifest", async () => {
+      const rng = new Rng(0x5eed ^ entry.size);
+      for (let round = 0; round < 3; round++) {
+        const reader = new LtxReader(asyncSource(randomChunks(bytes, rng, round === 0 ? 64 : 8192)), { file: entry.file });
+        const header = await reader.header();
+        const pages: LtxPage[] = [];
+        for await (const page of reader) pages.push(page);
+        const summary = await reader.finish();
+        expect(summary.header).toBe(header);
+        expectDecoded({ ...summary, pages }, entry);
+      }
+    });
 
-      it("is detected from its first bytes alone", () => {
-        expect(detectFormat(bytes.subarray(0, 132), bytes.length)).toBe(detectedFormat(entry));
-      });
-    },
-  );
+    it("is detected from its first bytes alone", () => {
+      expect(detectFormat(bytes.subarray(0, 132), bytes.length)).toBe(detectedFormat(entry));
+    });
+  });
 
   describe("LiteFS fixture litefs-v1-incremental-txid13-3pages.ltx", () => {
     it("decodes with the values of the testdata README", async () => {
@@ -108,11 +105,7 @@ describe.skipIf(!hasSharedTestdata)(`decoder on the golden files${hasSharedTestd
       expect(d.header).toMatchObject({ flags: 0, pageSize: 4096, commit: 10, minTXID: 13, maxTXID: 13, timestamp: 0, walOffset: 0, nodeID: 0n });
       expect(formatChecksum(d.header.preApplyChecksum)).toBe("9c74a15b4e4f246c");
       expect(d.pages.map((p) => p.pgno)).toEqual([1, 7, 8]);
-      expect(d.pages.map((p) => formatChecksum(pageChecksum(p.pgno, p.data)))).toEqual([
-        "adf3e188cb5dc241",
-        "eaf0947b2055d648",
-        "9a7407c73d4bb9da",
-      ]);
+      expect(d.pages.map((p) => formatChecksum(pageChecksum(p.pgno, p.data)))).toEqual(["adf3e188cb5dc241", "eaf0947b2055d648", "9a7407c73d4bb9da"]);
       expect(new TextDecoder().decode(d.pages[0]!.data.subarray(0, 16))).toBe("SQLite format 3\0");
       expect(formatChecksum(d.trailer.postApplyChecksum)).toBe("fe3831a381c602b9");
       expect(formatChecksum(d.trailer.fileChecksum)).toBe("9496a29358326fb5");

@@ -56,7 +56,11 @@ function seeds(): Seed[] {
       });
   }
   return LTX_FORMATS.flatMap((format) => {
-    const snap = encodeLtx({ pageSize: 1024, commit: 3, minTXID: 1, maxTXID: 1, timestamp: 9 }, [1, 2, 3].map((pgno) => ({ pgno, data: genPage(1024, pgno, 1) })), { format });
+    const snap = encodeLtx(
+      { pageSize: 1024, commit: 3, minTXID: 1, maxTXID: 1, timestamp: 9 },
+      [1, 2, 3].map((pgno) => ({ pgno, data: genPage(1024, pgno, 1) })),
+      { format },
+    );
     return [{ name: `generated ${format}`, format, bytes: snap, decoded: decodeLtx(snap) }];
   });
 }
@@ -238,9 +242,7 @@ describe(`decoder fuzz (${ITERATIONS} inputs, seed ${SEED})${hasSharedTestdata ?
     for (let i = 0; i < ITERATIONS; i++) {
       const seed = corpus[rng.int(corpus.length)]!;
       const structural = rng.int(10) === 0;
-      const { bytes, content } = structural
-        ? restructure(seed, rng)
-        : { bytes: mutate(seed.bytes, rng), content: contentOf(seed.decoded, seed.decoded.pages) };
+      const { bytes, content } = structural ? restructure(seed, rng) : { bytes: mutate(seed.bytes, rng), content: contentOf(seed.decoded, seed.decoded.pages) };
       const context = () => `iteration ${i} (seed ${SEED}) from ${seed.name}${structural ? " (structural)" : ""}`;
       const started = performance.now();
       let whole: Outcome;
@@ -267,7 +269,9 @@ describe(`decoder fuzz (${ITERATIONS} inputs, seed ${SEED})${hasSharedTestdata ?
         }
         // Both drivers run the same checks, so they must agree.
         if (streamed.ok !== whole.ok || (streamed.ok && !sameContent(streamed.content, content))) {
-          throw new Error(`${context()}: streaming ${streamed.ok ? "accepted" : `rejected (${streamed.code})`}, whole-buffer ${whole.ok ? "accepted" : `rejected (${whole.code})`}`);
+          throw new Error(
+            `${context()}: streaming ${streamed.ok ? "accepted" : `rejected (${streamed.code})`}, whole-buffer ${whole.ok ? "accepted" : `rejected (${whole.code})`}`,
+          );
         }
         stats.streamed++;
       }

@@ -229,7 +229,10 @@ describe("layout-specific faults", () => {
 
 describe("LtxReader", () => {
   it("hands out pages one at a time and verifies on finish", async () => {
-    const file = encodeLtx({ pageSize: 512, commit: 3, minTXID: 1, maxTXID: 1, timestamp: 5 }, [1, 2, 3].map((pgno) => ({ pgno, data: genPage(512, pgno, 1) })));
+    const file = encodeLtx(
+      { pageSize: 512, commit: 3, minTXID: 1, maxTXID: 1, timestamp: 5 },
+      [1, 2, 3].map((pgno) => ({ pgno, data: genPage(512, pgno, 1) })),
+    );
     const reader = new LtxReader(asyncSource(randomChunks(file, new Rng(1), 33)));
     expect((await reader.header()).timestamp).toBe(5);
     expect(await reader.format()).toBe("v3-block");

@@ -24,17 +24,14 @@ function codeOf(fn: () => unknown): string | undefined {
 }
 
 describe.skipIf(!hasSharedTestdata)(`re-encoding the golden files${hasSharedTestdata ? "" : ` (skipped: ${noSharedTestdataReason})`}`, () => {
-  it.each(allFixtures().map(({ version, entry }) => [`${version}/${entry.file}`, version, entry] as const))(
-    "%s byte for byte",
-    (_name, version, entry) => {
-      const bytes = fixtureBytes(version, entry.file);
-      const d = decodeLtx(bytes);
-      const format = formatOf(entry);
-      // lz4 "js": the Go reference's own compressor; lz4-napi's blocks decode the same but differ.
-      const out = encodeLtx(d.header, d.pages, { format, postApplyChecksum: d.trailer.postApplyChecksum, lz4: "js" });
-      expect(out).toEqual(bytes);
-    },
-  );
+  it.each(allFixtures().map(({ version, entry }) => [`${version}/${entry.file}`, version, entry] as const))("%s byte for byte", (_name, version, entry) => {
+    const bytes = fixtureBytes(version, entry.file);
+    const d = decodeLtx(bytes);
+    const format = formatOf(entry);
+    // lz4 "js": the Go reference's own compressor; lz4-napi's blocks decode the same but differ.
+    const out = encodeLtx(d.header, d.pages, { format, postApplyChecksum: d.trailer.postApplyChecksum, lz4: "js" });
+    expect(out).toEqual(bytes);
+  });
 });
 
 describe("LtxEncoder", () => {

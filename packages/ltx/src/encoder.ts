@@ -89,7 +89,10 @@ export class LtxEncoder {
     this.checksums = options.checksums ?? (init.flags === undefined || (init.flags & HEADER_FLAG_NO_CHECKSUM) === 0);
     const flags = (this.format === "v1-lz4" ? HEADER_FLAG_COMPRESS_LZ4 : 0) | (this.checksums ? 0 : HEADER_FLAG_NO_CHECKSUM);
     if (init.flags !== undefined && init.flags !== flags) {
-      throw this.error("invalid-argument", `header flags 0x${init.flags.toString(16)} disagree with ${this.format}${this.checksums ? "" : " without checksums"} (0x${flags.toString(16)})`);
+      throw this.error(
+        "invalid-argument",
+        `header flags 0x${init.flags.toString(16)} disagree with ${this.format}${this.checksums ? "" : " without checksums"} (0x${flags.toString(16)})`,
+      );
     }
     this.header = {
       flags,
@@ -210,10 +213,7 @@ export class LtxEncoder {
     } else if (this.sum !== undefined) {
       post = this.sum.value;
       if (given !== undefined && given !== post) {
-        throw this.error(
-          "post-apply-checksum-mismatch",
-          `post-apply checksum ${formatChecksum(given)} does not match the snapshot's pages (${formatChecksum(post)})`,
-        );
+        throw this.error("post-apply-checksum-mismatch", `post-apply checksum ${formatChecksum(given)} does not match the snapshot's pages (${formatChecksum(post)})`);
       }
     } else if (given !== undefined) {
       post = given;
@@ -237,9 +237,7 @@ export class LtxEncoder {
       if (pgno !== this.nextSnapshotPage()) {
         throw this.error(
           pgno > this.nextSnapshotPage() ? "incomplete-snapshot" : "invalid-page",
-          this.pages === 0
-            ? `snapshot transaction file must start with page number 1, got ${pgno}`
-            : `nonsequential page numbers in snapshot transaction: ${this.prev},${pgno}`,
+          this.pages === 0 ? `snapshot transaction file must start with page number 1, got ${pgno}` : `nonsequential page numbers in snapshot transaction: ${this.prev},${pgno}`,
         );
       }
     } else if (pgno <= this.prev) {

@@ -35,7 +35,10 @@ describe("file names (spec §9.1)", () => {
       " 0000000000000001-00000000000003e8.ltx",
       "",
     ]) {
-      expect(code(() => parseFilename(name)), name).toBe("invalid-filename");
+      expect(
+        code(() => parseFilename(name)),
+        name,
+      ).toBe("invalid-filename");
       expect(isLtxFilename(name)).toBe(false);
     }
   });

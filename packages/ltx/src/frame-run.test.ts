@@ -17,10 +17,7 @@ import { rawHeader, writeRawLtx } from "./testing/raw-ltx.js";
  * The parallel decode as a restore runs it: runs cut on one side, decoded "elsewhere"
  * (here: in a shuffled order), shares accepted in that order, then finish().
  */
-async function decodeByRuns(
-  bytes: Uint8Array,
-  options: LtxRunReaderOptions & { seed?: number } = {},
-): Promise<{ summary: LtxDecodeSummary; pages: LtxPage[]; runs: number }> {
+async function decodeByRuns(bytes: Uint8Array, options: LtxRunReaderOptions & { seed?: number } = {}): Promise<{ summary: LtxDecodeSummary; pages: LtxPage[]; runs: number }> {
   const rng = new Rng(options.seed ?? 1);
   const reader = new LtxRunReader(asyncSource(randomChunks(bytes, rng, 3000)), options);
   const header = await reader.header();
@@ -223,7 +220,10 @@ describe.skipIf(!hasSharedTestdata)(`LtxRunReader on the golden v3-block files${
       }
       const { pages, pageIndex: _i, ...summary } = want;
       expect(got, entry.file).toMatchObject({ summary });
-      expect((got as Awaited<ReturnType<typeof decodeByRuns>>).pages.map((p) => p.pgno), entry.file).toEqual(pages.map((p) => p.pgno));
+      expect(
+        (got as Awaited<ReturnType<typeof decodeByRuns>>).pages.map((p) => p.pgno),
+        entry.file,
+      ).toEqual(pages.map((p) => p.pgno));
     }
   });
 });

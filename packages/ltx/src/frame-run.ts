@@ -167,7 +167,10 @@ export class LtxRunReader {
     this.file = options.file;
     const runBytes = options.runBytes ?? 4 * 1024 * 1024;
     const runPages = options.runPages ?? 1024;
-    for (const [name, v] of [["runBytes", runBytes], ["runPages", runPages]] as const) {
+    for (const [name, v] of [
+      ["runBytes", runBytes],
+      ["runPages", runPages],
+    ] as const) {
       if (!Number.isSafeInteger(v) || v < 1) throw new LtxError("invalid-argument", `${name} must be a positive integer, got ${v}`);
     }
     this.driver = new ParserDriver(source, (q) => parseLtxRuns(q, { ...options, runBytes, runPages, spare: this.spare }), options.signal, options.file);

@@ -2,14 +2,7 @@
 import { readSafeInteger, viewOf, writeSafeInteger, writeU32, writeU64 } from "./binary.js";
 import { CHECKSUM_FLAG } from "./checksum.js";
 import { LtxError } from "./errors.js";
-import {
-  allowedHeaderFlags,
-  HEADER_FLAG_COMPRESS_LZ4,
-  HEADER_FLAG_NO_CHECKSUM,
-  HEADER_SIZE,
-  MAGIC,
-  type LtxFormat,
-} from "./format.js";
+import { allowedHeaderFlags, HEADER_FLAG_COMPRESS_LZ4, HEADER_FLAG_NO_CHECKSUM, HEADER_SIZE, MAGIC, type LtxFormat } from "./format.js";
 
 /** The 100-byte LTX header (spec §2), the same in every layout. */
 export interface LtxHeader {

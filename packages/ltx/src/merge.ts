@@ -90,7 +90,11 @@ export class LtxMerge implements AsyncIterable<LtxPage> {
     try {
       const headers: LtxHeader[] = [];
       for (const reader of readers) headers.push(await reader.header());
-      checkMergeInputs(headers, readers.map((r) => r.file), options);
+      checkMergeInputs(
+        headers,
+        readers.map((r) => r.file),
+        options,
+      );
       const checksums = options.checksums ?? headers.every(tracksChecksums);
       if (checksums && !isSnapshot(headers[0]!)) {
         const missing = [headers[0]!, headers[headers.length - 1]!].findIndex((h) => !tracksChecksums(h));

@@ -54,12 +54,7 @@ export function decodePageFrame(frame: Uint8Array, pageSize: number, options: Pa
 }
 
 /** Reads and decodes the page an index entry points at (one ranged read). */
-export async function readIndexedPage(
-  readAt: ReadAt,
-  entry: PageIndexEntry,
-  pageSize: number,
-  options: Omit<PageFrameOptions, "offset" | "pgno"> = {},
-): Promise<LtxPage> {
+export async function readIndexedPage(readAt: ReadAt, entry: PageIndexEntry, pageSize: number, options: Omit<PageFrameOptions, "offset" | "pgno"> = {}): Promise<LtxPage> {
   const frame = await readAt(entry.offset, entry.size);
   if (frame.length !== entry.size) {
     throw new LtxError("truncated", `range read of ${entry.size} bytes at ${entry.offset} returned ${frame.length}`, { file: options.file, offset: entry.offset });

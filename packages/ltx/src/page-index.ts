@@ -54,12 +54,7 @@ export class ByteBuilder {
  * position after it, or `undefined` when the bytes end first. Throws on an over-long
  * encoding or a value beyond Number.MAX_SAFE_INTEGER.
  */
-function readUvarint(
-  bytes: Uint8Array,
-  at: number,
-  what: string,
-  where: { file?: string | undefined; offset: number },
-): [number, number] | undefined {
+function readUvarint(bytes: Uint8Array, at: number, what: string, where: { file?: string | undefined; offset: number }): [number, number] | undefined {
   let value = 0;
   let scale = 1;
   for (let i = 0; i < MAX_VARINT_BYTES; i++) {
@@ -138,12 +133,7 @@ export function decodePageIndex(bytes: Uint8Array, options: PageIndexOptions = {
 }
 
 /** The rules every index entry obeys relative to its predecessor and the index itself. */
-export function checkEntry(
-  entry: PageIndexEntry,
-  prev: PageIndexEntry | undefined,
-  indexOffset: number | undefined,
-  fail: (message: string) => never,
-): void {
+export function checkEntry(entry: PageIndexEntry, prev: PageIndexEntry | undefined, indexOffset: number | undefined, fail: (message: string) => never): void {
   if (entry.pgno > 0xffffffff) fail(`page index pgno ${entry.pgno} is not a u32`);
   if (prev !== undefined && entry.pgno <= prev.pgno) fail(`page index pgnos out of order: ${prev.pgno}, ${entry.pgno}`);
   if (entry.size === 0) fail(`page index entry for page ${entry.pgno} has size 0`);
@@ -196,20 +186,12 @@ export async function readPageIndex(readAt: ReadAt, fileSize: number, options: R
     throw new LtxError("invalid-page-index", `page index size ${size} is impossible in a ${fileSize}-byte file`, where);
   }
   const offset = fileSize - INDEX_TAIL - size;
-  const bytes =
-    size <= sizeAt
-      ? tail.subarray(sizeAt - size, sizeAt + 8)
-      : await readExactly(readAt, offset, size + 8, { file, signal });
+  const bytes = size <= sizeAt ? tail.subarray(sizeAt - size, sizeAt + 8) : await readExactly(readAt, offset, size + 8, { file, signal });
   const entries = decodePageIndex(bytes, { file, offset });
   return { entries, offset, size, trailer: decodeTrailer(tail.subarray(tailLength - TRAILER_SIZE)) };
 }
 
-async function readExactly(
-  readAt: ReadAt,
-  offset: number,
-  length: number,
-  { file, signal }: { file?: string | undefined; signal?: AbortSignal | undefined },
-): Promise<Uint8Array> {
+async function readExactly(readAt: ReadAt, offset: number, length: number, { file, signal }: { file?: string | undefined; signal?: AbortSignal | undefined }): Promise<Uint8Array> {
   if (signal?.aborted) throw new LtxError("aborted", "page index read aborted", { file, cause: signal.reason });
   const bytes = await readAt(offset, length);
   if (bytes.length !== length) {

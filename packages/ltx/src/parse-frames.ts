@@ -9,13 +9,7 @@ import { NEED, placeOrRethrow, type Ctx, type Parse } from "./parse-context.js";
 import type { IndexExpectation } from "./parse-index.js";
 
 /** v2 and v3 page frames up to the end-of-pages marker. */
-export function* parseIndexedPages(
-  ctx: Ctx,
-  header: LtxHeader,
-  format: "v2" | "v3-frame" | "v3-block",
-  pages: PageChecks,
-  index: IndexExpectation,
-): Parse<void> {
+export function* parseIndexedPages(ctx: Ctx, header: LtxHeader, format: "v2" | "v3-frame" | "v3-block", pages: PageChecks, index: IndexExpectation): Parse<void> {
   const { q } = ctx;
   const { pageSize } = header;
   const headSize = format === "v2" ? 4 : 6;

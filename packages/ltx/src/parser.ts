@@ -85,10 +85,6 @@ export function* parseTrailer(ctx: Ctx, header: LtxHeader, pages: PageChecks, de
 /** The file checksum a trailer holds against the one computed from the content. */
 export function checkFileChecksum(stored: bigint, computed: bigint, where: { file: string | undefined; offset: number }): void {
   if (stored !== computed) {
-    throw new LtxError(
-      "file-checksum-mismatch",
-      `file checksum mismatch: trailer has ${formatChecksum(stored)}, content gives ${formatChecksum(computed)}`,
-      where,
-    );
+    throw new LtxError("file-checksum-mismatch", `file checksum mismatch: trailer has ${formatChecksum(stored)}, content gives ${formatChecksum(computed)}`, where);
   }
 }

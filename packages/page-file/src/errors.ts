@@ -30,10 +30,7 @@ export class PageFileError extends Error {
 /** True for a `PageFileError` (also from another copy of this package), optionally of one code. */
 export function isPageFileError(err: unknown, code?: PageFileErrorCode): err is PageFileError {
   return (
-    err instanceof Error &&
-    err.name === "PageFileError" &&
-    typeof (err as { code?: unknown }).code === "string" &&
-    (code === undefined || (err as PageFileError).code === code)
+    err instanceof Error && err.name === "PageFileError" && typeof (err as { code?: unknown }).code === "string" && (code === undefined || (err as PageFileError).code === code)
   );
 }
 

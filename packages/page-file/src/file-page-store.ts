@@ -43,7 +43,8 @@ export class FilePageStore {
       await truncate(this.path, size);
       return;
     }
-    if (size % file.pageSize !== 0) throw new PageFileError("invalid-argument", `${this.path}: size ${size} is not a whole number of ${file.pageSize}-byte pages`, { path: this.path });
+    if (size % file.pageSize !== 0)
+      throw new PageFileError("invalid-argument", `${this.path}: size ${size} is not a whole number of ${file.pageSize}-byte pages`, { path: this.path });
     await file.truncate(size / file.pageSize);
   }
 

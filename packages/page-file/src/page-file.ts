@@ -71,12 +71,14 @@ export class PageFile {
 
   /** An existing database file (created when missing), written in place: no temp file, no rename. */
   static async openInPlace(target: string, options: PageFileOptions): Promise<PageFile> {
-    const handle = await open(target, "r+").catch(async (err: unknown) => {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      return open(target, "w+", 0o644);
-    }).catch((err: unknown) => {
-      throw ioFault(err, `cannot open ${target}`, target);
-    });
+    const handle = await open(target, "r+")
+      .catch(async (err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+        return open(target, "w+", 0o644);
+      })
+      .catch((err: unknown) => {
+        throw ioFault(err, `cannot open ${target}`, target);
+      });
     return new PageFile(handle, target, target, checkPageSize(options.pageSize), options.batchBytes ?? DEFAULT_BATCH, false);
   }
 
@@ -160,7 +162,11 @@ export class PageFile {
   async size(): Promise<number> {
     await this.flush();
     await this.settle();
-    return (await this.handle.stat().catch((err: unknown) => { throw ioFault(err, `cannot stat ${this.path}`, this.path); })).size;
+    return (
+      await this.handle.stat().catch((err: unknown) => {
+        throw ioFault(err, `cannot stat ${this.path}`, this.path);
+      })
+    ).size;
   }
 
   /** Sets the file to `pages` pages (cuts the end off, or extends it with zeros). */

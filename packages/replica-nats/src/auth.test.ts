@@ -88,7 +88,20 @@ describe.skipIf(unavailable !== undefined)(`nats authentication and TLS${unavail
     const account = createAccount();
     const system = createAccount();
     const user = createUser();
-    const unlimited = { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1, mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1 };
+    const unlimited = {
+      subs: -1,
+      data: -1,
+      payload: -1,
+      imports: -1,
+      exports: -1,
+      wildcards: true,
+      conn: -1,
+      leaf: -1,
+      mem_storage: -1,
+      disk_storage: -1,
+      streams: -1,
+      consumer: -1,
+    };
     const accountJwt = await encodeAccount("app", account, { limits: unlimited }, { signer: operator });
     const systemJwt = await encodeAccount("SYS", system, {}, { signer: operator });
     const userJwt = await encodeUser("litestream", user, account);
@@ -118,7 +131,15 @@ describe.skipIf(unavailable !== undefined)(`nats authentication and TLS${unavail
     expect(await roundTrip({ ...parseNatsUrl(url), tls: true, rootCas: [pki.other, pki.ca], clientCert: pki.clientCert, clientKey: pki.clientKey })).toEqual([1]);
     // Without a client certificate the server refuses; with an untrusted server certificate, we do.
     expect(await refused({ ...parseNatsUrl(url), tls: true, rootCas: [pki.ca], timeout: 2_000, maxReconnects: 0 })).toMatchObject({ code: "io" });
-    const untrusted = await refused({ ...parseNatsUrl(url), tls: true, rootCas: [pki.other], clientCert: pki.clientCert, clientKey: pki.clientKey, timeout: 2_000, maxReconnects: 0 });
+    const untrusted = await refused({
+      ...parseNatsUrl(url),
+      tls: true,
+      rootCas: [pki.other],
+      clientCert: pki.clientCert,
+      clientKey: pki.clientKey,
+      timeout: 2_000,
+      maxReconnects: 0,
+    });
     expect(untrusted).toMatchObject({ code: "io", retryable: false });
     expect(untrusted.message).toMatch(/certificate/i);
   }, 30_000);
@@ -129,7 +150,23 @@ function makePki(dir: string) {
   const path = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
   for (const ca of ["ca", "other"]) {
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", `/CN=sqlrep test ${ca}`, "-keyout", path(`${ca}.key`), "-out", path(`${ca}.pem`));
+    openssl(
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      `/CN=sqlrep test ${ca}`,
+      "-keyout",
+      path(`${ca}.key`),
+      "-out",
+      path(`${ca}.pem`),
+    );
   }
   for (const [name, ext] of [
     // The Node transport upgrades an open socket and checks the name "localhost" for an IP address.
@@ -137,8 +174,44 @@ function makePki(dir: string) {
     ["client", "extendedKeyUsage=clientAuth"],
   ] as const) {
     writeFileSync(path(`${name}.ext`), `${ext}\n`);
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=sqlrep test ${name}`, "-keyout", path(`${name}.key`), "-out", path(`${name}.csr`));
-    openssl("x509", "-req", "-in", path(`${name}.csr`), "-CA", path("ca.pem"), "-CAkey", path("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", path(`${name}.ext`), "-out", path(`${name}.pem`));
+    openssl(
+      "req",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-subj",
+      `/CN=sqlrep test ${name}`,
+      "-keyout",
+      path(`${name}.key`),
+      "-out",
+      path(`${name}.csr`),
+    );
+    openssl(
+      "x509",
+      "-req",
+      "-in",
+      path(`${name}.csr`),
+      "-CA",
+      path("ca.pem"),
+      "-CAkey",
+      path("ca.key"),
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-extfile",
+      path(`${name}.ext`),
+      "-out",
+      path(`${name}.pem`),
+    );
   }
-  return { ca: path("ca.pem"), other: path("other.pem"), serverCert: path("server.pem"), serverKey: path("server.key"), clientCert: path("client.pem"), clientKey: path("client.key") };
+  return {
+    ca: path("ca.pem"),
+    other: path("other.pem"),
+    serverCert: path("server.pem"),
+    serverKey: path("server.key"),
+    clientCert: path("client.pem"),
+    clientKey: path("client.key"),
+  };
 }

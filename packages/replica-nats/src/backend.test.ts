@@ -22,7 +22,13 @@ function finishError(spec: Record<string, unknown>): ReplicaError {
 
 describe("the nats backend", () => {
   it("reads nats://HOST:PORT/BUCKET[/PREFIX], with user:password or a token in the URL", () => {
-    expect(parseNatsUrl("nats://nats.example:4222/backups")).toEqual({ type: "nats", url: "nats://nats.example:4222/backups", server: "nats.example:4222", bucket: "backups", path: "" });
+    expect(parseNatsUrl("nats://nats.example:4222/backups")).toEqual({
+      type: "nats",
+      url: "nats://nats.example:4222/backups",
+      server: "nats.example:4222",
+      bucket: "backups",
+      path: "",
+    });
     expect(parseNatsUrl("nats://u:p%40ss@h/b/tenants//acme/")).toMatchObject({ username: "u", password: "p@ss", bucket: "b", path: "tenants/acme" });
     expect(parseNatsUrl("nats://s3cr3t@h/b")).toMatchObject({ token: "s3cr3t", bucket: "b" });
     expect(parseNatsUrl("nats:///b")).not.toHaveProperty("server");
@@ -42,7 +48,23 @@ describe("the nats backend", () => {
 
   it("declares Litestream's NATS keys with their kinds and defaults", () => {
     expect(Object.keys(natsBackend.keys).sort()).toEqual(
-      ["bucket", "client-cert", "client-key", "creds", "jwt", "max-reconnects", "nkey", "password", "reconnect-wait", "root-cas", "seed", "timeout", "tls", "token", "username"].sort(),
+      [
+        "bucket",
+        "client-cert",
+        "client-key",
+        "creds",
+        "jwt",
+        "max-reconnects",
+        "nkey",
+        "password",
+        "reconnect-wait",
+        "root-cas",
+        "seed",
+        "timeout",
+        "tls",
+        "token",
+        "username",
+      ].sort(),
     );
     expect(natsBackend.keys["root-cas"]).toMatchObject({ kind: "string-list" });
     expect(natsBackend.keys["max-reconnects"]).toMatchObject({ kind: "integer", default: -1, min: -1 });

@@ -51,10 +51,14 @@ export const natsBackend: ReplicaBackend = {
   },
   finish(spec) {
     const nats: NatsSpec = { ...spec, path: cleanPrefix(typeof spec.path === "string" ? spec.path : "") };
-    if (typeof nats.bucket !== "string" || nats.bucket === "") throw new ReplicaError("invalid-config", "a nats replica needs a bucket (bucket: or nats://HOST/BUCKET)", { key: "bucket" });
-    if (!/^[A-Za-z0-9_-]+$/.test(nats.bucket)) throw new ReplicaError("invalid-config", `bucket ${JSON.stringify(nats.bucket)} is not a valid object store name (letters, digits, - and _)`, { key: "bucket" });
+    if (typeof nats.bucket !== "string" || nats.bucket === "")
+      throw new ReplicaError("invalid-config", "a nats replica needs a bucket (bucket: or nats://HOST/BUCKET)", { key: "bucket" });
+    if (!/^[A-Za-z0-9_-]+$/.test(nats.bucket))
+      throw new ReplicaError("invalid-config", `bucket ${JSON.stringify(nats.bucket)} is not a valid object store name (letters, digits, - and _)`, { key: "bucket" });
     if ((nats.clientCert === undefined) !== (nats.clientKey === undefined)) {
-      throw new ReplicaError("invalid-config", "client-cert and client-key must both be given for mutual TLS", { key: nats.clientCert === undefined ? "client-cert" : "client-key" });
+      throw new ReplicaError("invalid-config", "client-cert and client-key must both be given for mutual TLS", {
+        key: nats.clientCert === undefined ? "client-cert" : "client-key",
+      });
     }
     if (nats.jwt !== undefined && nats.seed === undefined) throw new ReplicaError("invalid-config", "jwt needs the user's seed (seed:)", { key: "seed" });
     return nats;

@@ -65,7 +65,10 @@ export class ChunkReader {
       if (position >= end) break;
     }
     if (position < end) {
-      throw new ReplicaError("io", `cannot read ${target} at offset ${position}: its chunks ended early (the object was replaced or deleted while being read)`, { key, offset: position });
+      throw new ReplicaError("io", `cannot read ${target} at offset ${position}: its chunks ended early (the object was replaced or deleted while being read)`, {
+        key,
+        offset: position,
+      });
     }
     if (hash !== undefined) {
       const digest = `SHA-256=${hash.digest("base64url")}`;
@@ -94,7 +97,11 @@ export class ChunkReader {
       if (index.seqs.length === info.chunks) break;
     }
     if (index.seqs.length !== info.chunks || offset !== info.size) {
-      throw new ReplicaError("io", `cannot index ${target}: found ${index.seqs.length} chunks of ${offset} bytes, the object has ${info.chunks} of ${info.size} (replaced or deleted meanwhile)`, { key });
+      throw new ReplicaError(
+        "io",
+        `cannot index ${target}: found ${index.seqs.length} chunks of ${offset} bytes, the object has ${info.chunks} of ${info.size} (replaced or deleted meanwhile)`,
+        { key },
+      );
     }
     this.indexes.set(info.nuid, index);
     if (this.indexes.size > INDEX_CACHE) this.indexes.delete(this.indexes.keys().next().value!);
@@ -107,7 +114,15 @@ export class ChunkReader {
    * `stallMs` fails the read, retryable (the server is gone or busy), unless the
    * consumer says no chunk is left (the object was purged: replaced or deleted).
    */
-  private async *chunks(info: ObjectInfo, fromSeq: number | undefined, headersOnly: boolean, batch: number, target: string, key: string, signal: AbortSignal | undefined): AsyncGenerator<JsMsg> {
+  private async *chunks(
+    info: ObjectInfo,
+    fromSeq: number | undefined,
+    headersOnly: boolean,
+    batch: number,
+    target: string,
+    key: string,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<JsMsg> {
     const consumer = await this.js.consumers.get(this.stream, {
       filter_subjects: `$O.${this.bucket}.C.${info.nuid}`,
       ...(fromSeq === undefined ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq }),
@@ -117,8 +132,11 @@ export class ChunkReader {
     const iterator = messages[Symbol.asyncIterator]();
     try {
       for (;;) {
-        const next = await withDeadline(iterator.next(), this.stallMs, signal, () =>
-          new ReplicaError("io", `cannot read ${target}: no chunk arrived within ${this.stallMs} ms`, { key, retryable: true }),
+        const next = await withDeadline(
+          iterator.next(),
+          this.stallMs,
+          signal,
+          () => new ReplicaError("io", `cannot read ${target}: no chunk arrived within ${this.stallMs} ms`, { key, retryable: true }),
         );
         if (next.done) return;
         yield next.value;

@@ -35,6 +35,12 @@ function harness(url: () => string) {
 
 describe.skipIf(server === undefined)(`nats against nats-server -js${unavailable ? ` (skipped: ${unavailable})` : ""}`, () => {
   // Litestream's layout: ltx/<level>/… at the bucket's root (one bucket per database).
-  describeReplicaClient("nats (bucket root, as Litestream)", harness(() => `${server!.url}/conformance`));
-  describeReplicaClient("nats (a prefix per test)", harness(() => `${server!.url}/prefixed/run-${++run}/db`));
+  describeReplicaClient(
+    "nats (bucket root, as Litestream)",
+    harness(() => `${server!.url}/conformance`),
+  );
+  describeReplicaClient(
+    "nats (a prefix per test)",
+    harness(() => `${server!.url}/prefixed/run-${++run}/db`),
+  );
 });

@@ -62,7 +62,11 @@ export class NatsLink {
     }
     // A connection that closes for good (reconnects exhausted) is replaced on the next call.
     void nc.closed().then(() => {
-      if (this.bucket !== undefined) void this.bucket.then((b) => b.nc === nc && (this.bucket = undefined), () => undefined);
+      if (this.bucket !== undefined)
+        void this.bucket.then(
+          (b) => b.nc === nc && (this.bucket = undefined),
+          () => undefined,
+        );
     });
     try {
       const js = jetstream(nc, { timeout: settings.timeoutMs });

@@ -13,7 +13,20 @@ interface NatsErrorLike {
 
 /** Names and codes of a connection that broke, is re-establishing, or never came up. */
 const TRANSIENT_NAMES = new Set(["TimeoutError", "ClosedConnectionError", "DrainingConnectionError", "ConnectionError", "NoRespondersError", "RequestError"]);
-const TRANSIENT_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ECONNABORTED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "TIMEOUT", "CONNECTION_REFUSED", "CONNECTION_CLOSED", "DISCONNECT"]);
+const TRANSIENT_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "TIMEOUT",
+  "CONNECTION_REFUSED",
+  "CONNECTION_CLOSED",
+  "DISCONNECT",
+]);
 
 /** True for faults of the connection or the server's availability, not of the request: a retry may succeed. */
 export function isTransient(err: unknown, depth = 0): boolean {

@@ -78,7 +78,13 @@ describe.skipIf(server === undefined)(`nats store against nats-server -js${unava
       const length = random(bytes.length - offset + 1);
       expect(Buffer.compare(await replica.readLtxRange(file, offset, length), bytes.subarray(offset, offset + length)), `range ${offset}+${length}`).toBe(0);
     }
-    for (const [offset, length] of [[0, 1000], [999, 2], [1000, 1000], [bytes.length - 1, 1], [bytes.length, 0]] as const) {
+    for (const [offset, length] of [
+      [0, 1000],
+      [999, 2],
+      [1000, 1000],
+      [bytes.length - 1, 1],
+      [bytes.length, 0],
+    ] as const) {
       expect(Buffer.compare(await replica.readLtxRange(file, offset, length), bytes.subarray(offset, offset + length))).toBe(0);
     }
     expect(Buffer.compare(await readObject(replica.store, "ltx/0/0000000000000001-0000000000000001.ltx"), bytes)).toBe(0);
@@ -120,7 +126,10 @@ describe.skipIf(server === undefined)(`nats store against nats-server -js${unava
     const spec = parseNatsUrl(`${server!.url}/${name}`);
     await using a = client(spec);
     await using b = client(spec);
-    const results = await Promise.allSettled([a.writeLtxFile(ref(0, 1), ltxFile(1, 1, 40), { ifNotExists: true }), b.writeLtxFile(ref(0, 1), ltxFile(1, 1, 41), { ifNotExists: true })]);
+    const results = await Promise.allSettled([
+      a.writeLtxFile(ref(0, 1), ltxFile(1, 1, 40), { ifNotExists: true }),
+      b.writeLtxFile(ref(0, 1), ltxFile(1, 1, 41), { ifNotExists: true }),
+    ]);
     expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
     const refused = results.find((r): r is PromiseRejectedResult => r.status === "rejected")!.reason as ReplicaError;
     expect(refused).toMatchObject({ code: "exists", key: "ltx/0/0000000000000001-0000000000000001.ltx" });
@@ -173,7 +182,16 @@ describe.skipIf(server === undefined)(`nats store against nats-server -js${unava
       expect(error).toMatchObject({ code: "io", retryable: true, key: "ltx/0/0000000000000002-0000000000000002.ltx" });
       await server!.restart();
       // The client reconnects by itself (max-reconnects -1); the store is where it was.
-      await expect.poll(() => replica.writeLtxFile(ref(0, 2), bytes).then(() => true, () => false), { timeout: 10_000, interval: 200 }).toBe(true);
+      await expect
+        .poll(
+          () =>
+            replica.writeLtxFile(ref(0, 2), bytes).then(
+              () => true,
+              () => false,
+            ),
+          { timeout: 10_000, interval: 200 },
+        )
+        .toBe(true);
       expect((await collect(replica.ltxFiles(0))).map((f) => f.minTXID)).toEqual([1, 2]);
     }, 30_000);
 
@@ -195,7 +213,16 @@ describe.skipIf(server === undefined)(`nats store against nats-server -js${unava
       );
       expect(error).toMatchObject({ code: "io", retryable: true, key: "ltx/0/0000000000000001-0000000000000001.ltx" });
       await server!.restart();
-      await expect.poll(() => replica.statLtxFile(ref(0, 1)).then((f) => f.size, () => 0), { timeout: 10_000, interval: 200 }).toBeGreaterThan(4_000_000);
+      await expect
+        .poll(
+          () =>
+            replica.statLtxFile(ref(0, 1)).then(
+              (f) => f.size,
+              () => 0,
+            ),
+          { timeout: 10_000, interval: 200 },
+        )
+        .toBeGreaterThan(4_000_000);
     }, 30_000);
   });
 });

@@ -28,7 +28,8 @@ export interface NatsSettings {
  */
 export function resolveNatsSettings(spec: NatsSpec): NatsSettings {
   if (spec.type !== "nats") throw new ReplicaError("invalid-config", `not a NATS replica spec: type ${JSON.stringify(spec.type)}`, { key: "type" });
-  if (!spec.bucket) throw new ReplicaError("invalid-config", `NATS replica has no bucket${spec.url ? ` (${spec.url})` : ""}: set "bucket" or use a URL nats://HOST/BUCKET`, { key: "bucket" });
+  if (!spec.bucket)
+    throw new ReplicaError("invalid-config", `NATS replica has no bucket${spec.url ? ` (${spec.url})` : ""}: set "bucket" or use a URL nats://HOST/BUCKET`, { key: "bucket" });
   const server = spec.server || NATS_DEFAULTS.server;
   const timeoutMs = spec.timeout ?? NATS_DEFAULTS.timeout;
   const prefix = cleanPrefix(spec.path ?? "");

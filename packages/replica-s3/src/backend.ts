@@ -27,7 +27,19 @@ const KEYS = {
   "sse-kms-key-id": { kind: "string", doc: "SSE-KMS key ID, ARN or alias for every object written.", global: true },
 } as const satisfies ReplicaBackend["keys"];
 
-type QueryField = "endpoint" | "region" | "forcePathStyle" | "skipVerify" | "signPayload" | "requireContentMd5" | "storageClass" | "partSize" | "concurrency" | "sseCustomerAlgorithm" | "sseCustomerKey" | "sseKmsKeyId";
+type QueryField =
+  | "endpoint"
+  | "region"
+  | "forcePathStyle"
+  | "skipVerify"
+  | "signPayload"
+  | "requireContentMd5"
+  | "storageClass"
+  | "partSize"
+  | "concurrency"
+  | "sseCustomerAlgorithm"
+  | "sseCustomerKey"
+  | "sseKmsKeyId";
 
 /** URL query parameters, in Litestream's kebab-case and camelCase spellings, by spec field. */
 const QUERY: Record<string, QueryField> = {
@@ -144,7 +156,8 @@ function parseAccessPointUrl(text: string): S3Spec {
   const rest = text.slice("s3://".length);
   const [arnAndPath = "", queryText] = rest.split("?", 2) as [string, string | undefined];
   const m = /^(arn:[^:/]+:s3:([^:/]*):([^:/]*):accesspoint\/([^/]+))(?:\/(.*))?$/i.exec(arnAndPath);
-  if (!m || m[4] === "") throw new ReplicaError("invalid-url", `invalid S3 access point URL ${text}: expected s3://arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME/PREFIX`, { key: text });
+  if (!m || m[4] === "")
+    throw new ReplicaError("invalid-url", `invalid S3 access point URL ${text}: expected s3://arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME/PREFIX`, { key: text });
   const spec: S3Spec = { type: "s3", url: text, bucket: m[1], path: cleanPrefix(decodeURIComponent(m[5] ?? "")) };
   if (m[2]) spec.region = m[2];
   applyQuery(spec, new URLSearchParams(queryText ?? ""), text);

@@ -26,15 +26,20 @@ function harness(prefix: () => string) {
 }
 
 let run = 0;
-describeReplicaClient("s3 (prefix, a fresh one per test)", harness(() => `conformance/run-${++run}/db`));
+describeReplicaClient(
+  "s3 (prefix, a fresh one per test)",
+  harness(() => `conformance/run-${++run}/db`),
+);
 
 // With an empty prefix Litestream's keys start with "/" (`/0000/…`). The testkit's
 // s3rver routes `/:bucket/:key+` and answers 404 to `/bucket//0000/…`, so this half
 // runs only against a server that stores such keys.
 const leadingSlash = await storesLeadingSlashKeys(s3);
-describe.skipIf(!leadingSlash)(
-  `empty prefix${leadingSlash ? "" : " (skipped: the testkit's s3rver cannot store keys that start with '/')"}`,
-  () => describeReplicaClient("s3 (empty prefix, leading-slash keys)", harness(() => "")),
+describe.skipIf(!leadingSlash)(`empty prefix${leadingSlash ? "" : " (skipped: the testkit's s3rver cannot store keys that start with '/')"}`, () =>
+  describeReplicaClient(
+    "s3 (empty prefix, leading-slash keys)",
+    harness(() => ""),
+  ),
 );
 
 async function storesLeadingSlashKeys(server: S3Server): Promise<boolean> {

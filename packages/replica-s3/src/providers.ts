@@ -40,7 +40,17 @@ export function providerDefaults(provider: S3Provider | undefined): ProviderDefa
 }
 
 /** Known cloud hosts: a `host:port` endpoint that is none of these counts as MinIO-like. */
-const CLOUD_HOSTS = [".amazonaws.com", ".digitaloceanspaces.com", ".backblazeb2.com", ".filebase.com", ".scw.cloud", ".r2.cloudflarestorage.com", "tigris.dev", "t3.storage.dev", ".supabase.co"];
+const CLOUD_HOSTS = [
+  ".amazonaws.com",
+  ".digitaloceanspaces.com",
+  ".backblazeb2.com",
+  ".filebase.com",
+  ".scw.cloud",
+  ".r2.cloudflarestorage.com",
+  "tigris.dev",
+  "t3.storage.dev",
+  ".supabase.co",
+];
 
 /** The provider of an endpoint URL (or bare `host[:port]`), as Litestream v0.5 recognizes it. */
 export function providerOf(endpoint: string | undefined): S3Provider | undefined {

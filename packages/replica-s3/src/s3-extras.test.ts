@@ -33,8 +33,18 @@ describe("S3 extras in URLs and configs", () => {
     const kebab = parseS3Url(
       `s3://b/p?sign-payload=false&require-content-md5=false&storage-class=STANDARD_IA&part-size=6291456&concurrency=3&sse-customer-algorithm=AES256&sse-customer-key=${encodeURIComponent(KEY)}`,
     );
-    const camel = parseS3Url(`s3://b/p?signPayload=false&requireContentMD5=false&storageClass=STANDARD_IA&partSize=6291456&concurrency=3&sseCustomerAlgorithm=AES256&sseCustomerKey=${encodeURIComponent(KEY)}`);
-    const want = { signPayload: false, requireContentMd5: false, storageClass: "STANDARD_IA", partSize: 6291456, concurrency: 3, sseCustomerAlgorithm: "AES256", sseCustomerKey: KEY };
+    const camel = parseS3Url(
+      `s3://b/p?signPayload=false&requireContentMD5=false&storageClass=STANDARD_IA&partSize=6291456&concurrency=3&sseCustomerAlgorithm=AES256&sseCustomerKey=${encodeURIComponent(KEY)}`,
+    );
+    const want = {
+      signPayload: false,
+      requireContentMd5: false,
+      storageClass: "STANDARD_IA",
+      partSize: 6291456,
+      concurrency: 3,
+      sseCustomerAlgorithm: "AES256",
+      sseCustomerKey: KEY,
+    };
     expect(kebab).toMatchObject(want);
     expect(camel).toMatchObject(want);
     expect(parseS3Url("s3://b/p?sse-kms-key-id=alias/mine")).toMatchObject({ sseKmsKeyId: "alias/mine" });
@@ -49,8 +59,18 @@ describe("S3 extras in URLs and configs", () => {
   });
 
   it("takes provider hosts apart as v0.5's ParseHost does", () => {
-    expect(parseS3Url("s3://b.nyc3.digitaloceanspaces.com/p")).toMatchObject({ bucket: "b", region: "nyc3", endpoint: "https://nyc3.digitaloceanspaces.com", forcePathStyle: false });
-    expect(parseS3Url("s3://b.s3.us-west-002.backblazeb2.com/p")).toMatchObject({ bucket: "b", region: "us-west-002", endpoint: "https://s3.us-west-002.backblazeb2.com", forcePathStyle: true });
+    expect(parseS3Url("s3://b.nyc3.digitaloceanspaces.com/p")).toMatchObject({
+      bucket: "b",
+      region: "nyc3",
+      endpoint: "https://nyc3.digitaloceanspaces.com",
+      forcePathStyle: false,
+    });
+    expect(parseS3Url("s3://b.s3.us-west-002.backblazeb2.com/p")).toMatchObject({
+      bucket: "b",
+      region: "us-west-002",
+      endpoint: "https://s3.us-west-002.backblazeb2.com",
+      forcePathStyle: true,
+    });
     expect(parseS3Url("s3://b.s3.filebase.com/p")).toMatchObject({ bucket: "b", endpoint: "https://s3.filebase.com" });
     expect(parseS3Url("s3://b.s3.fr-par.scw.cloud/p")).toMatchObject({ bucket: "b", region: "fr-par", endpoint: "https://s3.fr-par.scw.cloud" });
     expect(parseS3Url("s3://b.minio:9000/p")).toMatchObject({ bucket: "b", endpoint: "http://minio:9000", forcePathStyle: true });
@@ -72,7 +92,10 @@ describe("S3 extras in URLs and configs", () => {
     expect(finish({ sseCustomerKey: KEY, sseCustomerAlgorithm: "AES256" })).toMatchObject({ sseCustomerKey: KEY });
     expect(configError(() => finish({ sseCustomerKey: KEY, sseKmsKeyId: "k" }))).toMatchObject({ key: "sse-kms-key-id", message: /cannot both be set/ });
     expect(configError(() => finish({ sseCustomerKey: KEY, sseCustomerAlgorithm: "AES128" }))).toMatchObject({ key: "sse-customer-algorithm" });
-    expect(configError(() => finish({ sseCustomerKey: Buffer.alloc(16).toString("base64") }))).toMatchObject({ key: "sse-customer-key", message: /32 bytes, got 16.*openssl rand -base64 32/ });
+    expect(configError(() => finish({ sseCustomerKey: Buffer.alloc(16).toString("base64") }))).toMatchObject({
+      key: "sse-customer-key",
+      message: /32 bytes, got 16.*openssl rand -base64 32/,
+    });
     expect(configError(() => finish({ sseCustomerKey: "not base64!" }))).toMatchObject({ message: /not base64/ });
     expect(configError(() => finish({ sseCustomerAlgorithm: "AES256" }))).toMatchObject({ key: "sse-customer-key" });
     expect(configError(() => finish({ sseCustomerKey: KEY, sseCustomerKeyPath: "/k" }))).toMatchObject({ key: "sse-customer-key-path" });
@@ -102,12 +125,23 @@ describe("provider defaults by endpoint", () => {
   it("applies them unless the spec says otherwise", () => {
     const tigris = resolveS3Settings({ type: "s3", bucket: "b", endpoint: "https://fly.storage.tigris.dev" } as S3Spec, {});
     expect(tigris).toMatchObject({ provider: "tigris", requireContentMd5: false, signPayload: true, headers: { "x-tigris-consistent": "true" } });
-    expect(resolveS3Settings({ type: "s3", bucket: "b", endpoint: "https://fly.storage.tigris.dev", requireContentMd5: true } as S3Spec, {})).toMatchObject({ requireContentMd5: true });
+    expect(resolveS3Settings({ type: "s3", bucket: "b", endpoint: "https://fly.storage.tigris.dev", requireContentMd5: true } as S3Spec, {})).toMatchObject({
+      requireContentMd5: true,
+    });
     expect(resolveS3Settings({ type: "s3", bucket: "b", endpoint: "https://a.r2.cloudflarestorage.com" } as S3Spec, {})).toMatchObject({ provider: "r2", concurrency: 2 });
     expect(resolveS3Settings({ type: "s3", bucket: "b", endpoint: "https://a.r2.cloudflarestorage.com", concurrency: 4 } as S3Spec, {})).toMatchObject({ concurrency: 4 });
-    expect(resolveS3Settings({ type: "s3", bucket: "b" } as S3Spec, {})).toMatchObject({ provider: undefined, concurrency: undefined, requireContentMd5: true, signPayload: true, headers: {} });
+    expect(resolveS3Settings({ type: "s3", bucket: "b" } as S3Spec, {})).toMatchObject({
+      provider: undefined,
+      concurrency: undefined,
+      requireContentMd5: true,
+      signPayload: true,
+      headers: {},
+    });
     // LITESTREAM_S3_ENDPOINT without a scheme: http for a private host.
-    expect(resolveS3Settings({ type: "s3", bucket: "b" } as S3Spec, { LITESTREAM_S3_ENDPOINT: "192.168.1.5:9000" })).toMatchObject({ endpoint: "http://192.168.1.5:9000", provider: "minio" });
+    expect(resolveS3Settings({ type: "s3", bucket: "b" } as S3Spec, { LITESTREAM_S3_ENDPOINT: "192.168.1.5:9000" })).toMatchObject({
+      endpoint: "http://192.168.1.5:9000",
+      provider: "minio",
+    });
   });
 
   it("reads the SSE-C key from a file, and refuses to send it over http to a public host", () => {
@@ -116,9 +150,15 @@ describe("provider defaults by endpoint", () => {
       writeFileSync(join(dir, "key"), `${KEY}\n`);
       expect(resolveS3Settings({ type: "s3", bucket: "b", sseCustomerKeyPath: join(dir, "key") } as S3Spec, {}).objects).toEqual({ customerKey: KEY });
       writeFileSync(join(dir, "short"), "c2hvcnQ=");
-      expect(configError(() => resolveS3Settings({ type: "s3", bucket: "b", sseCustomerKeyPath: join(dir, "short") } as S3Spec, {}))).toMatchObject({ key: "sse-customer-key-path" });
-      expect(configError(() => resolveS3Settings({ type: "s3", bucket: "b", sseCustomerKeyPath: join(dir, "missing") } as S3Spec, {}))).toMatchObject({ message: /cannot read sse-customer-key-path/ });
-      expect(configError(() => resolveS3Settings({ type: "s3", bucket: "b", endpoint: "http://s3.example.com", sseCustomerKey: KEY } as S3Spec, {}))).toMatchObject({ message: /needs an https endpoint/ });
+      expect(configError(() => resolveS3Settings({ type: "s3", bucket: "b", sseCustomerKeyPath: join(dir, "short") } as S3Spec, {}))).toMatchObject({
+        key: "sse-customer-key-path",
+      });
+      expect(configError(() => resolveS3Settings({ type: "s3", bucket: "b", sseCustomerKeyPath: join(dir, "missing") } as S3Spec, {}))).toMatchObject({
+        message: /cannot read sse-customer-key-path/,
+      });
+      expect(configError(() => resolveS3Settings({ type: "s3", bucket: "b", endpoint: "http://s3.example.com", sseCustomerKey: KEY } as S3Spec, {}))).toMatchObject({
+        message: /needs an https endpoint/,
+      });
       expect(resolveS3Settings({ type: "s3", bucket: "b", endpoint: "http://127.0.0.1:9000", sseCustomerKey: KEY } as S3Spec, {}).objects).toEqual({ customerKey: KEY });
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -33,7 +33,10 @@ describe("S3ObjectStore", () => {
     using store = testStore(s3, { listPageSize: 2 });
     const p = fresh();
     const names = ["a.txt", "a/x", "a/y/z", "b/1", "b0", "c", "é", "z"];
-    await putAll(store, names.map((n) => p + n));
+    await putAll(
+      store,
+      names.map((n) => p + n),
+    );
     expect(await collect(store.list(p))).toEqual(["a.txt", "a/x", "a/y/z", "b/1", "b0", "c", "z", "é"].map((n) => p + n));
     expect(await collect(store.list(p, { delimiter: "/" }))).toEqual([`${p}a.txt`, `[${p}a/]`, `[${p}b/]`, `${p}b0`, `${p}c`, `${p}z`, `${p}é`]);
     expect(await collect(store.list(p, { startAfter: `${p}b/1` }))).toEqual([`${p}b0`, `${p}c`, `${p}z`, `${p}é`]);
@@ -139,7 +142,13 @@ describe("S3ObjectStore", () => {
   it("refuses unusable options", () => {
     const client = s3.client();
     try {
-      for (const options of [{ bucket: "" }, { bucket: "b", partSize: 1024 }, { bucket: "b", concurrency: 0 }, { bucket: "b", listPageSize: 1001 }, { bucket: "b", retry: { maxAttempts: 0 } }]) {
+      for (const options of [
+        { bucket: "" },
+        { bucket: "b", partSize: 1024 },
+        { bucket: "b", concurrency: 0 },
+        { bucket: "b", listPageSize: 1001 },
+        { bucket: "b", retry: { maxAttempts: 0 } },
+      ]) {
         expect(() => new S3ObjectStore({ client, ...options }), JSON.stringify(options)).toThrow(expect.objectContaining({ code: "invalid-config" }));
       }
     } finally {

@@ -187,10 +187,9 @@ export class S3ObjectStore implements ObjectStore {
       const batch = keys.slice(at, at + DELETE_BATCH);
       const target = `${this.target(batch[0]!)}${batch.length > 1 ? ` (and ${batch.length - 1} more)` : ""}`;
       const out = await this.call("delete", target, batch[0], signal, () =>
-        this.client.send(
-          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
-          { abortSignal: requestSignal(signal) },
-        ),
+        this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), {
+          abortSignal: requestSignal(signal),
+        }),
       );
       this.counter.record("DELETE");
       const failed = (out.Errors ?? []).filter((e) => e.Code !== "NoSuchKey");

@@ -65,8 +65,14 @@ describe("S3 settings from a spec and the environment", () => {
 
   it("takes LITESTREAM_S3_ENDPOINT as the default endpoint, adds https:// to a bare host, cleans a config path", () => {
     const spec: ReplicaSpec = { type: "s3", bucket: "b", path: "/a//b/./c/" };
-    expect(resolveS3Settings(spec, { LITESTREAM_S3_ENDPOINT: "http://127.0.0.1:9000" })).toMatchObject({ endpoint: "http://127.0.0.1:9000", forcePathStyle: true, prefix: "a/b/c" });
-    expect(resolveS3Settings({ ...spec, endpoint: "minio.internal:9000" }, { LITESTREAM_S3_ENDPOINT: "http://127.0.0.1:9000" })).toMatchObject({ endpoint: "https://minio.internal:9000" });
+    expect(resolveS3Settings(spec, { LITESTREAM_S3_ENDPOINT: "http://127.0.0.1:9000" })).toMatchObject({
+      endpoint: "http://127.0.0.1:9000",
+      forcePathStyle: true,
+      prefix: "a/b/c",
+    });
+    expect(resolveS3Settings({ ...spec, endpoint: "minio.internal:9000" }, { LITESTREAM_S3_ENDPOINT: "http://127.0.0.1:9000" })).toMatchObject({
+      endpoint: "https://minio.internal:9000",
+    });
     expect(resolveS3Settings({ type: "s3", bucket: "b" }, noEnv).prefix).toBe("");
   });
 

@@ -70,7 +70,7 @@ export function resolveS3Settings(spec: S3Spec, env: NodeJS.ProcessEnv = process
   const fromEnv = nonEmpty(env.LITESTREAM_S3_ENDPOINT);
   const specEndpoint = nonEmpty(spec.endpoint);
   const endpoint = specEndpoint !== undefined ? withScheme(specEndpoint) : fromEnv !== undefined ? ensureEndpointScheme(fromEnv) : undefined;
-  const region = nonEmpty(spec.region) ?? (endpoint ? undefined : nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION)) ?? "us-east-1";
+  const region = nonEmpty(spec.region) ?? (endpoint ? undefined : (nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION))) ?? "us-east-1";
   const provider = providerOf(endpoint);
   const defaults = providerDefaults(provider);
   const objects: S3ObjectParams = {
@@ -114,9 +114,13 @@ function customerKey(spec: S3Spec, endpoint: string | undefined, where: string):
   if (key === undefined) return {};
   checkCustomerKey(key, "sse-customer-key");
   if (endpoint !== undefined && endpoint.startsWith("http://") && !isLocalHost(endpoint)) {
-    throw new ReplicaError("invalid-config", `sse-customer-key needs an https endpoint${where}: ${endpoint} would send the key in the clear (http is allowed for local and private hosts only)`, {
-      key: "sse-customer-key",
-    });
+    throw new ReplicaError(
+      "invalid-config",
+      `sse-customer-key needs an https endpoint${where}: ${endpoint} would send the key in the clear (http is allowed for local and private hosts only)`,
+      {
+        key: "sse-customer-key",
+      },
+    );
   }
   return { customerKey: key };
 }

@@ -38,7 +38,24 @@ function openssh(server, mib) {
     const run = (batch) => {
       writeFileSync(join(dir, "batch"), batch);
       const t = performance.now();
-      execFileSync("sftp", ["-q", "-i", server.keyPath, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-P", String(server.port), "-b", join(dir, "batch"), `${server.user}@127.0.0.1`], { stdio: "ignore" });
+      execFileSync(
+        "sftp",
+        [
+          "-q",
+          "-i",
+          server.keyPath,
+          "-o",
+          "StrictHostKeyChecking=no",
+          "-o",
+          "UserKnownHostsFile=/dev/null",
+          "-P",
+          String(server.port),
+          "-b",
+          join(dir, "batch"),
+          `${server.user}@127.0.0.1`,
+        ],
+        { stdio: "ignore" },
+      );
       return (mib * 1024 * 1024) / 1e6 / ((performance.now() - t) / 1000);
     };
     const writes = [];

@@ -43,7 +43,8 @@ export const sftpBackend: ReplicaBackend = {
     const sftp: SftpSpec = { ...spec, path: cleanSftpPath(typeof spec.path === "string" ? spec.path : "") };
     if (typeof sftp.host !== "string" || sftp.host === "") throw new ReplicaError("invalid-config", "an sftp replica needs a host (or a url)", { key: "host" });
     splitHostPort(sftp.host, "host");
-    if (typeof sftp.user !== "string" || sftp.user === "") throw new ReplicaError("invalid-config", "an sftp replica needs a user (user: or sftp://USER@HOST/PATH)", { key: "user" });
+    if (typeof sftp.user !== "string" || sftp.user === "")
+      throw new ReplicaError("invalid-config", "an sftp replica needs a user (user: or sftp://USER@HOST/PATH)", { key: "user" });
     return sftp;
   },
   location(spec) {

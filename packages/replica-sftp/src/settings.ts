@@ -82,9 +82,13 @@ export function parseHostKey(text: string): HostKey {
   const base64 = at >= 0 ? tokens[at + 1] : undefined;
   const blob = base64 !== undefined && /^[A-Za-z0-9+/]+={0,2}$/.test(base64) ? Buffer.from(base64, "base64") : undefined;
   if (type === undefined || blob === undefined || blobType(blob) !== type) {
-    throw new ReplicaError("invalid-config", `host-key is not a public key line ("ssh-ed25519 AAAA…", as in authorized_keys): ${JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text)}`, {
-      key: "host-key",
-    });
+    throw new ReplicaError(
+      "invalid-config",
+      `host-key is not a public key line ("ssh-ed25519 AAAA…", as in authorized_keys): ${JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text)}`,
+      {
+        key: "host-key",
+      },
+    );
   }
   return { type, blob };
 }

@@ -43,7 +43,9 @@ export function isConnectionFault(err: unknown): boolean {
   if (typeof e.code === "string" && TRANSIENT_CODES.has(e.code)) return true;
   if (e.code === SFTP_STATUS.NO_CONNECTION || e.code === SFTP_STATUS.CONNECTION_LOST) return true;
   if (e.level === "client-socket" || e.level === "client-timeout") return true;
-  return /No response from server|Not connected|Channel is not open|connection (lost|closed)|Timed out while waiting for handshake|keepalive timeout|socket hang up/i.test(e.message ?? "");
+  return /No response from server|Not connected|Channel is not open|connection (lost|closed)|Timed out while waiting for handshake|keepalive timeout|socket hang up/i.test(
+    e.message ?? "",
+  );
 }
 
 /**

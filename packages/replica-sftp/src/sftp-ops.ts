@@ -44,8 +44,7 @@ function call<T>(s: SFTPWrapper, run: (cb: (err: Error | null | undefined, value
 }
 
 export const sftpOps = {
-  open: (s: SFTPWrapper, path: string, flags: OpenMode, mode?: number) =>
-    call<Buffer>(s, (cb) => s.open(path, flags, mode === undefined ? {} : { mode }, cb)),
+  open: (s: SFTPWrapper, path: string, flags: OpenMode, mode?: number) => call<Buffer>(s, (cb) => s.open(path, flags, mode === undefined ? {} : { mode }, cb)),
   close: (s: SFTPWrapper, handle: Buffer) => call<void>(s, (cb) => s.close(handle, cb)),
   read: (s: SFTPWrapper, handle: Buffer, length: number, position: number) =>
     call<Uint8Array>(s, (cb) => {

@@ -46,7 +46,9 @@ describe.skipIf(server === undefined)(`sftp store against OpenSSH's sshd${unavai
     const { spec, dir } = fresh();
     using replica = client(spec);
     const stamp = new Date(Date.UTC(2024, 4, 6, 7, 8, 9, 345));
-    const bytes = encodeLtx({ pageSize: 1024, commit: 1, minTXID: 7, maxTXID: 9, timestamp: stamp.getTime() }, [{ pgno: 1, data: new Uint8Array(1024).fill(7) }], { checksums: false });
+    const bytes = encodeLtx({ pageSize: 1024, commit: 1, minTXID: 7, maxTXID: 9, timestamp: stamp.getTime() }, [{ pgno: 1, data: new Uint8Array(1024).fill(7) }], {
+      checksums: false,
+    });
     await replica.writeLtxFile(ref(9, 7, 9), bytes);
     const file = join(dir, "ltx", "9", "0000000000000007-0000000000000009.ltx");
     expect(readFileSync(file).equals(bytes)).toBe(true);

@@ -362,7 +362,13 @@ export class SftpObjectStore implements ObjectStore {
       else await ops.rename(sftp, temp, path);
     } catch (err) {
       // Both answer a bare FAILURE for an existing name: look.
-      if (!isConnectionFault(err) && (await ops.stat(sftp, path).then(() => true, () => false))) {
+      if (
+        !isConnectionFault(err) &&
+        (await ops.stat(sftp, path).then(
+          () => true,
+          () => false,
+        ))
+      ) {
         throw new ReplicaError("exists", `${this.target(key)} exists: not overwritten (create-only write)`, { key, cause: err });
       }
       throw err;

@@ -23,7 +23,9 @@ function page(pgno, version) {
   const words = new Uint32Array(data.buffer, 0, PAGE_SIZE / 8);
   let x = (Math.imul(pgno, 0x9e3779b1) ^ Math.imul(version + 1, 0x85ebca6b)) >>> 0 || 1;
   for (let i = 0; i < words.length; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
     words[i] = x >>> 0;
   }
   const record = new TextEncoder().encode(`row ${pgno} v${version} name=user-${pgno % 977} status=active;`);
@@ -39,16 +41,19 @@ try {
   const get = (p) => current.get(p) ?? page(p, 0);
   let t0 = performance.now();
   const snap = new LtxEncoder({ pageSize: PAGE_SIZE, commit: pages, minTXID: 1, maxTXID: 1, timestamp: Date.UTC(2025, 0, 1) });
-  await client.writeLtxFile({ level: 9, minTXID: 1, maxTXID: 1 }, (async function* () {
-    for (let p = 1; p <= pages; p++) {
-      const d = page(p, 0);
-      sum.add(pageChecksum(p, d));
-      yield* snap.writePage(p, d);
-    }
-    yield* snap.finish();
-  })());
+  await client.writeLtxFile(
+    { level: 9, minTXID: 1, maxTXID: 1 },
+    (async function* () {
+      for (let p = 1; p <= pages; p++) {
+        const d = page(p, 0);
+        sum.add(pageChecksum(p, d));
+        yield* snap.writePage(p, d);
+      }
+      yield* snap.finish();
+    })(),
+  );
   let seed = 12345;
-  const rand = (n) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+  const rand = (n) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
   for (let txid = 2; txid <= smallFiles + 1; txid++) {
     const pgnos = [...new Set(Array.from({ length: 1 + rand(4) }, () => 1 + rand(pages)))].sort((a, b) => a - b);
     const pre = sum.value;
@@ -65,10 +70,20 @@ try {
     if ((txid - 1) % 100 === 0) await compactLevel(client, 1);
   }
   await compactLevel(client, 1);
-  const levelBytes = async (level) => { let n = 0, c = 0; for await (const f of client.ltxFiles(level)) { n += f.size; c++; } return `${c} files, ${(n / MiB).toFixed(1)} MiB`; };
+  const levelBytes = async (level) => {
+    let n = 0,
+      c = 0;
+    for await (const f of client.ltxFiles(level)) {
+      n += f.size;
+      c++;
+    }
+    return `${c} files, ${(n / MiB).toFixed(1)} MiB`;
+  };
   const l1 = await levelBytes(1);
   await compactLevel(client, 2);
-  console.log(`replica built in ${((performance.now() - t0) / 1000).toFixed(1)} s: database ${dbMiB} MiB (${pages} pages of ${PAGE_SIZE}); level 9 ${await levelBytes(9)}; level 0 ${await levelBytes(0)}; level 1 ${l1}; level 2 ${await levelBytes(2)}`);
+  console.log(
+    `replica built in ${((performance.now() - t0) / 1000).toFixed(1)} s: database ${dbMiB} MiB (${pages} pages of ${PAGE_SIZE}); level 9 ${await levelBytes(9)}; level 0 ${await levelBytes(0)}; level 1 ${l1}; level 2 ${await levelBytes(2)}`,
+  );
   console.log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model}`);
 
   async function run(name, options) {
@@ -80,7 +95,13 @@ try {
     const iv = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
     const start = performance.now();
     let written = 0;
-    const r = await restore(client, { output, ...options, onProgress: (p) => { if (p.phase === "verify") written = performance.now(); } });
+    const r = await restore(client, {
+      output,
+      ...options,
+      onProgress: (p) => {
+        if (p.phase === "verify") written = performance.now();
+      },
+    });
     const seconds = (performance.now() - start) / 1000;
     const toCache = (written - start) / 1000;
     clearInterval(iv);
@@ -94,13 +115,21 @@ try {
   current.clear();
   if (process.env.PROFILE) {
     const { Session } = await import("node:inspector/promises");
-    const session = new Session(); session.connect(); await session.post("Profiler.enable"); await session.post("Profiler.start");
+    const session = new Session();
+    session.connect();
+    await session.post("Profiler.enable");
+    await session.post("Profiler.start");
     await run("latest, profiled", {});
     const { profile } = await session.post("Profiler.stop");
-    const self = new Map(); const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const self = new Map();
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
     const total = profile.timeDeltas.reduce((a, b) => a + b, 0);
-    profile.samples.forEach((id, i) => { const n = byId.get(id); const k = `${n.callFrame.functionName || "(anon)"} ${n.callFrame.url.split("/").slice(-2).join("/")}:${n.callFrame.lineNumber}`; self.set(k, (self.get(k) ?? 0) + profile.timeDeltas[i]); });
-    for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log((100 * v / total).toFixed(1).padStart(5), k);
+    profile.samples.forEach((id, i) => {
+      const n = byId.get(id);
+      const k = `${n.callFrame.functionName || "(anon)"} ${n.callFrame.url.split("/").slice(-2).join("/")}:${n.callFrame.lineNumber}`;
+      self.set(k, (self.get(k) ?? 0) + profile.timeDeltas[i]);
+    });
+    for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(((100 * v) / total).toFixed(1).padStart(5), k);
   }
   await run("latest (snapshot + L2), parallelism 8", {});
   await run("latest (snapshot + L2), parallelism 1", { parallelism: 1 });
@@ -113,7 +142,9 @@ try {
   t0 = performance.now();
   const { copyFile } = await import("node:fs/promises");
   await copyFile(join(dir, "replica", "ltx", "9", "0000000000000001-0000000000000001.ltx"), join(dir, "copy"));
-  console.log(`reference: copyFile of the snapshot (${(snapSize / MiB).toFixed(0)} MiB) ${((snapSize / MiB) / ((performance.now() - t0) / 1000)).toFixed(0)} MiB/s (page cache, no fsync)`);
+  console.log(
+    `reference: copyFile of the snapshot (${(snapSize / MiB).toFixed(0)} MiB) ${(snapSize / MiB / ((performance.now() - t0) / 1000)).toFixed(0)} MiB/s (page cache, no fsync)`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -93,11 +93,9 @@ export const fileBackend: ReplicaBackend = {
 export function rejectQuery(url: URL, allowed: readonly string[], text: string): void {
   for (const name of url.searchParams.keys()) {
     if (!allowed.includes(name)) {
-      throw new ReplicaError(
-        "invalid-url",
-        `unknown query parameter ${JSON.stringify(name)} in replica URL ${text}` + (allowed.length ? ` (known: ${allowed.join(", ")})` : ""),
-        { key: text },
-      );
+      throw new ReplicaError("invalid-url", `unknown query parameter ${JSON.stringify(name)} in replica URL ${text}` + (allowed.length ? ` (known: ${allowed.join(", ")})` : ""), {
+        key: text,
+      });
     }
   }
 }

@@ -68,13 +68,7 @@ export async function compactLevel(client: ReplicaClient, level: number, options
 }
 
 /** The inputs of a compaction into `level`; see `compactLevel`. */
-async function selectInputs(
-  client: ReplicaClient,
-  level: number,
-  done: number,
-  source: readonly LtxFileInfo[],
-  signal: AbortSignal | undefined,
-): Promise<LtxFileInfo[]> {
+async function selectInputs(client: ReplicaClient, level: number, done: number, source: readonly LtxFileInfo[], signal: AbortSignal | undefined): Promise<LtxFileInfo[]> {
   const pending = source.filter((f) => f.maxTXID > done);
   const first = pending[0];
   if (first === undefined) return [];

@@ -63,10 +63,20 @@ export function describeReplicaClient(name: string, create: () => Promise<Replic
     });
 
     it("seeks by MinTXID", async () => {
-      for (const [min, max] of [[1, 1], [2, 5], [6, 6], [7, 20], [21, 21]] as const) {
+      for (const [min, max] of [
+        [1, 1],
+        [2, 5],
+        [6, 6],
+        [7, 20],
+        [21, 21],
+      ] as const) {
         await client.writeLtxFile(ref(1, min, max), ltxFile(min, max));
       }
-      expect((await collect(client.ltxFiles(1, { seek: 6 }))).map((f) => [f.minTXID, f.maxTXID])).toEqual([[6, 6], [7, 20], [21, 21]]);
+      expect((await collect(client.ltxFiles(1, { seek: 6 }))).map((f) => [f.minTXID, f.maxTXID])).toEqual([
+        [6, 6],
+        [7, 20],
+        [21, 21],
+      ]);
       expect((await collect(client.ltxFiles(1, { seek: 3 }))).map((f) => f.minTXID)).toEqual([6, 7, 21]);
       expect(await collect(client.ltxFiles(1, { seek: 22 }))).toEqual([]);
     });
@@ -167,11 +177,7 @@ export function ltxFile(minTXID: number, maxTXID: number, pages = 1, timestamp =
     }
     list.push({ pgno, data });
   }
-  return encodeLtx(
-    { pageSize, commit: pages, minTXID, maxTXID, timestamp },
-    list,
-    { checksums: false },
-  );
+  return encodeLtx({ pageSize, commit: pages, minTXID, maxTXID, timestamp }, list, { checksums: false });
 }
 
 /** Byte equality without vitest's element-by-element diff (slow on MiB-sized arrays). */

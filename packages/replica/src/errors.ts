@@ -43,12 +43,7 @@ export class ReplicaError extends Error {
 
 /** True for a `ReplicaError`, including one from another copy of this package. */
 export function isReplicaError(err: unknown, code?: ReplicaErrorCode): err is ReplicaError {
-  return (
-    err instanceof Error &&
-    err.name === "ReplicaError" &&
-    typeof (err as { code?: unknown }).code === "string" &&
-    (code === undefined || (err as ReplicaError).code === code)
-  );
+  return err instanceof Error && err.name === "ReplicaError" && typeof (err as { code?: unknown }).code === "string" && (code === undefined || (err as ReplicaError).code === code);
 }
 
 /** Throws a ReplicaError("aborted") if the signal has fired. */

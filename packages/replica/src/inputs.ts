@@ -37,12 +37,7 @@ export class MergeInputs {
     headers.forEach((header, i) => {
       const file = this.files[i]!;
       if (header.minTXID !== file.minTXID || header.maxTXID !== file.maxTXID) {
-        throw this.fault(
-          "corrupt",
-          i,
-          `its header holds TXIDs ${formatTxid(header.minTXID)}…${formatTxid(header.maxTXID)}, not what its name says`,
-          16,
-        );
+        throw this.fault("corrupt", i, `its header holds TXIDs ${formatTxid(header.minTXID)}…${formatTxid(header.maxTXID)}, not what its name says`, 16);
       }
     });
   }

@@ -198,10 +198,7 @@ function assertLevel(level: number): void {
  * Reads the LTX header timestamp from the start of a body without losing bytes:
  * returns the timestamp and a body that still yields everything.
  */
-async function peekHeader(
-  body: Uint8Array | AsyncIterable<Uint8Array>,
-  key: string,
-): Promise<[Date, Uint8Array | AsyncIterable<Uint8Array>]> {
+async function peekHeader(body: Uint8Array | AsyncIterable<Uint8Array>, key: string): Promise<[Date, Uint8Array | AsyncIterable<Uint8Array>]> {
   if (body instanceof Uint8Array) return [headerTimestamp(body, key), body];
   const { head, source } = await peekStream(body[Symbol.asyncIterator](), HEADER_SIZE);
   return [headerTimestamp(head, key), source];
@@ -215,4 +212,3 @@ function headerTimestamp(bytes: Uint8Array, key: string): Date {
     throw new ReplicaError("corrupt", `cannot write ${key}: body is not an LTX file: ${reason}`, { key, cause: err });
   }
 }
-

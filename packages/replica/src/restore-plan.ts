@@ -151,10 +151,7 @@ class Planner {
       );
     }
     const after = this.inTime.filter((f) => f.minTXID > from + 1).map((f) => f.minTXID);
-    const gap =
-      after.length > 0
-        ? `TXIDs ${formatTxid(from + 1)}…${formatTxid(Math.min(...after) - 1)} are missing`
-        : `no file contains TXID ${formatTxid(from + 1)}`;
+    const gap = after.length > 0 ? `TXIDs ${formatTxid(from + 1)}…${formatTxid(Math.min(...after) - 1)} are missing` : `no file contains TXID ${formatTxid(from + 1)}`;
     const message = `${reached}; ${gap} (${this.levelSummary()})`;
     if (this.target.txid !== undefined) return new ReplicaError("txid-not-available", `TXID ${formatTxid(goal)} is not available in ${this.where}: ${message}`);
     return new ReplicaError("non-contiguous", `cannot restore the highest TXID ${formatTxid(goal)} of ${this.where}: ${message}`);
@@ -166,7 +163,10 @@ class Planner {
     for (const f of this.files) byLevel.set(f.level, [...(byLevel.get(f.level) ?? []), f]);
     const parts = [...byLevel.entries()]
       .sort(([a], [b]) => a - b)
-      .map(([level, fs]) => `level ${level}: ${fs.length} file${fs.length === 1 ? "" : "s"}, TXIDs ${formatTxid(Math.min(...fs.map((f) => f.minTXID)))}…${formatTxid(highestTXID(fs))}`);
+      .map(
+        ([level, fs]) =>
+          `level ${level}: ${fs.length} file${fs.length === 1 ? "" : "s"}, TXIDs ${formatTxid(Math.min(...fs.map((f) => f.minTXID)))}…${formatTxid(highestTXID(fs))}`,
+      );
     const time = this.target.timestamp === undefined ? "" : `, only files at or before ${this.target.timestamp.toISOString()} used`;
     return `listed levels 0–${SNAPSHOT_LEVEL}; ${parts.join("; ")}${time}`;
   }

@@ -7,7 +7,15 @@
 import { mkdir, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { ReplicaError } from "./errors.js";
-import { LayoutAwareSource, legacyTargetOf, type NamedReplicaClient, type RestoreRequest, type RestoreSource, type RestoreSummary, type SourceRestoreOptions } from "./restore-source.js";
+import {
+  LayoutAwareSource,
+  legacyTargetOf,
+  type NamedReplicaClient,
+  type RestoreRequest,
+  type RestoreSource,
+  type RestoreSummary,
+  type SourceRestoreOptions,
+} from "./restore-source.js";
 
 /** The sources of some replicas: each in whichever layout it holds (v0.3 generations, v0.5 LTX files, or both). Checks the request first. */
 export function restoreSources(request: RestoreRequest, replicas: readonly NamedReplicaClient[]): RestoreSource[] {
@@ -75,7 +83,8 @@ async function makeParent(output: string): Promise<void> {
     await mkdir(parent, { recursive: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== "EEXIST" && code !== "ENOTDIR") throw new ReplicaError("io", `cannot create ${parent} for the output ${output}: ${(err as Error).message}`, { key: output, cause: err });
+    if (code !== "EEXIST" && code !== "ENOTDIR")
+      throw new ReplicaError("io", `cannot create ${parent} for the output ${output}: ${(err as Error).message}`, { key: output, cause: err });
     let blocker = parent;
     while (blocker !== dirname(blocker) && !(await isFile(blocker))) blocker = dirname(blocker);
     throw new ReplicaError("invalid-config", `cannot write ${output}: ${blocker} is a file, not a directory`, { key: output, cause: err });

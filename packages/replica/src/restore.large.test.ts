@@ -52,11 +52,14 @@ beforeAll(async () => {
   const sum = new DatabaseChecksum();
   const snapshot = new LtxEncoder({ pageSize: PAGE_SIZE, commit: PAGES, minTXID: 1, maxTXID: 1, timestamp: Date.UTC(2025, 0, 1) });
   const all = Array.from({ length: PAGES }, (_, i) => i + 1);
-  await client.writeLtxFile({ level: 9, minTXID: 1, maxTXID: 1 }, encode(snapshot, all, (p) => {
-    const data = page(p, 0);
-    sum.add(pageChecksum(p, data));
-    return data;
-  }));
+  await client.writeLtxFile(
+    { level: 9, minTXID: 1, maxTXID: 1 },
+    encode(snapshot, all, (p) => {
+      const data = page(p, 0);
+      sum.add(pageChecksum(p, data));
+      return data;
+    }),
+  );
   // Ten incremental files rewriting a few scattered pages each.
   for (let txid = 2; txid <= 11; txid++) {
     const pgnos = [...new Set(Array.from({ length: 20 }, (_, i) => 1 + ((txid * 7919 + i * 104729) % PAGES)))].sort((a, b) => a - b);

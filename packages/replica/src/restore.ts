@@ -3,7 +3,20 @@ import { rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { isPageFileError, PageFile } from "@sqlrep/page-file";
-import { DatabaseChecksum, decodeHeader, DETECT_SIZE, detectFormat, formatChecksum, HEADER_SIZE, isLtxError, lockPgno, LtxReader, mergeLtx, pageChecksum, tracksChecksums } from "@sqlrep/ltx";
+import {
+  DatabaseChecksum,
+  decodeHeader,
+  DETECT_SIZE,
+  detectFormat,
+  formatChecksum,
+  HEADER_SIZE,
+  isLtxError,
+  lockPgno,
+  LtxReader,
+  mergeLtx,
+  pageChecksum,
+  tracksChecksums,
+} from "@sqlrep/ltx";
 import { isReplicaError, ReplicaError, throwIfAborted } from "./errors.js";
 import { MergeInputs } from "./inputs.js";
 import { peekStream } from "./peek-stream.js";

@@ -43,7 +43,10 @@ export async function enforceRetention(client: ReplicaClient, options: Retention
   const now = (options.now ?? new Date()).getTime();
   const windowStart = now - options.snapshotRetention;
   const listed = await listLevels(client, ALL_LEVELS, { signal });
-  const snapshots = listed.pop()!.filter((f) => f.minTXID === 1).sort((a, b) => a.maxTXID - b.maxTXID);
+  const snapshots = listed
+    .pop()!
+    .filter((f) => f.minTXID === 1)
+    .sort((a, b) => a.maxTXID - b.maxTXID);
 
   const deleted: LtxFileRef[] = [];
   // The newest snapshot at or before the window start is the oldest one kept.

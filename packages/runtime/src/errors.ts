@@ -54,10 +54,5 @@ const NAMES = new Set(["RuntimeError", "UsageError", "FlagValueError", "HelpRequ
 
 /** True for an error of this package (also from another copy of it), optionally of one `code`. */
 export function isRuntimeError(err: unknown, code?: RuntimeErrorCode): err is RuntimeError {
-  return (
-    err instanceof Error &&
-    NAMES.has(err.name) &&
-    typeof (err as { code?: unknown }).code === "string" &&
-    (code === undefined || (err as RuntimeError).code === code)
-  );
+  return err instanceof Error && NAMES.has(err.name) && typeof (err as { code?: unknown }).code === "string" && (code === undefined || (err as RuntimeError).code === code);
 }

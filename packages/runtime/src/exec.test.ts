@@ -39,7 +39,8 @@ describe("runChild", () => {
     const controller = new AbortController();
     const shutdown = new Shutdown({ signal: controller.signal, source: signals, onRepeat: () => expect.fail("no repeat while a child runs") });
     // The child counts SIGTERMs and exits 40 + their count on SIGINT.
-    const script = "let n = 0; process.on('SIGTERM', () => process.stdout.write(`term${++n}\\n`)); process.on('SIGINT', () => process.exit(40 + n)); process.stdout.write('ready\\n'); setInterval(() => {}, 1000);";
+    const script =
+      "let n = 0; process.on('SIGTERM', () => process.stdout.write(`term${++n}\\n`)); process.on('SIGINT', () => process.exit(40 + n)); process.stdout.write('ready\\n'); setInterval(() => {}, 1000);";
     const running = runChild([node, "-e", script], { shutdown, stdio: "pipe" });
     await until(() => shutdown.child !== undefined);
     const child = shutdown.child as unknown as { stdout: NodeJS.ReadableStream };

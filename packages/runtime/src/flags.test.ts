@@ -64,8 +64,6 @@ describe("Go-style flag parsing", () => {
   });
 
   it("describes flags in Litestream's layout", () => {
-    expect(describeFlags(specs)).toBe(
-      "\t-config PATH\n\t    config\n\n\t-no-expand-env\n\t    no env\n\n\t-parallelism VALUE\n\t    p\n\n\t-check[=none|quick|full]\n\t    c\n",
-    );
+    expect(describeFlags(specs)).toBe("\t-config PATH\n\t    config\n\n\t-no-expand-env\n\t    no env\n\n\t-parallelism VALUE\n\t    p\n\n\t-check[=none|quick|full]\n\t    c\n");
   });
 });

@@ -61,7 +61,14 @@ describe("serveHttp", () => {
     expect(r.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
     const text = await r.text();
     expect(text).toContain('# HELP litefs_db_txid Current transaction ID.\n# TYPE litefs_db_txid gauge\nlitefs_db_txid{db="app.db"} 42\n');
-    for (const name of ["process_cpu_seconds_total", "process_resident_memory_bytes", "process_start_time_seconds", "process_open_fds", "nodejs_eventloop_lag_seconds", "nodejs_heap_size_used_bytes"]) {
+    for (const name of [
+      "process_cpu_seconds_total",
+      "process_resident_memory_bytes",
+      "process_start_time_seconds",
+      "process_open_fds",
+      "nodejs_eventloop_lag_seconds",
+      "nodejs_heap_size_used_bytes",
+    ]) {
       expect(text, name).toMatch(new RegExp(`^${name} [0-9.e+-]+$`, "m"));
     }
     const bare = createMetricsRegistry({ processMetrics: false, labels: { instance: "node1" } });
@@ -78,7 +85,11 @@ describe("serveHttp", () => {
     const text = await r.text();
     expect(text.endsWith("}\n")).toBe(true);
     const body = JSON.parse(text) as StatusReportJson<DbStatus>;
-    expect(body).toEqual({ version: "1.2.3", pid: process.pid, databases: [{ path: "/data/app.db", txid: 7, lastSyncAt: "2024-05-01T10:00:00.500Z", replicas: [{ name: "s3", error: "timeout" }] }] });
+    expect(body).toEqual({
+      version: "1.2.3",
+      pid: process.pid,
+      databases: [{ path: "/data/app.db", txid: 7, lastSyncAt: "2024-05-01T10:00:00.500Z", replicas: [{ name: "s3", error: "timeout" }] }],
+    });
     const when: string | undefined = body.databases[0]?.lastSyncAt; // typed as the wire has it
     expect(when).toBe("2024-05-01T10:00:00.500Z");
   });

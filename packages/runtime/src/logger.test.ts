@@ -17,7 +17,16 @@ function capture(format: "text" | "json", level?: "debug" | "info" | "warn" | "e
 describe("logger", () => {
   it("writes slog-style text lines, quoting where needed", () => {
     const { logger, lines } = capture("text");
-    logger.info("replica sync", { db: "/data/app.db", txid: "000000000000002a", size: 4096, note: "a b", empty: "", skipped: undefined, at: new Date(0), error: new Error("boom") });
+    logger.info("replica sync", {
+      db: "/data/app.db",
+      txid: "000000000000002a",
+      size: 4096,
+      note: "a b",
+      empty: "",
+      skipped: undefined,
+      at: new Date(0),
+      error: new Error("boom"),
+    });
     expect(lines).toEqual([
       'time=2024-05-01T10:00:00.123Z level=INFO msg="replica sync" db=/data/app.db txid=000000000000002a size=4096 note="a b" empty="" at=1970-01-01T00:00:00.000Z error=boom\n',
     ]);

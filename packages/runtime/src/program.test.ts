@@ -14,7 +14,7 @@ const greet = defineCommand("demo", {
   flags: defineFlags({ times: { type: "integer", default: 1, min: 1, placeholder: "N", usage: "How many times." } }),
   examples: ["# Twice.", "$ demo greet -times 2 you"],
   async run({ flags, positionals }, io: CommandIo) {
-    if (positionals[0] === "nobody") throw new FlagValueError("invalid name \"nobody\"");
+    if (positionals[0] === "nobody") throw new FlagValueError('invalid name "nobody"');
     if (positionals[0] === "crash") throw new TypeError("x is undefined");
     io.stdout.write(`hello ${positionals[0]}\n`.repeat(flags.times));
     return 0;
@@ -52,7 +52,11 @@ describe("runProgram", () => {
   it("maps errors: unknown command, usage mistakes, bad flag values, failures", async () => {
     expect(await run(["gret"])).toEqual({ code: 1, stdout: "", stderr: `error: unknown command "gret"\n\n${programUsage(program)}` });
     expect(await run(["greet", "-loud"])).toEqual({ code: 1, stdout: "", stderr: `error: flag provided but not defined: -loud\n\n${greet.usage()}` });
-    expect(await run(["greet", "-times", "0", "x"])).toEqual({ code: 1, stdout: "", stderr: 'error: invalid value "0" for flag -times: must be at least 1\n(run "demo greet -h" for its flags)\n' });
+    expect(await run(["greet", "-times", "0", "x"])).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: 'error: invalid value "0" for flag -times: must be at least 1\n(run "demo greet -h" for its flags)\n',
+    });
     expect(await run(["greet", "nobody"])).toEqual({ code: 1, stdout: "", stderr: 'error: invalid name "nobody"\n(run "demo greet -h" for its flags)\n' });
     expect(await run(["greet", "crash"])).toEqual({ code: 1, stdout: "", stderr: "error: x is undefined\n" });
     const debug = await run(["greet", "crash"], { DEMO_DEBUG: "1" });

@@ -25,7 +25,6 @@ describe("Scheduler", () => {
   });
 });
 
-
 describe("ManualClock", () => {
   it("runs due timers in deadline order, each at its own time, only when advanced", () => {
     const clock = new ManualClock(1000);

@@ -23,7 +23,6 @@ export interface LogPosition {
   readonly pageSize: number;
 }
 
-
 /** One entry of the log: one TXID range, one upload. */
 export interface LogEntry {
   readonly minTXID: number;
@@ -49,7 +48,6 @@ export interface LogEntry {
   /** SQLite transactions in it, when the feeder said (this process's entries only). */
   readonly transactions?: number | undefined;
 }
-
 
 /** What a staged change needs beyond its pages: the header fields the log does not decide. */
 export interface AppendInit {
@@ -204,7 +202,8 @@ export class LtxLog {
    */
   setBase(position: LogPosition): void {
     // An entry at TXID 1 would be a snapshot: a log starts at a TXID ≥ 1 (else with a lineage break).
-    if (!Number.isSafeInteger(position.txid) || position.txid < 1) throw new ReplicaError("invalid-config", `a log's base is a TXID ≥ 1, got ${position.txid}: start an empty database's log with appendBreak`);
+    if (!Number.isSafeInteger(position.txid) || position.txid < 1)
+      throw new ReplicaError("invalid-config", `a log's base is a TXID ≥ 1, got ${position.txid}: start an empty database's log with appendBreak`);
     if (this.list.length > 0) throw new ReplicaError("invalid-config", `the log in ${this.dir} is not empty: its base is its first entry`);
     this.base = position;
     this.remember(position.txid, position.postApply);
@@ -241,7 +240,8 @@ export class LtxLog {
   stage(init: AppendInit, pages: Iterable<LogPage & { checksum?: bigint }>, postApply: bigint | (() => bigint)): void {
     const head = this.requireHead();
     if (this.journal === undefined) this.journal = StagingJournal.create(join(this.ltxDir, JOURNAL), init.pageSize, head.postApply);
-    else if (this.journal.staged.length === 0 && (this.journal.preApply !== head.postApply || this.journal.pageSize !== init.pageSize)) this.journal.reset(init.pageSize, head.postApply);
+    else if (this.journal.staged.length === 0 && (this.journal.preApply !== head.postApply || this.journal.pageSize !== init.pageSize))
+      this.journal.reset(init.pageSize, head.postApply);
     if (init.pageSize !== this.journal.pageSize) throw new ReplicaError("invalid-config", `page size ${init.pageSize} differs from the staged changes' ${this.journal.pageSize}`);
     this.journal.append(
       {
@@ -308,7 +308,19 @@ export class LtxLog {
     })();
     const size = this.writeFile(path, this.header(init, txid, txid, preApply), pages, () => last.postApply);
     const transactions = changes.reduce((n, c) => n + c.transactions, 0);
-    return this.added({ minTXID: txid, maxTXID: txid, preApply, postApply: last.postApply, commit: last.commit, pageSize: journal.pageSize, timestamp: last.timestamp, size, file: path, wal: walMarkOf(last), transactions });
+    return this.added({
+      minTXID: txid,
+      maxTXID: txid,
+      preApply,
+      postApply: last.postApply,
+      commit: last.commit,
+      pageSize: journal.pageSize,
+      timestamp: last.timestamp,
+      size,
+      file: path,
+      wal: walMarkOf(last),
+      transactions,
+    });
   }
 
   /**
@@ -325,7 +337,19 @@ export class LtxLog {
     let post: bigint = 0n;
     const size = this.writeFile(path, this.header(init, txid, txid, preApply), pages, () => (post = typeof postApply === "bigint" ? postApply : postApply()));
     const wal = init.wal === undefined ? undefined : { offset: init.wal.offset + init.wal.size, salt1: init.wal.salt1, salt2: init.wal.salt2 };
-    return this.added({ minTXID: txid, maxTXID: txid, preApply, postApply: post, commit: init.commit, pageSize: init.pageSize, timestamp: init.timestamp, size, file: path, wal, transactions: init.transactions });
+    return this.added({
+      minTXID: txid,
+      maxTXID: txid,
+      preApply,
+      postApply: post,
+      commit: init.commit,
+      pageSize: init.pageSize,
+      timestamp: init.timestamp,
+      size,
+      file: path,
+      wal,
+      transactions: init.transactions,
+    });
   }
 
   /**
@@ -358,7 +382,18 @@ export class LtxLog {
     const path = join(this.ltxDir, entryName(tip.txid + 1, txid));
     const header: LtxHeaderInit = { pageSize: tip.pageSize, commit: tip.commit, minTXID: tip.txid + 1, maxTXID: txid, timestamp, preApplyChecksum: tip.postApply };
     const size = this.writeFile(path, header, [], () => tip.postApply);
-    return this.added({ minTXID: tip.txid + 1, maxTXID: txid, preApply: tip.postApply, postApply: tip.postApply, commit: tip.commit, pageSize: tip.pageSize, timestamp, size, file: path, transactions: 0 });
+    return this.added({
+      minTXID: tip.txid + 1,
+      maxTXID: txid,
+      preApply: tip.postApply,
+      postApply: tip.postApply,
+      commit: tip.commit,
+      pageSize: tip.pageSize,
+      timestamp,
+      size,
+      file: path,
+      transactions: 0,
+    });
   }
 
   /**
@@ -374,7 +409,19 @@ export class LtxLog {
     writeFileSync(`${path}.tmp`, json);
     renameSync(`${path}.tmp`, path);
     if (this.durable) this.syncDir();
-    return this.added({ minTXID: txid, maxTXID: txid, preApply: 0n, postApply: state.postApply, commit: state.commit, pageSize: state.pageSize, timestamp: state.timestamp, size: 0, file: path, lineage: reason, wal: state.wal });
+    return this.added({
+      minTXID: txid,
+      maxTXID: txid,
+      preApply: 0n,
+      postApply: state.postApply,
+      commit: state.commit,
+      pageSize: state.pageSize,
+      timestamp: state.timestamp,
+      size: 0,
+      file: path,
+      lineage: reason,
+      wal: state.wal,
+    });
   }
 
   /** The bytes of an entry's file. Throws ReplicaError("not-found") once it is gone. */
@@ -560,7 +607,23 @@ function loadFile(dir: string, name: string): LoadedFile | undefined {
       const json = JSON.parse(readFileSync(path, "utf8")) as { reason: string; postApply: string; commit: number; pageSize: number; timestamp: number; wal?: WalMark };
       const postApply = parseChecksum(json.postApply);
       if (postApply === undefined) return { path, minTXID, entry: null };
-      return { path, minTXID, entry: { minTXID, maxTXID, preApply: 0n, postApply, commit: json.commit, pageSize: json.pageSize, timestamp: json.timestamp, size: 0, file: path, lineage: json.reason, wal: json.wal } };
+      return {
+        path,
+        minTXID,
+        entry: {
+          minTXID,
+          maxTXID,
+          preApply: 0n,
+          postApply,
+          commit: json.commit,
+          pageSize: json.pageSize,
+          timestamp: json.timestamp,
+          size: 0,
+          file: path,
+          lineage: json.reason,
+          wal: json.wal,
+        },
+      };
     } catch {
       return { path, minTXID, entry: null };
     }
@@ -569,5 +632,20 @@ function loadFile(dir: string, name: string): LoadedFile | undefined {
   if (ends === undefined || ends.header.minTXID !== minTXID || ends.header.maxTXID !== maxTXID) return { path, minTXID, entry: null };
   const h = ends.header;
   const wal = h.walOffset > 0 ? { offset: h.walOffset + h.walSize, salt1: h.walSalt1, salt2: h.walSalt2 } : undefined;
-  return { path, minTXID, entry: { minTXID, maxTXID, preApply: h.preApplyChecksum, postApply: ends.postApply, commit: h.commit, pageSize: h.pageSize, timestamp: h.timestamp, size: ends.size, file: path, wal } };
+  return {
+    path,
+    minTXID,
+    entry: {
+      minTXID,
+      maxTXID,
+      preApply: h.preApplyChecksum,
+      postApply: ends.postApply,
+      commit: h.commit,
+      pageSize: h.pageSize,
+      timestamp: h.timestamp,
+      size: ends.size,
+      file: path,
+      wal,
+    },
+  };
 }

@@ -203,8 +203,25 @@ export class ReplicaSync {
     this.context.log.release(this.name, last.maxTXID);
     this.maintenance.noteWritten(0);
     const durationMs = performance.now() - started;
-    this.context.logger.debug("ltx file uploaded", { ...this.fields, level: 0, minTXID: formatTxid(ref.minTXID), txid: formatTxid(ref.maxTXID), entries: batch.length, size: info.size, ms: Math.round(durationMs) });
-    this.context.onEvent?.({ type: "uploaded", replica: this.name, level: 0, minTXID: ref.minTXID, maxTXID: ref.maxTXID, bytes: info.size, durationMs, timestamp: new Date(last.timestamp) });
+    this.context.logger.debug("ltx file uploaded", {
+      ...this.fields,
+      level: 0,
+      minTXID: formatTxid(ref.minTXID),
+      txid: formatTxid(ref.maxTXID),
+      entries: batch.length,
+      size: info.size,
+      ms: Math.round(durationMs),
+    });
+    this.context.onEvent?.({
+      type: "uploaded",
+      replica: this.name,
+      level: 0,
+      minTXID: ref.minTXID,
+      maxTXID: ref.maxTXID,
+      bytes: info.size,
+      durationMs,
+      timestamp: new Date(last.timestamp),
+    });
     return true;
   }
 
@@ -224,7 +241,10 @@ export class ReplicaSync {
     const ends = await readEnds(this.client, found, signal);
     const pre = ref.minTXID === 1 ? 0n : ends.header.preApplyChecksum;
     if (pre === (ref.minTXID === 1 ? 0n : preApply) && ends.post === postApply) return found;
-    this.notOurs(Math.max(ref.maxTXID, this.tip?.txid ?? 0), `level ${ref.level} file ${formatTxid(ref.minTXID)}-${formatTxid(ref.maxTXID)} was written by another writer (checksum ${formatChecksum(ends.post)})`);
+    this.notOurs(
+      Math.max(ref.maxTXID, this.tip?.txid ?? 0),
+      `level ${ref.level} file ${formatTxid(ref.minTXID)}-${formatTxid(ref.maxTXID)} was written by another writer (checksum ${formatChecksum(ends.post)})`,
+    );
     return undefined;
   }
 
@@ -295,7 +315,9 @@ export class ReplicaSync {
       try {
         const ref: LtxFileRef = { level: SNAPSHOT_LEVEL, minTXID: 1, maxTXID: state.txid };
         const body = upload.body();
-        const info = await this.createOnly(ref, 0n, state.expected, signal, () => this.client.writeLtxFile(ref, body, { timestamp: new Date(state.timestamp), signal, ifNotExists: true }));
+        const info = await this.createOnly(ref, 0n, state.expected, signal, () =>
+          this.client.writeLtxFile(ref, body, { timestamp: new Date(state.timestamp), signal, ifNotExists: true }),
+        );
         if (info === undefined) return { uploaded: false, more: true, retryInMs: 0 };
         size = info.size;
       } catch (err) {

@@ -13,7 +13,9 @@ let n = 0;
 async function replica(files: [level: number, min: number, max: number][]): Promise<ReplicaClient> {
   const client = createFileReplicaClient(tmp.join(`replica-${n++}`));
   for (const [level, minTXID, maxTXID] of files) {
-    const bytes = encodeLtx({ pageSize: 512, commit: 1, minTXID, maxTXID, timestamp: maxTXID * 1000 }, [{ pgno: 1, data: new Uint8Array(512).fill(maxTXID) }], { checksums: false });
+    const bytes = encodeLtx({ pageSize: 512, commit: 1, minTXID, maxTXID, timestamp: maxTXID * 1000 }, [{ pgno: 1, data: new Uint8Array(512).fill(maxTXID) }], {
+      checksums: false,
+    });
     await client.writeLtxFile({ level, minTXID, maxTXID }, bytes);
   }
   return client;

@@ -61,7 +61,10 @@ export async function verifyReplicaChain(client: ReplicaClient, signal?: AbortSi
     if (next === undefined) {
       const beyond = later.find((f) => f.minTXID > txid + 1);
       if (beyond !== undefined) {
-        throw new ReplicaError("non-contiguous", `${client.location}: TXIDs ${formatTxid(txid + 1)}…${formatTxid(beyond.minTXID - 1)} are missing after the snapshot at ${formatTxid(snapshot.maxTXID)}`);
+        throw new ReplicaError(
+          "non-contiguous",
+          `${client.location}: TXIDs ${formatTxid(txid + 1)}…${formatTxid(beyond.minTXID - 1)} are missing after the snapshot at ${formatTxid(snapshot.maxTXID)}`,
+        );
       }
       return { txid, postApply: post, files };
     }

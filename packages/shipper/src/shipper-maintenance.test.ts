@@ -162,8 +162,14 @@ describe("LtxShipper maintenance: snapshots and validation", () => {
     expect(await levelFiles(h.client, 9)).toEqual(["1-1", "1-6"]);
     const levelZero = (await levelFiles(h.client, 0)).map((f) => f.split("-").map(Number) as [number, number]);
     const covered = new Set(levelZero.flatMap(([min, max]) => Array.from({ length: max - min + 1 }, (_, i) => min + i)));
-    expect([2, 3, 4, 5, 6].filter((t) => !covered.has(t)), "TXIDs in no level-0 file").toEqual([]);
-    expect(levelZero.every(([min, max]) => max <= 6 || min > 6), "no level-0 file straddles the snapshot").toBe(true);
+    expect(
+      [2, 3, 4, 5, 6].filter((t) => !covered.has(t)),
+      "TXIDs in no level-0 file",
+    ).toEqual([]);
+    expect(
+      levelZero.every(([min, max]) => max <= 6 || min > 6),
+      "no level-0 file straddles the snapshot",
+    ).toBe(true);
     await expectRestoresToNow(h);
   });
 

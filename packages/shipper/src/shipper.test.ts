@@ -114,7 +114,7 @@ describe("LtxShipper: where it continues the replica", () => {
       h.feeder.commit([2]);
       h.feeder.commit([3]);
       // One entry per change: the log has TXIDs 2 and 3 (3 is the other writer's tip too).
-    if (variant !== "a TXID the log never had") h.log.seal(1);
+      if (variant !== "a TXID the log never had") h.log.seal(1);
       await h.start();
       await h.settle();
       const files = await replicaFiles(h.client);

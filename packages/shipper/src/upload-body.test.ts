@@ -70,7 +70,11 @@ describe("EncodedUpload", () => {
   it("encodes a snapshot while it is read, and names its size, pages and trailer", async () => {
     const { feeder } = setup(2);
     const state = await feeder.snapshotState();
-    const upload = new EncodedUpload({ header: { pageSize: state.pageSize, commit: state.commit, minTXID: 1, maxTXID: state.txid, timestamp: 5 }, pages: () => state.pages(), expected: state.expected });
+    const upload = new EncodedUpload({
+      header: { pageSize: state.pageSize, commit: state.commit, minTXID: 1, maxTXID: state.txid, timestamp: 5 },
+      pages: () => state.pages(),
+      expected: state.expected,
+    });
     expect(() => upload.trailer).toThrow(/not read to the end/);
     const { chunks, error } = await drain(upload.body());
     expect(error).toBeUndefined();
@@ -85,7 +89,11 @@ describe("EncodedUpload", () => {
     const { feeder } = setup(1);
     const state = await feeder.snapshotState();
     feeder.tamper([2]);
-    const upload = new EncodedUpload({ header: { pageSize: state.pageSize, commit: state.commit, minTXID: 1, maxTXID: state.txid }, pages: () => state.pages(), expected: state.expected });
+    const upload = new EncodedUpload({
+      header: { pageSize: state.pageSize, commit: state.commit, minTXID: 1, maxTXID: state.txid },
+      pages: () => state.pages(),
+      expected: state.expected,
+    });
     const { chunks, error } = await drain(upload.body());
     expect(isLtxError(error) && error.code).toBe("post-apply-checksum-mismatch");
     expect(chunks).toEqual([]);

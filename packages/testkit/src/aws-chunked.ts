@@ -9,10 +9,7 @@ import { Transform, type TransformCallback } from "node:stream";
 export function isAwsChunked(headers: Record<string, string | string[] | undefined>): boolean {
   const encoding = headers["content-encoding"];
   const sha = headers["x-amz-content-sha256"];
-  return (
-    (typeof encoding === "string" && encoding.split(",").some((part) => part.trim() === "aws-chunked")) ||
-    (typeof sha === "string" && sha.startsWith("STREAMING-"))
-  );
+  return (typeof encoding === "string" && encoding.split(",").some((part) => part.trim() === "aws-chunked")) || (typeof sha === "string" && sha.startsWith("STREAMING-"));
 }
 
 /** `Content-Encoding` without `aws-chunked`, or undefined when nothing else is left. */

@@ -238,7 +238,15 @@ export async function startConsulDouble(options: ConsulDoubleOptions = {}): Prom
       return true;
     }
     const idx = bump(true);
-    kv.set(key, { Key: key, Flags: flags, Value: body, Session: existing?.Session, LockIndex: existing?.LockIndex ?? 0, CreateIndex: existing?.CreateIndex ?? idx, ModifyIndex: idx });
+    kv.set(key, {
+      Key: key,
+      Flags: flags,
+      Value: body,
+      Session: existing?.Session,
+      LockIndex: existing?.LockIndex ?? 0,
+      CreateIndex: existing?.CreateIndex ?? idx,
+      ModifyIndex: idx,
+    });
     return true;
   };
 

@@ -1,11 +1,5 @@
 /** What went wrong in a testkit helper; tests can branch on it. */
-export type TestkitErrorCode =
-  | "TIMEOUT"
-  | "SPAWN_FAILED"
-  | "PROCESS_EXITED"
-  | "NOT_READY"
-  | "ETCD_UNAVAILABLE"
-  | "INVALID_ARGUMENT";
+export type TestkitErrorCode = "TIMEOUT" | "SPAWN_FAILED" | "PROCESS_EXITED" | "NOT_READY" | "ETCD_UNAVAILABLE" | "INVALID_ARGUMENT";
 
 /**
  * The one error family of the testkit. Process errors carry the last lines the child

@@ -42,7 +42,13 @@ export function etcdBinary(): string | undefined {
   const fromEnv = process.env["SQLREP_ETCD_BIN"];
   const candidates = fromEnv
     ? [fromEnv]
-    : ["/usr/bin/etcd", ...(process.env["PATH"] ?? "").split(delimiter).filter(Boolean).map((dir) => join(dir, "etcd"))];
+    : [
+        "/usr/bin/etcd",
+        ...(process.env["PATH"] ?? "")
+          .split(delimiter)
+          .filter(Boolean)
+          .map((dir) => join(dir, "etcd")),
+      ];
   return candidates.find((path) => {
     try {
       accessSync(path, constants.X_OK);

@@ -2,13 +2,7 @@
  * Tests of startFaultProxy in front of the real test S3 server, driven by the AWS SDK: pass-through, latency,
  * error statuses, resets mid-request and mid-response, seeded faults, a shaped link.
  */
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { createHash } from "node:crypto";
 import { Agent, request } from "node:http";
 import { Readable } from "node:stream";
@@ -67,9 +61,7 @@ describe("startFaultProxy in front of the S3 server", () => {
       for (let i = 0; i < big.length; i++) big[i] = (i * 31 + (i >> 11)) & 0xff;
       const chunks = Array.from({ length: 4 }, (_, i) => big.subarray(i * (big.length / 4), (i + 1) * (big.length / 4)));
       const before = proxy.stats;
-      await proxied.send(
-        new PutObjectCommand({ Bucket, Key: "pass/big", Body: Readable.from(chunks), ContentLength: big.length, Metadata: { k: "v" } }),
-      );
+      await proxied.send(new PutObjectCommand({ Bucket, Key: "pass/big", Body: Readable.from(chunks), ContentLength: big.length, Metadata: { k: "v" } }));
       await proxied.send(new PutObjectCommand({ Bucket, Key: "pass/small", Body: "small" }));
 
       const viaProxy = await proxied.send(new GetObjectCommand({ Bucket, Key: "pass/big" }));
@@ -171,9 +163,7 @@ describe("startFaultProxy in front of the S3 server", () => {
       };
       await expect(read()).rejects.toThrow();
       // A write whose answer is lost still happened: the ambiguity clients must handle.
-      await expect(
-        once.send(new PutObjectCommand({ Bucket: s3.bucket, Key: "reset/ambiguous", Body: "written" })),
-      ).rejects.toThrow();
+      await expect(once.send(new PutObjectCommand({ Bucket: s3.bucket, Key: "reset/ambiguous", Body: "written" }))).rejects.toThrow();
       proxy.clear();
       const head = await direct.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: "reset/ambiguous" }));
       expect(head.ContentLength).toBe(7);

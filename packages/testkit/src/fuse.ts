@@ -52,7 +52,10 @@ function unescapeMount(field: string): string {
  */
 export function unmountFuse(path: string): void {
   if (!isMounted(path)) return;
-  for (const args of [["-u", path], ["-uz", path]]) {
+  for (const args of [
+    ["-u", path],
+    ["-uz", path],
+  ]) {
     try {
       execFileSync("fusermount", args, { stdio: "ignore" });
     } catch {

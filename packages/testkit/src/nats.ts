@@ -44,7 +44,14 @@ export function natsServerBinary(): string | undefined {
   const fromEnv = process.env["SQLREP_NATS_SERVER_BIN"];
   const candidates = fromEnv
     ? [fromEnv]
-    : ["/usr/sbin/nats-server", "/usr/bin/nats-server", ...(process.env["PATH"] ?? "").split(delimiter).filter(Boolean).map((d) => join(d, "nats-server"))];
+    : [
+        "/usr/sbin/nats-server",
+        "/usr/bin/nats-server",
+        ...(process.env["PATH"] ?? "")
+          .split(delimiter)
+          .filter(Boolean)
+          .map((d) => join(d, "nats-server")),
+      ];
   return candidates.find((path) => {
     try {
       accessSync(path, constants.X_OK);
@@ -57,7 +64,9 @@ export function natsServerBinary(): string | undefined {
 
 /** Why {@link startNatsServer} cannot run here, or undefined when it can. */
 export function natsUnavailableReason(): string | undefined {
-  return natsServerBinary() === undefined ? "nats-server not found (/usr/sbin/nats-server or on the PATH): install Debian's nats-server (scripts/dev.sh setup does), or set SQLREP_NATS_SERVER_BIN" : undefined;
+  return natsServerBinary() === undefined
+    ? "nats-server not found (/usr/sbin/nats-server or on the PATH): install Debian's nats-server (scripts/dev.sh setup does), or set SQLREP_NATS_SERVER_BIN"
+    : undefined;
 }
 
 /** Whether {@link startNatsServer} can run here. */

@@ -38,11 +38,9 @@ describe("spawnProcess", () => {
   it(
     "is ready when a line matches, and keeps stdout and stderr",
     async () => {
-      const child = await spawnProcess(
-        node,
-        ["-e", "console.error('starting'); setTimeout(() => console.log('listening on 4242'), 100); setInterval(() => {}, 1000)"],
-        { ready: /listening on (\d+)/ },
-      );
+      const child = await spawnProcess(node, ["-e", "console.error('starting'); setTimeout(() => console.log('listening on 4242'), 100); setInterval(() => {}, 1000)"], {
+        ready: /listening on (\d+)/,
+      });
       expect(child.output()).toEqual(["starting", "listening on 4242"]);
       expect(child.name).toBe("node");
       await child.stop();
@@ -68,11 +66,10 @@ describe("spawnProcess", () => {
   it(
     "reports an exit before readiness with the code and the last lines",
     async () => {
-      const failing = spawnProcess(
-        node,
-        ["-e", "console.log('loading config'); console.error('error: bad config key \"foo\"'); process.exit(3)"],
-        { ready: { port: await freePort() }, name: "daemon" },
-      );
+      const failing = spawnProcess(node, ["-e", "console.log('loading config'); console.error('error: bad config key \"foo\"'); process.exit(3)"], {
+        ready: { port: await freePort() },
+        name: "daemon",
+      });
       const error = await failing.catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TestkitError);
       expect(error).toMatchObject({ code: "PROCESS_EXITED" });
@@ -118,11 +115,9 @@ describe("spawnProcess", () => {
   it(
     "stop() escalates to SIGKILL when SIGTERM is ignored",
     async () => {
-      const stubborn = await spawnProcess(
-        node,
-        ["-e", "process.on('SIGTERM', () => console.log('ignoring SIGTERM')); console.log('up'); setInterval(() => {}, 1000)"],
-        { ready: /^up$/ },
-      );
+      const stubborn = await spawnProcess(node, ["-e", "process.on('SIGTERM', () => console.log('ignoring SIGTERM')); console.log('up'); setInterval(() => {}, 1000)"], {
+        ready: /^up$/,
+      });
       const status = await stubborn.stop(300);
       expect(status).toEqual({ code: null, signal: "SIGKILL" });
       expect(stubborn.output()).toContain("ignoring SIGTERM");
@@ -164,7 +159,10 @@ describe("spawnProcess", () => {
       using dir = tempDir();
       const child = await spawnProcess(
         node,
-        ["-e", "process.stdin.on('data', d => console.log('in:' + d.toString().trim() + ' ' + process.env.SQLREP_X + ' ' + process.cwd() + ' ' + (process.env.HOME === undefined)))"],
+        [
+          "-e",
+          "process.stdin.on('data', d => console.log('in:' + d.toString().trim() + ' ' + process.env.SQLREP_X + ' ' + process.cwd() + ' ' + (process.env.HOME === undefined)))",
+        ],
         { stdin: "hello\n", env: { SQLREP_X: "x1", HOME: undefined }, cwd: dir.path },
       );
       expect(await child.exited).toEqual({ code: 0, signal: null });

@@ -177,10 +177,7 @@ class ChildHandle implements ProcessHandle {
         next = Math.max(next, this.dropped + this.lines.length);
         if (this.exitStatus) finish(() => reject(this.error("PROCESS_EXITED", `${this.describeExit()} before printing ${describe}`)));
       };
-      const timer = setTimeout(
-        () => finish(() => reject(this.error("TIMEOUT", `${this.label()} printed no ${describe} within ${timeoutMs} ms`))),
-        timeoutMs,
-      );
+      const timer = setTimeout(() => finish(() => reject(this.error("TIMEOUT", `${this.label()} printed no ${describe} within ${timeoutMs} ms`))), timeoutMs);
       const finish = (settle: () => void) => {
         clearTimeout(timer);
         this.listeners.delete(check);

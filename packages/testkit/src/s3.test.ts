@@ -45,10 +45,7 @@ async function listAll(client: S3Client, bucket: string, input: { Prefix?: strin
   const keys: string[] = [];
   const prefixes: string[] = [];
   const pageSizes: number[] = [];
-  const pages = paginateListObjectsV2(
-    { client, pageSize: input.pageSize },
-    { Bucket: bucket, Prefix: input.Prefix, Delimiter: input.Delimiter },
-  );
+  const pages = paginateListObjectsV2({ client, pageSize: input.pageSize }, { Bucket: bucket, Prefix: input.Prefix, Delimiter: input.Delimiter });
   for await (const page of pages) {
     const contents = (page.Contents ?? []).map((object) => object.Key!);
     const common = (page.CommonPrefixes ?? []).map((prefix) => prefix.Prefix!);
@@ -78,12 +75,8 @@ describe("startS3Server", () => {
     expect(s3.endpoint).toBe(`http://127.0.0.1:${s3.port}`);
     expect(s3.bucket).toBe("sqlrep-test");
     expect(s3.region).toBe("us-east-1");
-    expect(s3.url("db/one")).toBe(
-      `s3://sqlrep-test/db/one?endpoint=http://127.0.0.1:${s3.port}&region=us-east-1&force-path-style=true`,
-    );
-    expect(s3.url("/a b")).toBe(
-      `s3://sqlrep-test/a%20b?endpoint=http://127.0.0.1:${s3.port}&region=us-east-1&force-path-style=true`,
-    );
+    expect(s3.url("db/one")).toBe(`s3://sqlrep-test/db/one?endpoint=http://127.0.0.1:${s3.port}&region=us-east-1&force-path-style=true`);
+    expect(s3.url("/a b")).toBe(`s3://sqlrep-test/a%20b?endpoint=http://127.0.0.1:${s3.port}&region=us-east-1&force-path-style=true`);
   });
 
   it("rejects a bucket name S3 would reject", async () => {
@@ -149,9 +142,7 @@ describe("startS3Server", () => {
       const Bucket = s3.bucket;
       const parts = [Buffer.alloc(70_000, 1), Buffer.alloc(3, 2), Buffer.alloc(100_000, 3)];
       const body = Buffer.concat(parts);
-      await client.send(
-        new PutObjectCommand({ Bucket, Key: "stream/s", Body: Readable.from(parts), ContentLength: body.length }),
-      );
+      await client.send(new PutObjectCommand({ Bucket, Key: "stream/s", Body: Readable.from(parts), ContentLength: body.length }));
       const got = await client.send(new GetObjectCommand({ Bucket, Key: "stream/s" }));
       expect(got.ContentEncoding).toBeUndefined();
       expect(Buffer.from(await got.Body!.transformToByteArray()).equals(body)).toBe(true);
@@ -169,9 +160,7 @@ describe("startS3Server", () => {
       const second = Buffer.from("the tail");
       const parts = [
         await client.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: first })),
-        await client.send(
-          new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 2, Body: Readable.from([second]), ContentLength: second.length }),
-        ),
+        await client.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 2, Body: Readable.from([second]), ContentLength: second.length })),
       ];
       await client.send(
         new CompleteMultipartUploadCommand({
@@ -194,9 +183,7 @@ describe("startS3Server", () => {
       const Bucket = s3.bucket;
       const keys = Array.from({ length: 40 }, (_, i) => `many/level/${String(i).padStart(4, "0")}.ltx`);
       await putAll(client, Bucket, [...keys, "many/keep"]);
-      const out = await client.send(
-        new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }),
-      );
+      const out = await client.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
       expect(out.Deleted).toHaveLength(40);
       expect(out.Errors ?? []).toEqual([]);
       const left = await client.send(new ListObjectsV2Command({ Bucket, Prefix: "many/" }));
@@ -269,9 +256,7 @@ describe("startS3Server", () => {
       expect(first.CommonPrefixes?.map((prefix) => prefix.Prefix)).toEqual(["tree/db/generations/"]);
       expect(first.IsTruncated).toBe(true);
       expect(first.NextMarker).toBe("tree/db/generations/");
-      const second = await client.send(
-        new ListObjectsCommand({ Bucket: s3.bucket, Prefix: "tree/db/", Delimiter: "/", Marker: first.NextMarker }),
-      );
+      const second = await client.send(new ListObjectsCommand({ Bucket: s3.bucket, Prefix: "tree/db/", Delimiter: "/", Marker: first.NextMarker }));
       expect(second.CommonPrefixes?.map((prefix) => prefix.Prefix)).toEqual(["tree/db/ltx/"]);
       expect(second.Contents?.map((object) => object.Key)).toEqual(["tree/db/top"]);
       expect(second.IsTruncated).toBe(false);
@@ -281,36 +266,10 @@ describe("startS3Server", () => {
   it(
     "sorts keys in UTF-8 byte order whatever the order they were written in",
     async () => {
-      const keys = [
-        "order/b",
-        "order/a/b",
-        "order/a",
-        "order/a-b",
-        "order/a+b",
-        "order/a.b",
-        "order/B",
-        "order/a0",
-        "order/\u{1F600}",
-        "order/\uFFFD",
-        "order/é",
-        "order/z/",
-      ];
+      const keys = ["order/b", "order/a/b", "order/a", "order/a-b", "order/a+b", "order/a.b", "order/B", "order/a0", "order/\u{1F600}", "order/\uFFFD", "order/é", "order/z/"];
       for (const Key of keys) await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body: Key }));
       const out = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: "order/" }));
-      const expected = [
-        "order/B",
-        "order/a",
-        "order/a+b",
-        "order/a-b",
-        "order/a.b",
-        "order/a/b",
-        "order/a0",
-        "order/b",
-        "order/z/",
-        "order/é",
-        "order/\uFFFD",
-        "order/\u{1F600}",
-      ];
+      const expected = ["order/B", "order/a", "order/a+b", "order/a-b", "order/a.b", "order/a/b", "order/a0", "order/b", "order/z/", "order/é", "order/\uFFFD", "order/\u{1F600}"];
       expect(out.Contents?.map((object) => object.Key)).toEqual(expected);
       expect(sortS3Keys(keys)).toEqual(expected);
       const delimited = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: "order/", Delimiter: "/" }));
@@ -345,9 +304,7 @@ describe("startS3Server", () => {
       const { keys: listed, pageSizes } = await listAll(client, s3.bucket, { Prefix: "pages/", pageSize: 333 });
       expect(pageSizes).toEqual([...Array(7).fill(333), 169]);
       expect(listed).toEqual(sorted);
-      const after = await client.send(
-        new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: "pages/", StartAfter: sorted[1233], MaxKeys: 3 }),
-      );
+      const after = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: "pages/", StartAfter: sorted[1233], MaxKeys: 3 }));
       expect(after.StartAfter).toBe(sorted[1233]);
       expect(after.Contents?.map((object) => object.Key)).toEqual(sorted.slice(1234, 1237));
     });
@@ -358,7 +315,11 @@ describe("startS3Server", () => {
         ["groups/g2", "groups/z"],
       );
       await putAll(client, s3.bucket, grouped);
-      const { keys: listed, prefixes, pageSizes } = await listAll(client, s3.bucket, {
+      const {
+        keys: listed,
+        prefixes,
+        pageSizes,
+      } = await listAll(client, s3.bucket, {
         Prefix: "groups/",
         Delimiter: "/",
         pageSize: 2,
@@ -369,9 +330,7 @@ describe("startS3Server", () => {
     });
 
     it("rejects a continuation token it did not issue", async () => {
-      await expect(
-        client.send(new ListObjectsV2Command({ Bucket: s3.bucket, ContinuationToken: "bm90LW91cnM=" })),
-      ).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 } });
+      await expect(client.send(new ListObjectsV2Command({ Bucket: s3.bucket, ContinuationToken: "bm90LW91cnM=" }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 } });
     });
   });
 });

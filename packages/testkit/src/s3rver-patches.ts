@@ -99,14 +99,11 @@ export function installS3rverPatches(): void {
   const bucketCtrl = load<Record<string, Controller>>("controllers/bucket.js");
   const objectCtrl = load<Record<string, Controller>>("controllers/object.js");
   const S3Error = load<S3ErrorConstructor>("models/error.js");
-  const S3Object = load<new (bucket: string, key: string, content: null, metadata: Metadata) => S3ObjectLike>(
-    "models/object.js",
-  );
+  const S3Object = load<new (bucket: string, key: string, content: null, metadata: Metadata) => S3ObjectLike>("models/object.js");
   const { DUMMY_ACCOUNT } = load<{ DUMMY_ACCOUNT: { id: number; displayName: string } }>("models/account.js");
   const store = load<{ prototype: FilesystemStore }>("stores/filesystem.js").prototype;
 
-  const invalid = (name: string, value: unknown, message: string) =>
-    new S3Error("InvalidArgument", message, { ArgumentName: name, ArgumentValue: value });
+  const invalid = (name: string, value: unknown, message: string) => new S3Error("InvalidArgument", message, { ArgumentName: name, ArgumentValue: value });
 
   bucketCtrl["getBucket"] = async function listObjects(ctx) {
     const bucket = ctx.params["bucket"] ?? "";
@@ -125,10 +122,7 @@ export function installS3rverPatches(): void {
     if (after === null) throw invalid("continuation-token", token, "The continuation token provided is incorrect");
 
     const keys = sortS3Keys(await bucketKeys(ctx.store.getBucketPath(bucket), prefix));
-    const page: ListingPage =
-      maxKeys === 0
-        ? { keys: [], commonPrefixes: [], truncated: false, last: undefined }
-        : listPage(keys, { prefix, delimiter, after, maxKeys });
+    const page: ListingPage = maxKeys === 0 ? { keys: [], commonPrefixes: [], truncated: false, last: undefined } : listPage(keys, { prefix, delimiter, after, maxKeys });
     const objects = await Promise.all(
       page.keys.map((key) =>
         ctx.store.getMetadata(bucket, key).then(
@@ -209,9 +203,7 @@ export function installS3rverPatches(): void {
   store.getObject = async function getObjectRange(bucket, key, options) {
     // Open first and take the size from the open file, so the length we announce is the
     // length of the bytes we stream even if a put replaces the object meanwhile.
-    const handle = await open(this.getResourcePath(bucket, key, "object"), "r").catch((error: unknown) =>
-      errnoCode(error) === "ENOENT" ? undefined : Promise.reject(error),
-    );
+    const handle = await open(this.getResourcePath(bucket, key, "object"), "r").catch((error: unknown) => (errnoCode(error) === "ENOENT" ? undefined : Promise.reject(error)));
     if (!handle) return null;
     try {
       const [stat, metadata] = await Promise.all([handle.stat(), this.getMetadata(bucket, key)]);
@@ -289,9 +281,7 @@ export function installS3rverPatches(): void {
 async function bucketKeys(bucketPath: string, prefix: string): Promise<string[]> {
   const keys: string[] = [];
   const visit = async (dir: string, relative: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true }).catch((error: unknown) =>
-      errnoCode(error) === "ENOENT" ? [] : Promise.reject(error),
-    );
+    const entries = await readdir(dir, { withFileTypes: true }).catch((error: unknown) => (errnoCode(error) === "ENOENT" ? [] : Promise.reject(error)));
     const folders: Promise<void>[] = [];
     for (const entry of entries) {
       if (entry.isDirectory()) {

@@ -18,10 +18,7 @@ export interface WaitForOptions {
  * predicate that throws counts as "not yet"; the last error becomes the `cause` of the
  * `TIMEOUT` error, so a test that times out still says why.
  */
-export async function waitFor<T>(
-  predicate: () => T | Promise<T>,
-  options: WaitForOptions = {},
-): Promise<NonNullable<T>> {
+export async function waitFor<T>(predicate: () => T | Promise<T>, options: WaitForOptions = {}): Promise<NonNullable<T>> {
   const { timeoutMs = 10_000, intervalMs = 25, message = "condition", signal } = options;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;

@@ -47,12 +47,7 @@ export class VfsError extends Error {
 
 /** True for a `VfsError`, including one from another copy of this package. */
 export function isVfsError(err: unknown, code?: VfsErrorCode): err is VfsError {
-  return (
-    err instanceof Error &&
-    err.name === "VfsError" &&
-    typeof (err as { code?: unknown }).code === "string" &&
-    (code === undefined || (err as VfsError).code === code)
-  );
+  return err instanceof Error && err.name === "VfsError" && typeof (err as { code?: unknown }).code === "string" && (code === undefined || (err as VfsError).code === code);
 }
 
 /** SQLite result codes the engine's errors map to (sqlite3.h). */

@@ -1,15 +1,7 @@
 // The LTX files the page index points into: each file's header and page index, fetched
 // once (files are immutable) with ranged reads of its head and tail, or whole and
 // verified when it is small.
-import {
-  decodeHeader,
-  decodeLtx,
-  HEADER_SIZE,
-  isLtxError,
-  readPageIndex,
-  type LtxHeader,
-  type LtxPage,
-} from "@sqlrep/ltx";
+import { decodeHeader, decodeLtx, HEADER_SIZE, isLtxError, readPageIndex, type LtxHeader, type LtxPage } from "@sqlrep/ltx";
 import { isReplicaError, ltxKey, type LtxFileInfo, type LtxFileRef, type ReplicaClient } from "@sqlrep/replica";
 import { VfsError } from "./errors.js";
 
@@ -120,7 +112,18 @@ export class LtxFileTable {
         offsets[i] = e.offset;
         sizes[i] = e.size;
       });
-      return this.register({ ref: refOf(info), size: info.size, createdAt: info.createdAt, label, header, postApplyChecksum: index.trailer.postApplyChecksum, pgnos, offsets, sizes, verified: false });
+      return this.register({
+        ref: refOf(info),
+        size: info.size,
+        createdAt: info.createdAt,
+        label,
+        header,
+        postApplyChecksum: index.trailer.postApplyChecksum,
+        pgnos,
+        offsets,
+        sizes,
+        verified: false,
+      });
     } catch (err) {
       throw describeFault(err, label);
     }

@@ -143,7 +143,9 @@ export class Hydrator {
       });
     let steps: LtxFileInfo[];
     try {
-      steps = planFromFiles([standIn, ...links], { txid: remote }).files.slice(1).map((f) => original.get(f)!);
+      steps = planFromFiles([standIn, ...links], { txid: remote })
+        .files.slice(1)
+        .map((f) => original.get(f)!);
     } catch {
       return discard(`no chain of LTX files leads from its TXID to the replica's ${hex(remote)}`);
     }
@@ -206,7 +208,8 @@ export class Hydrator {
       for await (const page of this.pagesOf(file)) {
         if (page.pgno === lock) continue;
         if (sum !== undefined) {
-          if (page.pgno <= oldCommit && readSync(fd, old, 0, pageSize, (page.pgno - 1) * pageSize) === pageSize) sum.replace(pageChecksum(page.pgno, old), pageChecksum(page.pgno, page.data));
+          if (page.pgno <= oldCommit && readSync(fd, old, 0, pageSize, (page.pgno - 1) * pageSize) === pageSize)
+            sum.replace(pageChecksum(page.pgno, old), pageChecksum(page.pgno, page.data));
           else sum.add(pageChecksum(page.pgno, page.data));
         }
         writeAll(fd, page.data, (page.pgno - 1) * pageSize);

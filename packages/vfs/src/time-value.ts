@@ -4,7 +4,8 @@
 import { VfsError } from "./errors.js";
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
-const RELATIVE = /^(an?|\d+(?:\.\d+)?)\s*(nanoseconds?|ns|microseconds?|us|milliseconds?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|months?|years?|y)\s+ago$/i;
+const RELATIVE =
+  /^(an?|\d+(?:\.\d+)?)\s*(nanoseconds?|ns|microseconds?|us|milliseconds?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|months?|years?|y)\s+ago$/i;
 
 const UNIT_MS: Record<string, number> = {
   ns: 1e-6,
@@ -69,5 +70,8 @@ export function parseTimeValue(text: string, now: Date = new Date()): Date | und
 
 /** RFC 3339 in UTC with the fraction's trailing zeros dropped (Go's RFC3339Nano). */
 export function formatTime(date: Date): string {
-  return date.toISOString().replace(/\.?0+Z$/, "Z").replace(/\.Z$/, "Z");
+  return date
+    .toISOString()
+    .replace(/\.?0+Z$/, "Z")
+    .replace(/\.Z$/, "Z");
 }

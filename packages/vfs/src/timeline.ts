@@ -135,7 +135,16 @@ export class Timeline {
       const files = await timeline.indexPlan(index, plan);
       const last = files[files.length - 1]!;
       timeline.remote = remoteOf(last);
-      timeline.current = await timeline.makeVersion(index, 0, timeline.nextCounter(), last.header.commit, last.header.pageSize, last.header.maxTXID, new Date(last.header.timestamp), false);
+      timeline.current = await timeline.makeVersion(
+        index,
+        0,
+        timeline.nextCounter(),
+        last.header.commit,
+        last.header.pageSize,
+        last.header.maxTXID,
+        new Date(last.header.timestamp),
+        false,
+      );
       timeline.logger.info("replica indexed", { replica: options.client.location, txid: last.header.maxTXID, files: files.length, pages: last.header.commit });
     }
     timeline.versions.set(timeline.current.counter, timeline.current);
@@ -198,7 +207,10 @@ export class Timeline {
       if (v.index === this.live) await this.rebuild();
       const again = this.byCounter(v.counter);
       if (again === undefined || again.index === v.index) {
-        throw new VfsError("snapshot-gone", `${err.message}; the read transaction's snapshot (TXID ${hex(v.txid)}) cannot be served any more: start a new transaction`, { file: err.file, cause: err });
+        throw new VfsError("snapshot-gone", `${err.message}; the read transaction's snapshot (TXID ${hex(v.txid)}) cannot be served any more: start a new transaction`, {
+          file: err.file,
+          cause: err,
+        });
       }
       return this.readPage(again, pgno, ahead);
     }
@@ -415,7 +427,16 @@ export class Timeline {
     return (this.counterBase + ++this.liveCounters) >>> 0;
   }
 
-  private async makeVersion(index: VersionIndex, seq: number, counter: number, commit: number, pageSize: number, txid: number, timestamp: Date | undefined, local: boolean): Promise<Version> {
+  private async makeVersion(
+    index: VersionIndex,
+    seq: number,
+    counter: number,
+    commit: number,
+    pageSize: number,
+    txid: number,
+    timestamp: Date | undefined,
+    local: boolean,
+  ): Promise<Version> {
     const draft: Version = { index, seq, counter, commit, pageSize, txid, timestamp, header: emptyHeader(), local };
     if (commit === 0) return draft;
     const page1 = await this.readPage(draft, 1);

@@ -58,7 +58,10 @@ describe("write mode", () => {
     const engine = await open(m);
     const s = engine.session();
     expect(s.state.commit).toBe(0);
-    await transaction(s, [1, 2, 3].map((p) => [p, page(4096, p)]));
+    await transaction(
+      s,
+      [1, 2, 3].map((p) => [p, page(4096, p)]),
+    );
     expect(s.state.commit).toBe(3);
     await engine.syncNow();
     const { result, bytes } = await restored(m, "new");
@@ -74,8 +77,14 @@ describe("write mode", () => {
     await m.commit();
     const engine = await open(m);
     const s = engine.session();
-    await transaction(s, [[3, page(512, 3)], [25, page(512, 25)]]);
-    await transaction(s, [[3, page(512, 33)], [4, page(512, 4)]]);
+    await transaction(s, [
+      [3, page(512, 3)],
+      [25, page(512, 25)],
+    ]);
+    await transaction(s, [
+      [3, page(512, 33)],
+      [4, page(512, 4)],
+    ]);
     await transaction(s, [], 22 * 512); // a shrink: pages 23…25 leave the database
     expect(engine.status().pendingCommits).toBe(3);
     await engine.syncNow();

@@ -269,7 +269,11 @@ export class Writer {
     const lost = this.pending.length;
     const aside = lost > 0 ? this.buffer.setAside() : undefined;
     this.pending = [];
-    this.conflict = new VfsError("conflict", `${message}; ${lost} local commit(s) were not uploaded and are kept in ${aside}; writes are refused until the database is opened again`, { file: aside });
+    this.conflict = new VfsError(
+      "conflict",
+      `${message}; ${lost} local commit(s) were not uploaded and are kept in ${aside}; writes are refused until the database is opened again`,
+      { file: aside },
+    );
     this.logger.error("write conflict", { error: this.conflict.message });
     throw this.conflict;
   }

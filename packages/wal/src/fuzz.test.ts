@@ -131,12 +131,7 @@ function walSeeds(): Uint8Array[] {
   for (const bigEndian of [false, true]) {
     for (const pageSize of [512, 1024]) {
       seeds.push(
-        encodeWal({ pageSize, salt1: rng.u32(), salt2: rng.u32(), bigEndian }, [
-          tx([1, 2], 2, pageSize),
-          tx([3], 3, pageSize),
-          tx([2, 4, 2], 4, pageSize),
-          tx([1], 2, pageSize),
-        ]),
+        encodeWal({ pageSize, salt1: rng.u32(), salt2: rng.u32(), bigEndian }, [tx([1, 2], 2, pageSize), tx([3], 3, pageSize), tx([2, 4, 2], 4, pageSize), tx([1], 2, pageSize)]),
       );
     }
   }
@@ -200,7 +195,10 @@ describe("fuzz: WAL header + frames reader", () => {
         if (mode === 2) {
           // A bound never splits a transaction: the result is a prefix of the unbounded scan.
           const full = scanWalSync(input, { readSize });
-          expect(got.transactions.map((t) => t.end), context()).toEqual(full.transactions.slice(0, got.transactions.length).map((t) => t.end));
+          expect(
+            got.transactions.map((t) => t.end),
+            context(),
+          ).toEqual(full.transactions.slice(0, got.transactions.length).map((t) => t.end));
         } else if (mode !== 1) {
           compareScan(got, input, from, context);
         }
@@ -266,7 +264,10 @@ describe("fuzz: rollback-journal reader", () => {
       if (!oracle.ok) throw new Error(`${context()}: accepted a journal SQLite calls corrupt`);
       accepted++;
       records += got.out.length;
-      expect(got.out.map((r) => ({ offset: r.offset, pgno: r.pgno })), context()).toEqual(oracle.records);
+      expect(
+        got.out.map((r) => ({ offset: r.offset, pgno: r.pgno })),
+        context(),
+      ).toEqual(oracle.records);
       expect(got.end.stop, context()).toEqual({ offset: oracle.stopOffset, reason: oracle.stopReason });
       expect(got.end.skipped, context()).toBe(oracle.skipped);
       expect(got.end.header !== undefined, context()).toBe(oracle.hot);

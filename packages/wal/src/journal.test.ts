@@ -36,8 +36,7 @@ function readAll(journal: Uint8Array, pageSize?: number): { records: JournalReco
   return { records, end: step.value };
 }
 
-const fingerprintOf = (image: Uint8Array, name: string): string =>
-  queryImage(tmp.path, name, image, (c) => String(c.prepare(FINGERPRINT_SQL).pluck().get()));
+const fingerprintOf = (image: Uint8Array, name: string): string => queryImage(tmp.path, name, image, (c) => String(c.prepare(FINGERPRINT_SQL).pluck().get()));
 
 /** Builds a rollback-mode database with table t (the shape FINGERPRINT_SQL reads). */
 function createDb(path: string, pageSize: number, rows: number): void {
@@ -314,7 +313,11 @@ describe("SQLite rolls back journals written by our encoder, exactly as rollback
     view.setUint32(0, lockPageNumber(pageSize), false);
     trailer.set(name, 4);
     view.setUint32(4 + name.length, name.length, false);
-    view.setUint32(8 + name.length, name.reduce((s, b) => s + b, 0), false);
+    view.setUint32(
+      8 + name.length,
+      name.reduce((s, b) => s + b, 0),
+      false,
+    );
     trailer.set(JOURNAL_MAGIC, 12 + name.length);
     const withSuper = concatBytes([journal, trailer]);
     const { end } = readAll(withSuper);

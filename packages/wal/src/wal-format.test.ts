@@ -2,17 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { isWalError, WalError } from "./errors.js";
 import { walChecksum } from "./wal-checksum.js";
-import {
-  decodeWalFrameHeader,
-  decodeWalHeader,
-  encodeWal,
-  encodeWalHeader,
-  WAL_FORMAT_VERSION,
-  WAL_MAGIC_BE,
-  WAL_MAGIC_LE,
-  WalEncoder,
-  walFrameSize,
-} from "./wal-format.js";
+import { decodeWalFrameHeader, decodeWalHeader, encodeWal, encodeWalHeader, WAL_FORMAT_VERSION, WAL_MAGIC_BE, WAL_MAGIC_LE, WalEncoder, walFrameSize } from "./wal-format.js";
 import { scanWalSync } from "./wal-reader.js";
 
 const page = (byte: number, size = 512): Uint8Array => new Uint8Array(size).fill(byte);
@@ -95,14 +85,45 @@ describe("WalEncoder and encodeWal", () => {
   for (const bigEndian of [false, true]) {
     it(`writes frames the reader verifies (${bigEndian ? "big" : "little"}-endian)`, () => {
       const wal = encodeWal({ pageSize: 512, salt1: 10, salt2: 20, bigEndian }, [
-        { pages: [{ pgno: 1, data: page(1) }, { pgno: 2, data: page(2) }], commit: 2 },
-        { pages: [{ pgno: 2, data: page(3) }, { pgno: 3, data: page(4) }, { pgno: 2, data: page(5) }], commit: 3 },
+        {
+          pages: [
+            { pgno: 1, data: page(1) },
+            { pgno: 2, data: page(2) },
+          ],
+          commit: 2,
+        },
+        {
+          pages: [
+            { pgno: 2, data: page(3) },
+            { pgno: 3, data: page(4) },
+            { pgno: 2, data: page(5) },
+          ],
+          commit: 3,
+        },
       ]);
       const scan = scanWalSync(wal);
       expect(scan.stop.reason).toBe("end-of-file");
       expect(scan.transactions.map((t) => [t.start, t.end, t.frameCount, t.commit, [...t.pages]])).toEqual([
-        [32, 32 + 2 * 536, 2, 2, [[1, 32], [2, 32 + 536]]],
-        [32 + 2 * 536, 32 + 5 * 536, 3, 3, [[2, 32 + 4 * 536], [3, 32 + 3 * 536]]],
+        [
+          32,
+          32 + 2 * 536,
+          2,
+          2,
+          [
+            [1, 32],
+            [2, 32 + 536],
+          ],
+        ],
+        [
+          32 + 2 * 536,
+          32 + 5 * 536,
+          3,
+          3,
+          [
+            [2, 32 + 4 * 536],
+            [3, 32 + 3 * 536],
+          ],
+        ],
       ]);
       const frame = decodeWalFrameHeader(wal, 32 + 536);
       expect(frame).toMatchObject({ pgno: 2, commit: 2, salt1: 10, salt2: 20 });

@@ -1,18 +1,7 @@
 /** Finds the committed transactions in a WAL as SQLite's recovery does (checksum chain, salts, commit frames) and checks saved resume positions. */
 import { isValidPageSize } from "./database-header.js";
 import { WalError } from "./errors.js";
-import {
-  driveAsync,
-  driveSync,
-  emit,
-  read,
-  runAsync,
-  runSync,
-  type Input,
-  type Program,
-  type ReadOptions,
-  type SyncInput,
-} from "./source.js";
+import { driveAsync, driveSync, emit, read, runAsync, runSync, type Input, type Program, type ReadOptions, type SyncInput } from "./source.js";
 import { checksumRange } from "./wal-checksum.js";
 import { decodeWalHeader, WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE, walFrameSize, type WalHeader } from "./wal-format.js";
 

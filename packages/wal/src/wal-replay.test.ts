@@ -33,8 +33,7 @@ beforeAll(async () => {
   txs = scanWalSync(wal).transactions;
 });
 
-const fingerprintOf = (image: Uint8Array, name: string): string =>
-  queryImage(tmp.path, name, image, (c) => String(c.prepare(FINGERPRINT_SQL).pluck().get()));
+const fingerprintOf = (image: Uint8Array, name: string): string => queryImage(tmp.path, name, image, (c) => String(c.prepare(FINGERPRINT_SQL).pluck().get()));
 
 describe("replayWal", () => {
   it("yields each committed transaction's pages in page order, and the final commit size", async () => {

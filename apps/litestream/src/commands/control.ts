@@ -42,7 +42,13 @@ function startStop(name: "start" | "stop", state: "running" | "stopped", descrip
     description: `${description}\n${SOCKET_NOTE}`,
     synopsis: ["[arguments] DB_PATH"],
     flags,
-    examples: [`# ${name === "start" ? "Start" : "Stop"} replication of a database.`, `$ litestream ${name} /path/to/db`, "", "# The same through another socket, as JSON.", `$ litestream ${name} -socket /tmp/litestream.sock -json /path/to/db`],
+    examples: [
+      `# ${name === "start" ? "Start" : "Stop"} replication of a database.`,
+      `$ litestream ${name} /path/to/db`,
+      "",
+      "# The same through another socket, as JSON.",
+      `$ litestream ${name} -socket /tmp/litestream.sock -json /path/to/db`,
+    ],
     async run({ flags, positionals }, io) {
       const path = dbArgument(positionals, io, `litestream ${name} /path/to/db`);
       checkTimeout(flags.timeout);
@@ -57,7 +63,11 @@ function startStop(name: "start" | "stop", state: "running" | "stopped", descrip
 export const startCommand = startStop("start", "running", "Starts replication of a database the running daemon knows (one stopped with `litestream stop`).");
 
 /** `litestream stop DB_PATH`: final sync, then replication of the database stops (the daemon keeps it for `start`). */
-export const stopCommand = startStop("stop", "stopped", "Stops replication of a database: everything committed is uploaded first (a final sync),\nthen the database is released; `litestream start` resumes it.");
+export const stopCommand = startStop(
+  "stop",
+  "stopped",
+  "Stops replication of a database: everything committed is uploaded first (a final sync),\nthen the database is released; `litestream start` resumes it.",
+);
 
 const syncFlags = defineFlags({
   wait: { type: "boolean", usage: "Block until the sync completes, including the upload to the replica." },
@@ -178,7 +188,9 @@ export const infoCommand = defineCommand({
       return 0;
     }
     const uptime = Number(r["uptime_seconds"] ?? 0);
-    io.stdout.write(`Litestream ${String(r["version"])}\n  PID:        ${String(r["pid"])}\n  Uptime:     ${formatUptime(uptime)}\n  Started at: ${String(r["started_at"])}\n  Databases:  ${String(r["database_count"])}\n`);
+    io.stdout.write(
+      `Litestream ${String(r["version"])}\n  PID:        ${String(r["pid"])}\n  Uptime:     ${formatUptime(uptime)}\n  Started at: ${String(r["started_at"])}\n  Databases:  ${String(r["database_count"])}\n`,
+    );
     return 0;
   },
 });

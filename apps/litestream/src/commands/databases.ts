@@ -22,7 +22,13 @@ export const databasesCommand = defineCommand({
     if (flags.json) {
       const out = config.dbs.map((db) => ({
         path: db.path,
-        replicas: db.replicas.map((r) => ({ name: r.name, type: r.spec.type, ...(r.spec.url ? { url: r.spec.url } : {}), ...(r.spec.bucket ? { bucket: r.spec.bucket } : {}), path: r.spec.path ?? "" })),
+        replicas: db.replicas.map((r) => ({
+          name: r.name,
+          type: r.spec.type,
+          ...(r.spec.url ? { url: r.spec.url } : {}),
+          ...(r.spec.bucket ? { bucket: r.spec.bucket } : {}),
+          path: r.spec.path ?? "",
+        })),
       }));
       io.stdout.write(JSON.stringify(out, null, 2) + "\n");
       return 0;

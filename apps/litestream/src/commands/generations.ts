@@ -46,7 +46,13 @@ export const generationsCommand = defineCommand({
     "The generations command lists all Litestream v0.3 generations for a database or replica. It also\nlists stats about their lag behind the primary database and the time range they cover.",
   synopsis: ["[arguments] DB_PATH", "[arguments] REPLICA_URL"],
   flags: legacyListFlags,
-  examples: ["# The generations of every replica of a database.", "$ litestream generations /path/to/db", "", "# Of a replica URL, as JSON.", "$ litestream generations -json s3://mybkt/db"],
+  examples: [
+    "# The generations of every replica of a database.",
+    "$ litestream generations /path/to/db",
+    "",
+    "# Of a replica URL, as JSON.",
+    "$ litestream generations -json s3://mybkt/db",
+  ],
   async run({ flags, given, positionals }, io) {
     const { listings, dbPath } = await listReplicas(positionals, { flags, given }, io);
     const updatedAt = dbPath === undefined ? new Date() : await databaseUpdatedAt(dbPath);
@@ -86,7 +92,11 @@ export const generationsCommand = defineCommand({
 /** `litestream wal -generation NAME`: v0.3.13's table of one generation's WAL segments (`replica generation index offset size created`). */
 export async function listLegacySegments(
   generation: string,
-  parsed: { flags: { config?: string | undefined; "no-expand-env": boolean; replica?: string | undefined; json: boolean }; given: ReadonlySet<string>; positionals: readonly string[] },
+  parsed: {
+    flags: { config?: string | undefined; "no-expand-env": boolean; replica?: string | undefined; json: boolean };
+    given: ReadonlySet<string>;
+    positionals: readonly string[];
+  },
   io: Io,
 ): Promise<number> {
   const { listings } = await listReplicas(parsed.positionals, parsed, io, generation);
@@ -103,7 +113,14 @@ export async function listLegacySegments(
 
 /** When the database or its WAL last changed (v0.3.13's lag reference); now when neither exists. */
 async function databaseUpdatedAt(path: string): Promise<Date> {
-  const times = await Promise.all([path, `${path}-wal`].map((p) => stat(p).then((s) => s.mtimeMs, () => 0)));
+  const times = await Promise.all(
+    [path, `${path}-wal`].map((p) =>
+      stat(p).then(
+        (s) => s.mtimeMs,
+        () => 0,
+      ),
+    ),
+  );
   const latest = Math.max(...times);
   return latest === 0 ? new Date() : new Date(latest);
 }

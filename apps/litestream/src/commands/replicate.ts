@@ -8,7 +8,19 @@ import { BACKENDS } from "../backends.js";
 import { defineCommand } from "../command.js";
 import { configPath, urlSpec, refuseSharedReplicas, resolveDatabasePath, type LitestreamConfig, type ReplicaConfig } from "../config.js";
 import { CliError, CONFIG_FLAGS, createClient, createRegistry, readConfig, replicaTypes, type Io, type NamedReplica } from "../context.js";
-import { createLogger, createMetricsRegistry, defineFlags, isLogLevel, runChild, Shutdown, splitShellWords, UsageError, type HttpService, type Logger, type LogLevel } from "@sqlrep/runtime";
+import {
+  createLogger,
+  createMetricsRegistry,
+  defineFlags,
+  isLogLevel,
+  runChild,
+  Shutdown,
+  splitShellWords,
+  UsageError,
+  type HttpService,
+  type Logger,
+  type LogLevel,
+} from "@sqlrep/runtime";
 import { expandDirectories } from "../directory-expand.js";
 import { DirectoryWatch } from "../directory-watch.js";
 import { formatTxid } from "../format.js";
@@ -111,7 +123,12 @@ function positionalConfig([dbArg, ...urls]: readonly string[], io: Io): Litestre
     return { name: n === 1 ? spec.type : `${spec.type}-${n}`, spec };
   });
   const dbs = [{ path: resolveDatabasePath(dbArg!, io.cwd), settings: {}, replicas }];
-  refuseSharedReplicas(dbs, BACKENDS, (_, j) => `replica URL ${urls[j]}`, (_, __, message) => new UsageError(message));
+  refuseSharedReplicas(
+    dbs,
+    BACKENDS,
+    (_, j) => `replica URL ${urls[j]}`,
+    (_, __, message) => new UsageError(message),
+  );
   return { logging: { level: "info", type: "text", stderr: false }, dbs, directories: [], warnings: [] };
 }
 
@@ -222,7 +239,10 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
   // Commits that did not reach a replica stay in the local log (uploaded at the next start), but a clean exit would hide them.
   const timeout = formatDuration(config.shutdownSyncTimeout ?? 30_000);
   for (const u of report.unshipped) {
-    const what = u.transactions !== undefined ? `${u.transactions} transaction${u.transactions === 1 ? "" : "s"} (${u.missingTXIDs} TXID${u.missingTXIDs === 1 ? "" : "s"})` : `${u.missingTXIDs} TXID${u.missingTXIDs === 1 ? "" : "s"}`;
+    const what =
+      u.transactions !== undefined
+        ? `${u.transactions} transaction${u.transactions === 1 ? "" : "s"} (${u.missingTXIDs} TXID${u.missingTXIDs === 1 ? "" : "s"})`
+        : `${u.missingTXIDs} TXID${u.missingTXIDs === 1 ? "" : "s"}`;
     io.stderr.write(
       `error: ${what} of ${u.path} did not reach replica "${u.replica}" within the shutdown sync timeout (${timeout})${u.lastError ? `: ${u.lastError}` : ""}; they are kept in the local log and uploaded at the next start\n`,
     );
@@ -233,13 +253,17 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
 /** `restore-if-db-not-exists`: the newest backup, checked with quick_check, before replication starts. */
 async function restoreMissing(path: string, replicas: readonly NamedReplica[], logger: Logger, io: Io): Promise<void> {
   logger.info("database does not exist, restoring from replica", { db: path });
-  const restored = await restoreFromReplicas(replicas, { target: {} }, {
-    output: path,
-    parallelism: 8,
-    integrityCheck: "quick",
-    signal: io.signal,
-    warn: (message) => logger.warn(message, { db: path }),
-  });
+  const restored = await restoreFromReplicas(
+    replicas,
+    { target: {} },
+    {
+      output: path,
+      parallelism: 8,
+      integrityCheck: "quick",
+      signal: io.signal,
+      warn: (message) => logger.warn(message, { db: path }),
+    },
+  );
   if (!restored) logger.info("no backup found, nothing to restore", { db: path });
   else logger.info(summaryLine(path, restored.source, restored.summary, "quick"), { db: path });
 }

@@ -28,7 +28,13 @@ export const resetCommand = defineCommand({
   ].join("\n"),
   synopsis: ["[arguments] DB_PATH"],
   flags,
-  examples: ["# Reset the local state of a database whose local log is damaged.", "$ litestream reset /path/to/db", "", "# See what would be removed.", "$ litestream reset -dry-run /path/to/db"],
+  examples: [
+    "# Reset the local state of a database whose local log is damaged.",
+    "$ litestream reset /path/to/db",
+    "",
+    "# See what would be removed.",
+    "$ litestream reset -dry-run /path/to/db",
+  ],
   async run({ flags, given, positionals }, io) {
     if (positionals.length === 0) throw new UsageError("database path required");
     if (positionals.length > 1) throw new UsageError(`too many arguments: ${positionals.slice(1).join(" ")}`);

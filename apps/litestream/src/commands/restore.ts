@@ -28,7 +28,11 @@ const flags = defineFlags({
     usage:
       'Checks the restored file with SQLite before it is put in place: quick_check ("quick",\nthe default), integrity_check ("full", also when the flag is given alone) or nothing\n("none"); the restore fails unless the check says "ok".',
   },
-  generation: { type: "string", placeholder: "NAME", usage: "Restore from this Litestream v0.3 generation.\nDefaults to the layout (v0.3 or LTX) and generation with the newest data." },
+  generation: {
+    type: "string",
+    placeholder: "NAME",
+    usage: "Restore from this Litestream v0.3 generation.\nDefaults to the layout (v0.3 or LTX) and generation with the newest data.",
+  },
   index: { type: "string", placeholder: "NUM", usage: "Restore up to and including this hex-encoded v0.3 WAL index;\nneeds -generation." },
   "dry-run": { type: "boolean", usage: "Prints the restore plan (the replica, the files, the TXID and time\nit would restore to) and exits without writing anything." },
   force: { type: "boolean", usage: "Replaces an existing output database (and removes its -wal, -shm\nand -journal) once the restored copy is complete and checked." },

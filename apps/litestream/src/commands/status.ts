@@ -53,8 +53,8 @@ export const statusCommand = defineCommand({
     const config = await readConfig(flags, io);
     const dbs = positionals.length === 1 ? [findDatabase(config, positionals[0]!, io)] : config.dbs;
     const live = config.addr === undefined ? undefined : await fetchLive(config.addr);
-  const registry = await createRegistry(replicaTypes(dbs));
-  const reports = await Promise.all(dbs.map((db) => report(db, registry, live)));
+    const registry = await createRegistry(replicaTypes(dbs));
+    const reports = await Promise.all(dbs.map((db) => report(db, registry, live)));
     if (flags.json) {
       io.stdout.write(JSON.stringify(reports, null, 2) + "\n");
       return 0;
@@ -126,9 +126,21 @@ function printTable(reports: readonly DatabaseReport[], withLive: boolean, io: I
     for (const r of db.replicas) {
       // A replica that could not be read says "error" in its own columns; the message
       // goes under the table, so the columns stay aligned.
-      const row = [db.path, r.name, db.exists ? formatBytes(db.db_size) : "(missing)", formatBytes(db.wal_size), r.txid ?? (r.error ? "error" : "-"), formatTime(r.time ? new Date(r.time) : undefined)];
+      const row = [
+        db.path,
+        r.name,
+        db.exists ? formatBytes(db.db_size) : "(missing)",
+        formatBytes(db.wal_size),
+        r.txid ?? (r.error ? "error" : "-"),
+        formatTime(r.time ? new Date(r.time) : undefined),
+      ];
       if (withLive) {
-        row.push(db.local_txid ?? "-", r.live ? `${(r.live.lag_ms / 1000).toFixed(1)}s` : "-", formatTime(r.live?.last_sync_at ? new Date(r.live.last_sync_at) : undefined), r.live?.last_error ?? "-");
+        row.push(
+          db.local_txid ?? "-",
+          r.live ? `${(r.live.lag_ms / 1000).toFixed(1)}s` : "-",
+          formatTime(r.live?.last_sync_at ? new Date(r.live.last_sync_at) : undefined),
+          r.live?.last_error ?? "-",
+        );
       }
       rows.push(row);
     }

@@ -8,7 +8,6 @@ import { encodeLtx } from "@sqlrep/ltx";
 import type { ReplicaClient } from "@sqlrep/replica";
 import Database from "better-sqlite3";
 
-
 /** The built CLI the tests run as a child process: the bundle `bin` points at (scripts/bundle.mjs). */
 export const CLI = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "litestream.js");
 

@@ -24,7 +24,16 @@ export class V3Replica {
   constructor(dir: string, replicaYaml: string) {
     this.db = join(dir, "app.db");
     this.config = join(dir, "litestream-v3.yml");
-    const yaml = ["dbs:", `  - path: ${this.db}`, "    monitor-interval: 100ms", "    min-checkpoint-page-count: 30", "    replicas:", replicaYaml, "        sync-interval: 200ms", ""];
+    const yaml = [
+      "dbs:",
+      `  - path: ${this.db}`,
+      "    monitor-interval: 100ms",
+      "    min-checkpoint-page-count: 30",
+      "    replicas:",
+      replicaYaml,
+      "        sync-interval: 200ms",
+      "",
+    ];
     writeFileSync(this.config, yaml.join("\n"));
     const db = new Database(this.db);
     db.pragma("journal_mode = wal");
@@ -34,7 +43,11 @@ export class V3Replica {
 
   /** Runs replicate while `rows` rows are inserted one transaction each; `snapshot`: wait for a new generation's snapshot first. */
   async generation(rows: number, options: { snapshot?: boolean; checkpoint?: boolean; paceMs?: number } = {}): Promise<void> {
-    const proc: ProcessHandle = await spawnProcess(LITESTREAM_V3, ["replicate", "-config", this.config], { name: "litestream-v0.3.13", ready: /replicating to/, readyTimeoutMs: 15_000 });
+    const proc: ProcessHandle = await spawnProcess(LITESTREAM_V3, ["replicate", "-config", this.config], {
+      name: "litestream-v0.3.13",
+      ready: /replicating to/,
+      readyTimeoutMs: 15_000,
+    });
     try {
       if (options.snapshot ?? true) await proc.waitForLine(/snapshot written/, 15_000);
       const db = new Database(this.db, { timeout: 5000 });

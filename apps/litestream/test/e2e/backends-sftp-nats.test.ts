@@ -49,7 +49,11 @@ describe.skipIf(!built || noSftp !== undefined)(`sftp:// through the CLI${needsB
 
   it("replicates with key auth and a checked host key, restores from a URL with the password", async () => {
     const url = server.url("e2e/app");
-    await roundTrip("sftp", { url, "key-path": server.keyPath, "host-key": server.hostKey }, url.replace(`${server.user}@`, `${server.user}:${encodeURIComponent(server.password)}@`));
+    await roundTrip(
+      "sftp",
+      { url, "key-path": server.keyPath, "host-key": server.hostKey },
+      url.replace(`${server.user}@`, `${server.user}:${encodeURIComponent(server.password)}@`),
+    );
   }, 90_000);
 });
 

@@ -52,10 +52,18 @@ async function replicated(name: string, url: (dir: string) => string, env: Recor
 describe.skipIf(!built)(`bad input${needsBuild}`, () => {
   describe("unknown config keys stop replicate, naming the file, line, column and key", () => {
     const cases = [
-      ["top level", "addr: \":0\"\nlevles:\n  - interval: 1s\ndbs:\n  - path: /tmp/a.db\n    replica:\n      path: /tmp/r\n", ':2:1: levles: unknown key (did you mean "levels"?)'],
-      ["database", "dbs:\n  - path: /tmp/a.db\n    monitor-intervall: 1s\n    replica:\n      path: /tmp/r\n", ':3:5: dbs[0].monitor-intervall: unknown key (did you mean "monitor-interval"?)'],
+      ["top level", 'addr: ":0"\nlevles:\n  - interval: 1s\ndbs:\n  - path: /tmp/a.db\n    replica:\n      path: /tmp/r\n', ':2:1: levles: unknown key (did you mean "levels"?)'],
+      [
+        "database",
+        "dbs:\n  - path: /tmp/a.db\n    monitor-intervall: 1s\n    replica:\n      path: /tmp/r\n",
+        ':3:5: dbs[0].monitor-intervall: unknown key (did you mean "monitor-interval"?)',
+      ],
       // (cli.test.ts covers the first replica; this is the second one of the second database.)
-      ["replica", "dbs:\n  - path: /tmp/a.db\n    replica: { path: /tmp/r }\n  - path: /tmp/b.db\n    replicas:\n      - path: /tmp/r2\n      - url: s3://b/p\n        sync-intervl: 1s\n", ':8:9: dbs[1].replicas[1].sync-intervl: unknown key (did you mean "sync-interval"?)'],
+      [
+        "replica",
+        "dbs:\n  - path: /tmp/a.db\n    replica: { path: /tmp/r }\n  - path: /tmp/b.db\n    replicas:\n      - path: /tmp/r2\n      - url: s3://b/p\n        sync-intervl: 1s\n",
+        ':8:9: dbs[1].replicas[1].sync-intervl: unknown key (did you mean "sync-interval"?)',
+      ],
       ["nested block", "snapshot:\n  interval: 1h\n  retain: 2h\ndbs:\n  - path: /tmp/a.db\n    replica: { path: /tmp/r }\n", ":3:3: snapshot.retain: unknown key"],
     ] as const;
     it.each(cases)("%s", async (_level, text, tail) => {
@@ -76,8 +84,16 @@ describe.skipIf(!built)(`bad input${needsBuild}`, () => {
     const cases = [
       ["an unknown scheme", "foo://bucket/db", "unknown replica scheme foo:// in foo://bucket/db (supported: file, s3, "],
       ["oss:// (not supported yet)", "oss://bucket/db", "replica scheme oss:// is not supported by sqlrep yet (supported: file, s3, "],
-      ["an unknown query parameter", "s3://bucket/db?endpint=http://127.0.0.1:9", 'unknown query parameter "endpint" in replica URL s3://bucket/db?endpint=http://127.0.0.1:9 (known: endpoint, region, force-path-style, forcePathStyle, skip-verify, skipVerify)'],
-      ["a query parameter that is not a boolean", "s3://bucket/db?force-path-style=maybe", "query parameter force-path-style=maybe in s3://bucket/db?force-path-style=maybe is not a boolean"],
+      [
+        "an unknown query parameter",
+        "s3://bucket/db?endpint=http://127.0.0.1:9",
+        'unknown query parameter "endpint" in replica URL s3://bucket/db?endpint=http://127.0.0.1:9 (known: endpoint, region, force-path-style, forcePathStyle, skip-verify, skipVerify)',
+      ],
+      [
+        "a query parameter that is not a boolean",
+        "s3://bucket/db?force-path-style=maybe",
+        "query parameter force-path-style=maybe in s3://bucket/db?force-path-style=maybe is not a boolean",
+      ],
       ["a query parameter on a file URL", "file:///tmp/r?region=x", 'unknown query parameter "region" in replica URL file:///tmp/r?region=x'],
       ["a file URL with a host", "file://host/tmp/r", "file URL file://host/tmp/r must not name a host"],
       ["an S3 URL without a bucket", "s3:///db", "has no bucket"],
@@ -98,7 +114,9 @@ describe.skipIf(!built)(`bad input${needsBuild}`, () => {
       const file = configFile(`dbs:\n  - path: ${db()}\n    replicas:\n      - url: oss://bucket/db\n`);
       const r = await runCli(["replicate", "-config", file]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(new RegExp(`^error: ${file.replace(/[.]/g, "\\.")}:4:\\d+: dbs\\[0\\]\\.replicas\\[0\\]\\.url: replica scheme oss:// is not supported by sqlrep yet`));
+      expect(r.stderr).toMatch(
+        new RegExp(`^error: ${file.replace(/[.]/g, "\\.")}:4:\\d+: dbs\\[0\\]\\.replicas\\[0\\]\\.url: replica scheme oss:// is not supported by sqlrep yet`),
+      );
     });
   });
 
@@ -106,7 +124,9 @@ describe.skipIf(!built)(`bad input${needsBuild}`, () => {
     it("directory replica: a flipped byte in a middle LTX file", async () => {
       const { dir, url } = await replicated("corrupt-dir", (d) => `file://${join(d, "replica")}`);
       const level0 = join(dir, "replica", "ltx", "0");
-      const names = readdirSync(level0).filter((n) => n.endsWith(".ltx")).sort();
+      const names = readdirSync(level0)
+        .filter((n) => n.endsWith(".ltx"))
+        .sort();
       expect(names.length).toBeGreaterThanOrEqual(5);
       const victim = names[Math.floor(names.length / 2)]!;
       const bytes = readFileSync(join(level0, victim));
@@ -130,7 +150,9 @@ describe.skipIf(!built)(`bad input${needsBuild}`, () => {
     it("directory replica: a deleted middle LTX file is a gap, named by its TXIDs", async () => {
       const { dir, url } = await replicated("missing-dir", (d) => `file://${join(d, "replica")}`);
       const level0 = join(dir, "replica", "ltx", "0");
-      const names = readdirSync(level0).filter((n) => n.endsWith(".ltx")).sort();
+      const names = readdirSync(level0)
+        .filter((n) => n.endsWith(".ltx"))
+        .sort();
       expect(names.length).toBeGreaterThanOrEqual(5);
       const victim = names[Math.floor(names.length / 2)]!;
       rmSync(join(level0, victim));
@@ -183,7 +205,14 @@ describe.skipIf(!built)(`bad input${needsBuild}`, () => {
       conn.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)");
       conn.close();
       const file = configFile(
-        ["dbs:", `  - path: ${wal}`, `    replica: { path: ${tmp.join("mixed", "wal-replica")} }`, `  - path: ${journal}`, `    replica: { path: ${tmp.join("mixed", "journal-replica")} }`, ""].join("\n"),
+        [
+          "dbs:",
+          `  - path: ${wal}`,
+          `    replica: { path: ${tmp.join("mixed", "wal-replica")} }`,
+          `  - path: ${journal}`,
+          `    replica: { path: ${tmp.join("mixed", "journal-replica")} }`,
+          "",
+        ].join("\n"),
       );
       const r = await runCli(["replicate", "-config", file], { timeoutMs: 30_000 });
       console.log(`[non-WAL] ${r.stderr.trim()}`);

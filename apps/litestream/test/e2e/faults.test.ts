@@ -86,10 +86,13 @@ describe.skipIf(!built)(`S3 faults while replicating (E2E_FAULT_SEED=${SEED})${n
 
     // Phase B: every request fails (500: retried quickly by the client, then by the engine).
     proxy.setFaults({ failRate: 1, errorStatus: 500 });
-    const sawError = await waitFor(async () => {
-      const r = await liveReplica(port);
-      return r.lastError ? r : undefined;
-    }, { timeoutMs: 20_000, message: "no replica error in /status during the outage" });
+    const sawError = await waitFor(
+      async () => {
+        const r = await liveReplica(port);
+        return r.lastError ? r : undefined;
+      },
+      { timeoutMs: 20_000, message: "no replica error in /status during the outage" },
+    );
     await sleep(1500);
     const duringOutage = await liveReplica(port);
     expect(duringOutage.lagMs, "lag grows during the outage").toBeGreaterThan(0);
@@ -100,10 +103,13 @@ describe.skipIf(!built)(`S3 faults while replicating (E2E_FAULT_SEED=${SEED})${n
     await proc.waitForLine(/msg="(replica sync|snapshot uploaded)"/, 40_000, clearedAt);
     await sleep(1000);
     const writerLast = await writer.stop();
-    const caughtUp = await waitFor(async () => {
-      const r = await liveReplica(port);
-      return r.lagMs === 0 && !r.lastError ? r : undefined;
-    }, { timeoutMs: 40_000, message: "the replica did not catch up after the faults stopped" });
+    const caughtUp = await waitFor(
+      async () => {
+        const r = await liveReplica(port);
+        return r.lagMs === 0 && !r.lastError ? r : undefined;
+      },
+      { timeoutMs: 40_000, message: "the replica did not catch up after the faults stopped" },
+    );
 
     expect(proc.exitStatus, "replicate kept running through the faults").toBeUndefined();
     proc.signal("SIGTERM");

@@ -201,7 +201,12 @@ export function startReplicate(args: readonly string[], options: { env?: Record<
 
 /** Fails the test (softly: the rest still runs) if a process printed Node warnings. */
 export function expectNoWarnings(lines: readonly string[], what: string): void {
-  expect.soft(lines.filter((l) => /Warning:/.test(l)), `Node warnings printed by ${what}`).toEqual([]);
+  expect
+    .soft(
+      lines.filter((l) => /Warning:/.test(l)),
+      `Node warnings printed by ${what}`,
+    )
+    .toEqual([]);
 }
 
 /** A TXID as the CLI prints it (16 hex digits) → number. */
@@ -283,9 +288,19 @@ export async function restore(dir: string, url: string, options: { env?: Record<
   const what = `restore ${url} ${options.txid !== undefined ? `-txid ${options.txid}` : options.timestamp !== undefined ? `-timestamp ${new Date(options.timestamp).toISOString()}` : "(latest)"}`;
   expectQuietStderr(r.result.stderr, what);
   expect(r.result.code, `${what}: ${r.result.stderr}`).toBe(0);
-  const m = /^restored (\S+) from .*: TXID ([0-9a-f]{16}) \([^)]*\), [^,]+, (\d+) LTX files, (database checksum verified|database checksum not verified[^,]*), (integrity_check ok)\n$/.exec(r.result.stdout);
+  const m =
+    /^restored (\S+) from .*: TXID ([0-9a-f]{16}) \([^)]*\), [^,]+, (\d+) LTX files, (database checksum verified|database checksum not verified[^,]*), (integrity_check ok)\n$/.exec(
+      r.result.stdout,
+    );
   expect(m, `summary line: ${r.result.stdout}`).not.toBeNull();
-  return { output: r.output, txid: parseTxid(m![2]!), files: Number(m![3]), checksumVerified: m![4] === "database checksum verified", integrityOk: m![5] === "integrity_check ok", stdout: r.result.stdout };
+  return {
+    output: r.output,
+    txid: parseTxid(m![2]!),
+    files: Number(m![3]),
+    checksumVerified: m![4] === "database checksum verified",
+    integrityOk: m![5] === "integrity_check ok",
+    stdout: r.result.stdout,
+  };
 }
 
 const reported = new Set<string>();
@@ -304,7 +319,11 @@ function expectQuietStderr(stderr: string, what: string): void {
 }
 
 /** Runs a restore and returns the raw result (for the restores that must fail). */
-export async function runRestore(dir: string, url: string, options: { env?: Record<string, string>; txid?: number; timestamp?: number } = {}): Promise<{ output: string; result: RunResult }> {
+export async function runRestore(
+  dir: string,
+  url: string,
+  options: { env?: Record<string, string>; txid?: number; timestamp?: number } = {},
+): Promise<{ output: string; result: RunResult }> {
   const output = join(dir, `restored-${++outputs}.db`);
   const args = ["restore", "-integrity-check", "-o", output];
   if (options.txid !== undefined) args.push("-txid", options.txid.toString(16));
@@ -337,7 +356,9 @@ export function expectHistoryState(path: string, what: string): number {
   const expected = modelRows(k);
   if (rows.length !== expected.length || rows.some((r, i) => r.id !== expected[i]!.id || r.v !== expected[i]!.v || r.h !== expected[i]!.h)) {
     const first = rows.findIndex((r, i) => r.id !== expected[i]?.id || r.v !== expected[i]?.v || r.h !== expected[i]?.h);
-    expect.fail(`${what}: not the state after transaction ${k}: ${rows.length} rows, expected ${expected.length}; first difference at row index ${first} (id ${rows[first]?.id} vs ${expected[first]?.id})`);
+    expect.fail(
+      `${what}: not the state after transaction ${k}: ${rows.length} rows, expected ${expected.length}; first difference at row index ${first} (id ${rows[first]?.id} vs ${expected[first]?.id})`,
+    );
   }
   return k;
 }
@@ -351,7 +372,9 @@ export function replicaClient(url: string, s3?: S3Server): ReplicaClient {
   if (s3 === undefined) throw new Error(`${url} needs the S3 server`);
   // The SDK otherwise warns on every client that its 2027 releases need Node 22 (as the CLI does).
   process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] ??= "true";
-  const registry = new ReplicaRegistry([s3Backend]).register("s3", (spec) => createS3ReplicaClient(spec, { env: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey } }));
+  const registry = new ReplicaRegistry([s3Backend]).register("s3", (spec) =>
+    createS3ReplicaClient(spec, { env: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey } }),
+  );
   return registry.create(url);
 }
 

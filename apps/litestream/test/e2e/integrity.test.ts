@@ -74,55 +74,67 @@ async function oneDatabase(dir: string, db: string, url: string, extra: Record<s
 }
 
 describe.skipIf(!built)(`a database replaced or deleted under replicate${needsBuild}`, () => {
-  it.each(["file", "s3"] as const)("%s: replaced with another file (mv, WAL removed): a new lineage with a snapshot; restores are states of one file or the other, never a mix", async (kind) => {
-    const dir = `replaced-${kind}`;
-    const db = tmp.join(dir, "app.db");
-    copyDatabase(template, db);
-    const url = kind === "file" ? `file://${tmp.join(dir, "replica")}` : suite.s3.url(dir);
-    const env = s3Env(suite.s3);
-    const { config, port } = await oneDatabase(dir, db, url);
-    const proc = await startReplicate(["-config", config], { env, ready: "started" });
-    let writer = await Writer.start(db, { rate: 100, count: 45 });
-    expect((await writer.handle.exited).code).toBe(0);
-    // The replica's TXID once everything is uploaded (from /status: the log lines arrive through a pipe, later).
-    const before = (await waitFor(async () => {
-      const s = await live(port);
-      return s.replicas[0]!.lagMs === 0 && s.replicas[0]!.txid > 1 ? s : undefined;
-    }, { message: "caught up before the replacement" })).replicas[0]!.txid;
+  it.each(["file", "s3"] as const)(
+    "%s: replaced with another file (mv, WAL removed): a new lineage with a snapshot; restores are states of one file or the other, never a mix",
+    async (kind) => {
+      const dir = `replaced-${kind}`;
+      const db = tmp.join(dir, "app.db");
+      copyDatabase(template, db);
+      const url = kind === "file" ? `file://${tmp.join(dir, "replica")}` : suite.s3.url(dir);
+      const env = s3Env(suite.s3);
+      const { config, port } = await oneDatabase(dir, db, url);
+      const proc = await startReplicate(["-config", config], { env, ready: "started" });
+      let writer = await Writer.start(db, { rate: 100, count: 45 });
+      expect((await writer.handle.exited).code).toBe(0);
+      // The replica's TXID once everything is uploaded (from /status: the log lines arrive through a pipe, later).
+      const before = (
+        await waitFor(
+          async () => {
+            const s = await live(port);
+            return s.replicas[0]!.lagMs === 0 && s.replicas[0]!.txid > 1 ? s : undefined;
+          },
+          { message: "caught up before the replacement" },
+        )
+      ).replicas[0]!.txid;
 
-    // What the issue did: another database moved over the path, the old WAL and -shm removed.
-    const replacement = tmp.join(dir, "new.db");
-    copyFileSync(other, replacement);
-    renameSync(replacement, db);
-    rmSync(`${db}-wal`, { force: true });
-    rmSync(`${db}-shm`, { force: true });
-    writer = await Writer.start(db, { rate: 100, count: 30 });
-    const last = await writer.handle.exited.then(() => Number(/last=(\d+)/.exec(writer.handle.output().find((l) => l.startsWith("writer done"))!)![1]));
+      // What the issue did: another database moved over the path, the old WAL and -shm removed.
+      const replacement = tmp.join(dir, "new.db");
+      copyFileSync(other, replacement);
+      renameSync(replacement, db);
+      rmSync(`${db}-wal`, { force: true });
+      rmSync(`${db}-shm`, { force: true });
+      writer = await Writer.start(db, { rate: 100, count: 30 });
+      const last = await writer.handle.exited.then(() => Number(/last=(\d+)/.exec(writer.handle.output().find((l) => l.startsWith("writer done"))!)![1]));
 
-    await proc.waitForLine(/msg="database replaced"/, 15_000);
-    const status = await waitFor(async () => {
-      const s = await live(port);
-      return s.replicas[0]!.lagMs === 0 && s.replicas[0]!.txid > before && s.lastError ? s : undefined;
-    }, { timeoutMs: 20_000, message: "the new lineage replicated, with the replacement in /status" });
-    expect(status.state).toBe("replicating");
-    expect(status.lastError).toMatch(/replaced/);
-    expect(await metric(port, "litestream_db_lineage_total")).toBeGreaterThanOrEqual(1);
-    proc.signal("SIGTERM");
-    expect((await proc.exited).code).toBe(0);
+      await proc.waitForLine(/msg="database replaced"/, 15_000);
+      const status = await waitFor(
+        async () => {
+          const s = await live(port);
+          return s.replicas[0]!.lagMs === 0 && s.replicas[0]!.txid > before && s.lastError ? s : undefined;
+        },
+        { timeoutMs: 20_000, message: "the new lineage replicated, with the replacement in /status" },
+      );
+      expect(status.state).toBe("replicating");
+      expect(status.lastError).toMatch(/replaced/);
+      expect(await metric(port, "litestream_db_lineage_total")).toBeGreaterThanOrEqual(1);
+      proc.signal("SIGTERM");
+      expect((await proc.exited).code).toBe(0);
 
-    // The latest restore is the new file with every commit made to it…
-    const latest = await restore(tmp.join(dir), url, { env });
-    expect(latest.checksumVerified).toBe(true);
-    expect(expectHistoryState(latest.output, "latest restore")).toBe(last);
-    expect(last).toBeGreaterThan(400);
-    // …and the state before the replacement is still the old file, whole.
-    const earlier = await restore(tmp.join(dir), url, { env, txid: before });
-    expect(expectHistoryState(earlier.output, `restore -txid ${before}`)).toBe(145);
-    // The snapshot starting the new lineage is above every TXID of the old one.
-    const log = proc.output();
-    const snapshots = syncedLines(log).filter((s) => s.kind === "snapshot");
-    expect(snapshots.at(-1)!.txid).toBeGreaterThan(before);
-  }, 120_000);
+      // The latest restore is the new file with every commit made to it…
+      const latest = await restore(tmp.join(dir), url, { env });
+      expect(latest.checksumVerified).toBe(true);
+      expect(expectHistoryState(latest.output, "latest restore")).toBe(last);
+      expect(last).toBeGreaterThan(400);
+      // …and the state before the replacement is still the old file, whole.
+      const earlier = await restore(tmp.join(dir), url, { env, txid: before });
+      expect(expectHistoryState(earlier.output, `restore -txid ${before}`)).toBe(145);
+      // The snapshot starting the new lineage is above every TXID of the old one.
+      const log = proc.output();
+      const snapshots = syncedLines(log).filter((s) => s.kind === "snapshot");
+      expect(snapshots.at(-1)!.txid).toBeGreaterThan(before);
+    },
+    120_000,
+  );
 
   it("file: deleted and created again at the same path: a new lineage; deleted and not recreated: reported, nothing uploaded", async () => {
     const dir = "deleted";
@@ -137,10 +149,13 @@ describe.skipIf(!built)(`a database replaced or deleted under replicate${needsBu
 
     // Deleted: status says so, /metrics too, and no file is uploaded while it is gone.
     for (const suffix of ["", "-wal", "-shm"]) rmSync(db + suffix, { force: true });
-    const missing = await waitFor(async () => {
-      const s = await live(port);
-      return s.state === "missing" ? s : undefined;
-    }, { timeoutMs: 10_000, message: "state missing in /status" });
+    const missing = await waitFor(
+      async () => {
+        const s = await live(port);
+        return s.state === "missing" ? s : undefined;
+      },
+      { timeoutMs: 10_000, message: "state missing in /status" },
+    );
     expect(missing.lastError).toMatch(/was deleted/);
     expect(await metric(port, "litestream_db_missing")).toBe(1);
     await proc.waitForLine(/msg="database deleted"/, 5000);
@@ -151,10 +166,13 @@ describe.skipIf(!built)(`a database replaced or deleted under replicate${needsBu
     // Created again (an application starting over): replicated as a new lineage.
     writer = await Writer.start(db, { rate: 100, count: 25 });
     await writer.handle.exited;
-    const back = await waitFor(async () => {
-      const s = await live(port);
-      return s.state === "replicating" && s.replicas[0]!.txid > txidWhileMissing && s.replicas[0]!.lagMs === 0 ? s : undefined;
-    }, { timeoutMs: 20_000, message: "replicating again" });
+    const back = await waitFor(
+      async () => {
+        const s = await live(port);
+        return s.state === "replicating" && s.replicas[0]!.txid > txidWhileMissing && s.replicas[0]!.lagMs === 0 ? s : undefined;
+      },
+      { timeoutMs: 20_000, message: "replicating again" },
+    );
     expect(await metric(port, "litestream_db_missing")).toBe(0);
     proc.signal("SIGTERM");
     expect((await proc.exited).code).toBe(0);
@@ -174,10 +192,13 @@ describe.skipIf(!built)(`a database replaced or deleted under replicate${needsBu
     // cp over a live database: the same inode, other bytes (what "never cp into place" warns of).
     copyFileSync(other, db);
     await proc.waitForLine(/msg="the database changed under the replicator"|msg="database changed outside the replicated history"/, 10_000);
-    await waitFor(async () => {
-      const s = await live(port);
-      return s.replicas[0]!.txid > 1 && s.replicas[0]!.lagMs === 0 ? s : undefined;
-    }, { timeoutMs: 15_000, message: "the new lineage uploaded" });
+    await waitFor(
+      async () => {
+        const s = await live(port);
+        return s.replicas[0]!.txid > 1 && s.replicas[0]!.lagMs === 0 ? s : undefined;
+      },
+      { timeoutMs: 15_000, message: "the new lineage uploaded" },
+    );
     proc.signal("SIGTERM");
     await proc.exited;
     const latest = await restore(tmp.join(dir), url);
@@ -192,7 +213,9 @@ describe.skipIf(!built)(`two writers on one replica${needsBuild}`, () => {
     const first = await startReplicate([db, `file://${tmp.join("lock", "replica")}`], { ready: "started" });
     const second = await runCli(["replicate", db, `file://${tmp.join("lock", "replica-2")}`], { timeoutMs: 30_000 });
     expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(new RegExp(`error: ${db.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is already being replicated by process ${first.pid} on \\S+ \\(since [^)]+\\): one replicator per database`));
+    expect(second.stderr).toMatch(
+      new RegExp(`error: ${db.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is already being replicated by process ${first.pid} on \\S+ \\(since [^)]+\\): one replicator per database`),
+    );
     first.signal("SIGTERM");
     expect((await first.exited).code).toBe(0);
     // Once the first is gone (even by kill -9: the kernel drops the lock), another may start.
@@ -213,7 +236,9 @@ describe.skipIf(!built)(`two writers on one replica${needsBuild}`, () => {
     });
     const r = await runCli(["replicate", "-config", config]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/dbs\[1\]\.replicas\[0\]\.path: dbs\[1\]\.replicas\[0\] \("file" of \S+b\.db\) is the same replica location as dbs\[0\]\.replicas\[0\] \(replica "file" of \S+a\.db\)/);
+    expect(r.stderr).toMatch(
+      /dbs\[1\]\.replicas\[0\]\.path: dbs\[1\]\.replicas\[0\] \("file" of \S+b\.db\) is the same replica location as dbs\[0\]\.replicas\[0\] \(replica "file" of \S+a\.db\)/,
+    );
   });
 
   it("another database's replicate wrote to our replica path meanwhile: ours never continues its chain, it snapshots above it; every restore is one database's state", async () => {
@@ -288,15 +313,20 @@ describe.skipIf(!built)(`shutdown during an outage${needsBuild}`, () => {
     expect(took, "retried for the shutdown sync timeout").toBeGreaterThanOrEqual(2500);
     const stderr = proc.output().join("\n");
     if (!/error: 10 transactions/.test(stderr)) console.log(proc.output().slice(-15).join("\n"));
-    expect(stderr).toMatch(/error: 10 transactions \(\d+ TXIDs?\) of \S+app\.db did not reach replica "s3" within the shutdown sync timeout \(3s\): .*; they are kept in the local log and uploaded at the next start/);
+    expect(stderr).toMatch(
+      /error: 10 transactions \(\d+ TXIDs?\) of \S+app\.db did not reach replica "s3" within the shutdown sync timeout \(3s\): .*; they are kept in the local log and uploaded at the next start/,
+    );
 
     // Back up: the next start uploads what the last one could not, and nothing is lost.
     proxy.clear();
     proc = await startReplicate(["-config", config], { env, ready: "started" });
-    await waitFor(async () => {
-      const s = await live(port);
-      return s.replicas[0]!.lagMs === 0 && s.replicas[0]!.pendingTXIDs === 0 ? s : undefined;
-    }, { timeoutMs: 20_000, message: "the left-over transactions uploaded" });
+    await waitFor(
+      async () => {
+        const s = await live(port);
+        return s.replicas[0]!.lagMs === 0 && s.replicas[0]!.pendingTXIDs === 0 ? s : undefined;
+      },
+      { timeoutMs: 20_000, message: "the left-over transactions uploaded" },
+    );
     proc.signal("SIGTERM");
     expect((await proc.exited).code).toBe(0);
     const latest = await restore(tmp.join(dir), suite.s3.url(prefix), { env });
@@ -399,7 +429,10 @@ describe.skipIf(!built)(`the application's own checkpoints${needsBuild}`, () => 
     // Before the fix the engine held the write lock for seconds (uploads under it); copying
     // 100 MB under the lock alone takes far longer than these bounds on any disk here.
     expect(Math.max(...waits), "the longest a small commit waited").toBeLessThan(1000);
-    expect(checkpoints.some((l) => l.includes("mode=TRUNCATE")), "a TRUNCATE checkpoint ran").toBe(true);
+    expect(
+      checkpoints.some((l) => l.includes("mode=TRUNCATE")),
+      "a TRUNCATE checkpoint ran",
+    ).toBe(true);
     for (const ms of lockMs) expect(ms, "SQLite's write lock held by one of our checkpoints").toBeLessThan(500);
     proc.signal("SIGTERM");
     expect((await proc.exited).code).toBe(0);

@@ -65,5 +65,6 @@ while (!stopping && done < options.count) {
   }
 }
 db.close();
-if (checkpoints.count > 0) console.log(`checkpoints count=${checkpoints.count} busy=${checkpoints.busy} totalMs=${checkpoints.totalMs.toFixed(1)} maxMs=${checkpoints.maxMs.toFixed(1)}`);
+if (checkpoints.count > 0)
+  console.log(`checkpoints count=${checkpoints.count} busy=${checkpoints.busy} totalMs=${checkpoints.totalMs.toFixed(1)} maxMs=${checkpoints.maxMs.toFixed(1)}`);
 console.log(`writer done last=${i - 1} count=${done}`);

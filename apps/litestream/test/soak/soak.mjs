@@ -44,7 +44,14 @@ const check = (ok, what) => {
 
 const s3 = await startS3Server();
 const proxy = await startFaultProxy({ target: s3.endpoint, seed: 30 });
-const env = { LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId, LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey, AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", LITESTREAM_CONFIG: "/nonexistent", LOG_LEVEL: "" };
+const env = {
+  LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId,
+  LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey,
+  AWS_ACCESS_KEY_ID: "",
+  AWS_SECRET_ACCESS_KEY: "",
+  LITESTREAM_CONFIG: "/nonexistent",
+  LOG_LEVEL: "",
+};
 const db = tmp.join("app.db");
 const url = `s3://${s3.bucket}/soak?endpoint=${proxy.url}&region=${s3.region}&force-path-style=true`;
 const config = tmp.join("litestream.yml");
@@ -79,7 +86,11 @@ const downtimes = [];
 const commits = new Map();
 let writer;
 async function startWriter(options = {}) {
-  writer = await spawnProcess(process.execPath, [WRITER, db, JSON.stringify({ rate: 40, checkpointMode: "PASSIVE", ...options })], { name: "writer", ready: /^writer ready/, readyTimeoutMs: 20_000 });
+  writer = await spawnProcess(process.execPath, [WRITER, db, JSON.stringify({ rate: 40, checkpointMode: "PASSIVE", ...options })], {
+    name: "writer",
+    ready: /^writer ready/,
+    readyTimeoutMs: 20_000,
+  });
   return writer;
 }
 function record(line) {
@@ -186,9 +197,16 @@ for (let n = 1; n <= 20; n++) {
   const known = window === undefined ? T : window[0];
   const coarse = Date.now() - T > L0_RETENTION_MIN * 60_000;
   const slack = WINDOW_MS + (coarse ? L1_INTERVAL_S * 1000 : 0);
-  const mustHave = sorted.filter(([, c]) => c.returned < known - slack).map(([i]) => i).at(-1) ?? 0;
+  const mustHave =
+    sorted
+      .filter(([, c]) => c.returned < known - slack)
+      .map(([i]) => i)
+      .at(-1) ?? 0;
   const ok = k !== undefined && (k === 0 || (kCommit !== undefined && kCommit.started <= T + 1)) && k >= mustHave;
-  check(ok, `restore at T+${((T - started) / 1000).toFixed(0)}s${window ? " (replicate was down)" : ""}${coarse ? ` (older than l0-retention: to a level-1 interval)` : ""} → k=${k} (must include ${mustHave}; k began ${kCommit ? (kCommit.started - T).toFixed(0) : "?"} ms after T)`);
+  check(
+    ok,
+    `restore at T+${((T - started) / 1000).toFixed(0)}s${window ? " (replicate was down)" : ""}${coarse ? ` (older than l0-retention: to a level-1 interval)` : ""} → k=${k} (must include ${mustHave}; k began ${kCommit ? (kCommit.started - T).toFixed(0) : "?"} ms after T)`,
+  );
 }
 
 await stopAllProcesses();
@@ -217,6 +235,8 @@ function historyState(path) {
 async function runCli(args) {
   const { execFile } = await import("node:child_process");
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 300_000 }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }));
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 300_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
+    );
   });
 }

@@ -182,7 +182,10 @@ export class Host {
   }
 
   /** Runs a command; resolves with the answer (ok or error). */
-  async call(cmd: Record<string, unknown>, timeoutMs = 30_000): Promise<{ ok: boolean; rows?: unknown[][]; value?: unknown; result?: unknown; error?: { code: string; message: string } }> {
+  async call(
+    cmd: Record<string, unknown>,
+    timeoutMs = 30_000,
+  ): Promise<{ ok: boolean; rows?: unknown[][]; value?: unknown; result?: unknown; error?: { code: string; message: string } }> {
     const id = ++this.next;
     const from = this.handle.output().length;
     this.handle.stdin!.write(`${JSON.stringify({ id, raw: true, ...cmd })}\n`);

@@ -26,9 +26,20 @@ function run(cmd) {
       return {};
     }
     case "all":
-      return { rows: dbs.get(cmd.db ?? "main").prepare(cmd.sql).raw(Boolean(cmd.raw)).all(...(cmd.params ?? [])) };
+      return {
+        rows: dbs
+          .get(cmd.db ?? "main")
+          .prepare(cmd.sql)
+          .raw(Boolean(cmd.raw))
+          .all(...(cmd.params ?? [])),
+      };
     case "run":
-      return { result: dbs.get(cmd.db ?? "main").prepare(cmd.sql).run(...(cmd.params ?? [])) };
+      return {
+        result: dbs
+          .get(cmd.db ?? "main")
+          .prepare(cmd.sql)
+          .run(...(cmd.params ?? [])),
+      };
     case "exec":
       dbs.get(cmd.db ?? "main").exec(cmd.sql);
       return {};

@@ -1,16 +1,6 @@
 /** Test helpers that check a replica independently of the engine: its level-0 chain and checksums, a restore of its latest state, queries on images. */
 import Database from "better-sqlite3";
-import {
-  applyLtx,
-  databaseChecksum,
-  decodeHeader,
-  decodeTrailer,
-  formatTxid,
-  HEADER_SIZE,
-  MemoryPageStore,
-  TRAILER_SIZE,
-  type LtxHeader,
-} from "@sqlrep/ltx";
+import { applyLtx, databaseChecksum, decodeHeader, decodeTrailer, formatTxid, HEADER_SIZE, MemoryPageStore, TRAILER_SIZE, type LtxHeader } from "@sqlrep/ltx";
 import { SNAPSHOT_LEVEL, type LtxFileInfo, type ReplicaClient } from "@sqlrep/replica";
 
 /** A replica file with its header and post-apply checksum. */

@@ -78,7 +78,11 @@ export const routes: Readonly<Record<string, Route>> = {
       async run(ctx) {
         const role = requirePrimary(ctx);
         const grant = await role.halt(name(ctx), haltId(ctx, "id"), ctx.signal);
-        sendJSON(ctx.res, 200, { id: grant.id, pos: { TXID: formatTxid(grant.position.txid), PostApplyChecksum: formatChecksum(grant.position.checksum) }, expires: new Date(grant.expires).toISOString() });
+        sendJSON(ctx.res, 200, {
+          id: grant.id,
+          pos: { TXID: formatTxid(grant.position.txid), PostApplyChecksum: formatChecksum(grant.position.checksum) },
+          expires: new Date(grant.expires).toISOString(),
+        });
       },
     },
     DELETE: {
@@ -158,7 +162,8 @@ export const routes: Readonly<Record<string, Route>> = {
         const db = ctx.node.store.require(name(ctx));
         const from = Number(ctx.url.searchParams.get("from") ?? "1");
         const to = Number(ctx.url.searchParams.get("to") ?? String(db.position.txid));
-        if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 1 || to < from || to - from > 65_536) throw new ClusterError("invalid-argument", `from=${from} to=${to}: a range of at most 65,536 TXIDs`);
+        if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 1 || to < from || to - from > 65_536)
+          throw new ClusterError("invalid-argument", `from=${from} to=${to}: a range of at most 65,536 TXIDs`);
         const checksums: Record<string, string> = {};
         for (let txid = from; txid <= Math.min(to, db.position.txid); txid++) {
           const sum = db.checksumAt(txid);
@@ -175,7 +180,7 @@ export const routes: Readonly<Record<string, Route>> = {
         const { node, res } = ctx;
         res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-store" });
         const line = (obj: unknown) => `${JSON.stringify(obj)}\n`;
-        res.write(line({ type: "init", data: { isPrimary: node.isPrimary, hostname: node.isPrimary ? node.leaser.hostname : node.primaryHostname() ?? undefined } }));
+        res.write(line({ type: "init", data: { isPrimary: node.isPrimary, hostname: node.isPrimary ? node.leaser.hostname : (node.primaryHostname() ?? undefined) } }));
         let backlog = 0;
         res.on("drain", () => (backlog = 0));
         await new Promise<void>((resolve) => {

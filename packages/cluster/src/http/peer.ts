@@ -62,9 +62,7 @@ export function openPeerRequest(baseURL: string, identity: PeerIdentity, options
     const fail = (err: unknown) => {
       clearTimeout(timer);
       reject(
-        err instanceof ClusterError
-          ? err
-          : new ClusterError("unavailable", `${options.method} ${url.href} failed: ${(err as Error).message}`, { cause: err, retryable: true }),
+        err instanceof ClusterError ? err : new ClusterError("unavailable", `${options.method} ${url.href} failed: ${(err as Error).message}`, { cause: err, retryable: true }),
       );
     };
     const req = request(url, { method: options.method, headers, agent: false, signal: options.signal }, (res) => {

@@ -39,4 +39,3 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Uin
   const buf = Buffer.concat(chunks);
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
-

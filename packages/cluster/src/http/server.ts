@@ -100,7 +100,10 @@ async function handle(node: ClusterNode, req: IncomingMessage, res: ServerRespon
       if (peer === node.nodeId) throw new ClusterError("self-connection", `a request from this node to itself (node ID ${peer}): check lease.advertise-url`);
       const peerCluster = header(req.headers[HEADER_CLUSTER_ID]);
       if (peerCluster !== undefined && clusterId !== undefined && peerCluster !== clusterId) {
-        throw new ClusterError("cluster-id-mismatch", `node ${peer ?? "?"} belongs to cluster ${peerCluster}, this node to cluster ${clusterId}: refusing a node of another cluster`);
+        throw new ClusterError(
+          "cluster-id-mismatch",
+          `node ${peer ?? "?"} belongs to cluster ${peerCluster}, this node to cluster ${clusterId}: refusing a node of another cluster`,
+        );
       }
     }
     const client = new AbortController();

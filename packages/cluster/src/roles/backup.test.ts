@@ -101,7 +101,10 @@ describe.skipIf(!etcdAvailable())(`the cluster's backup across a failover${etcdA
       console.log(`backup: litestream restore not run (skipped: ${LITESTREAM} is not built)`);
       return;
     }
-    const cli = await spawnProcess(process.execPath, [LITESTREAM, "restore", "-o", tmp.join("cli.db"), `${backupURL}/${DB}`], { name: "litestream-restore", env: { LOG_LEVEL: "" } });
+    const cli = await spawnProcess(process.execPath, [LITESTREAM, "restore", "-o", tmp.join("cli.db"), `${backupURL}/${DB}`], {
+      name: "litestream-restore",
+      env: { LOG_LEVEL: "" },
+    });
     const exit = await cli.exited;
     expect(exit.code, cli.output().join("\n")).toBe(0);
     expect(fileSum(tmp.join("cli.db"))).toBe(after.checksum);

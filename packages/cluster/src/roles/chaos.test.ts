@@ -70,7 +70,8 @@ async function converge(cluster: ProcessCluster, timeoutMs: number): Promise<Nod
     const primaries = states.filter((s) => s.isPrimary);
     const dbs = states.map((s) => s.databases[DB]);
     const first = dbs[0];
-    const agreed = first !== undefined && dbs.every((d) => d !== undefined && d.txid === first.txid && d.checksum === first.checksum && d.fileChecksum === d.checksum && d.failed === undefined);
+    const agreed =
+      first !== undefined && dbs.every((d) => d !== undefined && d.txid === first.txid && d.checksum === first.checksum && d.fileChecksum === d.checksum && d.failed === undefined);
     if (primaries.length === 1 && states.length === cluster.nodes.length && agreed && states.every((s) => s.ready)) return states;
     last = JSON.stringify(states.map((s) => ({ n: s.name, p: s.isPrimary, r: s.ready, db: s.databases[DB] })));
     if (Date.now() > deadline) throw new Error(`no convergence within ${timeoutMs} ms: ${last}`);
@@ -106,66 +107,72 @@ describe.skipIf(!etcdAvailable())(`seeded fault trials on three node processes w
     tmp.remove();
   }, 60_000);
 
-  it(`${TRIALS} trials (seed ${SEED}): every state served was committed, every node converges, nothing a primary committed is lost without a trace`, async () => {
-    const random = prng(SEED);
-    const writer = new ChaosWriter(cluster);
-    writer.start();
-    const done: string[] = [];
-    try {
-      while (writer.acks === 0) await sleep(20);
-      await writer.stop();
-      await converge(cluster, 20_000);
-      for (let trial = 0; trial < TRIALS; trial++) {
-        writer.start();
-        const started = performance.now();
-        await sleep(50 + random() * 300);
-        const p = await primaryIndex(cluster);
-        const kind = Math.floor(random() * 5);
-        const replica = [0, 1, 2].filter((i) => i !== p)[Math.floor(random() * 2)]!;
-        if (kind === 0 && p >= 0) {
-          await cluster.kill(p);
-          await sleep(random() * 800);
-          await cluster.spawn(p);
-          done.push(`kill -9 primary node${p}`);
-        } else if (kind === 1) {
-          await cluster.kill(replica);
-          await sleep(random() * 800);
-          await cluster.spawn(replica);
-          done.push(`kill -9 replica node${replica}`);
-        } else if (kind === 2 && p >= 0) {
-          // Sometimes healed before the lease lapses, sometimes after another took it.
-          cluster.partition(p, { peers: true, lease: true });
-          await sleep(TTL * (0.5 + random()));
-          cluster.heal(p);
-          done.push(`partition primary node${p} from peers and etcd`);
-        } else if (kind === 3 && p >= 0) {
-          cluster.partition(p, { lease: true });
-          await sleep(TTL * (0.5 + random()));
-          cluster.heal(p);
-          done.push(`partition primary node${p} from etcd`);
-        } else {
-          const target = Math.floor(random() * 3);
-          cluster.partition(target, { peers: true });
-          await sleep(200 + random() * 800);
-          cluster.heal(target);
-          done.push(`partition ${target === p ? "primary" : "replica"} node${target} from its peers`);
-        }
-        const acted = performance.now();
+  it(
+    `${TRIALS} trials (seed ${SEED}): every state served was committed, every node converges, nothing a primary committed is lost without a trace`,
+    async () => {
+      const random = prng(SEED);
+      const writer = new ChaosWriter(cluster);
+      writer.start();
+      const done: string[] = [];
+      try {
+        while (writer.acks === 0) await sleep(20);
         await writer.stop();
-        await converge(cluster, 30_000);
-        done[done.length - 1] += ` (${Math.round(acted - started)} + ${Math.round(performance.now() - acted)} ms)`;
+        await converge(cluster, 20_000);
+        for (let trial = 0; trial < TRIALS; trial++) {
+          writer.start();
+          const started = performance.now();
+          await sleep(50 + random() * 300);
+          const p = await primaryIndex(cluster);
+          const kind = Math.floor(random() * 5);
+          const replica = [0, 1, 2].filter((i) => i !== p)[Math.floor(random() * 2)]!;
+          if (kind === 0 && p >= 0) {
+            await cluster.kill(p);
+            await sleep(random() * 800);
+            await cluster.spawn(p);
+            done.push(`kill -9 primary node${p}`);
+          } else if (kind === 1) {
+            await cluster.kill(replica);
+            await sleep(random() * 800);
+            await cluster.spawn(replica);
+            done.push(`kill -9 replica node${replica}`);
+          } else if (kind === 2 && p >= 0) {
+            // Sometimes healed before the lease lapses, sometimes after another took it.
+            cluster.partition(p, { peers: true, lease: true });
+            await sleep(TTL * (0.5 + random()));
+            cluster.heal(p);
+            done.push(`partition primary node${p} from peers and etcd`);
+          } else if (kind === 3 && p >= 0) {
+            cluster.partition(p, { lease: true });
+            await sleep(TTL * (0.5 + random()));
+            cluster.heal(p);
+            done.push(`partition primary node${p} from etcd`);
+          } else {
+            const target = Math.floor(random() * 3);
+            cluster.partition(target, { peers: true });
+            await sleep(200 + random() * 800);
+            cluster.heal(target);
+            done.push(`partition ${target === p ? "primary" : "replica"} node${target} from its peers`);
+          }
+          const acted = performance.now();
+          await writer.stop();
+          await converge(cluster, 30_000);
+          done[done.length - 1] += ` (${Math.round(acted - started)} + ${Math.round(performance.now() - acted)} ms)`;
+        }
+      } finally {
+        await writer.stop();
       }
-    } finally {
-      await writer.stop();
-    }
-    const states = await converge(cluster, 30_000);
-    const primary = await primaryIndex(cluster);
-    const final = states[0]!.databases[DB]!;
-    const report = checkInvariants(cluster, DB, final, await finalHistory(cluster, primary, final.txid));
-    console.log(`chaos: ${TRIALS} trials, seed ${SEED}: ${done.join("; ")}`);
-    console.log(`chaos: ${writer.acks} commits acknowledged, final TXID ${final.txid}; ${report.counts.replicaStates} replica states and ${report.counts.primaryStates} primary states checked; ${report.counts.notInFinal} committed states not in the final history, ${report.counts.divergedKept} of them kept in diverged/`);
-    expect(report.violations).toEqual([]);
-    expect(writer.acks).toBeGreaterThan(TRIALS);
-    expect(report.counts.replicaStates).toBeGreaterThan(writer.acks);
-  }, Math.max(120_000, TRIALS * 40_000));
+      const states = await converge(cluster, 30_000);
+      const primary = await primaryIndex(cluster);
+      const final = states[0]!.databases[DB]!;
+      const report = checkInvariants(cluster, DB, final, await finalHistory(cluster, primary, final.txid));
+      console.log(`chaos: ${TRIALS} trials, seed ${SEED}: ${done.join("; ")}`);
+      console.log(
+        `chaos: ${writer.acks} commits acknowledged, final TXID ${final.txid}; ${report.counts.replicaStates} replica states and ${report.counts.primaryStates} primary states checked; ${report.counts.notInFinal} committed states not in the final history, ${report.counts.divergedKept} of them kept in diverged/`,
+      );
+      expect(report.violations).toEqual([]);
+      expect(writer.acks).toBeGreaterThan(TRIALS);
+      expect(report.counts.replicaStates).toBeGreaterThan(writer.acks);
+    },
+    Math.max(120_000, TRIALS * 40_000),
+  );
 });

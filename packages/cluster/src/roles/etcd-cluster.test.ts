@@ -24,7 +24,15 @@ describe.skipIf(!etcdAvailable())(`three candidates on etcd${etcdAvailable() ? "
   async function cluster(n: number, prefix: string, ttl = 5000): Promise<TestNode[]> {
     const lease = { endpoints: etcd.endpoints, key: `/litefs/test-${key++}`, ttl };
     const nodes: TestNode[] = [];
-    for (let i = 0; i < n; i++) nodes.push(await startTestNode({ dataDir: tmp.join(`${prefix}-${i}`), hostname: `${prefix}-${i}`, leaser: (id) => openEtcdLeaser(lease, id), logger: process.env.DEBUG_CLUSTER ? printLogger(`${prefix}-${i}`) : undefined }));
+    for (let i = 0; i < n; i++)
+      nodes.push(
+        await startTestNode({
+          dataDir: tmp.join(`${prefix}-${i}`),
+          hostname: `${prefix}-${i}`,
+          leaser: (id) => openEtcdLeaser(lease, id),
+          logger: process.env.DEBUG_CLUSTER ? printLogger(`${prefix}-${i}`) : undefined,
+        }),
+      );
     await waitFor(() => nodes.filter((t) => t.node.isPrimary).length === 1, { timeoutMs: 10_000 });
     await Promise.all(nodes.map((t) => t.node.whenReady));
     return nodes;
@@ -63,7 +71,9 @@ describe.skipIf(!etcdAvailable())(`three candidates on etcd${etcdAvailable() ? "
     const txids = report.acks.map((a) => a.position.txid);
     expect(txids).toEqual([...txids].sort((a, b) => a - b));
     expect(new Set(txids).size).toBe(txids.length);
-    console.log(`handoff: promote() took ${promotedMs.toFixed(1)} ms; longest write gap ${report.maxGap.ms.toFixed(1)} ms over ${report.acks.length} commits (${report.refusals} refusals)`);
+    console.log(
+      `handoff: promote() took ${promotedMs.toFixed(1)} ms; longest write gap ${report.maxGap.ms.toFixed(1)} ms over ${report.acks.length} commits (${report.refusals} refusals)`,
+    );
     for (const t of nodes) await t.close();
   }, 60_000);
 

@@ -25,7 +25,8 @@ afterAll(async () => {
 
 /** A logger keeping every line (to find what a node said about a fault). */
 function keepingLogger(lines: string[]): Logger {
-  const line = (level: string) => (message: string, fields?: Record<string, unknown>) => void lines.push(`${level} ${message} ${JSON.stringify(fields ?? {}, (_, v) => (typeof v === "bigint" ? v.toString(16) : v))}`);
+  const line = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+    void lines.push(`${level} ${message} ${JSON.stringify(fields ?? {}, (_, v) => (typeof v === "bigint" ? v.toString(16) : v))}`);
   return { debug: () => undefined, info: line("info"), warn: line("warn"), error: line("error") };
 }
 
@@ -131,7 +132,7 @@ describe("single faults on a static-lease pair", () => {
     const b = await replicaNode("wire-b", proxy.url, events, { logger: keepingLogger(lines) });
     await waitFor(same(a, b), { timeoutMs: 10_000 });
     proxy.corruptNext(); // the next block of stream bytes large enough to hold a page
-    for (let v = 2; v <= 30; v++) await a.node.commit(DB, pages([v % 20 + 1], v), 20);
+    for (let v = 2; v <= 30; v++) await a.node.commit(DB, pages([(v % 20) + 1], v), 20);
     await waitFor(same(a, b), { timeoutMs: 15_000 });
     expect(proxy.corrupted).toBe(1);
     const said = lines.filter((l) => /checksum|corrupt|CRC|protocol/i.test(l));

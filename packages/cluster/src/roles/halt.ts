@@ -43,7 +43,8 @@ export class HaltTable {
         return hold.expires;
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw new ClusterError("halt", `${name}: the halt lock is held by ${hold.id} (expires in ${Math.max(0, hold.expires - Date.now())} ms)`, { db: name, retryable: true });
+      if (left <= 0)
+        throw new ClusterError("halt", `${name}: the halt lock is held by ${hold.id} (expires in ${Math.max(0, hold.expires - Date.now())} ms)`, { db: name, retryable: true });
       await Promise.race([hold.released, sleep(left, signal)]);
       if (signal?.aborted) throw new ClusterError("aborted", `${name}: waiting for the halt lock aborted`, { db: name });
     }
@@ -64,7 +65,8 @@ export class HaltTable {
   /** Throws `ClusterError("halt")` unless `id` holds `name`'s halt. */
   check(name: string, id: string): void {
     const hold = this.holds.get(name);
-    if (hold?.id !== id) throw new ClusterError("halt", `${name}: halt lock ${id} is not held${hold === undefined ? " (expired or released)" : ` (held by ${hold.id})`}`, { db: name });
+    if (hold?.id !== id)
+      throw new ClusterError("halt", `${name}: halt lock ${id} is not held${hold === undefined ? " (expired or released)" : ` (held by ${hold.id})`}`, { db: name });
   }
 
   /** Releases `name`'s halt if `id` holds it. */

@@ -190,10 +190,14 @@ export class ClusterNode {
       return db.commit(pages, commit, { ...options, guard: role.guard, epoch: role.epoch });
     }
     if (this.halts.holds(name)) return this.halts.commit(name, pages, commit, options);
-    throw new ClusterError(role === undefined ? "read-only" : "not-primary", `${name} is read-only on this node: it is a replica${this.followed === undefined ? "" : ` of ${this.followed.hostname}`}; write on the primary or take the halt lock`, {
-      db: name,
-      retryable: true,
-    });
+    throw new ClusterError(
+      role === undefined ? "read-only" : "not-primary",
+      `${name} is read-only on this node: it is a replica${this.followed === undefined ? "" : ` of ${this.followed.hostname}`}; write on the primary or take the halt lock`,
+      {
+        db: name,
+        retryable: true,
+      },
+    );
   }
 
   /** Creates an empty database (TXID 0) on the primary. */
@@ -424,7 +428,10 @@ export class ClusterNode {
     if (id === undefined) return;
     const local = this.store.dataDir.clusterId;
     if (local !== undefined && local !== id) {
-      throw new ClusterError("cluster-id-mismatch", `primary ${primary.hostname} (${primary.advertiseURL}, node ${primaryNodeId}) belongs to cluster ${id}, this node to cluster ${local}: refusing to replicate across clusters`);
+      throw new ClusterError(
+        "cluster-id-mismatch",
+        `primary ${primary.hostname} (${primary.advertiseURL}, node ${primaryNodeId}) belongs to cluster ${id}, this node to cluster ${local}: refusing to replicate across clusters`,
+      );
     }
     if (local === undefined) this.store.dataDir.setClusterId(id);
   }

@@ -114,7 +114,8 @@ export class PrimaryRole {
       filter,
     );
     // One stream per replica: an older one of the same node is dead or dying (the replica reconnected).
-    for (const [old, c] of this.sessions) if (old.replicaNodeId === replicaNodeId && old !== this.handoffSession) c.abort(new ClusterError("aborted", `node ${replicaNodeId} opened a new stream`));
+    for (const [old, c] of this.sessions)
+      if (old.replicaNodeId === replicaNodeId && old !== this.handoffSession) c.abort(new ClusterError("aborted", `node ${replicaNodeId} opened a new stream`));
     const controller = new AbortController();
     this.sessions.set(session, controller);
     const onAbort = () => controller.abort(signal.reason);
@@ -153,7 +154,8 @@ export class PrimaryRole {
       for (const name of this.context.store.databases()) await this.context.store.get(name)?.exclusive(() => undefined);
       const ticket = await this.lease.handoff(nodeId);
       const delivered = await session.handoff(ticket.leaseId);
-      if (!delivered) throw new ClusterError("handoff", `the handoff frame could not be sent to node ${nodeId}; its lease expires in ${this.lease.ttlMs} ms and another node is elected`);
+      if (!delivered)
+        throw new ClusterError("handoff", `the handoff frame could not be sent to node ${nodeId}; its lease expires in ${this.lease.ttlMs} ms and another node is elected`);
       this.context.logger.info("lease handed off", { to: nodeId, ms: Math.round(performance.now() - started) });
     } catch (err) {
       if (!this.lease.signal.aborted) {
@@ -192,7 +194,12 @@ export class PrimaryRole {
       if (h.minTXID > 1 && h.preApplyChecksum !== db.position.checksum) {
         throw new ClusterError("position-mismatch", `${name}: forwarded LTX ${formatTxid(h.minTXID)} does not continue TXID ${formatTxid(db.position.txid)}`, { db: name });
       }
-      return db.commitNow(ltx.pages, h.commit, { guard: this.guard, epoch: this.epoch, timestamp: h.timestamp, expect: { txid: h.minTXID, checksum: ltx.trailer.postApplyChecksum } });
+      return db.commitNow(ltx.pages, h.commit, {
+        guard: this.guard,
+        epoch: this.epoch,
+        timestamp: h.timestamp,
+        expect: { txid: h.minTXID, checksum: ltx.trailer.postApplyChecksum },
+      });
     });
   }
 

@@ -50,10 +50,16 @@ export class ReplicaHalts {
   async halt(name: string, signal?: AbortSignal): Promise<void> {
     if (this.held.has(name)) throw new ClusterError("halt", `${name}: this node already holds its halt lock`, { db: name });
     const primary = this.node.followedPrimary;
-    if (primary === undefined || this.node.primaryHostname() === null) throw new ClusterError("unavailable", `${name}: no primary connected to take the halt lock from`, { db: name, retryable: true });
+    if (primary === undefined || this.node.primaryHostname() === null)
+      throw new ClusterError("unavailable", `${name}: no primary connected to take the halt lock from`, { db: name, retryable: true });
     const id = haltId();
     const res = await peerRequest(primary.advertiseURL, this.node.identity, { method: "POST", path: `/halt?name=${encodeURIComponent(name)}&id=${id}`, signal, timeoutMs: 15_000 });
-    if (res.status !== 200) throw new ClusterError("halt", `${name}: ${primary.advertiseURL} refused the halt lock: HTTP ${res.status}: ${answerText(res)}`, { db: name, status: res.status, retryable: true });
+    if (res.status !== 200)
+      throw new ClusterError("halt", `${name}: ${primary.advertiseURL} refused the halt lock: HTTP ${res.status}: ${answerText(res)}`, {
+        db: name,
+        status: res.status,
+        retryable: true,
+      });
     const json = JSON.parse(Buffer.from(res.body).toString("utf8")) as { pos: { TXID: string; PostApplyChecksum: string } };
     const target = { txid: Number.parseInt(json.pos.TXID, 16), checksum: parseChecksum(json.pos.PostApplyChecksum) ?? 0n };
     this.held.set(name, { id, url: primary.advertiseURL });
@@ -72,9 +78,18 @@ export class ReplicaHalts {
     const db = this.node.store.get(name) ?? (await this.node.store.create(name));
     return db.exclusive(async () => {
       const tx = db.encodeTransaction(pages, commit, options.timestamp);
-      const res = await peerRequest(held.url, this.node.identity, { method: "POST", path: `/tx?name=${encodeURIComponent(name)}&lockID=${held.id}`, body: tx.bytes, timeoutMs: 15_000 });
+      const res = await peerRequest(held.url, this.node.identity, {
+        method: "POST",
+        path: `/tx?name=${encodeURIComponent(name)}&lockID=${held.id}`,
+        body: tx.bytes,
+        timeoutMs: 15_000,
+      });
       if (res.status !== 200) {
-        throw new ClusterError(res.status === 409 ? "halt" : "unavailable", `${name}: the primary refused forwarded transaction ${formatTxid(tx.txid)}: HTTP ${res.status}: ${answerText(res)}`, { db: name, status: res.status });
+        throw new ClusterError(
+          res.status === 409 ? "halt" : "unavailable",
+          `${name}: the primary refused forwarded transaction ${formatTxid(tx.txid)}: HTTP ${res.status}: ${answerText(res)}`,
+          { db: name, status: res.status },
+        );
       }
       return db.commitNow(pages, commit, { ...options, expect: { txid: tx.txid, checksum: tx.checksum } });
     });
@@ -85,10 +100,12 @@ export class ReplicaHalts {
     const held = this.held.get(name);
     if (held === undefined) return;
     this.held.delete(name);
-    const res = await peerRequest(held.url, this.node.identity, { method: "DELETE", path: `/halt?name=${encodeURIComponent(name)}&id=${held.id}`, timeoutMs: 5_000 }).catch((err: unknown) => {
-      this.node.logger.warn("could not release the halt lock on the primary (it expires by itself)", { db: name, error: describeError(err) });
-      return undefined;
-    });
+    const res = await peerRequest(held.url, this.node.identity, { method: "DELETE", path: `/halt?name=${encodeURIComponent(name)}&id=${held.id}`, timeoutMs: 5_000 }).catch(
+      (err: unknown) => {
+        this.node.logger.warn("could not release the halt lock on the primary (it expires by itself)", { db: name, error: describeError(err) });
+        return undefined;
+      },
+    );
     if (res !== undefined && res.status !== 200) this.node.logger.warn("the primary did not release the halt lock", { db: name, status: res.status });
   }
 
@@ -105,7 +122,8 @@ export class ReplicaHalts {
       if (pos.txid > target.txid || (pos.txid === target.txid && pos.checksum !== target.checksum)) {
         throw new ClusterError("halt", `${name}: this replica is at TXID ${formatTxid(pos.txid)}, not at the primary's halted position ${formatTxid(target.txid)}`, { db: name });
       }
-      if (Date.now() > deadline) throw new ClusterError("halt", `${name}: did not reach the primary's position TXID ${formatTxid(target.txid)} within ${CATCH_UP_MS} ms`, { db: name, retryable: true });
+      if (Date.now() > deadline)
+        throw new ClusterError("halt", `${name}: did not reach the primary's position TXID ${formatTxid(target.txid)} within ${CATCH_UP_MS} ms`, { db: name, retryable: true });
       if (signal?.aborted) throw new ClusterError("aborted", `${name}: halt aborted`, { db: name });
       await new Promise((r) => setTimeout(r, 1));
     }

@@ -16,7 +16,13 @@ beforeAll(async () => {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   primary = await startTestNode({ dataDir: tmp.join("a"), hostname: "node-a", port, authToken: TOKEN, leaser: (id) => createStaticLeaser({ ...id, candidate: true }) });
-  replica = await startTestNode({ dataDir: tmp.join("b"), hostname: "node-b", authToken: TOKEN, candidate: false, leaser: () => createStaticLeaser({ hostname: "node-a", advertiseURL: url, candidate: false }) });
+  replica = await startTestNode({
+    dataDir: tmp.join("b"),
+    hostname: "node-b",
+    authToken: TOKEN,
+    candidate: false,
+    leaser: () => createStaticLeaser({ hostname: "node-a", advertiseURL: url, candidate: false }),
+  });
   await primary.node.whenReady;
   await replica.node.whenReady;
 }, 30_000);
@@ -39,7 +45,10 @@ describe("static lease: a primary and a replica", () => {
     model.apply(allPages(30, 1), 30);
     await primary.node.commit("app.db", allPages(30, 1), 30);
     for (let v = 2; v <= 40; v++) {
-      const tx = pages([v % 30 + 1, (v * 7) % 30 + 1].sort((x, y) => x - y).filter((p, i, a) => a.indexOf(p) === i), v);
+      const tx = pages(
+        [(v % 30) + 1, ((v * 7) % 30) + 1].sort((x, y) => x - y).filter((p, i, a) => a.indexOf(p) === i),
+        v,
+      );
       model.apply(tx, 30);
       await primary.node.commit("app.db", tx, 30);
     }
@@ -68,7 +77,15 @@ describe("static lease: a primary and a replica", () => {
     expect(metrics).toMatch(/litefs_db_txid\{db="app.db"\} \d+/);
     expect(metrics).toMatch(/litefs_subscriber_count 1/);
     const before = primary.store.get("app.db")!.position;
-    for (const [path, method] of [["/stream", "POST"], ["/halt?name=app.db&id=1", "POST"], ["/tx?name=app.db&lockID=1", "POST"], ["/import?name=app.db", "POST"], ["/promote", "POST"], ["/handoff?nodeID=0000000000000000", "POST"], ["/checksums?name=app.db", "GET"]] as const) {
+    for (const [path, method] of [
+      ["/stream", "POST"],
+      ["/halt?name=app.db&id=1", "POST"],
+      ["/tx?name=app.db&lockID=1", "POST"],
+      ["/import?name=app.db", "POST"],
+      ["/promote", "POST"],
+      ["/handoff?nodeID=0000000000000000", "POST"],
+      ["/checksums?name=app.db", "GET"],
+    ] as const) {
       const r = await fetch(`${primary.url}${path}`, { method, headers: { authorization: "Bearer wrong" }, body: method === "POST" ? new Uint8Array(8) : undefined });
       expect(r.status, path).toBe(401);
       const r2 = await fetch(`${primary.url}${path}`, { method, body: method === "POST" ? new Uint8Array(8) : undefined });

@@ -105,7 +105,7 @@ export class ChecksumTable {
 
   /** The database checksum after pages `sums` (ascending) and size `commit`, without changing anything. */
   preview(sums: readonly PageSum[], commit: number): bigint {
-    let xor = (BigInt(this.xorHi) * HI + BigInt(this.xorLo));
+    let xor = BigInt(this.xorHi) * HI + BigInt(this.xorLo);
     for (const { pgno, sum } of sums) {
       if (pgno === this.lock || pgno > commit) continue;
       xor ^= this.get(pgno) ^ sum;
@@ -245,7 +245,11 @@ export class ChecksumTable {
     try {
       for (let done = 0; done < bytes.length; ) done += writeSync(this.fd, bytes, done, bytes.length - done, position + done);
     } catch (err) {
-      throw new ClusterError("io", `cannot write the checksum table ${this.path} at offset ${position}: ${(err as Error).message}`, { cause: err, file: this.path, offset: position });
+      throw new ClusterError("io", `cannot write the checksum table ${this.path} at offset ${position}: ${(err as Error).message}`, {
+        cause: err,
+        file: this.path,
+        offset: position,
+      });
     }
   }
 

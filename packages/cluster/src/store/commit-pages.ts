@@ -42,7 +42,8 @@ export function checkPages(name: string, input: CommitPages, pageSize: number | 
   if ("pgnos" in input && "data" in input && !(Symbol.iterator in input)) {
     const n = input.pgnos.length;
     const size = pageSize ?? (n > 0 ? input.data.length / n : 0);
-    if (n > 0 && (!Number.isInteger(size) || input.data.length !== n * size)) throw bad(`${input.data.length} bytes of data for ${n} pages${pageSize === undefined ? "" : ` of ${pageSize} bytes`}`);
+    if (n > 0 && (!Number.isInteger(size) || input.data.length !== n * size))
+      throw bad(`${input.data.length} bytes of data for ${n} pages${pageSize === undefined ? "" : ` of ${pageSize} bytes`}`);
     for (let i = 0; i < n; i++) pages.push({ pgno: input.pgnos[i]!, data: input.data.subarray(i * size, (i + 1) * size) });
   } else {
     for (const page of input as Iterable<CommitPage>) pages.push(page);
@@ -76,7 +77,11 @@ export function checkPages(name: string, input: CommitPages, pageSize: number | 
     if (next === lock) next++;
   }
   if (next <= commit) {
-    throw bad(oldCommit === 0 ? `the first transaction must carry every page 1…${commit} (page ${next} is missing)` : `the database grows from ${oldCommit} to ${commit} pages but page ${next} is missing`);
+    throw bad(
+      oldCommit === 0
+        ? `the first transaction must carry every page 1…${commit} (page ${next} is missing)`
+        : `the database grows from ${oldCommit} to ${commit} pages but page ${next} is missing`,
+    );
   }
   return { pageSize: size, pages: kept, sums };
 }

@@ -219,7 +219,11 @@ export class Database {
     const checked = this.check(pages, commit);
     const txid = this.positionValue.txid + 1;
     const checksum = this.table.preview(checked.sums, commit);
-    const bytes = encodeLtx({ pageSize: checked.pageSize, commit, minTXID: txid, maxTXID: txid, timestamp, preApplyChecksum: txid === 1 ? 0n : this.positionValue.checksum }, checked.pages, { postApplyChecksum: checksum });
+    const bytes = encodeLtx(
+      { pageSize: checked.pageSize, commit, minTXID: txid, maxTXID: txid, timestamp, preApplyChecksum: txid === 1 ? 0n : this.positionValue.checksum },
+      checked.pages,
+      { postApplyChecksum: checksum },
+    );
     return { bytes, txid, checksum };
   }
 
@@ -265,7 +269,13 @@ export class Database {
   /** {@link openView} for callers that already hold the lock. */
   async openViewNow(): Promise<PageView> {
     this.checkUsable();
-    const state = { txid: this.positionValue.txid, checksum: this.positionValue.checksum, pageSize: this.pageSizeValue, commit: this.table.commit, timestamp: this.positionValue.timestamp };
+    const state = {
+      txid: this.positionValue.txid,
+      checksum: this.positionValue.checksum,
+      pageSize: this.pageSizeValue,
+      commit: this.table.commit,
+      timestamp: this.positionValue.timestamp,
+    };
     if (this.io?.openView !== undefined) return this.io.openView(this.name, state);
     await this.writer?.flush();
     const view = new CowView(this.files.database, state, (v) => this.views.delete(v));
@@ -409,7 +419,10 @@ export class Database {
 
   private checkContinues(h: LtxHeader): void {
     const pos = this.positionValue;
-    if (h.minTXID !== h.maxTXID) throw new ClusterError("protocol", `${this.name}: LTX ${formatTxid(h.minTXID)}-${formatTxid(h.maxTXID)} spans several TXIDs; the stream sends one per file`, { db: this.name });
+    if (h.minTXID !== h.maxTXID)
+      throw new ClusterError("protocol", `${this.name}: LTX ${formatTxid(h.minTXID)}-${formatTxid(h.maxTXID)} spans several TXIDs; the stream sends one per file`, {
+        db: this.name,
+      });
     if (h.minTXID === 1) throw new ClusterError("protocol", `${this.name}: a snapshot (TXID 1-${formatTxid(h.maxTXID)}) cannot be applied as a transaction`, { db: this.name });
     if (h.minTXID !== pos.txid + 1 || h.preApplyChecksum !== pos.checksum) {
       throw new ClusterError(
@@ -418,7 +431,8 @@ export class Database {
         { db: this.name },
       );
     }
-    if (h.pageSize !== this.pageSizeValue && pos.txid > 0) throw new ClusterError("protocol", `${this.name}: page size ${h.pageSize} differs from the database's ${this.pageSizeValue}`, { db: this.name });
+    if (h.pageSize !== this.pageSizeValue && pos.txid > 0)
+      throw new ClusterError("protocol", `${this.name}: page size ${h.pageSize} differs from the database's ${this.pageSizeValue}`, { db: this.name });
   }
 
   private startPageSize(pageSize: number): void {
@@ -456,7 +470,9 @@ export class Database {
         await writer.truncate(commit);
       }
     } catch (err) {
-      const error = isClusterError(err) ? err : new ClusterError("io", `${this.name}: writing pages into ${this.files.database} failed: ${describeError(err)}`, { cause: err, db: this.name, file: this.files.database });
+      const error = isClusterError(err)
+        ? err
+        : new ClusterError("io", `${this.name}: writing pages into ${this.files.database} failed: ${describeError(err)}`, { cause: err, db: this.name, file: this.files.database });
       // The LTX file is written: the next open re-applies it. Until then the file is not the position.
       this.fail(error);
       throw error;
@@ -470,7 +486,10 @@ export class Database {
     if (expected === 0n) return;
     const actual = pageChecksum(pgno, data);
     if (actual !== expected) {
-      this.emit({ type: "suspect", message: `${this.files.database}: page ${pgno} had checksum ${formatChecksum(actual)} before it was overwritten, its table entry ${formatChecksum(expected)}` });
+      this.emit({
+        type: "suspect",
+        message: `${this.files.database}: page ${pgno} had checksum ${formatChecksum(actual)} before it was overwritten, its table entry ${formatChecksum(expected)}`,
+      });
     }
   }
 
@@ -478,7 +497,13 @@ export class Database {
     const post = this.table.apply(sums, commit);
     if (post !== position.checksum) {
       // Cannot happen unless the table was changed under us: refuse rather than serve a wrong state.
-      this.fail(new ClusterError("corrupt", `${this.name}: checksum table says ${formatChecksum(post)} after TXID ${formatTxid(position.txid)}, expected ${formatChecksum(position.checksum)}`, { db: this.name, file: this.files.checksums }));
+      this.fail(
+        new ClusterError(
+          "corrupt",
+          `${this.name}: checksum table says ${formatChecksum(post)} after TXID ${formatTxid(position.txid)}, expected ${formatChecksum(position.checksum)}`,
+          { db: this.name, file: this.files.checksums },
+        ),
+      );
     }
     this.history.append(position.txid, position.checksum);
     this.positionValue = position;

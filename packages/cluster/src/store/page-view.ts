@@ -99,7 +99,8 @@ export class CowView implements PageView {
   read(first: number, count: number, into: Uint8Array): void {
     if (this.released) throw new ClusterError("closed", `the view of ${this.file} at TXID ${this.txid} was released`, { file: this.file });
     if (first < this.frontier) throw new ClusterError("invalid-argument", `view of ${this.file}: page ${first} read after page ${this.frontier - 1}`, { file: this.file });
-    if (first + count - 1 > this.commit) throw new ClusterError("invalid-argument", `view of ${this.file}: pages up to ${first + count - 1} asked, the view has ${this.commit}`, { file: this.file });
+    if (first + count - 1 > this.commit)
+      throw new ClusterError("invalid-argument", `view of ${this.file}: pages up to ${first + count - 1} asked, the view has ${this.commit}`, { file: this.file });
     // Synchronous: no commit can overwrite a page between the read and the overlay below.
     this.readFile(into, first, count);
     for (let pgno = first; pgno < first + count; pgno++) {

@@ -37,7 +37,8 @@ export function readPosition(path: string): StoredPosition | undefined {
     const checksum = typeof json.checksum === "string" ? parseChecksum(json.checksum) : undefined;
     const txid = typeof json.txid === "string" ? Number.parseInt(json.txid, 16) : Number.NaN;
     const nums = ["timestamp", "epoch", "pageSize", "commit"].map((k) => json[k]);
-    if (checksum === undefined || !Number.isSafeInteger(txid) || !nums.every((n) => typeof n === "number" && Number.isSafeInteger(n))) throw new Error("missing or malformed fields");
+    if (checksum === undefined || !Number.isSafeInteger(txid) || !nums.every((n) => typeof n === "number" && Number.isSafeInteger(n)))
+      throw new Error("missing or malformed fields");
     return { txid, checksum, timestamp: json.timestamp as number, epoch: json.epoch as number, pageSize: json.pageSize as number, commit: json.commit as number };
   } catch (err) {
     throw new ClusterError("corrupt", `position file ${path} cannot be parsed (${(err as Error).message}): ${JSON.stringify(text.slice(0, 200))}`, { cause: err, file: path });

@@ -58,7 +58,8 @@ export async function recoverDatabase(db: RecoveryAccess, stored: StoredPosition
       const ltx = decodeLtx(new Uint8Array(readFileSync(entry.file)), { file: entry.file });
       const h = ltx.header;
       const pre = h.minTXID === 1 ? 0n : h.preApplyChecksum;
-      if (h.minTXID !== pos.txid + 1 || pre !== pos.checksum) throw new ClusterError("position-mismatch", `${entry.file} does not continue TXID ${formatTxid(pos.txid)}`, { db: name, file: entry.file });
+      if (h.minTXID !== pos.txid + 1 || pre !== pos.checksum)
+        throw new ClusterError("position-mismatch", `${entry.file} does not continue TXID ${formatTxid(pos.txid)}`, { db: name, file: entry.file });
       const oldCommit = pos.txid === 0 ? 0 : db.table().commit;
       const checked = checkPages(name, ltx.pages, pos.txid === 0 ? undefined : db.pageSize(), h.commit, oldCommit);
       await db.writePages(checked.pages, h.commit);
@@ -80,7 +81,12 @@ export async function recoverDatabase(db: RecoveryAccess, stored: StoredPosition
   const table = db.table();
   const expected = pos.txid === 0 ? table.checksum : pos.checksum;
   if (pos.txid > 0 && (table.checksum !== expected || table.commit !== commitOf(stored, pos, table.commit))) {
-    logger.warn("the checksum table does not add up to the position; hashing the database once", { db: name, table: formatChecksum(table.checksum), position: formatChecksum(expected), file: db.files.database });
+    logger.warn("the checksum table does not add up to the position; hashing the database once", {
+      db: name,
+      table: formatChecksum(table.checksum),
+      position: formatChecksum(expected),
+      file: db.files.database,
+    });
     const commit = commitOf(stored, pos, table.commit);
     const sums = hashFile(db.files.database, db.pageSize(), commit);
     const actual = table.replaceAll(sums, commit);

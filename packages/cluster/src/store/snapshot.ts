@@ -23,7 +23,10 @@ const READ_PAGES = 256;
  */
 export async function* encodeSnapshot(view: PageView, options: { signal?: AbortSignal; file?: string } = {}): AsyncGenerator<Uint8Array> {
   try {
-    const encoder = new LtxEncoder({ pageSize: view.pageSize, commit: view.commit, minTXID: 1, maxTXID: Math.max(1, view.txid), timestamp: view.timestamp }, { file: options.file });
+    const encoder = new LtxEncoder(
+      { pageSize: view.pageSize, commit: view.commit, minTXID: 1, maxTXID: Math.max(1, view.txid), timestamp: view.timestamp },
+      { file: options.file },
+    );
     const lock = lockPgno(view.pageSize);
     const buf = new Uint8Array(READ_PAGES * view.pageSize);
     for (let first = 1; first <= view.commit; first += READ_PAGES) {
@@ -116,7 +119,8 @@ export async function restoreSnapshot(db: Database, source: AsyncIterable<Uint8A
       rmSync(db.files.checksums, { force: true });
       const table = ChecksumTable.open(db.files.checksums, header.pageSize);
       const actual = table.replaceAll(sums, header.commit);
-      if (actual !== post) throw new ClusterError("corrupt", `${db.name}: snapshot pages add up to ${formatChecksum(actual)}, its trailer says ${formatChecksum(post)}`, { db: db.name });
+      if (actual !== post)
+        throw new ClusterError("corrupt", `${db.name}: snapshot pages add up to ${formatChecksum(actual)}, its trailer says ${formatChecksum(post)}`, { db: db.name });
       table.sync();
       db.log.reset({ txid: header.maxTXID, postApply: post, commit: header.commit, pageSize: header.pageSize });
       db.recoveryAccess().history.reset(header.maxTXID, post);

@@ -26,7 +26,7 @@ describe("Store commits", () => {
     model.apply(first, 3);
     expect(pos).toMatchObject({ txid: 1, checksum: model.checksum() });
     for (let v = 2; v <= 6; v++) {
-      const tx = v === 4 ? pages([2, 4, 5], v) : pages([v % 3 + 1], v);
+      const tx = v === 4 ? pages([2, 4, 5], v) : pages([(v % 3) + 1], v);
       const commit = v === 4 ? 5 : model.commit;
       pos = await db.commit(tx, commit);
       model.apply(tx, commit);
@@ -38,7 +38,9 @@ describe("Store commits", () => {
     expect(pos).toMatchObject({ txid: 7, checksum: model.checksum() });
     expect(fileChecksum(db.files.database)).toBe(model.checksum());
     expect(readFileSync(db.files.database).length).toBe(2 * 4096);
-    const files = readdirSync(join(db.files.dir, "ltx")).filter((f) => f.endsWith(".ltx")).sort();
+    const files = readdirSync(join(db.files.dir, "ltx"))
+      .filter((f) => f.endsWith(".ltx"))
+      .sort();
     expect(files).toHaveLength(7);
     let prev = 0n;
     for (const f of files) {

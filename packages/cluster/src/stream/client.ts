@@ -64,26 +64,40 @@ export async function runReplicaStream(options: ReplicaStreamOptions): Promise<S
   const local = new AbortController();
   const signal = AbortSignal.any([options.signal, local.signal]);
   const filter = options.databases !== undefined && options.databases.length > 0 ? `?filter=${encodeURIComponent(options.databases.join(","))}` : "";
-  const res = await openPeerRequest(options.primaryURL, options.identity, { method: "POST", path: `/stream${filter}`, body: encodePositionMap(localPositions(store, options.databases)), signal, timeoutMs: 10_000 });
+  const res = await openPeerRequest(options.primaryURL, options.identity, {
+    method: "POST",
+    path: `/stream${filter}`,
+    body: encodePositionMap(localPositions(store, options.databases)),
+    signal,
+    timeoutMs: 10_000,
+  });
   if (res.statusCode !== 200) {
     const chunks: Buffer[] = [];
     for await (const c of res) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString("utf8").slice(0, 500);
-    throw new ClusterError(res.statusCode === 401 ? "unauthorized" : res.statusCode === 409 ? "cluster-id-mismatch" : "unavailable", `stream from ${options.primaryURL}: HTTP ${res.statusCode}: ${text}`, {
-      status: res.statusCode,
-      retryable: res.statusCode !== 401 && res.statusCode !== 409,
-    });
+    throw new ClusterError(
+      res.statusCode === 401 ? "unauthorized" : res.statusCode === 409 ? "cluster-id-mismatch" : "unavailable",
+      `stream from ${options.primaryURL}: HTTP ${res.statusCode}: ${text}`,
+      {
+        status: res.statusCode,
+        retryable: res.statusCode !== 401 && res.statusCode !== 409,
+      },
+    );
   }
   const primaryNodeId = header(res.headers[HEADER_NODE_ID]);
-  if (primaryNodeId === options.identity.nodeId) throw new ClusterError("self-connection", `${options.primaryURL} is this node (node ID ${primaryNodeId}): the lease names this node's own URL`);
+  if (primaryNodeId === options.identity.nodeId)
+    throw new ClusterError("self-connection", `${options.primaryURL} is this node (node ID ${primaryNodeId}): the lease names this node's own URL`);
   events.clusterId(header(res.headers[HEADER_CLUSTER_ID]), primaryNodeId ?? "?");
 
   // Silence (a primary frozen or cut off without a reset) ends the stream.
   const silenceMs = options.silenceMs ?? 5000;
   let lastFrame = Date.now();
-  const watchdog = setInterval(() => {
-    if (Date.now() - lastFrame > silenceMs) local.abort(new ClusterError("unavailable", `no frame from ${options.primaryURL} for ${silenceMs} ms`, { retryable: true }));
-  }, Math.min(1000, silenceMs / 2));
+  const watchdog = setInterval(
+    () => {
+      if (Date.now() - lastFrame > silenceMs) local.abort(new ClusterError("unavailable", `no frame from ${options.primaryURL} for ${silenceMs} ms`, { retryable: true }));
+    },
+    Math.min(1000, silenceMs / 2),
+  );
   const reader = new FrameReader(res);
   try {
     for (;;) {
@@ -152,7 +166,10 @@ async function receiveLtx(options: ReplicaStreamOptions, name: string, epoch: nu
     const incoming = { txid: h.maxTXID, checksum: 0n, timestamp: h.timestamp, epoch };
     // Only the primary's transactions stay: ours after the last common position are kept aside first.
     const divergence = await keepDivergent(db, store.dataDir.dir, options.primaryHistory, incoming, logger).catch((err: unknown) => {
-      throw new ClusterError("io", `${name}: could not keep the divergent transactions before the snapshot; the snapshot is not applied: ${describeError(err)}`, { cause: err, db: name });
+      throw new ClusterError("io", `${name}: could not keep the divergent transactions before the snapshot; the snapshot is not applied: ${describeError(err)}`, {
+        cause: err,
+        db: name,
+      });
     });
     if (divergence !== undefined) {
       logger.warn("this node had transactions the primary never received; kept before taking the snapshot", {

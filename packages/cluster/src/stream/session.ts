@@ -263,7 +263,8 @@ export function snapshotReason(db: Database, pos: MapPosition): string | undefin
   const first = db.log.after(pos.txid)[0];
   if (first === undefined || first.minTXID !== pos.txid + 1) return `TXID ${formatTxid(pos.txid + 1)} is no longer in the primary's log (retention)`;
   if (first.lineage !== undefined) return `lineage break at TXID ${formatTxid(first.minTXID)}: ${first.lineage}`;
-  if (first.preApply !== pos.checksum) return `replica's checksum at TXID ${formatTxid(pos.txid)} is ${formatChecksum(pos.checksum)}, the primary's ${formatChecksum(first.preApply)}`;
+  if (first.preApply !== pos.checksum)
+    return `replica's checksum at TXID ${formatTxid(pos.txid)} is ${formatChecksum(pos.checksum)}, the primary's ${formatChecksum(first.preApply)}`;
   return undefined;
 }
 

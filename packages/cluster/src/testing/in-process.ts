@@ -40,7 +40,15 @@ export async function startTestNode(options: TestNodeOptions): Promise<TestNode>
   const logger = options.logger ?? silentLogger;
   const store = await Store.open({ dataDir: options.dataDir, logger, verifyOnOpen: false, ...options.store });
   const leaser = await options.leaser({ hostname: options.hostname, advertiseURL: url, candidate: options.candidate ?? true });
-  const node = new ClusterNode({ store, leaser, logger, authToken: options.authToken, backup: options.backup, promote: options.promote, reconnectDelay: options.reconnectDelay ?? 200 });
+  const node = new ClusterNode({
+    store,
+    leaser,
+    logger,
+    authToken: options.authToken,
+    backup: options.backup,
+    promote: options.promote,
+    reconnectDelay: options.reconnectDelay ?? 200,
+  });
   const server = await startHttpServer(node, { addr: `127.0.0.1:${port}`, authToken: options.authToken ?? "" });
   node.start();
   let closed = false;
@@ -61,6 +69,9 @@ export async function startTestNode(options: TestNodeOptions): Promise<TestNode>
 
 /** A logger printing to stderr with a prefix (for debugging a test). */
 export function printLogger(prefix: string): Logger {
-  const line = (level: string) => (message: string, fields?: Record<string, unknown>) => console.error(`${(performance.now() / 1000).toFixed(3)} [${prefix}] ${level} ${message}${fields === undefined ? "" : ` ${JSON.stringify(fields, (_, v) => (typeof v === "bigint" ? v.toString(16) : v))}`}`);
+  const line = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+    console.error(
+      `${(performance.now() / 1000).toFixed(3)} [${prefix}] ${level} ${message}${fields === undefined ? "" : ` ${JSON.stringify(fields, (_, v) => (typeof v === "bigint" ? v.toString(16) : v))}`}`,
+    );
   return { debug: process.env.DEBUG_CLUSTER === "2" ? line("DEBUG") : () => undefined, info: line("INFO"), warn: line("WARN"), error: line("ERROR") };
 }

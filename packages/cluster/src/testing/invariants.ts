@@ -36,13 +36,15 @@ export function checkInvariants(cluster: ProcessCluster, db: string, final: { tx
     finalHistory.set(at.txid, at.checksum);
   }
   if (finalHistory.size !== final.txid) violations.push(`the commits recorded chain back from TXID ${final.txid} over ${finalHistory.size} TXIDs only`);
-  for (const [txid, sum] of finalChecksums) if (finalHistory.get(txid) !== sum) violations.push(`the final primary reports checksum ${sum} at TXID ${txid}; the recorded chain has ${finalHistory.get(txid) ?? "nothing"}`);
+  for (const [txid, sum] of finalChecksums)
+    if (finalHistory.get(txid) !== sum) violations.push(`the final primary reports checksum ${sum} at TXID ${txid}; the recorded chain has ${finalHistory.get(txid) ?? "nothing"}`);
   let replicaStates = 0;
   for (const r of records) {
     if (r.role !== "replica" && r.role !== "boot") continue;
     if (r.txid === 0) continue;
     replicaStates++;
-    if (!committed.has(`${r.txid}/${r.checksum}`)) violations.push(`${r.node} ${r.role === "boot" ? "started at" : "served"} TXID ${r.txid} checksum ${r.checksum}, which no primary committed`);
+    if (!committed.has(`${r.txid}/${r.checksum}`))
+      violations.push(`${r.node} ${r.role === "boot" ? "started at" : "served"} TXID ${r.txid} checksum ${r.checksum}, which no primary committed`);
   }
   // Epochs a replica accepted never go down (it refuses a deposed primary's stream).
   for (let i = 0; i < cluster.nodes.length; i++) {
@@ -67,7 +69,10 @@ export function checkInvariants(cluster: ProcessCluster, db: string, final: { tx
     if (finalHistory.get(r.txid) === r.checksum) continue;
     notInFinal++;
     if (kept.has(key)) divergedKept++;
-    else violations.push(`${r.node} committed TXID ${r.txid} (checksum ${r.checksum}) as primary under epoch ${r.epoch}; the final primary does not have it and no diverged/ directory keeps it`);
+    else
+      violations.push(
+        `${r.node} committed TXID ${r.txid} (checksum ${r.checksum}) as primary under epoch ${r.epoch}; the final primary does not have it and no diverged/ directory keeps it`,
+      );
   }
   return { violations, counts: { replicaStates, primaryStates: seen.size, divergedKept, notInFinal } };
 }

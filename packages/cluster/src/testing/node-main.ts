@@ -92,7 +92,15 @@ async function main(): Promise<void> {
   // Each database's position as this process last saw it: a commit's parent state.
   const last = new Map<string, { txid: number; checksum: string }>();
   const record = (role: RecordLine["role"], db: string, position: { txid: number; checksum: bigint; epoch: number }) => {
-    const line: RecordLine = { t: clockBase + performance.now(), node: config.name, role, db, txid: position.txid, checksum: formatChecksum(position.checksum), epoch: position.epoch };
+    const line: RecordLine = {
+      t: clockBase + performance.now(),
+      node: config.name,
+      role,
+      db,
+      txid: position.txid,
+      checksum: formatChecksum(position.checksum),
+      epoch: position.epoch,
+    };
     if (role === "primary") line.parent = last.get(db) ?? { txid: 0, checksum: formatChecksum(0n) };
     appendFileSync(config.record, `${JSON.stringify(line)}\n`);
     if (role !== "committing") last.set(db, { txid: line.txid, checksum: line.checksum });
@@ -138,10 +146,20 @@ async function main(): Promise<void> {
             ready: node.ready,
             refused: node.refused?.message,
             primary: node.primaryHostname(),
-            databases: Object.fromEntries(store.databases().map((n) => {
-              const db = store.get(n)!;
-              return [n, { txid: db.position.txid, checksum: formatChecksum(db.position.checksum), failed: db.failed?.message, fileChecksum: fileSum(db.files.database, db.pageSize, db.pageCount) }];
-            })),
+            databases: Object.fromEntries(
+              store.databases().map((n) => {
+                const db = store.get(n)!;
+                return [
+                  n,
+                  {
+                    txid: db.position.txid,
+                    checksum: formatChecksum(db.position.checksum),
+                    failed: db.failed?.message,
+                    fileChecksum: fileSum(db.files.database, db.pageSize, db.pageCount),
+                  },
+                ];
+              }),
+            ),
           });
         case "/promote":
           await node.promote();
@@ -215,7 +233,9 @@ function fileSum(path: string, pageSize: number, commit: number): string {
 function lineLogger(name: string, verbose: boolean): Logger {
   const line = (level: string) => (message: string, fields?: Record<string, unknown>) => {
     if (level === "debug" && !verbose) return;
-    process.stderr.write(`${new Date().toISOString()} ${name} ${level} ${message}${fields === undefined ? "" : ` ${JSON.stringify(fields, (_, v) => (typeof v === "bigint" ? v.toString(16) : v))}`}\n`);
+    process.stderr.write(
+      `${new Date().toISOString()} ${name} ${level} ${message}${fields === undefined ? "" : ` ${JSON.stringify(fields, (_, v) => (typeof v === "bigint" ? v.toString(16) : v))}`}\n`,
+    );
   };
   return { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error") };
 }

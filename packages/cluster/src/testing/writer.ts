@@ -69,7 +69,10 @@ export class Writer {
         continue;
       }
       const v = ++this.version;
-      const list = this.acks.length === 0 ? Array.from({ length: this.pages }, (_, i) => ({ pgno: i + 1, data: page(i + 1, v) })) : [{ pgno: 1 + (v % this.pages), data: page(1 + (v % this.pages), v) }];
+      const list =
+        this.acks.length === 0
+          ? Array.from({ length: this.pages }, (_, i) => ({ pgno: i + 1, data: page(i + 1, v) }))
+          : [{ pgno: 1 + (v % this.pages), data: page(1 + (v % this.pages), v) }];
       try {
         const position = await target.commit(this.db, list, this.pages);
         this.acks.push({ at: performance.now(), node: target.name, position });

@@ -31,11 +31,10 @@ async function main(): Promise<void> {
     warn: (m: string) => process.stderr.write(`[warn] ${m}\n`),
     error: (m: string) => process.stderr.write(`[error] ${m}\n`),
   };
-  const primary = config.role === "primary" ? new LtxLogTestBackend({ dataDir: config.dataDir, ltxDir: config.ltxDir, durability: config.durability, discard: config.discard }) : undefined;
+  const primary =
+    config.role === "primary" ? new LtxLogTestBackend({ dataDir: config.dataDir, ltxDir: config.ltxDir, durability: config.durability, discard: config.discard }) : undefined;
   const replica =
-    config.role === "replica"
-      ? new LtxApplyTestBackend({ dataDir: config.dataDir, sourceLtxDir: config.ltxDir, primaryHostname: config.primaryHostname ?? "primary" })
-      : undefined;
+    config.role === "replica" ? new LtxApplyTestBackend({ dataDir: config.dataDir, sourceLtxDir: config.ltxDir, primaryHostname: config.primaryHostname ?? "primary" }) : undefined;
   const fs: FuseMount = await mount({ mountpoint: config.mountpoint, backend: (primary ?? replica)!, logger, debug: config.debug });
   replica?.attach(fs);
 

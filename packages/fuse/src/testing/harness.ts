@@ -149,7 +149,10 @@ export async function sqliteChild(args: readonly string[], timeoutMs = 60_000): 
   const timer = setTimeout(() => proc.kill(), timeoutMs);
   const status = await proc.exited;
   clearTimeout(timer);
-  const lines = proc.output().filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = proc
+    .output()
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   if (status.code !== 0) throw new Error(`sqlite-child ${args.join(" ")} exited with ${status.code ?? status.signal}: ${proc.output().slice(-5).join(" | ")}`);
   return lines;
 }

@@ -115,7 +115,8 @@ async function main(): Promise<void> {
           emit({ ev: "busy", code: error.code, primary: error.primary?.hostname });
           if (error.retryAfterMs !== undefined) await sleep(error.retryAfterMs);
           // Wait for the watch to report a change; the timeout only guards a stuck watch.
-          else if (primary === undefined) await sleep(5); // the watch has not caught up yet
+          else if (primary === undefined)
+            await sleep(5); // the watch has not caught up yet
           else await waitForChange(Math.max(1, Math.min(until - Date.now(), 2 * leaser.ttlMs)));
         } else {
           emit({ ev: "error", cmd: "contend", code: (error as { code?: string }).code ?? "?", message: String(error) });

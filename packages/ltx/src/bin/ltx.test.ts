@@ -157,7 +157,9 @@ describe.skipIf(!hasSharedTestdata)(`ltx bin on the golden files${hasSharedTestd
   });
 
   it("dump shows the manifest's values", () => {
-    const entry = fixtureFolders().find((f) => f.version === "v3-block")!.entries.find((e) => e.file.includes("chain-02"))!;
+    const entry = fixtureFolders()
+      .find((f) => f.version === "v3-block")!
+      .entries.find((e) => e.file.includes("chain-02"))!;
     const r = run("dump", "--json", sharedTestdata("ltx", "generated", "v3-block", entry.file));
     expect(r.code).toBe(0);
     const dump = JSON.parse(r.stdout) as { pages: { pgno: number; checksum: string }[]; pageIndex: unknown; trailer: { fileChecksum: string } };

@@ -11,7 +11,7 @@ export async function readDatabasePageSize(handle: FileHandle, path: string): Pr
   const head = new Uint8Array(100);
   const { bytesRead } = await handle.read(head, 0, 100, 0);
   if (bytesRead < 100 || new TextDecoder().decode(head.subarray(0, 16)) !== MAGIC) {
-    throw new LtxError("invalid-argument", "not a SQLite database (no \"SQLite format 3\" header)", { file: path, offset: 0 });
+    throw new LtxError("invalid-argument", 'not a SQLite database (no "SQLite format 3" header)', { file: path, offset: 0 });
   }
   const raw = (head[16]! << 8) | head[17]!;
   const pageSize = raw === 1 ? 65536 : raw;

@@ -43,9 +43,7 @@ interface ManifestEntry {
 describe.skipIf(!hasSharedTestdata)(`v3-block fixture pages${hasSharedTestdata ? "" : ` (skipped: ${noSharedTestdataReason})`}`, () => {
   const dir = sharedTestdata("ltx", "generated", "v3-block");
   const manifest = hasSharedTestdata ? (JSON.parse(readFileSync(`${dir}/manifest.json`, "utf8")) as ManifestEntry[]) : [];
-  const pages = manifest.flatMap((entry) =>
-    (entry.page_index ?? []).map((ix, i) => ({ entry, ix, page: entry.pages![i]! })),
-  );
+  const pages = manifest.flatMap((entry) => (entry.page_index ?? []).map((ix, i) => ({ entry, ix, page: entry.pages![i]! })));
 
   it("covers every page of the manifest", () => {
     expect(pages.length).toBe(55);

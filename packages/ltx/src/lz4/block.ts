@@ -260,17 +260,7 @@ function readExt(src: Uint8Array, sp: number, send: number): number {
  * Returns the end of the output. Error offsets are `bias` + the index in `src`.
  * Internal to lz4/, not a package export.
  */
-export function decodeBlock(
-  src: Uint8Array,
-  sp: number,
-  send: number,
-  dst: Uint8Array,
-  dp: number,
-  dend: number,
-  history: number,
-  bias: number,
-  file: string | undefined,
-): number {
+export function decodeBlock(src: Uint8Array, sp: number, send: number, dst: Uint8Array, dp: number, dend: number, history: number, bias: number, file: string | undefined): number {
   // For copyBytes (byte order is irrelevant: words are read and written alike).
   const sv = new DataView(src.buffer, src.byteOffset, src.byteLength);
   const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);

@@ -100,12 +100,7 @@ export interface BuildFrameOptions {
 
 /** Assembles an LZ4 frame byte by byte from the frame-format description. */
 export function buildFrame(o: BuildFrameOptions): Uint8Array {
-  const flg =
-    0x40 |
-    ((o.independent ?? true) ? 0x20 : 0) |
-    (o.blockChecksum ? 0x10 : 0) |
-    (o.contentSize !== undefined ? 0x08 : 0) |
-    ((o.contentChecksum ?? true) ? 0x04 : 0);
+  const flg = 0x40 | ((o.independent ?? true) ? 0x20 : 0) | (o.blockChecksum ? 0x10 : 0) | (o.contentSize !== undefined ? 0x08 : 0) | ((o.contentChecksum ?? true) ? 0x04 : 0);
   const descriptor = [flg, (o.blockSizeCode ?? 4) << 4];
   if (o.contentSize !== undefined) {
     descriptor.push(...u32le(o.contentSize % 2 ** 32), ...u32le(Math.floor(o.contentSize / 2 ** 32)));
@@ -198,8 +193,7 @@ export function referenceDecodeBlock(src: Uint8Array, capacity: number, history:
  * on any fault.
  */
 export function referenceDecodeFrame(src: Uint8Array, offset: number): { data: Uint8Array; end: number } | null {
-  const u32 = (i: number): number | null =>
-    i + 4 <= src.length ? (src[i]! | (src[i + 1]! << 8) | (src[i + 2]! << 16) | (src[i + 3]! << 24)) >>> 0 : null;
+  const u32 = (i: number): number | null => (i + 4 <= src.length ? (src[i]! | (src[i + 1]! << 8) | (src[i + 2]! << 16) | (src[i + 3]! << 24)) >>> 0 : null);
   if (u32(offset) !== 0x184d2204 || offset + 7 > src.length) return null;
   const flg = src[offset + 4]!;
   const bd = src[offset + 5]!;

@@ -40,13 +40,7 @@ export interface Lz4FrameDecoderOptions extends Lz4DecodeFrameOptions {
  * `pos`, after checking its block checksum, and returns the offset just past the
  * EndMark. Everything is bounds-checked against `src`.
  */
-function walkBlocks(
-  src: Uint8Array,
-  pos: number,
-  h: FrameHeader,
-  place: Place,
-  visit: (at: number, size: number, stored: boolean) => void,
-): number {
+function walkBlocks(src: Uint8Array, pos: number, h: FrameHeader, place: Place, visit: (at: number, size: number, stored: boolean) => void): number {
   const tail = h.blockChecksum ? 4 : 0;
   for (;;) {
     if (src.length - pos < 4) throw truncated("LZ4 frame ends before its EndMark", src.length, place);
@@ -71,11 +65,7 @@ const KEEP_SCRATCH = 4194304 + WINDOW;
  * pass into a reused buffer that grows only with what the input can produce, then the
  * content is copied out at its exact size.
  */
-export function lz4DecodeFrame(
-  src: Uint8Array,
-  offset = 0,
-  options: Lz4DecodeFrameOptions = {},
-): { data: Uint8Array; end: number } {
+export function lz4DecodeFrame(src: Uint8Array, offset = 0, options: Lz4DecodeFrameOptions = {}): { data: Uint8Array; end: number } {
   const place: Place = { bias: 0, file: options.file };
   const max = checkLimit(options.maxContentSize, "maxContentSize");
   if (!Number.isInteger(offset) || offset < 0 || offset > src.length) {

@@ -1,7 +1,19 @@
 /** The LZ4 frame encoder: pierrec/lz4 v4's Writer at the fast level, byte for byte (or lz4-napi's blocks in the same layout), whole or streamed. */
 import { concatBytes } from "../binary.js";
 import { compressFrameBlock } from "./block.js";
-import { BLOCK_MAX_BY_CODE, FLG_CONTENT_CHECKSUM, FLG_INDEPENDENT, FLG_VERSION, grow, invalidArgument, MAGIC, MIN_HEADER, STORED, writeU32, type Lz4BlockSize } from "./frame-format.js";
+import {
+  BLOCK_MAX_BY_CODE,
+  FLG_CONTENT_CHECKSUM,
+  FLG_INDEPENDENT,
+  FLG_VERSION,
+  grow,
+  invalidArgument,
+  MAGIC,
+  MIN_HEADER,
+  STORED,
+  writeU32,
+  type Lz4BlockSize,
+} from "./frame-format.js";
 import { nativeCompressBlock, useNativeCompressor, type Lz4Codec } from "./native.js";
 import { XxHash32, xxhash32 } from "./xxhash32.js";
 

@@ -189,17 +189,7 @@ export interface Growable {
  * buffer grows (keeping `[0, start)`) only by what the block's bytes can produce,
  * never beyond `start` + the block maximum.
  */
-export function decodeFrameBlock(
-  src: Uint8Array,
-  at: number,
-  size: number,
-  stored: boolean,
-  h: FrameHeader,
-  into: Growable,
-  start: number,
-  history: number,
-  place: Place,
-): number {
+export function decodeFrameBlock(src: Uint8Array, at: number, size: number, stored: boolean, h: FrameHeader, into: Growable, start: number, history: number, place: Place): number {
   const room = stored ? size : Math.min(h.blockMax, maxDecodedSize(size));
   const out = (into.buf = grow(into.buf, start, start + room, Number.MAX_SAFE_INTEGER));
   if (!stored) return decodeBlockFast(src, at, at + size, out, start, start + room, history, place.bias, place.file);

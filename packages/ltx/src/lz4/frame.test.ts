@@ -48,7 +48,16 @@ function expectError(fn: () => unknown, code: LtxErrorCode, message: RegExp, off
 /** Both decoders, whole and one byte at a time, must fail the same way. */
 function expectBothReject(frame: Uint8Array, code: LtxErrorCode, message: RegExp, offset?: number): void {
   expectError(() => lz4DecodeFrame(frame), code, message, offset);
-  expectError(() => decodeStreaming(frame, Array.from({ length: frame.length }, (_, i) => i)), code, message, offset);
+  expectError(
+    () =>
+      decodeStreaming(
+        frame,
+        Array.from({ length: frame.length }, (_, i) => i),
+      ),
+    code,
+    message,
+    offset,
+  );
 }
 
 interface ManifestEntry {
@@ -68,11 +77,7 @@ describe.skipIf(!hasSharedTestdata)(`LTX fixture frames${hasSharedTestdata ? "" 
       ["v3-frame", 6],
       ["v2", 4],
     ] as const
-  ).flatMap(([dir, skip]) =>
-    readManifest(dir).flatMap((entry) =>
-      (entry.page_index ?? []).map((ix, i) => ({ dir, skip, entry, ix, sha: entry.pages![i]!.data_sha256 })),
-    ),
-  );
+  ).flatMap(([dir, skip]) => readManifest(dir).flatMap((entry) => (entry.page_index ?? []).map((ix, i) => ({ dir, skip, entry, ix, sha: entry.pages![i]!.data_sha256 }))));
 
   it("covers every page of the v2 and v3-frame manifests", () => {
     expect(perPage.length).toBe(110);
@@ -126,9 +131,7 @@ describe.skipIf(!hasSharedTestdata)(`LTX fixture frames${hasSharedTestdata ? "" 
 
 describe("lz4EncodeFrame", () => {
   it("matches the empty-body v1-LZ4 frame of spec Appendix A.3", () => {
-    expect(hex(lz4EncodeFrame(new Uint8Array(4), { blockSize: 65536 }))).toBe(
-      "04224d186440a7" + "04000080" + "00000000" + "00000000" + "69d9d608",
-    );
+    expect(hex(lz4EncodeFrame(new Uint8Array(4), { blockSize: 65536 }))).toBe("04224d186440a7" + "04000080" + "00000000" + "00000000" + "69d9d608");
   });
 
   it("matches the v3-frame page frame of spec Appendix A.1", () => {
@@ -229,7 +232,15 @@ describe("frame round trips", () => {
     const decoded = lz4DecodeFrame(frame);
     expect(decoded.end).toBe(frame.length);
     expect(Buffer.compare(decoded.data, data)).toBe(0);
-    expect(Buffer.compare(decodeStreaming(frame, [1, 7, 8, 100, 70000].filter((c) => c < frame.length)).data, data)).toBe(0);
+    expect(
+      Buffer.compare(
+        decodeStreaming(
+          frame,
+          [1, 7, 8, 100, 70000].filter((c) => c < frame.length),
+        ).data,
+        data,
+      ),
+    ).toBe(0);
   });
 
   it.each([262144, 1048576, 4194304] as const)("several MiB with %i-byte blocks", (blockSize) => {
@@ -245,7 +256,10 @@ describe("frame round trips", () => {
     const frame = lz4EncodeFrame(data, { blockSize: 65536 });
     fc.assert(
       fc.property(fc.uniqueArray(fc.integer({ min: 1, max: frame.length - 1 }), { maxLength: 20 }), (cutList) => {
-        const { data: out, rest } = decodeStreaming(frame, [...cutList].sort((a, b) => a - b));
+        const { data: out, rest } = decodeStreaming(
+          frame,
+          [...cutList].sort((a, b) => a - b),
+        );
         expect(Buffer.compare(out, data)).toBe(0);
         expect(rest.length).toBe(0);
       }),

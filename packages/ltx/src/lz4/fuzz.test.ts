@@ -7,17 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { isLtxError } from "../errors.js";
 import { lz4CompressBlock, lz4DecompressBlock } from "./block.js";
-import {
-  below,
-  buildFrame,
-  mutate,
-  referenceDecodeBlock,
-  referenceDecodeFrame,
-  rng,
-  sample,
-  SAMPLE_KINDS,
-  type BuiltBlock,
-} from "./corpus.fuzz.js";
+import { below, buildFrame, mutate, referenceDecodeBlock, referenceDecodeFrame, rng, sample, SAMPLE_KINDS, type BuiltBlock } from "./corpus.fuzz.js";
 import { lz4DecodeFrame, lz4EncodeFrame, Lz4FrameDecoder } from "./frame.js";
 
 const ITERATIONS = Number(process.env.SQLREP_FUZZ_ITERATIONS ?? 100_000);
@@ -200,7 +190,20 @@ describe("LZ4 decoder fuzzing", () => {
     const hostile = [
       buildFrame({ blocks: [], content: new Uint8Array(0), blockSizeCode: 7, contentSize: 2 ** 52 }),
       Uint8Array.of(...buildFrame({ blocks: [], content: new Uint8Array(0), blockSizeCode: 7 }).subarray(0, 7), 0xff, 0xff, 0x3f, 0x00, 1, 2, 3),
-      Uint8Array.of(...buildFrame({ blocks: [], content: new Uint8Array(0), blockSizeCode: 7, independent: false }).subarray(0, 7), 0x00, 0x00, 0x40, 0x00, 0x0f, 1, 0, 255, 255, 255, 255),
+      Uint8Array.of(
+        ...buildFrame({ blocks: [], content: new Uint8Array(0), blockSizeCode: 7, independent: false }).subarray(0, 7),
+        0x00,
+        0x00,
+        0x40,
+        0x00,
+        0x0f,
+        1,
+        0,
+        255,
+        255,
+        255,
+        255,
+      ),
     ];
     const next = rng(0xa110c);
     const inputs = [...hostile, ...Array.from({ length: 3000 }, (_, i) => mutate(corpus[i % corpus.length]!.frame, next))];

@@ -59,54 +59,51 @@ describe.skipIf(!lz4Available)(`lz4 command-line tool${lz4Available ? "" : " (sk
   });
 });
 
-describe.skipIf(!litestreamAvailable)(
-  `Litestream v0.3.13 objects${litestreamAvailable ? "" : ` (skipped: ${litestream} or the sqlite3 shell is missing)`}`,
-  () => {
-    it("decodes its snapshot and WAL segments and re-encodes them byte for byte (4 MiB blocks)", async () => {
-      using dir = tempDir("sqlrep-lz4-litestream-");
-      const db = dir.join("db.sqlite");
-      // ~5 MB of mixed rows, so the snapshot spans two 4 MiB blocks and offsets wrap the 64 KiB window.
-      execFileSync("sqlite3", [
-        db,
-        `PRAGMA journal_mode=WAL;
+describe.skipIf(!litestreamAvailable)(`Litestream v0.3.13 objects${litestreamAvailable ? "" : ` (skipped: ${litestream} or the sqlite3 shell is missing)`}`, () => {
+  it("decodes its snapshot and WAL segments and re-encodes them byte for byte (4 MiB blocks)", async () => {
+    using dir = tempDir("sqlrep-lz4-litestream-");
+    const db = dir.join("db.sqlite");
+    // ~5 MB of mixed rows, so the snapshot spans two 4 MiB blocks and offsets wrap the 64 KiB window.
+    execFileSync("sqlite3", [
+      db,
+      `PRAGMA journal_mode=WAL;
          CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b BLOB);
          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60000)
          INSERT INTO t(a, b) SELECT printf('row %d %s', i, substr('litestream replica wal frame page', 1 + i % 20)), randomblob(i % 120) FROM n;`,
-      ]);
-      const config = dir.join("litestream.yml");
-      writeFileSync(config, `dbs:\n  - path: ${db}\n    replicas:\n      - type: file\n        path: ${dir.join("replica")}\n`);
-      const child = spawn(litestream, ["replicate", "-config", config], { stdio: "ignore" });
-      try {
-        // Wait for the first snapshot and WAL segment (the first sync runs after 1 s).
-        const deadline = Date.now() + 20_000;
-        let files: string[] = [];
-        while (Date.now() < deadline) {
-          files = listFiles(dir.join("replica")).filter((f) => f.endsWith(".lz4"));
-          if (files.some((f) => f.endsWith(".snapshot.lz4")) && files.some((f) => f.endsWith(".wal.lz4"))) break;
-          await sleep(200);
-        }
-        await sleep(300); // let the last write finish
+    ]);
+    const config = dir.join("litestream.yml");
+    writeFileSync(config, `dbs:\n  - path: ${db}\n    replicas:\n      - type: file\n        path: ${dir.join("replica")}\n`);
+    const child = spawn(litestream, ["replicate", "-config", config], { stdio: "ignore" });
+    try {
+      // Wait for the first snapshot and WAL segment (the first sync runs after 1 s).
+      const deadline = Date.now() + 20_000;
+      let files: string[] = [];
+      while (Date.now() < deadline) {
         files = listFiles(dir.join("replica")).filter((f) => f.endsWith(".lz4"));
-        expect(files.length).toBeGreaterThanOrEqual(2);
-        for (const file of files) {
-          const frame = new Uint8Array(readFileSync(file));
-          const { data, end } = lz4DecodeFrame(frame, 0, { file });
-          expect(end).toBe(frame.length);
-          if (file.endsWith(".snapshot.lz4")) expect(data.length).toBeGreaterThan(4194304);
-          expect(Buffer.compare(decodeStreamed(frame, 65536), data)).toBe(0);
-          expect(Buffer.compare(lz4EncodeFrame(data, { blockSize: 4194304 }), frame)).toBe(0);
-        }
-      } finally {
-        // The temp dir goes away after this block: let Litestream finish writing first.
-        if (child.exitCode === null && child.signalCode === null) {
-          const exited = new Promise((resolve) => child.once("exit", resolve));
-          child.kill("SIGTERM");
-          await exited;
-        }
+        if (files.some((f) => f.endsWith(".snapshot.lz4")) && files.some((f) => f.endsWith(".wal.lz4"))) break;
+        await sleep(200);
       }
-    }, 40_000);
-  },
-);
+      await sleep(300); // let the last write finish
+      files = listFiles(dir.join("replica")).filter((f) => f.endsWith(".lz4"));
+      expect(files.length).toBeGreaterThanOrEqual(2);
+      for (const file of files) {
+        const frame = new Uint8Array(readFileSync(file));
+        const { data, end } = lz4DecodeFrame(frame, 0, { file });
+        expect(end).toBe(frame.length);
+        if (file.endsWith(".snapshot.lz4")) expect(data.length).toBeGreaterThan(4194304);
+        expect(Buffer.compare(decodeStreamed(frame, 65536), data)).toBe(0);
+        expect(Buffer.compare(lz4EncodeFrame(data, { blockSize: 4194304 }), frame)).toBe(0);
+      }
+    } finally {
+      // The temp dir goes away after this block: let Litestream finish writing first.
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        await exited;
+      }
+    }
+  }, 40_000);
+});
 
 function listFiles(root: string): string[] {
   if (!existsSync(root)) return [];

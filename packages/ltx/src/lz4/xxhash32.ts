@@ -79,9 +79,7 @@ export class XxHash32 {
 
   /** The hash of everything fed so far, as an unsigned 32-bit number. */
   digest(): number {
-    let h = this.large
-      ? (rotl(this.v1, 1) + rotl(this.v2, 7) + rotl(this.v3, 12) + rotl(this.v4, 18)) | 0
-      : (this.seed + P5) | 0;
+    let h = this.large ? (rotl(this.v1, 1) + rotl(this.v2, 7) + rotl(this.v3, 12) + rotl(this.v4, 18)) | 0 : (this.seed + P5) | 0;
     h = (h + this.total) | 0;
     const t = this.tail;
     let i = 0;

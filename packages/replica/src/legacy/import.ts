@@ -92,7 +92,11 @@ export async function importLegacy(source: ReplicaClient, options: ImportLegacyO
     const header = { pageSize, commit, minTXID: 1, maxTXID: txid, timestamp: timestamp.getTime() };
     const body = encodeLtxStream(header, readPages(database, pageSize, commit, signal), { checksums: true });
     let postApplyChecksum = 0n;
-    const file = await target.writeLtxFile({ level: SNAPSHOT_LEVEL, minTXID: 1, maxTXID: txid }, captureTrailer(body, (c) => (postApplyChecksum = c)), { timestamp, signal });
+    const file = await target.writeLtxFile(
+      { level: SNAPSHOT_LEVEL, minTXID: 1, maxTXID: txid },
+      captureTrailer(body, (c) => (postApplyChecksum = c)),
+      { timestamp, signal },
+    );
     return { file, key: ltxKey(target.layout, file), txid, postApplyChecksum, restore };
   } finally {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });

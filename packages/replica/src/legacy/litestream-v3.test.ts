@@ -131,8 +131,14 @@ describe.skipIf(skipAll !== undefined)(`replicas written by Litestream v0.3.13${
         expect(last.length).toBeGreaterThanOrEqual(3);
         // Litestream's own listing (`snapshots`): the same objects, sizes and times.
         const { stdout } = await litestreamV3Run(["snapshots", "-config", scenario.config, scenario.db]);
-        const rows = stdout.trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/));
-        const mine = listing.generations.flatMap((g) => g.snapshots.map((s) => [s.generation, String(s.index), String(s.size), s.createdAt.toISOString().replace(/\.\d{3}Z$/, "Z")]));
+        const rows = stdout
+          .trim()
+          .split("\n")
+          .slice(1)
+          .map((l) => l.trim().split(/\s+/));
+        const mine = listing.generations.flatMap((g) =>
+          g.snapshots.map((s) => [s.generation, String(s.index), String(s.size), s.createdAt.toISOString().replace(/\.\d{3}Z$/, "Z")]),
+        );
         expect(rows.map((r) => r.slice(1)).sort()).toEqual(mine.sort());
       });
 

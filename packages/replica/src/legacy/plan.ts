@@ -66,8 +66,7 @@ export function planLegacyFromListing(listing: LegacyListing, target: LegacyRest
   const where = listing.location;
   const generations = candidates(listing, target);
   const time = target.timestamp?.getTime();
-  const eligible = (s: LegacySnapshotInfo): boolean =>
-    (target.index === undefined || s.index <= target.index) && (time === undefined || s.createdAt.getTime() <= time);
+  const eligible = (s: LegacySnapshotInfo): boolean => (target.index === undefined || s.index <= target.index) && (time === undefined || s.createdAt.getTime() <= time);
 
   let chosen: { g: LegacyGeneration; snapshot: LegacySnapshotInfo; newest: number } | undefined;
   for (const g of generations) {

@@ -113,9 +113,18 @@ describe("restoreLegacy over hand-made v0.3 replicas", () => {
   it("says why a target cannot be reached", async () => {
     const b = new LegacyReplicaBuilder(store);
     const h = await history(b);
-    expect(await failure(restored({ target: { timestamp: at(0.5) } }))).toMatchObject({ code: "txid-not-available", message: expect.stringMatching(/earliest snapshot was uploaded at 2025-01-01T00:00:01/) });
-    expect(await failure(restored({ target: { generation: h.a, index: 3 } }))).toMatchObject({ code: "txid-not-available", message: expect.stringMatching(/WAL index 00000003 is not available in generation a{16}.*highest WAL index is 00000002/) });
-    expect(await failure(restored({ target: { generation: "cccccccccccccccc" } }))).toMatchObject({ code: "no-backup", message: expect.stringMatching(/generation c{16} not found/) });
+    expect(await failure(restored({ target: { timestamp: at(0.5) } }))).toMatchObject({
+      code: "txid-not-available",
+      message: expect.stringMatching(/earliest snapshot was uploaded at 2025-01-01T00:00:01/),
+    });
+    expect(await failure(restored({ target: { generation: h.a, index: 3 } }))).toMatchObject({
+      code: "txid-not-available",
+      message: expect.stringMatching(/WAL index 00000003 is not available in generation a{16}.*highest WAL index is 00000002/),
+    });
+    expect(await failure(restored({ target: { generation: "cccccccccccccccc" } }))).toMatchObject({
+      code: "no-backup",
+      message: expect.stringMatching(/generation c{16} not found/),
+    });
     expect(await failure(restored({ target: { index: 1 } }))).toMatchObject({ code: "invalid-config" });
     expect(await failure(restored({ target: { generation: h.a, index: 1, timestamp: at(5) } }))).toMatchObject({ code: "invalid-config" });
     expect(await failure(restored({ target: { generation: "AAAAAAAAAAAAAAAA" } }))).toMatchObject({ code: "invalid-config" });
@@ -183,7 +192,10 @@ describe("restoreLegacy over hand-made v0.3 replicas", () => {
     unlinkSync(store.pathOf(first));
     expectBytes((await restored()).bytes, b.state(k));
     // Index 0 now has only its (empty) snapshot: nothing to restore.
-    expect(await failure(restored({ target: { generation: "aaaaaaaaaaaaaaaa", index: 0 } }))).toMatchObject({ code: "corrupt", message: expect.stringMatching(/is empty and no WAL follows it/) });
+    expect(await failure(restored({ target: { generation: "aaaaaaaaaaaaaaaa", index: 0 } }))).toMatchObject({
+      code: "corrupt",
+      message: expect.stringMatching(/is empty and no WAL follows it/),
+    });
     unlinkSync(store.pathOf(idx1));
     expect(await failure(restored())).toMatchObject({ code: "non-contiguous", message: expect.stringMatching(/WAL index 00000001 has no segments, but index 00000002 does/) });
   });

@@ -152,7 +152,8 @@ class LegacyRestoreRun {
         throwIfAborted(this.options.signal);
         await this.replayIndex(plan.indexes[i]!, i === plan.indexes.length - 1);
       }
-      if (this.pageSize === 0) throw new ReplicaError("corrupt", `snapshot ${plan.snapshot.key} is empty and no WAL follows it: there is no database to restore`, { key: plan.snapshot.key });
+      if (this.pageSize === 0)
+        throw new ReplicaError("corrupt", `snapshot ${plan.snapshot.key} is empty and no WAL follows it: there is no database to restore`, { key: plan.snapshot.key });
       const file = await this.openFile();
       await file.sync().catch((err: unknown) => {
         throw ioError(err, `cannot write ${this.output}.tmp`);
@@ -248,9 +249,13 @@ class LegacyRestoreRun {
         if (end !== undefined && isBreak(end) && !(last && s === plan.segments.length - 1)) throw this.broken(state, end);
       }
       if (window.size < WAL_HEADER_SIZE) {
-        throw new ReplicaError("corrupt", `WAL index ${hex8(plan.index)} of generation ${generation} in ${this.client.location} holds ${window.size} bytes, less than a WAL header (${plan.segments[0]!.key})`, {
-          key: plan.segments[0]!.key,
-        });
+        throw new ReplicaError(
+          "corrupt",
+          `WAL index ${hex8(plan.index)} of generation ${generation} in ${this.client.location} holds ${window.size} bytes, less than a WAL header (${plan.segments[0]!.key})`,
+          {
+            key: plan.segments[0]!.key,
+          },
+        );
       }
       const end = state.end;
       if (end !== undefined && (isBreak(end) || end.pendingFrames > 0 || end.stop.reason === "partial-frame")) {
@@ -425,7 +430,11 @@ class LegacyRestoreRun {
     const at = end.position.offset;
     const stop = end.stop.offset;
     const { segment, within } = locate(state.plan, Math.min(stop, state.window.size - 1));
-    const why = isBreak(end) ? `the WAL checksum chain breaks (${end.stop.reason}) at offset ${stop}` : end.pendingFrames > 0 ? `${end.pendingFrames} frames after offset ${at} are never committed` : `it ends inside a frame at offset ${stop}`;
+    const why = isBreak(end)
+      ? `the WAL checksum chain breaks (${end.stop.reason}) at offset ${stop}`
+      : end.pendingFrames > 0
+        ? `${end.pendingFrames} frames after offset ${at} are never committed`
+        : `it ends inside a frame at offset ${stop}`;
     return new ReplicaError(
       "corrupt",
       `generation ${this.plan.generation} WAL index ${hex8(state.plan.index)} in ${this.client.location}: ${why}, in segment ${segment.key} at byte ${within}; ${state.window.size - at} bytes after the last valid commit cannot be applied`,

@@ -89,4 +89,3 @@ export class InstrumentedStore implements ObjectStore {
     return this.inner.delete(keys, options);
   }
 }
-

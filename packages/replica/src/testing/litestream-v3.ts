@@ -78,7 +78,10 @@ export class V3Scenario {
 
   /** Creates the database (WAL mode, the tables) without committing any counted transaction. */
   async create(): Promise<void> {
-    await sql(this.db, "PRAGMA journal_mode=wal; CREATE TABLE t(id INTEGER PRIMARY KEY, n INTEGER NOT NULL, v TEXT NOT NULL); CREATE TABLE meta(k INTEGER); INSERT INTO meta VALUES (0);");
+    await sql(
+      this.db,
+      "PRAGMA journal_mode=wal; CREATE TABLE t(id INTEGER PRIMARY KEY, n INTEGER NOT NULL, v TEXT NOT NULL); CREATE TABLE meta(k INTEGER); INSERT INTO meta VALUES (0);",
+    );
   }
 
   /** Starts `litestream replicate` and waits until it has written the snapshot of a new generation. */

@@ -3,7 +3,17 @@
  * down, writes failing before they land, or landing with their answer lost; writes held
  * at a gate; and every request counted, so tests see what a shipper asked and when.
  */
-import { ReplicaError, type LtxFileInfo, type LtxFileRef, type LtxFilesOptions, type ObjectStore, type ReplicaClient, type ReplicaLayout, type SignalOption, type WriteLtxOptions } from "@sqlrep/replica";
+import {
+  ReplicaError,
+  type LtxFileInfo,
+  type LtxFileRef,
+  type LtxFilesOptions,
+  type ObjectStore,
+  type ReplicaClient,
+  type ReplicaLayout,
+  type SignalOption,
+  type WriteLtxOptions,
+} from "@sqlrep/replica";
 import type { Clock } from "../clock.js";
 
 /** What the wrapped client does with a request. */

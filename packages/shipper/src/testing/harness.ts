@@ -73,7 +73,10 @@ export function harness(root: string, options: HarnessOptions = {}): Harness {
   const events: ShipperEvent[] = [];
   const eventTimes: number[] = [];
   const lines: LogLine[] = [];
-  const line = (level: LogLine["level"]) => (message: string, fields: Record<string, unknown> = {}) => lines.push({ level, message, fields });
+  const line =
+    (level: LogLine["level"]) =>
+    (message: string, fields: Record<string, unknown> = {}) =>
+      lines.push({ level, message, fields });
   const logger: Logger = { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error") };
   const controller = new AbortController();
   const shipper = new LtxShipper(

@@ -106,7 +106,11 @@ export class TestFeeder implements LogFeeder {
     const walSize = pages.length * (this.db.pageSize + 24);
     const wal = options.wal === false ? undefined : (options.wal ?? { offset: this.walOffset, size: walSize, salt1: 11, salt2: 22 });
     if (wal !== undefined) this.walOffset = wal.offset + wal.size;
-    this.log.stage({ pageSize: this.db.pageSize, commit: this.db.commit, timestamp: this.now(), wal, transactions: 1 }, pages.filter((p) => p.pgno <= this.db.commit), post);
+    this.log.stage(
+      { pageSize: this.db.pageSize, commit: this.db.commit, timestamp: this.now(), wal, transactions: 1 },
+      pages.filter((p) => p.pgno <= this.db.commit),
+      post,
+    );
     return post;
   }
 
@@ -115,7 +119,11 @@ export class TestFeeder implements LogFeeder {
     const pages = this.newPages(pgnos, commit, true);
     this.db.write(pages, commit);
     const post = this.remember();
-    this.log.append({ pageSize: this.db.pageSize, commit: this.db.commit, timestamp: this.now(), transactions: 1 }, pages.filter((p) => p.pgno <= this.db.commit), post);
+    this.log.append(
+      { pageSize: this.db.pageSize, commit: this.db.commit, timestamp: this.now(), transactions: 1 },
+      pages.filter((p) => p.pgno <= this.db.commit),
+      post,
+    );
     return post;
   }
 

@@ -50,7 +50,14 @@ export async function writeForeignChain(client: ReplicaClient, from: number, to:
     const data = pageData(1, seed + txid);
     const sum = CHECKSUM_FLAG | pageChecksum(1, data);
     const snapshot = txid === 1;
-    const header = { pageSize: PAGE_SIZE, commit: 1, minTXID: txid, maxTXID: txid, timestamp: Date.UTC(2025, 0, 1) + txid, preApplyChecksum: snapshot ? 0n : post === 0n ? CHECKSUM_FLAG | BigInt(seed) : post };
+    const header = {
+      pageSize: PAGE_SIZE,
+      commit: 1,
+      minTXID: txid,
+      maxTXID: txid,
+      timestamp: Date.UTC(2025, 0, 1) + txid,
+      preApplyChecksum: snapshot ? 0n : post === 0n ? CHECKSUM_FLAG | BigInt(seed) : post,
+    };
     await client.writeLtxFile({ level: snapshot ? SNAPSHOT_LEVEL : level, minTXID: txid, maxTXID: txid }, encodeLtx(header, [{ pgno: 1, data }], { postApplyChecksum: sum }));
     post = sum;
   }

@@ -42,7 +42,7 @@ export function oracleWal(b: Uint8Array): OracleWal {
   let off = 32;
   let frames = 0;
   let stopReason = "end-of-file";
-  for (;; off += frameSize) {
+  for (; ; off += frameSize) {
     if (off + frameSize > b.length) {
       stopReason = off === b.length ? "end-of-file" : "partial-frame";
       break;

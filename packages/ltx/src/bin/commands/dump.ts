@@ -21,7 +21,9 @@ export function layoutOption(text: string | undefined): LtxFormat | undefined {
 
 /** Prints a file's header, pages (with checksums), page index and trailer, verifying it on the way. */
 export async function dump(args: string[], out: Output): Promise<number> {
-  const { values, positionals } = usageErrors(() => parseArgs({ args, options: { json: { type: "boolean" }, format: { type: "string" }, lenient: { type: "boolean" } }, allowPositionals: true, strict: true }));
+  const { values, positionals } = usageErrors(() =>
+    parseArgs({ args, options: { json: { type: "boolean" }, format: { type: "string" }, lenient: { type: "boolean" } }, allowPositionals: true, strict: true }),
+  );
   if (positionals.length !== 1) throw new UsageError("dump takes exactly one file");
   const path = positionals[0]!;
   const reader = new LtxReader(createReadStream(path), { file: path, format: layoutOption(values.format), strict: !values.lenient });

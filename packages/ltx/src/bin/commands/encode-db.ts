@@ -14,12 +14,19 @@ const FORMATS: Record<string, LtxFormat> = { v3: "v3-block", "v3-block": "v3-blo
 
 /** Writes a snapshot (TXID 1…`--txid`) of a SQLite database file, with database checksums. */
 export async function encodeDb(args: string[], out: Output): Promise<number> {
-  const { values, positionals } = usageErrors(() => parseArgs({ args, options: {
-    output: { type: "string", short: "o" },
-    format: { type: "string" },
-    txid: { type: "string" },
-    timestamp: { type: "string" },
-  }, allowPositionals: true, strict: true }));
+  const { values, positionals } = usageErrors(() =>
+    parseArgs({
+      args,
+      options: {
+        output: { type: "string", short: "o" },
+        format: { type: "string" },
+        txid: { type: "string" },
+        timestamp: { type: "string" },
+      },
+      allowPositionals: true,
+      strict: true,
+    }),
+  );
   if (positionals.length !== 1) throw new UsageError("encode-db takes exactly one database");
   if (values.output === undefined) throw new UsageError("encode-db needs -o <out.ltx>");
   const format = FORMATS[values.format ?? "v3"];
@@ -56,7 +63,9 @@ export async function encodeDb(args: string[], out: Output): Promise<number> {
     await ltx.sync();
     await ltx.close();
     await rename(temp, target);
-    out.line(`wrote ${target}: ${format}, TXID ${formatTxid(1)}-${formatTxid(maxTXID)}, ${commit} pages of ${pageSize}, ${encoder.size} bytes, post-apply ${formatChecksum(encoder.trailer!.postApplyChecksum)}`);
+    out.line(
+      `wrote ${target}: ${format}, TXID ${formatTxid(1)}-${formatTxid(maxTXID)}, ${commit} pages of ${pageSize}, ${encoder.size} bytes, post-apply ${formatChecksum(encoder.trailer!.postApplyChecksum)}`,
+    );
     return 0;
   } catch (err) {
     await ltx.close().catch(() => undefined);

@@ -61,7 +61,13 @@ export async function list(args: string[], out: Output): Promise<number> {
     if (row.follows === "gap" || row.follows === "overlap") faults++;
   });
   if (values.json) {
-    out.line(JSON.stringify(rows.map((r) => ({ ...r, minTXID: formatTxid(r.minTXID), maxTXID: formatTxid(r.maxTXID) })), null, 2));
+    out.line(
+      JSON.stringify(
+        rows.map((r) => ({ ...r, minTXID: formatTxid(r.minTXID), maxTXID: formatTxid(r.maxTXID) })),
+        null,
+        2,
+      ),
+    );
   } else {
     out.line(`${"name".padEnd(38)} ${"min txid".padEnd(16)} ${"max txid".padEnd(16)} ${"size".padStart(10)}  ${"timestamp".padEnd(24)} follows`);
     for (const r of rows) {

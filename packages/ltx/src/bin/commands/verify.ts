@@ -10,7 +10,9 @@ export const verifyUsage = "ltx verify [--format <layout>] [--lenient] <file.ltx
 
 /** Fully decodes each file; prints one line per file; 0 only when every file is valid. */
 export async function verify(args: string[], out: Output, err: Output): Promise<number> {
-  const { values, positionals } = usageErrors(() => parseArgs({ args, options: { format: { type: "string" }, lenient: { type: "boolean" } }, allowPositionals: true, strict: true }));
+  const { values, positionals } = usageErrors(() =>
+    parseArgs({ args, options: { format: { type: "string" }, lenient: { type: "boolean" } }, allowPositionals: true, strict: true }),
+  );
   if (positionals.length === 0) throw new UsageError("verify takes one or more files");
   const format = layoutOption(values.format);
   let failed = 0;
