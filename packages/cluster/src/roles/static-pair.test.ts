@@ -138,7 +138,7 @@ describe("static lease: a primary and a replica", () => {
         const { value, done } = await reader.read();
         if (done) break;
         buf += Buffer.from(value).toString("utf8");
-        let i;
+        let i: number;
         while ((i = buf.indexOf("\n")) >= 0) {
           lines.push(buf.slice(0, i));
           buf = buf.slice(i + 1);

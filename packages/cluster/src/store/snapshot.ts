@@ -87,7 +87,7 @@ export async function restoreSnapshot(db: Database, source: AsyncIterable<Uint8A
   }
   const sums = new BigUint64Array(header.commit);
   const out = await PageFile.create(db.files.database, { pageSize: header.pageSize });
-  let summary;
+  let summary: Awaited<ReturnType<typeof reader.finish>>;
   try {
     for await (const page of reader) {
       sums[page.pgno - 1] = pageChecksum(page.pgno, page.data);

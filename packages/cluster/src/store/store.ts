@@ -3,7 +3,7 @@
  * hashed), created and dropped by name, made durable shortly after each change, pruned
  * by `data.retention`, and verified in the background. One event stream for the node.
  */
-import { readdirSync, rmSync, statSync } from "node:fs";
+import { type Dirent, readdirSync, rmSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { silentLogger, type LogEntry, type Logger } from "@sqlrep/shipper";
 import { ClusterError, describeError } from "../errors.js";
@@ -148,7 +148,7 @@ export class Store {
     const db = this.require(name);
     if (db.failed !== undefined) return db.failed;
     const { view, expected } = await db.exclusive(async () => ({ view: await db.openViewNow(), expected: db.frozenChecksums() }));
-    let result;
+    let result: Awaited<ReturnType<typeof verifyView>>;
     try {
       result = await verifyView(view, expected, signal);
     } finally {
@@ -263,7 +263,7 @@ export class Store {
 function findDatabases(root: string): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch {

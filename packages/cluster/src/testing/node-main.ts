@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   } else {
     leaser = createStaticLeaser(config.candidate ? identity : { hostname: config.lease.primaryHostname, advertiseURL: config.lease.primaryURL, candidate: false });
   }
-  let backup;
+  let backup: ReturnType<typeof backupFromSpec> | undefined;
   if (config.backup !== undefined) {
     const { s3Backend } = await import("@sqlrep/replica-s3/backend");
     const env = config.s3 === undefined ? process.env : { ...process.env, AWS_ACCESS_KEY_ID: config.s3.accessKeyId, AWS_SECRET_ACCESS_KEY: config.s3.secretAccessKey };
