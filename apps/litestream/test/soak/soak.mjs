@@ -82,6 +82,12 @@ writeFileSync(
  * restore to a time inside such a window lands at the last state before it.
  */
 const downtimes = [];
+/**
+ * S3 outages: what was committed during one is uploaded after it, so a level-1 file (grouped
+ * by upload time) can hold the outage's commits with a later timestamp: a coarse point up to
+ * two level-1 intervals after an outage may land before it.
+ */
+const outages = [];
 /** Every commit of every writer: i → when it began and returned (wall clock ms). */
 const commits = new Map();
 let writer;
@@ -140,9 +146,11 @@ downtimes.push([down, Date.now()]);
 
 await until(at(0.45));
 log("S3 outage for a minute");
+const outageFrom = Date.now();
 proxy.setFaults({ failRate: 1, errorStatus: 503 });
 await sleep(Math.min(60_000, minutes * 60_000 * 0.05));
 proxy.clear();
+outages.push([outageFrom, Date.now()]);
 
 await until(at(0.6));
 log("database replaced by another file");
@@ -196,7 +204,8 @@ for (let n = 1; n <= 20; n++) {
   const window = downtimes.find(([from, to]) => T >= from && T <= to + WINDOW_MS);
   const known = window === undefined ? T : window[0];
   const coarse = Date.now() - T > L0_RETENTION_MIN * 60_000;
-  const slack = WINDOW_MS + (coarse ? L1_INTERVAL_S * 1000 : 0);
+  const outage = outages.find(([from, to]) => T >= from && T <= to + 2 * L1_INTERVAL_S * 1000);
+  const slack = WINDOW_MS + (coarse ? L1_INTERVAL_S * 1000 + (outage === undefined ? 0 : outage[1] - outage[0]) : 0);
   const mustHave =
     sorted
       .filter(([, c]) => c.returned < known - slack)
