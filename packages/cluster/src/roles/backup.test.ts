@@ -4,8 +4,11 @@
  * of the primary and after the new primary continued the backup (and then at the TXID of
  * the failover too).
  * Restored with @sqlrep/replica's restore (what `litestream restore` runs) and, when
- * apps/litestream is built, with the `litestream restore` command itself.
+ * apps/litestream is built, with the `litestream restore` command itself; when the VFS
+ * extension is built too, the stock sqlite3 shell reads the backup through it (issue 11
+ * §4) and sees the same rows as the restored file.
  */
+import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +22,8 @@ const tmp = tempDir("sqlrep-cluster-backup-");
 const backupURL = `file://${tmp.join("backup")}`;
 // The command, run from its build (a package test may run an app, never import it).
 const LITESTREAM = fileURLToPath(new URL("../../../../apps/litestream/dist/litestream.js", import.meta.url));
+/** The VFS extension (apps/vfs), loaded by the sqlite3 shell: run, never imported. */
+const VFS_EXTENSION = fileURLToPath(new URL("../../../../apps/vfs/lib/litestream-vfs", import.meta.url));
 
 /** The checksum of a restored file (all its pages). */
 function fileSum(path: string, pageSize = 4096): string {
@@ -108,5 +113,19 @@ describe.skipIf(!etcdAvailable())(`the cluster's backup across a failover${etcdA
     const exit = await cli.exited;
     expect(exit.code, cli.output().join("\n")).toBe(0);
     expect(fileSum(tmp.join("cli.db"))).toBe(after.checksum);
+
+    if (!existsSync(`${VFS_EXTENSION}.so`)) {
+      console.log(`backup: the VFS read not run (skipped: ${VFS_EXTENSION}.so is not built)`);
+      return;
+    }
+    const sql = "SELECT count(*), min(v), max(v), sum(length(pad)) FROM t;";
+    const viaVfs = execFileSync("sqlite3", ["-bail"], {
+      input: `.load ${VFS_EXTENSION}\n.open file:app.db?vfs=litestream\n${sql}\n`,
+      cwd: tmp.path,
+      env: { ...process.env, LITESTREAM_REPLICA_URL: `${backupURL}/${DB}`, SQLREP_VFS_RUNTIME_DIR: tmp.join("vfs-runtime"), SQLREP_VFS_IDLE_TIMEOUT: "1s" },
+      encoding: "utf8",
+    });
+    expect(viaVfs.trim(), "the VFS over the cluster's backup").toBe(execFileSync("sqlite3", [tmp.join("cli.db"), sql], { encoding: "utf8" }).trim());
+    expect(viaVfs).toMatch(/^65\|/); // 40 rows before the failover, 25 after
   }, 120_000);
 });
