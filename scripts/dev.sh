@@ -75,6 +75,7 @@ checks() {
   pnpm -s turbo run typecheck --output-logs=errors-only
   log "checking the layers"
   node scripts/check-layers.mjs
+  node scripts/check-headers.mjs
   log "format and lint (biome ci: unformatted files and lint errors fail)"
   pnpm -s biome ci --diagnostic-level=error .
 }
