@@ -154,7 +154,10 @@ async function main(): Promise<void> {
       case "status": {
         // The last lease, even once ended: a resumed holder must find its signal fired.
         const held = lastLease;
-        emit({ ev: "status", holding: lease !== undefined, aborted: held ? held.signal.aborted : null, epoch: held?.epoch ?? null });
+        // Read the signal first: reading it consults the clock and may fire it now (a holder
+        // resumed past its deadline), which ends `lease` in the abort listener.
+        const aborted = held ? held.signal.aborted : null;
+        emit({ ev: "status", holding: lease !== undefined, aborted, epoch: held?.epoch ?? null });
         return;
       }
       case "close":
