@@ -6,11 +6,10 @@
 import { headers } from "@nats-io/transport-node";
 import type { ObjectInfo } from "@nats-io/obj";
 import {
-  compareKeys,
+  sortedListing,
   formatRFC3339Nano,
   parseRFC3339,
   ReplicaError,
-  throwIfAborted,
   type ListOptions,
   type ObjectEntry,
   type ObjectHead,
@@ -67,25 +66,8 @@ export class NatsObjectStore implements ObjectStore {
     const wanted = this.prefix + prefix;
     const found = infos
       .filter((info) => !info.deleted && !info.options?.link && info.name.startsWith(wanted))
-      .map((info) => ({ key: info.name.slice(this.prefix.length), size: info.size, lastModified: new Date(info.mtime) }))
-      .sort((a, b) => compareKeys(a.key, b.key));
-    const rolledUp = new Set<string>();
-    for (const info of found) {
-      throwIfAborted(signal);
-      if (options.startAfter !== undefined && compareKeys(info.key, options.startAfter) <= 0) continue;
-      if (options.delimiter) {
-        const at = info.key.indexOf(options.delimiter, prefix.length);
-        if (at >= 0) {
-          const common = info.key.slice(0, at + options.delimiter.length);
-          if (!rolledUp.has(common)) {
-            rolledUp.add(common);
-            yield { prefix: common };
-          }
-          continue;
-        }
-      }
-      yield info;
-    }
+      .map((info) => ({ key: info.name.slice(this.prefix.length), size: info.size, lastModified: new Date(info.mtime) }));
+    yield* sortedListing(found, prefix, options);
   }
 
   async read(key: string, options: ReadOptions = {}): Promise<AsyncIterable<Uint8Array>> {

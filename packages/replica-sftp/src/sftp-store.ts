@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { decodeHeader, HEADER_SIZE } from "@sqlrep/ltx";
 import {
-  compareKeys,
+  sortedListing,
   ReplicaError,
   throwIfAborted,
   type ListOptions,
@@ -83,24 +83,7 @@ export class SftpObjectStore implements ObjectStore {
       await this.walk(sftp, baseKey, prefix, out, signal);
       return out;
     });
-    found.sort((a, b) => compareKeys(a.key, b.key));
-    const rolledUp = new Set<string>();
-    for (const info of found) {
-      throwIfAborted(signal);
-      if (options.startAfter !== undefined && compareKeys(info.key, options.startAfter) <= 0) continue;
-      if (options.delimiter) {
-        const at = info.key.indexOf(options.delimiter, prefix.length);
-        if (at >= 0) {
-          const common = info.key.slice(0, at + options.delimiter.length);
-          if (!rolledUp.has(common)) {
-            rolledUp.add(common);
-            yield { prefix: common };
-          }
-          continue;
-        }
-      }
-      yield info;
-    }
+    yield* sortedListing(found, prefix, options);
   }
 
   async read(key: string, options: ReadOptions = {}): Promise<AsyncIterable<Uint8Array>> {

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import {
-  compareKeys,
+  sortedListing,
   ReplicaError,
   throwIfAborted,
   type ListOptions,
@@ -81,28 +81,12 @@ export class WebdavObjectStore implements ObjectStore {
   }
 
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectEntry> {
-    const { signal, startAfter, delimiter } = options;
+    const { signal } = options;
     throwIfAborted(signal);
     const slash = prefix.lastIndexOf("/");
     const objects: ObjectInfo[] = [];
     await this.walk(slash >= 0 ? prefix.slice(0, slash + 1) : "", prefix, objects, signal);
-    objects.sort((a, b) => compareKeys(a.key, b.key));
-    const rolledUp = new Set<string>();
-    for (const info of objects) {
-      if (startAfter !== undefined && compareKeys(info.key, startAfter) <= 0) continue;
-      if (delimiter) {
-        const at = info.key.indexOf(delimiter, prefix.length);
-        if (at >= 0) {
-          const common = info.key.slice(0, at + delimiter.length);
-          if (!rolledUp.has(common)) {
-            rolledUp.add(common);
-            yield { prefix: common };
-          }
-          continue;
-        }
-      }
-      yield info;
-    }
+    yield* sortedListing(objects, prefix, options);
   }
 
   async read(key: string, options: ReadOptions = {}): Promise<AsyncIterable<Uint8Array>> {

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { ReplicaError, throwIfAborted } from "./errors.js";
 import { syncDirectory } from "./restored-file.js";
 import type { ListOptions, ObjectEntry, ObjectHead, ObjectInfo, ObjectStore, ReadOptions, SignalOption, WriteOptions } from "./object-store.js";
+import { sortedListing } from "./sorted-listing.js";
 
 /** Temp files carry this suffix while being written; listings never show them. */
 const TEMP_SUFFIX = ".sqlrep-tmp";
@@ -37,24 +38,7 @@ export class FileObjectStore implements ObjectStore {
     const baseKey = slash >= 0 ? prefix.slice(0, slash + 1) : "";
     const keys: ObjectInfo[] = [];
     await this.walk(baseKey, prefix, keys);
-    keys.sort((a, b) => compareKeys(a.key, b.key));
-    const rolledUp = new Set<string>();
-    for (const info of keys) {
-      throwIfAborted(options.signal);
-      if (options.startAfter !== undefined && compareKeys(info.key, options.startAfter) <= 0) continue;
-      if (options.delimiter) {
-        const at = info.key.indexOf(options.delimiter, prefix.length);
-        if (at >= 0) {
-          const common = info.key.slice(0, at + options.delimiter.length);
-          if (!rolledUp.has(common)) {
-            rolledUp.add(common);
-            yield { prefix: common };
-          }
-          continue;
-        }
-      }
-      yield info;
-    }
+    yield* sortedListing(keys, prefix, options);
   }
 
   async read(key: string, options: ReadOptions = {}): Promise<AsyncIterable<Uint8Array>> {
@@ -189,11 +173,6 @@ export class FileObjectStore implements ObjectStore {
     if ((err as Error).name === "AbortError") return new ReplicaError("aborted", `${op} ${path} aborted`, { key, cause: err });
     return new ReplicaError("io", `cannot ${op} ${path}: ${(err as Error).message}`, { key, cause: err, retryable: code === "EAGAIN" || code === "EBUSY" });
   }
-}
-
-/** UTF-8 byte order, as S3 lists keys (JS string order differs above U+FFFF). */
-export function compareKeys(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
 /** Opens a new file, creating its directory only when missing (no mkdir per upload). */

@@ -15,7 +15,8 @@ export {
   type SignalOption,
   type WriteOptions,
 } from "./object-store.js";
-export { FileObjectStore, compareKeys } from "./file-store.js";
+export { FileObjectStore } from "./file-store.js";
+export { compareKeys, sortedListing } from "./sorted-listing.js";
 export { formatRFC3339Nano, parseRFC3339 } from "./rfc3339.js";
 export { MAX_COMPACTION_LEVEL, SNAPSHOT_LEVEL, cleanPrefix, directoryLayout, s3Layout, type ReplicaLayout } from "./layout.js";
 export {

@@ -205,7 +205,7 @@ export class FrameReader {
       case FrameType.Heartbeat: {
         await this.fill(8);
         const value = new DataView(this.buf.buffer, this.buf.byteOffset + this.at, 8).getBigInt64(0);
-        this.skip(8);
+        this.consume(8);
         return { type: "heartbeat", timestamp: Number(value) };
       }
       default:
@@ -219,11 +219,11 @@ export class FrameReader {
     for (;;) {
       await this.fill(2);
       const len = new DataView(this.buf.buffer, this.buf.byteOffset + this.at, 2).getUint16(0);
-      this.skip(2);
+      this.consume(2);
       if (len === 0) break;
       await this.fill(len);
       yield this.buf.slice(this.at, this.at + len);
-      this.skip(len);
+      this.consume(len);
     }
     this.inBody = false;
   }
@@ -239,24 +239,24 @@ export class FrameReader {
     if (len > MAX_NAME) throw new ClusterError("protocol", `stream: name length ${len} at offset ${this.offset - 4}`, { offset: this.offset - 4 });
     await this.fill(len);
     const name = decodeName(this.buf.subarray(this.at, this.at + len), this.offset);
-    this.skip(len);
+    this.consume(len);
     return name;
   }
 
   private async u64(): Promise<bigint> {
     await this.fill(8);
     const value = new DataView(this.buf.buffer, this.buf.byteOffset + this.at, 8).getBigUint64(0);
-    this.skip(8);
+    this.consume(8);
     return value;
   }
 
   private u32(): number {
     const value = new DataView(this.buf.buffer, this.buf.byteOffset + this.at, 4).getUint32(0);
-    this.skip(4);
+    this.consume(4);
     return value;
   }
 
-  private skip(n: number): void {
+  private consume(n: number): void {
     this.at += n;
     this.offset += n;
   }
