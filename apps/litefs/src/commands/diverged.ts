@@ -10,7 +10,7 @@ import { extractDiverged } from "../client/diverged-extract.js";
 import { findDiverged, listDiverged, type DivergedSet } from "../client/diverged-sets.js";
 import { table } from "../client/format.js";
 import { clientFor } from "../client/node-client.js";
-import { defineCommand } from "../command.js";
+import { defineCommand, type Command } from "../command.js";
 import type { Io } from "../io.js";
 
 const EXTRACT_FLAGS = defineFlags({
@@ -18,11 +18,7 @@ const EXTRACT_FLAGS = defineFlags({
   o: { type: "string", usage: "output path (default ./<db>.diverged-<set>.db); never overwritten", placeholder: "PATH" },
 });
 
-/** `litefs diverged [-data-dir DIR | -url URL] [-json] [list | extract [-base PATH] [-o PATH] DB [SET]]`. */
-export const divergedCommand = defineCommand({
-  name: "diverged",
-  summary: "lists and extracts transactions set aside by a split brain",
-  description: `The diverged command shows the transactions this node committed that the primary
+const DESCRIPTION = `The diverged command shows the transactions this node committed that the primary
 never received (a primary cut off, then replaced). LiteFS discards them; this node
 keeps their LTX files under <data-dir>/diverged/<db>/<time>/ before it takes the
 primary's snapshot.
@@ -38,17 +34,39 @@ backup, an export) unless the set starts at TXID 1. The transactions are not mer
 back into the cluster: compare the file with the live database and re-apply what
 matters by hand.
 
-The data directory is -data-dir, or the one the node at -url reports (same machine).`,
+extract's own flags: -base PATH (the database at the set's last common TXID) and
+-o PATH (default ./<db>.diverged-<set>.db; an existing file is never overwritten).
+
+The data directory is -data-dir, or the one the node at -url reports (same machine).`;
+
+const TOP_FLAGS = defineFlags({
+  "data-dir": { type: "string", usage: "the node's data directory (data.dir)", placeholder: "DIR" },
+  url: { type: "string", usage: "LiteFS API URL to ask for its data directory (default http://localhost:20202 without -data-dir)", placeholder: "URL" },
+  json: { type: "boolean", usage: "list as JSON" },
+});
+
+// For the usage text; the command's run (below) parses the top-level flags and the action's separately.
+const described = defineCommand({
+  name: "diverged",
+  summary: "lists and extracts transactions set aside by a split brain",
+  description: DESCRIPTION,
   synopsis: ["[arguments] [list]", "[arguments] extract [-base PATH] [-o PATH] DB [SET]"],
-  flags: defineFlags({
-    "data-dir": { type: "string", usage: "the node's data directory (data.dir)", placeholder: "DIR" },
-    url: { type: "string", usage: "LiteFS API URL to ask for its data directory (default http://localhost:20202 without -data-dir)", placeholder: "URL" },
-    json: { type: "boolean", usage: "list as JSON" },
-  }),
-  async run({ flags, positionals }, io) {
+  flags: TOP_FLAGS,
+  run: async () => 0,
+});
+
+/** `litefs diverged [-data-dir DIR | -url URL] [-json] [list | extract [-base PATH] [-o PATH] DB [SET]]`. */
+export const divergedCommand: Command = {
+  ...described,
+  async run(args, io) {
+    // Go-style flags stop at the first word: the action and its own flags follow the top-level ones.
+    let i = 0;
+    while (i < args.length && args[i]!.startsWith("-") && args[i] !== "--") i += /^--?(data-dir|url)$/.test(args[i]!) ? 2 : 1;
+    const { flags } = parseFlags(args.slice(0, i), TOP_FLAGS);
+    if (args[i] === "--") i++;
+    const [action = "list", ...rest] = args.slice(i);
     if (flags["data-dir"] !== undefined && flags.url !== undefined) throw new UsageError("give -data-dir or -url, not both");
     const dataDir = flags["data-dir"] !== undefined ? resolve(io.cwd, flags["data-dir"]) : (await clientFor(flags.url, io.env, io.signal).info()).path;
-    const [action = "list", ...rest] = positionals;
     if (action === "list") {
       if (rest.length > 0) throw new UsageError(`too many arguments: ${rest.join(" ")}`);
       const sets = listDiverged(dataDir);
@@ -58,7 +76,7 @@ The data directory is -data-dir, or the one the node at -url reports (same machi
     if (action === "extract") return extract(dataDir, rest, io);
     throw new UsageError(`unknown action ${JSON.stringify(action)}: list or extract`);
   },
-});
+};
 
 async function extract(dataDir: string, args: readonly string[], io: Io): Promise<number> {
   const { flags, positionals } = parseFlags(args, EXTRACT_FLAGS);
