@@ -5,7 +5,7 @@
  * turns into a halt of the primary, until it is told to let go or this process dies.
  */
 import { execFileSync, spawn, type ChildProcessByStdio } from "node:child_process";
-import { existsSync, renameSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Readable, Writable } from "node:stream";
 import { CliError } from "./errors.js";
@@ -21,6 +21,7 @@ export function haltHelper(): string {
   if (fresh) return HALT_HELPER;
   const tmp = `${HALT_HELPER}.${process.pid}.tmp`;
   try {
+    mkdirSync(`${ROOT}dist`, { recursive: true });
     execFileSync("cc", ["-O2", "-o", tmp, SOURCE], { stdio: ["ignore", "ignore", "pipe"] });
     renameSync(tmp, HALT_HELPER);
   } catch (err) {
