@@ -128,6 +128,28 @@ describe("litefs run -with-halt-lock-on (the lock itself, on a plain file)", () 
     expect(readFileSync(seen, "utf8")).toContain("getlk w 72 1 -1");
     expect(execFileSync("sh", ["-c", probe(`${db}-lock`)], { encoding: "utf8" })).toContain("getlk u 0 0");
   });
+
+  it("waits while another process holds the lock; a stop signal ends the wait and the command never runs", async () => {
+    const db = tmp.join("busy.db");
+    writeFileSync(db, "");
+    writeFileSync(`${db}-lock`, "");
+    const holder = await spawnProcess(lockctl, [`${db}-lock`], { name: "lockctl", stdin: "pipe" });
+    try {
+      holder.stdin!.write("open rw\nF_OFD_SETLKW w 72 1\n");
+      await holder.waitForLine(/^ok$/, 5_000, 1);
+      const marker = tmp.join("busy-ran");
+      const stop = new AbortController();
+      const started = performance.now();
+      setTimeout(() => stop.abort("SIGTERM"), 400);
+      const res = await litefs(["run", "-with-halt-lock-on", db, "--", "touch", marker], { signal: stop.signal });
+      expect(performance.now() - started).toBeGreaterThanOrEqual(390);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toContain(`waiting for the halt lock on ${db}-lock: aborted`);
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      await holder.stop();
+    }
+  });
 });
 
 const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
