@@ -1,16 +1,41 @@
 /**
  * The checks a SQLite file passes before it is imported (LiteFS runs none): a SQLite
  * header, no hot journal or WAL beside it holding transactions the file lacks, and
- * `PRAGMA integrity_check` answering "ok".
+ * `PRAGMA integrity_check` answering "ok" — run on a private copy of the very bytes
+ * that will be sent, so nothing changes between the check and the upload and SQLite
+ * leaves no `-wal`/`-shm` beside the user's file (it creates them for a WAL-mode
+ * database even on a read-only open).
  */
-import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import Database from "better-sqlite3";
 import { CliError } from "./errors.js";
 
 const MAGIC = "SQLite format 3\0";
 
-/** Throws `CliError("integrity")` naming `path` unless it is a whole, consistent SQLite database. */
-export function checkSqliteFile(path: string): void {
+/** Reads `path` and returns its bytes once they passed every check; `CliError("integrity")` naming `path` otherwise. */
+export function readCheckedSqliteFile(path: string): Uint8Array {
+  checkSqliteFile(path);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new CliError("io", `cannot read ${path}: ${(err as Error).message}`, { cause: err, file: path });
+  }
+  const dir = mkdtempSync(join(tmpdir(), "litefs-import-"));
+  try {
+    const copy = join(dir, "check.db");
+    writeFileSync(copy, bytes);
+    integrityCheck(copy, path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return bytes;
+}
+
+/** The checks on the file in place that need no SQLite connection: its header, and no WAL or hot journal beside it. */
+function checkSqliteFile(path: string): void {
   let size: number;
   try {
     size = statSync(path).size;
@@ -36,9 +61,14 @@ export function checkSqliteFile(path: string): void {
       );
     }
   }
+}
+
+/** `PRAGMA integrity_check` on `file`; errors name `label` (the user's path). */
+function integrityCheck(file: string, label: string): void {
+  const path = label;
   let db: Database.Database;
   try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
+    db = new Database(file, { readonly: true, fileMustExist: true });
   } catch (err) {
     throw new CliError("integrity", `${path} cannot be opened as a SQLite database: ${(err as Error).message}`, { cause: err, file: path });
   }

@@ -5,6 +5,7 @@
  * missing database and a node that is down give errors naming the URL.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStaticLeaser } from "@sqlrep/lease";
 import { freePort, tempDir, waitFor } from "@sqlrep/testkit";
@@ -85,6 +86,23 @@ describe("litefs import / export", () => {
     const res2 = await litefs(["import", "-url", primary.url, "-name", "bad.db", notSqlite]);
     expect(res2.code).toBe(1);
     expect(res2.stderr).toContain(`${notSqlite} is not a SQLite database`);
+  });
+
+  it("imports a WAL-mode file and leaves nothing beside it (the check runs on a private copy)", async () => {
+    const src = tmp.join("walmode.db");
+    const db = new Database(src);
+    db.pragma("journal_mode = WAL");
+    db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, tag TEXT, body TEXT); INSERT INTO t (tag, body) VALUES ('wal', 'one'), ('wal', 'two');");
+    db.close();
+    expect(existsSync(`${src}-wal`)).toBe(false);
+    const res = await litefs(["import", "-url", primary.url, "-name", "walmode.db", src]);
+    expect(res.stderr).toBe("");
+    expect(res.code).toBe(0);
+    expect(existsSync(`${src}-wal`)).toBe(false);
+    expect(existsSync(`${src}-shm`)).toBe(false);
+    const out = tmp.join("walmode-out.db");
+    expect((await litefs(["export", "-url", primary.url, "-name", "walmode.db", out])).code).toBe(0);
+    expect(Buffer.compare(readFileSync(out), readFileSync(src))).toBe(0);
   });
 
   it("refuses a file with a WAL beside it (the import would miss its transactions)", async () => {

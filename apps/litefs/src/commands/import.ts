@@ -1,11 +1,10 @@
 /** `litefs import`: checks a SQLite file with `PRAGMA integrity_check` (LiteFS does not), then posts it to the primary's `/import`. */
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { defineFlags, UsageError } from "@sqlrep/runtime";
 import { clientFor, DEFAULT_URL } from "../client/node-client.js";
 import { CliError, isCliError } from "../client/errors.js";
 import { formatMs } from "../client/format.js";
-import { checkSqliteFile } from "../client/sqlite-check.js";
+import { readCheckedSqliteFile } from "../client/sqlite-check.js";
 import { defineCommand } from "../command.js";
 
 /** `litefs import [-url URL] -name NAME PATH`. */
@@ -31,10 +30,7 @@ and nothing is sent. The target node must be the primary.`,
     const path = resolve(io.cwd, positionals[0]!);
     const client = clientFor(flags.url, io.env, io.signal);
     const started = performance.now();
-    checkSqliteFile(path);
-    const bytes = await readFile(path).catch((err: unknown) => {
-      throw new CliError("io", `cannot read ${path}: ${(err as Error).message}`, { cause: err, file: path });
-    });
+    const bytes = readCheckedSqliteFile(path);
     let answer: { txid?: string; checksum?: string };
     try {
       answer = (await (await client.request("POST", `/import?name=${encodeURIComponent(flags.name)}`, bytes)).json()) as typeof answer;
