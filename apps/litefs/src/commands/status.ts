@@ -136,8 +136,9 @@ async function checksumOf(client: NodeClient, name: string, txid: number): Promi
   try {
     return (await client.checksumAt(name, txid)) ?? null;
   } catch (err) {
-    // /checksums wants the auth token where one is set; the rest of the status does not.
-    if (isCliError(err, "http") && err.status === 401) return null;
+    // /checksums wants the auth token where one is set (the rest of the status does not),
+    // LiteFS itself has no /checksums, and a database may go between the two requests.
+    if ((isCliError(err, "http") && err.status === 401) || isCliError(err, "not-found")) return null;
     throw err;
   }
 }
