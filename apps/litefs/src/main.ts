@@ -1,11 +1,18 @@
 // The litefs program: its commands, its usage, and the entry point the bin and the tests call.
-import { programUsage, runProgram, type ProgramSpec } from "@sqlrep/runtime";
+import { lazyCommand, programUsage, runProgram, type ProgramSpec } from "@sqlrep/runtime";
 import type { Command } from "./command.js";
 import { versionCommand } from "./commands/version.js";
 import type { Io } from "./io.js";
 
 /** Every command, in the order the usage lists them. */
-export const COMMANDS: readonly Command[] = [versionCommand];
+export const COMMANDS: readonly Command[] = [
+  lazyCommand("run", "runs a command as primary, on a candidate, or with the halt lock", async () => (await import("./commands/run.js")).runCommand),
+  lazyCommand("import", "imports a SQLite database into the cluster", async () => (await import("./commands/import.js")).importCommand),
+  lazyCommand("export", "exports a database from the cluster to a SQLite file", async () => (await import("./commands/export.js")).exportCommand),
+  lazyCommand("status", "prints a node's role, primary and databases", async () => (await import("./commands/status.js")).statusCommand),
+  lazyCommand("diverged", "lists and extracts transactions set aside by a split brain", async () => (await import("./commands/diverged.js")).divergedCommand),
+  versionCommand,
+];
 
 const PROGRAM: ProgramSpec<Io> = {
   name: "litefs",
