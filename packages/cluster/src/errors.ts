@@ -21,6 +21,7 @@ export type ClusterErrorCode =
   | "unavailable" // a peer did not answer (retryable)
   | "io" // the file system failed
   | "closed" // the store or node is closed
+  | "timeout" // a wait ran out (the proxy's read for a TXID, a write waiting for a primary)
   | "aborted"; // the caller's signal fired
 
 /** Options of {@link ClusterError}. */
@@ -36,6 +37,8 @@ export interface ClusterErrorOptions {
   offset?: number | undefined;
   /** HTTP status of a peer's answer, where one came. */
   status?: number | undefined;
+  /** The option or config key the error is about (`proxy.target`). */
+  key?: string | undefined;
 }
 
 /** The single error type of `@sqlrep/cluster`. */
@@ -47,15 +50,17 @@ export class ClusterError extends Error {
   readonly file: string | undefined;
   readonly offset: number | undefined;
   readonly status: number | undefined;
+  readonly key: string | undefined;
 
   constructor(code: ClusterErrorCode, message: string, options: ClusterErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.retryable = options.retryable ?? (code === "unavailable" || code === "not-primary");
+    this.retryable = options.retryable ?? (code === "unavailable" || code === "not-primary" || code === "timeout");
     this.db = options.db;
     this.file = options.file;
     this.offset = options.offset;
     this.status = options.status;
+    this.key = options.key;
   }
 }
 
@@ -100,6 +105,8 @@ export function httpStatusOf(err: unknown): number {
     case "unavailable":
     case "closed":
       return 503;
+    case "timeout":
+      return 504;
     default:
       return 500;
   }
