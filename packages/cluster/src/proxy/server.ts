@@ -50,6 +50,7 @@ class NodeProxy {
   private readonly tunnels = new Set<Duplex>();
   private readonly closing = new AbortController();
   private port = 0;
+  private advertised: string | undefined;
 
   constructor(
     private readonly node: ClusterNode,
@@ -85,6 +86,7 @@ class NodeProxy {
     const url = `http://${shown.includes(":") ? `[${shown}]` : shown}:${this.port}`;
     const advertiseURL = this.options.advertiseURL ?? (wildcard ? `http://${new URL(this.node.leaser.advertiseURL).hostname}:${this.port}` : url);
     this.node.advertiseProxy(advertiseURL);
+    this.advertised = advertiseURL;
     this.logger.info("proxy listening", { addr: url, target: `${this.options.target.host}:${this.options.target.port}`, db: this.options.db, advertise: advertiseURL });
     return {
       url,
@@ -97,7 +99,7 @@ class NodeProxy {
   private async close(): Promise<void> {
     if (this.closing.signal.aborted) return;
     this.closing.abort(new ClusterError("closed", "the proxy is closing"));
-    this.node.advertiseProxy(undefined);
+    if (this.node.proxyURL === this.advertised) this.node.advertiseProxy(undefined);
     for (const socket of this.tunnels) socket.destroy();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
