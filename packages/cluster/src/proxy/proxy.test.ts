@@ -16,7 +16,7 @@ import { startTestNode, type TestNode } from "../testing/in-process.js";
 import { decodeFrame, encodeFrame, send, startTestApp, type TestApp } from "../testing/proxy-app.js";
 import { compilePathPattern } from "./options.js";
 import { parseTxidCookie } from "./consistency.js";
-import { startProxyServer, type ProxyServer } from "./server.js";
+import { proxyAdvertiseURL, startProxyServer, type ProxyServer } from "./server.js";
 
 const tmp = tempDir("sqlrep-proxy-");
 let a: TestNode;
@@ -258,9 +258,8 @@ describe("the proxy on a node that has no primary", () => {
     const node = new ClusterNode({ store, leaser: createStaticLeaser({ hostname: "gone", advertiseURL: deadURL, candidate: false }), logger: silentLogger, reconnectDelay: 100 });
     node.start();
     const app = await startTestApp("c", node, tmp.path);
-    const proxy = await startProxyServer(node, { ...common, addr: ":0", target: app.port, primaryRedirectTimeout: 600 });
+    const proxy = await startProxyServer(node, { ...common, addr: "127.0.0.1:0", target: app.port, primaryRedirectTimeout: 600 });
     try {
-      expect(proxy.advertiseURL).toBe(`http://127.0.0.1:${proxy.port}`);
       const health = await send(proxy.port, "GET", "/litefs/health");
       expect(health.status).toBe(503);
       expect(health.text).toMatch(/^Not ready/);
@@ -283,14 +282,14 @@ describe("the proxy on a node that has no primary", () => {
 describe("options", () => {
   it("are validated with errors naming the key", async () => {
     const bad: [Record<string, unknown>, string, RegExp][] = [
-      [{ addr: ":0", db: "app.db" }, "proxy.target", /proxy.target is required/],
-      [{ addr: ":0", target: "127.0.0.1:1" }, "proxy.db", /proxy.db is required/],
+      [{ addr: "127.0.0.1:0", db: "app.db" }, "proxy.target", /proxy.target is required/],
+      [{ addr: "127.0.0.1:0", target: "127.0.0.1:1" }, "proxy.db", /proxy.db is required/],
       [{ target: "127.0.0.1:1", db: "app.db" }, "proxy.addr", /proxy.addr is required/],
-      [{ addr: ":0", target: "http://127.0.0.1:3000", db: "app.db" }, "proxy.target", /give host:port, not a URL/],
+      [{ addr: "127.0.0.1:0", target: "http://127.0.0.1:3000", db: "app.db" }, "proxy.target", /give host:port, not a URL/],
       [{ addr: ":99999", target: 3000, db: "app.db" }, "proxy.addr", /not host:port/],
-      [{ addr: ":0", target: 3000, db: "app.db", maxLag: -1 }, "proxy.max-lag", /duration in ms/],
-      [{ addr: ":0", target: 3000, db: "app.db", passthrough: [""] }, "proxy.passthrough", /not a path pattern/],
-      [{ addr: ":0", target: 3000, db: "app.db", replicaWrites: "redirect" }, "replicaWrites", /"forward" or "fly-replay"/],
+      [{ addr: "127.0.0.1:0", target: 3000, db: "app.db", maxLag: -1 }, "proxy.max-lag", /duration in ms/],
+      [{ addr: "127.0.0.1:0", target: 3000, db: "app.db", passthrough: [""] }, "proxy.passthrough", /not a path pattern/],
+      [{ addr: "127.0.0.1:0", target: 3000, db: "app.db", replicaWrites: "redirect" }, "replicaWrites", /"forward" or "fly-replay"/],
     ];
     for (const [options, key, message] of bad) {
       const err = await startProxyServer(a.node, options as never).catch((e: unknown) => e);
@@ -298,6 +297,13 @@ describe("options", () => {
       expect((err as { key?: string }).key).toBe(key);
       expect((err as Error).message).toMatch(message);
     }
+  });
+
+  it("the URL a proxy publishes: its listen host, or for every interface the node's advertise-url host with the proxy's port", () => {
+    expect(proxyAdvertiseURL("127.0.0.1", 8081, "http://node1.internal:20202")).toBe("http://127.0.0.1:8081");
+    expect(proxyAdvertiseURL(undefined, 8080, "http://node1.internal:20202")).toBe("http://node1.internal:8080");
+    expect(proxyAdvertiseURL("0.0.0.0", 8080, "http://[fdaa::3]:20202")).toBe("http://[fdaa::3]:8080");
+    expect(proxyAdvertiseURL("::1", 8080, "http://x:1")).toBe("http://[::1]:8080");
   });
 
   it("path patterns: * is the only wildcard and the whole path must match; a RegExp is used as given", () => {

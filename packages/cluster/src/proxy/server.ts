@@ -81,10 +81,8 @@ class NodeProxy {
       });
     });
     this.port = (this.server.address() as AddressInfo).port;
-    const wildcard = host === undefined || host === "" || host === "0.0.0.0" || host === "::";
-    const shown = wildcard ? "127.0.0.1" : host;
-    const url = `http://${shown.includes(":") ? `[${shown}]` : shown}:${this.port}`;
-    const advertiseURL = this.options.advertiseURL ?? (wildcard ? `http://${new URL(this.node.leaser.advertiseURL).hostname}:${this.port}` : url);
+    const url = listenURL(host, this.port);
+    const advertiseURL = this.options.advertiseURL ?? proxyAdvertiseURL(host, this.port, this.node.leaser.advertiseURL);
     this.node.advertiseProxy(advertiseURL);
     this.advertised = advertiseURL;
     this.logger.info("proxy listening", { addr: url, target: `${this.options.target.host}:${this.options.target.port}`, db: this.options.db, advertise: advertiseURL });
@@ -238,6 +236,28 @@ class NodeProxy {
       socket.destroy();
     }
   }
+}
+
+/** Whether a listen host means every interface. */
+function isWildcard(host: string | undefined): boolean {
+  return host === undefined || host === "" || host === "0.0.0.0" || host === "::";
+}
+
+/** The URL a proxy listening on `host:port` answers on locally (127.0.0.1 for every interface). */
+function listenURL(host: string | undefined, port: number): string {
+  const shown = isWildcard(host) ? "127.0.0.1" : (host as string);
+  return `http://${shown.includes(":") ? `[${shown}]` : shown}:${port}`;
+}
+
+/**
+ * The URL other nodes reach a proxy at when `advertiseURL` is not given: the listen host
+ * when it names one, else the host of the node's `lease.advertise-url` (which other nodes
+ * already reach) with the proxy's port.
+ */
+export function proxyAdvertiseURL(host: string | undefined, port: number, nodeAdvertiseURL: string): string {
+  if (!isWildcard(host)) return listenURL(host, port);
+  const nodeHost = new URL(nodeAdvertiseURL).hostname;
+  return `http://${nodeHost}:${port}`;
 }
 
 function plain(res: ServerResponse, status: number, text: string): void {
