@@ -96,7 +96,12 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, to: Up
       answer.on("end", done);
       answer.on("close", done);
     });
+    let failed = false;
     upstream.on("error", (err) => {
+      // Only the first failure counts: writes the pipe still makes to the dead request fail too.
+      if (failed) return;
+      failed = true;
+      req.unpipe(upstream);
       if (!res.headersSent) {
         options.onError?.(err);
         const text = `Proxy error: ${err.message}\n`;

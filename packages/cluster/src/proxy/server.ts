@@ -119,9 +119,13 @@ class NodeProxy {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? "GET";
     const path = pathOf(req.url);
+    // Closing the server cuts every connection, so the client's signal covers that too
+    // (and Node 20's AbortSignal.any per request would pile dependents on a long-lived signal).
     const client = new AbortController();
-    res.on("close", () => client.abort(new ClusterError("aborted", "the client went away")));
-    const signal = AbortSignal.any([client.signal, this.closing.signal]);
+    res.on("close", () => {
+      if (!res.writableFinished) client.abort(new ClusterError("aborted", "the client went away"));
+    });
+    const signal = client.signal;
     try {
       if (matchesAny(this.options.passthrough, path)) {
         this.log("passthrough", { method, path });
