@@ -3,7 +3,7 @@
  * through a TCP forwarder the tests cut), a real HTTP app behind each proxy, Node's client.
  */
 import { createHash } from "node:crypto";
-import { request } from "node:http";
+import { createServer, request, type Server } from "node:http";
 import { connect } from "node:net";
 import { createStaticLeaser } from "@sqlrep/lease";
 import { silentLogger } from "@sqlrep/shipper";
@@ -247,6 +247,43 @@ describe("the proxy on a primary and a replica", () => {
       }
     } finally {
       socket.destroy();
+    }
+  });
+});
+
+describe("the proxy when a hop is missing", () => {
+  it("retries an app that is not listening yet (connection refused) until it is", async () => {
+    const port = await freePort();
+    const late = await startProxyServer(a.node, { ...common, addr: "127.0.0.1:0", target: port, advertiseURL: proxyA.advertiseURL });
+    let server: Server | undefined;
+    try {
+      const pending = send(late.port, "GET", "/hello");
+      await new Promise((r) => setTimeout(r, 300));
+      server = createServer((_req, res) => res.end("late app")).listen(port, "127.0.0.1");
+      const res = await pending;
+      expect(res.status).toBe(200);
+      expect(res.text).toBe("late app");
+    } finally {
+      await late.close();
+      a.node.advertiseProxy(proxyA.advertiseURL);
+      server?.closeAllConnections();
+      server?.close();
+    }
+  });
+
+  it("a replica whose primary's proxy does not answer says so (502), and never forwards a forwarded write again (503)", async () => {
+    const deadProxy = `http://127.0.0.1:${await freePort()}`;
+    const lost = await startProxyServer(b.node, { ...common, addr: "127.0.0.1:0", target: appB.port, primaryProxyURL: () => deadProxy, advertiseURL: proxyB.advertiseURL });
+    try {
+      const res = await send(lost.port, "POST", "/items", { body: "lost" });
+      expect(res.status).toBe(502);
+      expect(res.text).toMatch(/^Proxy error: .*ECONNREFUSED/);
+      const loop = await send(proxyB.port, "POST", "/items", { body: "loop", headers: { "litefs-proxy-forwarded-by": "0123456789ABCDEF" } });
+      expect(loop.status).toBe(503);
+      expect(loop.text).toBe(`Proxy error: a write forwarded by node 0123456789ABCDEF reached node ${b.node.nodeId}, which is not the primary (node-a is)\n`);
+    } finally {
+      await lost.close();
+      b.node.advertiseProxy(proxyB.advertiseURL);
     }
   });
 });

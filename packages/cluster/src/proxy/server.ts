@@ -183,7 +183,7 @@ class NodeProxy {
       // Another replica's proxy thought this node was the primary: the lease moved. The
       // client may retry; forwarding again could loop.
       req.resume();
-      return plain(res, 503, `Proxy error: a write forwarded by node ${forwardedBy} reached ${this.node.leaser.hostname}, which is not the primary (${primary.hostname} is)`);
+      return plain(res, 503, `Proxy error: a write forwarded by node ${forwardedBy} reached node ${this.node.nodeId}, which is not the primary (${primary.hostname} is)`);
     }
     if (this.options.replicaWrites === "fly-replay") {
       this.log("write on a replica: fly-replay", { method, path, primary: primary.hostname });
