@@ -108,7 +108,7 @@ export function waitForWriteTarget(node: ClusterNode, timeoutMs: number, signal?
 /** `/litefs/health`'s verdict: healthy, or why not. */
 export type Health = { ok: true } | { ok: false; reason: string };
 
-/** Healthy: the primary, or a ready replica whose lag (time since the primary's last frame) is within `maxLagMs`. */
+/** Healthy: the primary, or a ready replica whose lag (time since the primary's last frame) is within `maxLagMs` (0: any lag, as LiteFS). */
 export function health(node: ClusterNode, maxLagMs: number, now = Date.now()): Health {
   const refused = node.refused;
   if (refused !== undefined) return { ok: false, reason: `Not ready: ${refused.message}` };
@@ -116,6 +116,6 @@ export function health(node: ClusterNode, maxLagMs: number, now = Date.now()): H
   if (lag.kind === "primary") return { ok: true };
   if (lag.kind === "syncing" || !node.ready) return { ok: false, reason: "Not ready: this replica has not caught up with a primary yet" };
   const ms = Math.max(0, now - lag.timestamp);
-  if (ms > maxLagMs) return { ok: false, reason: `Replication lag exceeded: ${ms} ms since the primary was last heard from, max-lag ${maxLagMs} ms` };
+  if (maxLagMs > 0 && ms > maxLagMs) return { ok: false, reason: `Replication lag exceeded: ${ms} ms since the primary was last heard from, max-lag ${maxLagMs} ms` };
   return { ok: true };
 }

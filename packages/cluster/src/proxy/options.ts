@@ -25,7 +25,7 @@ export interface ProxyOptions {
   readonly alwaysForward?: readonly ProxyPathPattern[] | undefined;
   /** `proxy.primary-redirect-timeout` (default 5000): how long a write waits for a known primary before 503. */
   readonly primaryRedirectTimeout?: number | undefined;
-  /** `proxy.max-lag` (default 10000): `/litefs/health` answers 503 past this replication lag. */
+  /** `proxy.max-lag` (default 10000): `/litefs/health` answers 503 past this replication lag; 0 turns the lag check off (LiteFS). */
   readonly maxLag?: number | undefined;
   /** How long a read carrying `__txid` waits for the database to reach it (default 5000, LiteFS's fixed value); then 504. */
   readonly txidTimeout?: number | undefined;

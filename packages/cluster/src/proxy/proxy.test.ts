@@ -15,7 +15,7 @@ import { Store } from "../store/store.js";
 import { startTestNode, type TestNode } from "../testing/in-process.js";
 import { decodeFrame, encodeFrame, send, startTestApp, type TestApp } from "../testing/proxy-app.js";
 import { compilePathPattern } from "./options.js";
-import { parseTxidCookie } from "./consistency.js";
+import { health, parseTxidCookie } from "./consistency.js";
 import { proxyAdvertiseURL, startProxyServer, type ProxyServer } from "./server.js";
 
 const tmp = tempDir("sqlrep-proxy-");
@@ -151,6 +151,7 @@ describe("the proxy on a primary and a replica", () => {
       const res = await send(proxyB.port, "GET", "/litefs/health");
       expect(res.text).toMatch(/^Replication lag exceeded: \d+ ms since the primary was last heard from, max-lag 1500 ms\n$/);
       expect((await send(proxyA.port, "GET", "/litefs/health")).status).toBe(200);
+      expect(health(b.node, 0).ok, "max-lag 0 turns the lag check off").toBe(true);
     } finally {
       restore();
     }

@@ -204,7 +204,11 @@ class NodeProxy {
     });
   }
 
-  /** To the app; a write's answer gets the `__txid` cookie with the database's TXID once the app has answered. */
+  /**
+   * To the app; a write's answer gets the `__txid` cookie with the database's TXID once the
+   * app has answered. An always-forward GET counts as a write here (LiteFS sets the cookie
+   * on non-GET/HEAD methods only): such a GET writes, and the next read should see it.
+   */
   private toTarget(req: IncomingMessage, res: ServerResponse, write: boolean): Promise<void> {
     return forwardRequest(req, res, this.target, {
       agent: this.targetAgent,
