@@ -27,6 +27,14 @@ export interface ProxyOptions {
   readonly primaryRedirectTimeout?: number | undefined;
   /** `proxy.max-lag` (default 10000): `/litefs/health` answers 503 past this replication lag; 0 turns the lag check off (LiteFS). */
   readonly maxLag?: number | undefined;
+  /** `proxy.read-timeout` (default 0: none): the whole request, body included, must arrive within it. */
+  readonly readTimeout?: number | undefined;
+  /** `proxy.read-header-timeout` (default 10000): the request's headers must arrive within it. */
+  readonly readHeaderTimeout?: number | undefined;
+  /** `proxy.write-timeout` (default 0: none): an answer not finished this long after its request arrived is cut. */
+  readonly writeTimeout?: number | undefined;
+  /** `proxy.idle-timeout` (default 30000): an idle keep-alive connection is closed after it. */
+  readonly idleTimeout?: number | undefined;
   /** How long a read carrying `__txid` waits for the database to reach it (default 5000, LiteFS's fixed value); then 504. */
   readonly txidTimeout?: number | undefined;
   /** The `__txid` cookie's lifetime (default 300000, LiteFS's). */
@@ -64,6 +72,10 @@ export interface ResolvedProxyOptions {
   readonly alwaysForward: readonly RegExp[];
   readonly primaryRedirectTimeout: number;
   readonly maxLag: number;
+  readonly readTimeout: number;
+  readonly readHeaderTimeout: number;
+  readonly writeTimeout: number;
+  readonly idleTimeout: number;
   readonly txidTimeout: number;
   readonly cookieExpiry: number;
   readonly targetDialTimeout: number;
@@ -95,6 +107,10 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
     alwaysForward: patterns("proxy.always-forward", options.alwaysForward),
     primaryRedirectTimeout: duration("proxy.primary-redirect-timeout", options.primaryRedirectTimeout, 5_000),
     maxLag: duration("proxy.max-lag", options.maxLag, 10_000),
+    readTimeout: duration("proxy.read-timeout", options.readTimeout, 0),
+    readHeaderTimeout: duration("proxy.read-header-timeout", options.readHeaderTimeout, 10_000),
+    writeTimeout: duration("proxy.write-timeout", options.writeTimeout, 0),
+    idleTimeout: duration("proxy.idle-timeout", options.idleTimeout, 30_000),
     txidTimeout: duration("txidTimeout", options.txidTimeout, 5_000),
     cookieExpiry: duration("cookieExpiry", options.cookieExpiry, 300_000),
     targetDialTimeout: duration("targetDialTimeout", options.targetDialTimeout, 30_000),

@@ -289,6 +289,39 @@ describe("the proxy when a hop is missing", () => {
   });
 });
 
+describe("the proxy's server timeouts", () => {
+  it("read-header-timeout closes a connection whose headers never finish; write-timeout cuts a slow answer", async () => {
+    const strict = await startProxyServer(b.node, {
+      ...common,
+      addr: "127.0.0.1:0",
+      target: appB.port,
+      readHeaderTimeout: 300,
+      writeTimeout: 300,
+      advertiseURL: proxyB.advertiseURL,
+    });
+    try {
+      const socket = connect({ host: "127.0.0.1", port: strict.port });
+      socket.write("GET /items HTTP/1.1\r\nHost: x\r\n");
+      const started = Date.now();
+      const answer = await new Promise<string>((resolve) => {
+        let text = "";
+        socket.on("data", (c: Buffer) => (text += c.toString()));
+        socket.on("close", () => resolve(text));
+        socket.on("error", () => undefined);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect((await send(strict.port, "GET", "/slow?ms=0")).status).toBe(200);
+      const cut = await send(strict.port, "GET", "/slow?ms=3000").catch((err: Error) => err);
+      expect(cut).toBeInstanceOf(Error);
+      expect((cut as NodeJS.ErrnoException).code).toBe("ECONNRESET");
+    } finally {
+      await strict.close();
+      b.node.advertiseProxy(proxyB.advertiseURL);
+    }
+  });
+});
+
 describe("the proxy on a node that has no primary", () => {
   it("answers health 503 (not ready) and, after primary-redirect-timeout, 503 to writes", async () => {
     const deadURL = `http://127.0.0.1:${await freePort()}`;

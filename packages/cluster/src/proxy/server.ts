@@ -61,13 +61,15 @@ class NodeProxy {
     // The primary's proxy is up or it is not: no retrying for a booting app there.
     this.primaryAgent = new RetryingAgent(0);
     this.locator = new PrimaryProxyLocator(node, () => this.port, options.primaryProxyURL);
-    this.server = createServer((req, res) => void this.handle(req, res));
+    // LiteFS's defaults: uploads and downloads may take as long as they take. Node refuses
+    // a headers timeout above a request timeout (0 there means none).
+    const headersTimeout = options.readTimeout > 0 ? Math.min(options.readHeaderTimeout, options.readTimeout) : options.readHeaderTimeout;
+    this.server = createServer(
+      { requestTimeout: options.readTimeout, headersTimeout, connectionsCheckingInterval: Math.min(1_000, headersTimeout || 1_000) },
+      (req, res) => void this.handle(req, res),
+    );
     this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head));
-    this.server.on("clientError", (_err, socket) => socket.destroy());
-    // Uploads and downloads may take as long as they take (LiteFS: read/write timeouts 0).
-    this.server.requestTimeout = 0;
-    this.server.headersTimeout = 10_000;
-    this.server.keepAliveTimeout = 30_000;
+    this.server.keepAliveTimeout = options.idleTimeout;
   }
 
   async listen(): Promise<ProxyServer> {
@@ -126,6 +128,13 @@ class NodeProxy {
       if (!res.writableFinished) client.abort(new ClusterError("aborted", "the client went away"));
     });
     const signal = client.signal;
+    if (this.options.writeTimeout > 0) {
+      const timer = setTimeout(() => {
+        this.log("write-timeout: answer cut", { method, path, writeTimeout: this.options.writeTimeout });
+        res.destroy();
+      }, this.options.writeTimeout);
+      res.on("close", () => clearTimeout(timer));
+    }
     try {
       if (matchesAny(this.options.passthrough, path)) {
         this.log("passthrough", { method, path });

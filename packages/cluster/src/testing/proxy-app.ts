@@ -22,7 +22,7 @@ export interface TestApp {
  * The app behind a proxy on node `name`: `POST /items` inserts a row (a SQLite transaction
  * committed through the node), `GET /items` reads the node's database file, `/upload`
  * counts and hashes a body, `/download?size=` sends one MiB then waits for
- * `releaseDownload()`, anything else answers who it is; upgrades get a WebSocket
+ * `releaseDownload()`, `/slow?ms=` answers after a while, anything else answers who it is; upgrades get a WebSocket
  * handshake and each small frame echoed as `<name>:<text>`.
  */
 export async function startTestApp(name: string, node: ClusterNode, scratchDir: string, db = "app.db"): Promise<TestApp> {
@@ -78,6 +78,11 @@ export async function startTestApp(name: string, node: ClusterNode, scratchDir: 
       return;
     }
     req.resume();
+    if (url.pathname === "/slow") {
+      const timer = setTimeout(() => reply(200, { slow: true }), Number(url.searchParams.get("ms")));
+      res.on("close", () => clearTimeout(timer));
+      return;
+    }
     reply(req.method === "POST" ? 201 : 200, { method: req.method, path: url.pathname });
   });
   const upgraded = new Set<Duplex>();
