@@ -26,7 +26,7 @@ let appA: TestApp;
 let appB: TestApp;
 let proxyA: ProxyServer;
 let proxyB: ProxyServer;
-const common = { db: "app.db", passthrough: ["/static/*"], alwaysForward: ["/session/*"], primaryRedirectTimeout: 1_000, maxLag: 1_500 };
+const common = { db: "app.db", passthrough: ["/static/*"], alwaysForward: ["/session/*"], primaryRedirectTimeout: 4_000, maxLag: 1_500 };
 
 beforeAll(async () => {
   const port = await freePort();
