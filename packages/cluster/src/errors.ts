@@ -21,7 +21,6 @@ export type ClusterErrorCode =
   | "unavailable" // a peer did not answer (retryable)
   | "io" // the file system failed
   | "closed" // the store or node is closed
-  | "timeout" // a wait ran out (the proxy's read for a TXID, a write waiting for a primary)
   | "aborted"; // the caller's signal fired
 
 /** Options of {@link ClusterError}. */
@@ -55,7 +54,7 @@ export class ClusterError extends Error {
   constructor(code: ClusterErrorCode, message: string, options: ClusterErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.retryable = options.retryable ?? (code === "unavailable" || code === "not-primary" || code === "timeout");
+    this.retryable = options.retryable ?? (code === "unavailable" || code === "not-primary");
     this.db = options.db;
     this.file = options.file;
     this.offset = options.offset;
@@ -105,8 +104,6 @@ export function httpStatusOf(err: unknown): number {
     case "unavailable":
     case "closed":
       return 503;
-    case "timeout":
-      return 504;
     default:
       return 500;
   }
