@@ -36,6 +36,8 @@ export interface ClusterErrorOptions {
   offset?: number | undefined;
   /** HTTP status of a peer's answer, where one came. */
   status?: number | undefined;
+  /** The option or config key the error is about (`proxy.target`). */
+  key?: string | undefined;
 }
 
 /** The single error type of `@sqlrep/cluster`. */
@@ -47,6 +49,7 @@ export class ClusterError extends Error {
   readonly file: string | undefined;
   readonly offset: number | undefined;
   readonly status: number | undefined;
+  readonly key: string | undefined;
 
   constructor(code: ClusterErrorCode, message: string, options: ClusterErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -56,6 +59,7 @@ export class ClusterError extends Error {
     this.file = options.file;
     this.offset = options.offset;
     this.status = options.status;
+    this.key = options.key;
   }
 }
 

@@ -23,3 +23,6 @@ export { metricsText, NodeCounters } from "./metrics.js";
 export { backupFromSpec, ClusterBackup, type BackupOptions } from "./backup.js";
 export type { Divergence } from "./divergence.js";
 export { decodePositionMap, encodePositionMap, FrameReader, FrameType, type Frame, type MapPosition } from "./stream/codec.js";
+export { startProxyServer, FORWARDED_BY_HEADER, type ProxyServer } from "./proxy/server.js";
+export { compilePathPattern, type ProxyOptions, type ProxyPathPattern } from "./proxy/options.js";
+export { parseTxidCookie, txidCookie, TXID_COOKIE } from "./proxy/consistency.js";

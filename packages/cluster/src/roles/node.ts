@@ -49,6 +49,8 @@ export interface NodeInfo {
   path: string;
   nodeID: string;
   primary: { hostname: string | undefined; advertiseURL?: string | undefined } | undefined;
+  /** The URL of this node's HTTP proxy (`proxy:`), when one runs: how a replica's proxy finds the primary's. */
+  proxyURL?: string | undefined;
 }
 
 /**
@@ -81,6 +83,7 @@ export class ClusterNode {
   private promoted = false;
   /** Why the node cannot take part (a cluster ID mismatch), until it can. */
   private refusal: ClusterError | undefined;
+  private proxyURLValue: string | undefined;
 
   constructor(options: NodeOptions) {
     this.options = options;
@@ -153,6 +156,16 @@ export class ClusterNode {
     return this.isPrimary || this.halts.holds(name);
   }
 
+  /** The URL of this node's HTTP proxy, published in `/info` (set by the proxy; undefined: none). */
+  get proxyURL(): string | undefined {
+    return this.proxyURLValue;
+  }
+
+  /** Publishes (or, with undefined, withdraws) this node's proxy URL in `/info`. */
+  advertiseProxy(url: string | undefined): void {
+    this.proxyURLValue = url;
+  }
+
   /** `/info`. */
   info(): NodeInfo {
     const primary = this.primaryRole !== undefined ? { hostname: this.leaser.hostname, advertiseURL: this.leaser.advertiseURL } : this.followed;
@@ -163,6 +176,7 @@ export class ClusterNode {
       path: this.store.dataDir.dir,
       nodeID: this.nodeId,
       primary: primary === undefined ? undefined : { hostname: primary.hostname, advertiseURL: primary.advertiseURL },
+      ...(this.proxyURLValue === undefined ? {} : { proxyURL: this.proxyURLValue }),
     };
   }
 
