@@ -50,6 +50,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
   readonly metaDir: string;
   connections: DatabaseConnections | undefined;
   private processLock: ProcessLock | undefined;
+  // Not private: the staging schedule reads them (StageScheduleHost); only this class writes them.
   logValue: LtxLog | undefined;
   stagerValue: WalStager | undefined;
   shippers: LtxShipper[] = [];
@@ -180,6 +181,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
 
   // ------------------------------------------------------------------------------------
   // Staging
+
   /** File-system event: `<db>` or `<db>-wal` changed. */
   onChange(which?: "db" | "wal"): void {
     this.staging.onChange(which);
@@ -206,6 +208,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
   fileReplaced(): void {
     this.checkIdentity();
   }
+
   /** Stages until everything committed is in the log (for `sync` and checkpoints); false when the WAL is being rewritten. */
   stageAll(): boolean {
     return this.staging.stageAll();
