@@ -10,29 +10,23 @@ import { LtxLog, LtxShipper, type LogFeeder } from "@sqlrep/shipper";
 import { Checkpointer, type CheckpointHost } from "./checkpoints.js";
 import { DatabaseConnections, fileIdentity, sameFile } from "./connections.js";
 import { countTransactions, reportShipperEvent, type DatabaseStatus, type ReplicaStatus, type UnshippedReport } from "./database-status.js";
-import { BackupError, describeError, isBackupError } from "./errors.js";
+import { BackupError, describeError } from "./errors.js";
+import { failedReplicas, onEveryReplica, replicasFailed } from "./every-replica.js";
 import { FileSource } from "./file-source.js";
 import type { Logger } from "./logger.js";
 import { MeteredReplicaClient } from "./metered-client.js";
 import type { ResolvedDatabaseOptions } from "./options.js";
 import { ProcessLock } from "./process-lock.js";
 import { RwLock } from "./rw-lock.js";
+import { BUSY_RETRY_MS, StageSchedule, statKey } from "./stage-schedule.js";
 import { WalStager, type StagerHost } from "./stager.js";
-import { readWalIndex } from "./wal-index.js";
 import type { EngineServices } from "./services.js";
+
+export { COALESCE_MS } from "./stage-schedule.js";
 import type { Timer } from "@sqlrep/shipper";
 
 export type { DatabaseStatus, ReplicaStatus, UnshippedReport } from "./database-status.js";
 import type { WatchedFile } from "./watchers.js";
-
-/** How long after a commit is noticed the WAL is read, so the frames of one burst go into one entry. */
-export const COALESCE_MS = 5;
-/** Under sustained writes the WAL is staged (and the read transaction handed on) at most this often. */
-const STAGE_INTERVAL_MS = 250;
-/** After a checkpoint touched the database file, staging is immediate for this long. */
-const CHECKPOINT_ACTIVE_MS = 1000;
-/** A stage that met a WAL being rewritten looks again this soon. */
-const BUSY_RETRY_MS = 20;
 
 /** The directory beside a database where its local log and lock live (`.<name>-sqlrep`). */
 export function defaultMetaDir(path: string): string {
@@ -56,31 +50,23 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
   readonly metaDir: string;
   connections: DatabaseConnections | undefined;
   private processLock: ProcessLock | undefined;
-  private logValue: LtxLog | undefined;
-  private stagerValue: WalStager | undefined;
-  private shippers: LtxShipper[] = [];
-  private state: DatabaseStatus["state"] = "replicating";
+  // Not private: the staging schedule reads them (StageScheduleHost); only this class writes them.
+  logValue: LtxLog | undefined;
+  stagerValue: WalStager | undefined;
+  shippers: LtxShipper[] = [];
+  state: DatabaseStatus["state"] = "replicating";
   private lastError: string | undefined;
   stopped = false;
   /** Set once `stop` began: no new work is scheduled, the final uploads run. */
-  private stopping = false;
+  stopping = false;
   /** Runs the checkpoints the engine owns, when due. */
-  private readonly checkpoints: Checkpointer;
+  readonly checkpoints: Checkpointer;
 
   private readonly abort = new AbortController();
-  private coalesceTimer: Timer | undefined;
-  private retryTimer: Timer | undefined;
-  private sealTimer: Timer | undefined;
   private pollTimer: Timer | undefined;
   private lastStat = "";
-  private lastStageAt = 0;
-  /** When a WAL change was first noticed since the last complete stage. */
-  private unstagedSince: number | undefined;
-  /** The files' size and mtime when the last stage began (what a resumed watch compares with). */
-  private stagedStat = "";
-  /** The WAL's stat taken before the last stage that reached its end: a status compares it to notice commits no event reported yet. */
-  private walStatStaged = "";
-  private checkpointSeenAt = 0;
+  /** When the WAL is staged into the log. */
+  private readonly staging = new StageSchedule(this);
   private lineageWork: Promise<void> = Promise.resolve();
 
   constructor(
@@ -188,7 +174,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
       tips.filter((t) => t !== undefined),
       this.signal,
     );
-    this.stageNow();
+    this.staging.stageNow();
     await Promise.all(this.shippers.map((s) => s.start()));
     this.poll();
   }
@@ -198,123 +184,17 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
 
   /** File-system event: `<db>` or `<db>-wal` changed. */
   onChange(which?: "db" | "wal"): void {
-    if (this.stopped || this.stopping) return;
-    const now = Date.now();
-    // The database file changes when a checkpoint copies frames into it. Once it copied
-    // everything, it may be waiting for our read transaction before it restarts the WAL:
-    // stage (and hand the read transaction on) at once, and keep doing so for a while.
-    if (which === "db" && this.fullyCopied()) this.checkpointSeenAt = now;
-    // A commit not staged yet counts in the lag as much as one not uploaded yet.
-    if (which !== "db") this.unstagedSince ??= now;
-    if (this.coalesceTimer !== undefined) return;
-    // At once when a replica would upload it right away (after a quiet spell) or while
-    // checkpoints restart the WAL; under sustained writes, whose uploads the replicas'
-    // sync interval holds back anyway, at most every STAGE_INTERVAL_MS, which bounds
-    // what staging costs.
-    const urgent = now - this.checkpointSeenAt < CHECKPOINT_ACTIVE_MS || this.shippers.some((s) => s.wouldUploadNow);
-    const interval = urgent ? 0 : STAGE_INTERVAL_MS;
-    const delay = Math.max(COALESCE_MS, this.lastStageAt + interval - now);
-    this.coalesceTimer = this.services.scheduler.schedule(delay, () => {
-      this.coalesceTimer = undefined;
-      this.stageNow();
-      this.services.interestChanged(this.dir);
-    });
-    this.services.interestChanged(this.dir);
+    this.staging.onChange(which);
   }
 
-  /**
-   * While a stage is scheduled, events add nothing (it will read whatever is committed
-   * when it runs): the directory is not watched meanwhile, since under sustained writes
-   * the WAL changes hundreds of times a second and each event costs more than it brings.
-   */
+  /** While a stage is scheduled, events add nothing (see `StageSchedule.wantsEvents`). */
   wantsEvents(): boolean {
-    return !this.stopped && !this.stopping && this.coalesceTimer === undefined;
+    return this.staging.wantsEvents();
   }
 
   /** Watching resumed: anything written while it was paused is staged now. */
   onResume(): void {
-    const stat = `${statKey(this.wal.path)};${statKey(this.path)}`;
-    if (stat !== this.stagedStat) this.onChange();
-  }
-
-  /** Checks the file is still ours, stages what is committed, then hands the read transaction on and checkpoints when due. */
-  private stageNow(): void {
-    if (this.stopped || this.stopping || this.state !== "replicating" || this.stagerValue === undefined) return;
-    this.lastStageAt = Date.now();
-    this.stagedStat = `${statKey(this.wal.path)};${statKey(this.path)}`;
-    const outcome = this.stageOnce();
-    if (outcome === undefined) return;
-    if (outcome.busy) {
-      this.retryTimer ??= this.services.scheduler.schedule(BUSY_RETRY_MS, () => {
-        this.retryTimer = undefined;
-        this.stageNow();
-      });
-      return;
-    }
-    this.sealIfDue();
-    // The WAL was restarted: someone runs RESTART/TRUNCATE checkpoints, which wait for our read mark.
-    if (outcome.reset) this.checkpointSeenAt = this.lastStageAt;
-    // Everything committed is in the log: the read transaction moves on at once (unless a
-    // snapshot or checkpoint holds the database's lock: they hand off themselves).
-    if (outcome.atEnd && !this.lock.busy) this.handOff();
-    this.checkpoints.runIfDue();
-  }
-
-  /**
-   * What is staged becomes a TXID at least once per sync interval even when no replica
-   * takes it (an outage): each entry keeps its own time, so a point-in-time restore into
-   * the outage, once it is over, lands as precisely as anywhere else (Litestream v0.5
-   * likewise writes a local level-0 file every second whatever the uploads do).
-   */
-  private sealIfDue(): void {
-    const since = this.logValue?.stagedSince;
-    if (since === undefined || this.stopped) return;
-    const due = since + this.sealInterval;
-    if (Date.now() >= due) {
-      this.logValue!.seal(this.options.maxBatchBytes);
-      return;
-    }
-    if (this.sealTimer === undefined) {
-      this.sealTimer = this.services.scheduler.schedule(due - Date.now(), () => {
-        this.sealTimer = undefined;
-        this.sealIfDue();
-      });
-    }
-  }
-
-  /** The shortest sync interval of the replicas (at least 100 ms): how long a change stays staged at most. */
-  private get sealInterval(): number {
-    return Math.max(100, Math.min(...this.options.replicas.map((r) => r.syncInterval)));
-  }
-
-  /** Whether every committed frame of the WAL is in the database file (from SQLite's WAL index). */
-  private fullyCopied(): boolean {
-    const index = readWalIndex(this.shm);
-    return index !== undefined && index.nBackfill >= index.mxFrame;
-  }
-
-  /** One `stage()` with its failures reported (a full disk under the meta directory, say). */
-  private stageOnce(): ReturnType<WalStager["stage"]> | undefined {
-    try {
-      const walStat = statKey(this.wal.path);
-      const outcome = this.stager.stage();
-      if (outcome.atEnd) {
-        this.unstagedSince = undefined;
-        this.walStatStaged = walStat;
-      }
-      return outcome;
-    } catch (err) {
-      const error = isBackupError(err)
-        ? err
-        : new BackupError("sync", `cannot stage ${this.path}'s WAL into ${this.metaDir}: ${describeError(err)}`, { path: this.path, retryable: true, cause: err });
-      this.logger.error("staging failed, will retry", { db: this.path, error: error.message });
-      this.services.emit("error", { path: this.path, error });
-      this.retryTimer ??= this.services.scheduler.schedule(1000, () => {
-        this.retryTimer = undefined;
-        this.stageNow();
-      });
-      return undefined;
-    }
+    this.staging.onResume();
   }
 
   /** LogFeeder: before a shipper seals and uploads, the files must still be ours, and what is committed is staged. */
@@ -331,14 +211,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
 
   /** Stages until everything committed is in the log (for `sync` and checkpoints); false when the WAL is being rewritten. */
   stageAll(): boolean {
-    if (this.state !== "replicating" || this.stagerValue === undefined) return false;
-    for (let i = 0; i < 100; i++) {
-      const outcome = this.stageOnce();
-      if (outcome === undefined) return false;
-      if (outcome.atEnd) return true;
-      if (outcome.busy) return false;
-    }
-    return false;
+    return this.staging.stageAll();
   }
 
   // ------------------------------------------------------------------------------------
@@ -412,7 +285,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
         }),
       )
       .catch((err: unknown) => this.logger.error("cannot start a new lineage", { db: this.path, error: describeError(err) }));
-    void this.lineageWork.then(() => this.stageNow());
+    void this.lineageWork.then(() => this.staging.stageNow());
   }
 
   private closeConnections(): void {
@@ -452,7 +325,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
    * the database file, whose change event brings the next hand-off (on read mark 0 once
    * everything is copied), which lets it restart the WAL.
    */
-  private handOff(): void {
+  handOff(): void {
     const c = this.connections;
     if (this.stopped || c === undefined || this.state !== "replicating") return;
     if (!c.readerHeld) {
@@ -486,16 +359,11 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
     this.log.seal(this.options.maxBatchBytes);
     const target = this.log.tip?.txid ?? 0;
     const results = await Promise.allSettled(this.shippers.map((s) => s.waitFor(target, signal)));
-    const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ name: this.shippers[i]!.name, error: r.reason as unknown }] : []));
+    const failed = failedReplicas(this.shippers, results);
     if (failed.length > 0) {
       const aborted = failed.find((f) => (f.error as { code?: string }).code === "aborted");
       if (aborted !== undefined && signal?.aborted) throw new BackupError("aborted", "sync aborted", { path: this.path, cause: aborted.error });
-      throw new BackupError("sync", `${this.path}: ${failed.map((f) => `replica ${f.name}: ${describeError(f.error)}`).join("; ")}`, {
-        path: this.path,
-        replica: failed.length === 1 ? failed[0]!.name : undefined,
-        retryable: true,
-        cause: failed[0]!.error,
-      });
+      throw replicasFailed(this.path, undefined, failed);
     }
     return this.shippers.map((s) => ({ path: this.path, replica: s.name, txid: s.txid }));
   }
@@ -507,33 +375,18 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
   async snapshot(signal?: AbortSignal): Promise<{ path: string; replica: string; txid: number }[]> {
     if (this.state === "missing") throw new BackupError("missing", this.lastError ?? `${this.path} was deleted`, { path: this.path });
     for (let i = 0; !this.stageAll() && i < 250; i++) await new Promise((r) => setTimeout(r, BUSY_RETRY_MS));
-    const txids = await this.onEveryReplica("snapshot", (s) => s.snapshotNow(signal));
+    const txids = await onEveryReplica(this.path, this.shippers, "snapshot", (s) => s.snapshotNow(signal));
     return this.shippers.map((s, i) => ({ path: this.path, replica: s.name, txid: txids[i]! }));
   }
 
   /** Retention on every replica now, whatever its schedule. Rejects with BackupError "sync" naming the replicas that failed. */
   async enforceRetention(): Promise<{ path: string; replica: string; deleted: number }[]> {
-    const deleted = await this.onEveryReplica("retention", (s) => s.enforceRetention());
+    const deleted = await onEveryReplica(this.path, this.shippers, "retention", (s) => s.enforceRetention());
     return this.shippers.map((s, i) => ({ path: this.path, replica: s.name, deleted: deleted[i]! }));
   }
 
-  /** `task` on every shipper at once; all must succeed. */
-  private async onEveryReplica(what: string, task: (s: LtxShipper) => Promise<number>): Promise<number[]> {
-    const results = await Promise.allSettled(this.shippers.map(task));
-    const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ name: this.shippers[i]!.name, error: r.reason as unknown }] : []));
-    if (failed.length > 0) {
-      throw new BackupError("sync", `${this.path}: ${what}: ${failed.map((f) => `replica ${f.name}: ${describeError(f.error)}`).join("; ")}`, {
-        path: this.path,
-        replica: failed.length === 1 ? failed[0]!.name : undefined,
-        retryable: true,
-        cause: failed[0]!.error,
-      });
-    }
-    return results.map((r) => (r as PromiseFulfilledResult<number>).value);
-  }
-
   status(): DatabaseStatus {
-    this.noticeUnseenCommits();
+    this.staging.noticeUnseenCommits();
     return {
       path: this.path,
       state: this.state,
@@ -547,24 +400,11 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
       replicas: this.shippers.map((s) => this.replicaStatus(s)),
     };
   }
-
-  /**
-   * A status must not say "lag 0" over a commit the watcher has not reported yet (events
-   * are paused while a stage is pending, and the poll runs every monitor interval): a
-   * WAL that changed since the last stage counts as unstaged from now.
-   */
-  private noticeUnseenCommits(): void {
-    if (this.state !== "replicating" || this.stopped || this.stopping || this.unstagedSince !== undefined) return;
-    const now = statKey(this.wal.path);
-    // A WAL our TRUNCATE checkpoint emptied (size 0) holds no commit, whatever its mtime says.
-    if (now !== this.walStatStaged && !now.startsWith("0:")) this.onChange("wal");
-  }
-
   /** A shipper's status, its lag counting commits noticed and not staged yet too (at least 1 ms, so "0" always means nothing is pending). */
   private replicaStatus(s: LtxShipper): ReplicaStatus {
     const status = s.status();
-    if (this.unstagedSince === undefined) return status;
-    return { ...status, lagMs: Math.max(status.lagMs, Date.now() - this.unstagedSince, 1) };
+    if (this.staging.unstagedSince === undefined) return status;
+    return { ...status, lagMs: Math.max(status.lagMs, Date.now() - this.staging.unstagedSince, 1) };
   }
 
   /** Sets the gauges of this database before the metrics are rendered. */
@@ -592,7 +432,8 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
     if (this.stopped || this.stopping) return [];
     // No more events or timers; the shippers' final passes still stage and check the files.
     this.stopping = true;
-    for (const t of [this.coalesceTimer, this.retryTimer, this.pollTimer, this.sealTimer]) t?.cancel();
+    this.staging.cancel();
+    this.pollTimer?.cancel();
     await this.lineageWork;
     this.stageAll();
     const deadline = Date.now() + Math.max(1, timeoutMs);
@@ -616,19 +457,11 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
   close(): void {
     this.stopped = true;
     if (!this.abort.signal.aborted) this.abort.abort(new BackupError("closed", "the engine stopped", { path: this.path }));
-    for (const t of [this.coalesceTimer, this.retryTimer, this.pollTimer, this.sealTimer]) t?.cancel();
+    this.staging.cancel();
+    this.pollTimer?.cancel();
     for (const s of this.shippers) void s.close();
     this.closeConnections();
     this.processLock?.release();
     this.processLock = undefined;
-  }
-}
-
-function statKey(path: string): string {
-  try {
-    const st = statSync(path);
-    return `${st.size}:${st.mtimeMs}:${st.ino}`;
-  } catch {
-    return "missing";
   }
 }

@@ -6,6 +6,7 @@
 import { headers } from "@nats-io/transport-node";
 import type { ObjectInfo } from "@nats-io/obj";
 import {
+  checkReadRange,
   sortedListing,
   formatRFC3339Nano,
   parseRFC3339,
@@ -73,9 +74,7 @@ export class NatsObjectStore implements ObjectStore {
   async read(key: string, options: ReadOptions = {}): Promise<AsyncIterable<Uint8Array>> {
     const { signal } = options;
     const start = options.offset ?? 0;
-    if (!Number.isSafeInteger(start) || start < 0 || (options.length !== undefined && (!Number.isSafeInteger(options.length) || options.length < 0))) {
-      throw new ReplicaError("invalid-config", `invalid byte range offset=${start} length=${options.length} for ${key}`, { key });
-    }
+    checkReadRange(start, options.length, key);
     const { info, reader } = await this.run("read", key, signal, async (bucket) => ({ info: await this.existing(bucket, key), reader: this.readerOf(bucket) }));
     if (start > info.size) throw new ReplicaError("io", `cannot read ${this.target(key)} from offset ${start}: the object has ${info.size} bytes`, { key });
     const end = options.length === undefined ? info.size : Math.min(info.size, start + options.length);

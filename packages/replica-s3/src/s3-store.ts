@@ -3,6 +3,7 @@
 import { requestSignal } from "./request-signal.js";
 import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type GetObjectCommandOutput, type S3Client, type _Error } from "@aws-sdk/client-s3";
 import {
+  checkReadRange,
   ReplicaError,
   compareKeys,
   type ListOptions,
@@ -123,7 +124,7 @@ export class S3ObjectStore implements ObjectStore {
   async read(key: string, options: ReadOptions = {}): Promise<AsyncIterable<Uint8Array>> {
     const { signal } = options;
     const start = options.offset ?? 0;
-    checkRange(start, options.length, key);
+    checkReadRange(start, options.length, key);
     checkAborted(signal, "read", this.target(key), key);
     if (options.length === 0) {
       await this.head(key, { signal }); // still reports a missing object
@@ -329,12 +330,6 @@ function* mergeByKey(objects: ObjectInfo[], prefixes: { prefix: string }[]): Ite
 
 function checkAborted(signal: AbortSignal | undefined, op: string, target: string, key: string | undefined): void {
   if (signal?.aborted) throw new ReplicaError("aborted", `${op} ${target} aborted`, { key, cause: signal.reason });
-}
-
-function checkRange(offset: number, length: number | undefined, key: string): void {
-  if (!Number.isSafeInteger(offset) || offset < 0 || (length !== undefined && (!Number.isSafeInteger(length) || length < 0))) {
-    throw new ReplicaError("invalid-config", `invalid byte range offset=${offset} length=${length} for ${key}`, { key });
-  }
 }
 
 function integerOption(name: string, value: number, min: number, max: number): number {

@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { decodeHeader, HEADER_SIZE } from "@sqlrep/ltx";
 import {
+  checkReadRange,
   sortedListing,
   ReplicaError,
   throwIfAborted,
@@ -89,9 +90,7 @@ export class SftpObjectStore implements ObjectStore {
   async read(key: string, options: ReadOptions = {}): Promise<AsyncIterable<Uint8Array>> {
     const { signal } = options;
     const start = options.offset ?? 0;
-    if (!Number.isSafeInteger(start) || start < 0 || (options.length !== undefined && (!Number.isSafeInteger(options.length) || options.length < 0))) {
-      throw new ReplicaError("invalid-config", `invalid byte range offset=${start} length=${options.length} for ${key}`, { key });
-    }
+    checkReadRange(start, options.length, key);
     const { sftp, handle, size } = await this.run("read", key, signal, async ({ sftp }) => {
       const handle = await ops.open(sftp, this.remote(key), "r");
       try {

@@ -15,6 +15,7 @@ export {
   type SignalOption,
   type WriteOptions,
 } from "./object-store.js";
+export { checkReadRange } from "./read-range.js";
 export { FileObjectStore } from "./file-store.js";
 export { compareKeys, sortedListing } from "./sorted-listing.js";
 export { formatRFC3339Nano, parseRFC3339 } from "./rfc3339.js";

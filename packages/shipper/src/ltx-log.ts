@@ -3,62 +3,18 @@
  * uploaded everywhere, in TXID order. An engine stages into it (the backup engine from
  * the WAL, the cluster from its commits); every shipper uploads from it.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { formatChecksum, formatTxid, LtxEncoder, parseChecksum, type LtxHeaderInit } from "@sqlrep/ltx";
+import { formatChecksum, formatTxid, type LtxHeaderInit } from "@sqlrep/ltx";
 import { ReplicaError } from "@sqlrep/replica";
-import { readEnds, readLocalFile } from "./log-files.js";
+import { entryName, loadFile, readLocalFile } from "./log-files.js";
+import type { AppendInit, LogEntry, LogPosition } from "./log-entry.js";
+import { ltxHeader, syncDir, writeLtxFile } from "./ltx-file-writer.js";
 import { StagingJournal, walMarkOf, type StagedChange } from "./staging-journal.js";
 import type { LogPage, WalMark } from "./log-types.js";
 
+export type { AppendInit, LogEntry, LogPosition } from "./log-entry.js";
 export type { LogPage, WalMark } from "./log-types.js";
-
-/** A database state the log can name: its TXID and what it is. */
-export interface LogPosition {
-  readonly txid: number;
-  /** The database checksum after `txid`. */
-  readonly postApply: bigint;
-  /** Database size in pages after `txid`. */
-  readonly commit: number;
-  readonly pageSize: number;
-}
-
-/** One entry of the log: one TXID range, one upload. */
-export interface LogEntry {
-  readonly minTXID: number;
-  readonly maxTXID: number;
-  /** The database checksum before `minTXID` (0 for a lineage break). */
-  readonly preApply: bigint;
-  readonly postApply: bigint;
-  readonly commit: number;
-  readonly pageSize: number;
-  /** Milliseconds since the epoch: when the entry's last transaction was seen committed. */
-  readonly timestamp: number;
-  /** Bytes of its local files (0 for a break). */
-  readonly size: number;
-  /** Its file (for a lineage break, the marker recording it). */
-  readonly file: string;
-  /**
-   * Set on a lineage break: the state after it does not follow from the one before (a
-   * database replaced under the engine, a WAL it lost track of). There is no file; a
-   * replica before it can only continue with a snapshot. The text says why.
-   */
-  readonly lineage?: string | undefined;
-  readonly wal?: WalMark | undefined;
-  /** SQLite transactions in it, when the feeder said (this process's entries only). */
-  readonly transactions?: number | undefined;
-}
-
-/** What a staged change needs beyond its pages: the header fields the log does not decide. */
-export interface AppendInit {
-  readonly pageSize: number;
-  readonly commit: number;
-  readonly timestamp: number;
-  /** Where the new state is in the feeder's WAL, kept in the file's header (WAL fields). */
-  readonly wal?: { readonly offset: number; readonly size: number; readonly salt1: number; readonly salt2: number } | undefined;
-  /** SQLite transactions the change holds (reported when a shutdown leaves some unshipped). */
-  readonly transactions?: number | undefined;
-}
 
 /** Options of {@link LtxLog.open}. */
 export interface LtxLogOptions {
@@ -79,8 +35,6 @@ const DEFAULT_MAX_BYTES = 1 << 30;
 const JOURNAL = "staging.journal";
 /** TXID → post-apply checksum pairs remembered after their files are gone (validation compares a replica with them). */
 const HISTORY = 4096;
-/** Bytes gathered before one write(2) while encoding a file. */
-const WRITE_CHUNK = 1 << 20;
 
 /**
  * A directory (`<dir>/ltx/`) of LTX files. TXIDs are allocated here, one per entry, in
@@ -306,7 +260,7 @@ export class LtxLog {
     const pages = (function* () {
       for (const pgno of pgnos) yield { pgno, data: journal.readPage(newest.get(pgno)!) };
     })();
-    const size = this.writeFile(path, this.header(init, txid, txid, preApply), pages, () => last.postApply);
+    const size = writeLtxFile(this.durable, path, ltxHeader(init, txid, txid, preApply), pages, () => last.postApply);
     const transactions = changes.reduce((n, c) => n + c.transactions, 0);
     return this.added({
       minTXID: txid,
@@ -335,7 +289,7 @@ export class LtxLog {
     const preApply = tip === undefined ? 0n : tip.postApply;
     const path = join(this.ltxDir, entryName(txid, txid));
     let post: bigint = 0n;
-    const size = this.writeFile(path, this.header(init, txid, txid, preApply), pages, () => (post = typeof postApply === "bigint" ? postApply : postApply()));
+    const size = writeLtxFile(this.durable, path, ltxHeader(init, txid, txid, preApply), pages, () => (post = typeof postApply === "bigint" ? postApply : postApply()));
     const wal = init.wal === undefined ? undefined : { offset: init.wal.offset + init.wal.size, salt1: init.wal.salt1, salt2: init.wal.salt2 };
     return this.added({
       minTXID: txid,
@@ -381,7 +335,7 @@ export class LtxLog {
     if (txid <= tip.txid) return undefined;
     const path = join(this.ltxDir, entryName(tip.txid + 1, txid));
     const header: LtxHeaderInit = { pageSize: tip.pageSize, commit: tip.commit, minTXID: tip.txid + 1, maxTXID: txid, timestamp, preApplyChecksum: tip.postApply };
-    const size = this.writeFile(path, header, [], () => tip.postApply);
+    const size = writeLtxFile(this.durable, path, header, [], () => tip.postApply);
     return this.added({
       minTXID: tip.txid + 1,
       maxTXID: txid,
@@ -408,7 +362,7 @@ export class LtxLog {
     const json = JSON.stringify({ reason, postApply: formatChecksum(state.postApply), commit: state.commit, pageSize: state.pageSize, timestamp: state.timestamp, wal: state.wal });
     writeFileSync(`${path}.tmp`, json);
     renameSync(`${path}.tmp`, path);
-    if (this.durable) this.syncDir();
+    if (this.durable) syncDir(this.ltxDir);
     return this.added({
       minTXID: txid,
       maxTXID: txid,
@@ -517,135 +471,4 @@ export class LtxLog {
     this.history.set(txid, postApply);
     if (this.history.size > HISTORY) this.history.delete(this.history.keys().next().value!);
   }
-
-  private header(init: AppendInit, minTXID: number, maxTXID: number, preApply: bigint): LtxHeaderInit {
-    return {
-      pageSize: init.pageSize,
-      commit: init.commit,
-      minTXID,
-      maxTXID,
-      timestamp: init.timestamp,
-      preApplyChecksum: preApply,
-      walOffset: init.wal?.offset ?? 0,
-      walSize: init.wal?.size ?? 0,
-      walSalt1: init.wal?.salt1 ?? 0,
-      walSalt2: init.wal?.salt2 ?? 0,
-    };
-  }
-
-  /** Encodes and writes one file (temp name, then rename); returns its size. */
-  private writeFile(path: string, header: LtxHeaderInit, pages: Iterable<LogPage>, postApply: () => bigint): number {
-    const temp = `${path}.tmp`;
-    const fd = openSync(temp, "w");
-    let size = 0;
-    try {
-      const encoder = new LtxEncoder(header, { file: path });
-      const pending: Uint8Array[] = [];
-      let pendingBytes = 0;
-      const flush = () => {
-        for (const chunk of pending) {
-          let done = 0;
-          while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done);
-          size += chunk.length;
-        }
-        pending.length = 0;
-        pendingBytes = 0;
-      };
-      for (const page of pages) {
-        for (const chunk of encoder.writePage(page.pgno, page.data)) {
-          pending.push(chunk);
-          pendingBytes += chunk.length;
-        }
-        if (pendingBytes >= WRITE_CHUNK) flush();
-      }
-      pending.push(...encoder.finish(postApply()));
-      flush();
-      if (this.durable) fsyncSync(fd);
-    } catch (err) {
-      closeSync(fd);
-      rmSync(temp, { force: true });
-      throw err;
-    }
-    closeSync(fd);
-    renameSync(temp, path);
-    if (this.durable) this.syncDir();
-    return size;
-  }
-
-  private syncDir(): void {
-    const fd = openSync(this.ltxDir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  }
-}
-
-/** `<min>-<max>.ltx`: a sealed entry of one file. */
-function entryName(minTXID: number, maxTXID: number): string {
-  return `${formatTxid(minTXID)}-${formatTxid(maxTXID)}.ltx`;
-}
-
-/** A file found when opening a log. */
-interface LoadedFile {
-  path: string;
-  minTXID: number;
-  /** The file as an entry; null when it cannot be read. */
-  entry: LogEntry | null;
-}
-
-/** Reads what a log file is from its name, header and trailer; undefined for a foreign file. */
-function loadFile(dir: string, name: string): LoadedFile | undefined {
-  const path = join(dir, name);
-  const m = /^([0-9a-f]{16})-([0-9a-f]{16})\.(ltx|break)$/.exec(name);
-  if (m === null) return undefined;
-  const minTXID = Number.parseInt(m[1]!, 16);
-  const maxTXID = Number.parseInt(m[2]!, 16);
-  if (m[3] === "break") {
-    try {
-      const json = JSON.parse(readFileSync(path, "utf8")) as { reason: string; postApply: string; commit: number; pageSize: number; timestamp: number; wal?: WalMark };
-      const postApply = parseChecksum(json.postApply);
-      if (postApply === undefined) return { path, minTXID, entry: null };
-      return {
-        path,
-        minTXID,
-        entry: {
-          minTXID,
-          maxTXID,
-          preApply: 0n,
-          postApply,
-          commit: json.commit,
-          pageSize: json.pageSize,
-          timestamp: json.timestamp,
-          size: 0,
-          file: path,
-          lineage: json.reason,
-          wal: json.wal,
-        },
-      };
-    } catch {
-      return { path, minTXID, entry: null };
-    }
-  }
-  const ends = readEnds(path);
-  if (ends === undefined || ends.header.minTXID !== minTXID || ends.header.maxTXID !== maxTXID) return { path, minTXID, entry: null };
-  const h = ends.header;
-  const wal = h.walOffset > 0 ? { offset: h.walOffset + h.walSize, salt1: h.walSalt1, salt2: h.walSalt2 } : undefined;
-  return {
-    path,
-    minTXID,
-    entry: {
-      minTXID,
-      maxTXID,
-      preApply: h.preApplyChecksum,
-      postApply: ends.postApply,
-      commit: h.commit,
-      pageSize: h.pageSize,
-      timestamp: h.timestamp,
-      size: ends.size,
-      file: path,
-      wal,
-    },
-  };
 }

@@ -5,9 +5,8 @@
  * anywhere is repaired at the next open by re-applying the LTX files after the durable
  * position (never by hashing the whole database).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
-import { open as openFile, type FileHandle } from "node:fs/promises";
-import { decodeLtx, encodeLtx, formatChecksum, formatTxid, pageChecksum, type LtxHeader } from "@sqlrep/ltx";
+import { closeSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
+import { decodeLtx, encodeLtx, formatChecksum, formatTxid, pageChecksum } from "@sqlrep/ltx";
 import { PageFile } from "@sqlrep/page-file";
 import { LtxLog, silentLogger, type LogEntry, type Logger } from "@sqlrep/shipper";
 import { ClusterError, describeError, isClusterError } from "../errors.js";
@@ -20,49 +19,14 @@ import { databaseFiles, type DatabaseFiles } from "./names.js";
 import { CowView, type PageView } from "./page-view.js";
 import { readPosition, writePosition, type StoredPosition } from "./position-file.js";
 import type { DatabasePosition } from "./position.js";
-
-export type { DatabasePosition } from "./position.js";
+import type { CommitOptions, DatabaseChange, DatabaseOptions } from "./database-options.js";
+import { checkContinues, checkExpected, checkPostApply } from "./continuity.js";
+import { toApplyTransaction } from "./apply-transaction.js";
+import { fsyncPath, fsyncPathAsync } from "./fsync.js";
 import { recoverDatabase } from "./recovery.js";
 
-/** Options of {@link Database.open}. */
-export interface DatabaseOptions {
-  dataDir: string;
-  name: string;
-  /** The mount's hooks; without them the engine writes the file itself. */
-  io?: DatabaseIo | undefined;
-  logger?: Logger | undefined;
-  /** Bytes of LTX files kept at most (the LtxLog bound, default 1 GiB). */
-  maxLogBytes?: number | undefined;
-  /** Create the database (empty, TXID 0) when it does not exist. */
-  create?: boolean;
-}
-
-/** Options of {@link Database.commit}. */
-export interface CommitOptions {
-  /** The pages are already in the file (a mount: SQLite wrote them); only the log and checksums move. */
-  written?: boolean;
-  /** fsync the LTX file before resolving (what SQLite's `synchronous` asked for). */
-  durable?: boolean;
-  /** The transaction's time (default now). */
-  timestamp?: number;
-  /** The lease epoch it is committed under. */
-  epoch?: number;
-  /** Runs under the database's lock right before anything is written: throws to refuse (no longer primary). */
-  guard?: () => void;
-  /** The TXID and checksum the transaction must come to (a forwarded transaction): otherwise nothing is written. */
-  expect?: { txid: number; checksum: bigint } | undefined;
-}
-
-/** What changed in a database, for subscribers. */
-export type DatabaseChange =
-  /** A transaction was committed or applied (`entry` its LTX file), or a snapshot restored (no entry). */
-  | { type: "position"; position: DatabasePosition; entry: LogEntry | undefined }
-  /** The database is refused from now on. */
-  | { type: "failed"; error: ClusterError }
-  /** A snapshot replaced the database. */
-  | { type: "restored"; position: DatabasePosition }
-  /** A page about to be overwritten was not what its checksum says: the file should be verified now. */
-  | { type: "suspect"; message: string };
+export type { CommitOptions, DatabaseChange, DatabaseOptions } from "./database-options.js";
+export type { DatabasePosition } from "./position.js";
 
 /**
  * A database of the store. Open with {@link Database.open}; `commit` on a primary,
@@ -195,14 +159,7 @@ export class Database {
     if (this.positionValue.txid === 0) this.startPageSize(checked.pageSize);
     const timestamp = options.timestamp ?? Date.now();
     const post = this.table.preview(checked.sums, commit);
-    const expect = options.expect;
-    if (expect !== undefined && (expect.txid !== this.positionValue.txid + 1 || expect.checksum !== post)) {
-      throw new ClusterError(
-        "position-mismatch",
-        `${this.name}: transaction ${formatTxid(expect.txid)} with checksum ${formatChecksum(expect.checksum)} does not follow TXID ${formatTxid(this.positionValue.txid)} (it would be TXID ${formatTxid(this.positionValue.txid + 1)} with checksum ${formatChecksum(post)})`,
-        { db: this.name },
-      );
-    }
+    checkExpected(this.name, options.expect, this.positionValue, post);
     const entry = this.log.append({ pageSize: checked.pageSize, commit, timestamp }, checked.pages, post);
     if (options.durable) this.syncLogFile(entry.file);
     else this.unsyncedLog.push(entry.file);
@@ -243,17 +200,11 @@ export class Database {
       this.checkUsable();
       const ltx = decodeLtx(bytes, { file: options.file });
       const h = ltx.header;
-      this.checkContinues(h);
+      checkContinues(this.name, h, this.positionValue, this.pageSizeValue);
       const pages: CommitPage[] = ltx.pages;
       const checked = checkPages(this.name, pages, this.positionValue.txid === 0 ? undefined : this.pageSizeValue, h.commit, this.table.commit);
       const post = this.table.preview(checked.sums, h.commit);
-      if (post !== ltx.trailer.postApplyChecksum) {
-        throw new ClusterError(
-          "corrupt",
-          `${this.name}: LTX ${formatTxid(h.minTXID)} leads to checksum ${formatChecksum(post)} on this node, the primary's file says ${formatChecksum(ltx.trailer.postApplyChecksum)} (file ${options.file ?? "from the stream"}); nothing was applied`,
-          { db: this.name, file: options.file },
-        );
-      }
+      checkPostApply(this.name, h, post, ltx.trailer.postApplyChecksum, options.file);
       const entry = this.log.append({ pageSize: h.pageSize, commit: h.commit, timestamp: h.timestamp }, checked.pages, post);
       this.unsyncedLog.push(entry.file);
       await this.writePages(checked.pages, h.commit, "apply");
@@ -417,24 +368,6 @@ export class Database {
     if (this.failure !== undefined) throw this.failure;
   }
 
-  private checkContinues(h: LtxHeader): void {
-    const pos = this.positionValue;
-    if (h.minTXID !== h.maxTXID)
-      throw new ClusterError("protocol", `${this.name}: LTX ${formatTxid(h.minTXID)}-${formatTxid(h.maxTXID)} spans several TXIDs; the stream sends one per file`, {
-        db: this.name,
-      });
-    if (h.minTXID === 1) throw new ClusterError("protocol", `${this.name}: a snapshot (TXID 1-${formatTxid(h.maxTXID)}) cannot be applied as a transaction`, { db: this.name });
-    if (h.minTXID !== pos.txid + 1 || h.preApplyChecksum !== pos.checksum) {
-      throw new ClusterError(
-        "position-mismatch",
-        `${this.name}: LTX ${formatTxid(h.minTXID)} continues TXID ${formatTxid(h.minTXID - 1)} with checksum ${formatChecksum(h.preApplyChecksum)}, this node is at TXID ${formatTxid(pos.txid)} with checksum ${formatChecksum(pos.checksum)}`,
-        { db: this.name },
-      );
-    }
-    if (h.pageSize !== this.pageSizeValue && pos.txid > 0)
-      throw new ClusterError("protocol", `${this.name}: page size ${h.pageSize} differs from the database's ${this.pageSizeValue}`, { db: this.name });
-  }
-
   private startPageSize(pageSize: number): void {
     if (pageSize === this.pageSizeValue && this.table.pageSize === pageSize) return;
     this.pageSizeValue = pageSize;
@@ -527,17 +460,6 @@ export class Database {
   }
 }
 
-/** Pages in one buffer, as a mount's `apply` takes them. */
-export function toApplyTransaction(pages: readonly CommitPage[], commit: number, pageSize: number) {
-  const pgnos = new Uint32Array(pages.length);
-  const data = new Uint8Array(pages.length * pageSize);
-  pages.forEach((p, i) => {
-    pgnos[i] = p.pgno;
-    data.set(p.data, i * pageSize);
-  });
-  return { pageSize, commit, pgnos, data };
-}
-
 function* range(first: number, last: number): Generator<number> {
   for (let pgno = first; pgno <= last; pgno++) yield pgno;
 }
@@ -548,39 +470,5 @@ function exists(path: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** {@link fsyncPath} off the main thread. */
-export async function fsyncPathAsync(path: string, write = false): Promise<void> {
-  let handle: FileHandle;
-  try {
-    handle = await openFile(path, write ? "r+" : "r");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw new ClusterError("io", `cannot open ${path} to fsync it: ${(err as Error).message}`, { cause: err, file: path });
-  }
-  try {
-    await handle.sync();
-  } catch (err) {
-    throw new ClusterError("io", `fsync of ${path} failed: ${(err as Error).message}`, { cause: err, file: path });
-  } finally {
-    await handle.close();
-  }
-}
-
-/** fsync of a file or directory by path. */
-export function fsyncPath(path: string, write = false): void {
-  let fd: number;
-  try {
-    fd = openSync(path, write ? "r+" : "r");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw new ClusterError("io", `cannot open ${path} to fsync it: ${(err as Error).message}`, { cause: err, file: path });
-  }
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

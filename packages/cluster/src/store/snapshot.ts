@@ -12,6 +12,7 @@ import { ChecksumTable } from "./checksum-table.js";
 import type { Database, DatabasePosition } from "./database.js";
 import type { PageView } from "./page-view.js";
 import { writePosition } from "./position-file.js";
+import { joinChunks } from "../util/chunks.js";
 
 /** Pages read from a view per call while encoding. */
 const READ_PAGES = 256;
@@ -39,7 +40,7 @@ export async function* encodeSnapshot(view: PageView, options: { signal?: AbortS
         if (pgno === lock) continue;
         out.push(...encoder.writePage(pgno, buf.subarray(i * view.pageSize, (i + 1) * view.pageSize)));
       }
-      if (out.length > 0) yield concat(out);
+      if (out.length > 0) yield joinChunks(out);
     }
     let trailer: Uint8Array[];
     try {
@@ -50,7 +51,7 @@ export async function* encodeSnapshot(view: PageView, options: { signal?: AbortS
       }
       throw err;
     }
-    yield concat(trailer);
+    yield joinChunks(trailer);
   } finally {
     view.release();
   }
@@ -154,17 +155,4 @@ function copyInPlaceSync(from: string, to: string, pageSize: number, pages: numb
     closeSync(src);
     closeSync(dst);
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  let size = 0;
-  for (const c of chunks) size += c.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

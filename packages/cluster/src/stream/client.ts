@@ -14,6 +14,7 @@ import { HEADER_CLUSTER_ID, HEADER_NODE_ID, openPeerRequest, type PeerIdentity }
 import { restoreSnapshot } from "../store/snapshot.js";
 import type { Store } from "../store/store.js";
 import { encodePositionMap, FrameReader, type MapPosition } from "./codec.js";
+import { joinChunks } from "../util/chunks.js";
 
 /** What a replica's stream tells the node about. */
 export interface ReplicaEvents {
@@ -154,7 +155,7 @@ async function receiveLtx(options: ReplicaStreamOptions, name: string, epoch: nu
     head.push(next.value);
     size += next.value.length;
   }
-  const first = concat(head);
+  const first = joinChunks(head);
   const h = decodeHeader(first.subarray(0, HEADER_SIZE), { file: `LTX of ${name} from the stream` });
   const db = store.get(name) ?? (await store.create(name));
   const all = (async function* () {
@@ -197,7 +198,7 @@ async function receiveLtx(options: ReplicaStreamOptions, name: string, epoch: nu
   }
   const chunks: Uint8Array[] = [];
   for await (const chunk of all) chunks.push(chunk);
-  const bytes = concat(chunks);
+  const bytes = joinChunks(chunks);
   const pos = db.position;
   if (h.maxTXID <= pos.txid) {
     // A transaction this node already has: its own forwarded write coming back (halt).
@@ -211,17 +212,4 @@ async function receiveLtx(options: ReplicaStreamOptions, name: string, epoch: nu
 
 function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  let size = 0;
-  for (const c of chunks) size += c.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

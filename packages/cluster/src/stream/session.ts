@@ -4,7 +4,7 @@
  * (LiteFS's rules) — with Ready, HWM and a heartbeat every second. Each session keeps
  * a set of dirty databases, not a queue: a slow replica costs the primary nothing.
  */
-import { formatChecksum, formatTxid } from "@sqlrep/ltx";
+import { concatBytes, formatChecksum, formatTxid } from "@sqlrep/ltx";
 import type { Logger } from "@sqlrep/shipper";
 import { describeError, isClusterError } from "../errors.js";
 import type { Database } from "../store/database.js";
@@ -207,7 +207,7 @@ export class StreamSession {
           if (isClusterError(err, "not-found")) break; // pruned meanwhile: the next round decides (a snapshot)
           throw err;
         }
-        await this.sink.write(concat(encodeLtxFrameHeader(name, this.context.epoch), encodeChunks(bytes), CHUNKS_END));
+        await this.sink.write(concatBytes([encodeLtxFrameHeader(name, this.context.epoch), encodeChunks(bytes), CHUNKS_END]));
         this.positions.set(name, { txid: entry.maxTXID, checksum: entry.postApply });
         sent = true;
       }
@@ -266,18 +266,6 @@ export function snapshotReason(db: Database, pos: MapPosition): string | undefin
   if (first.preApply !== pos.checksum)
     return `replica's checksum at TXID ${formatTxid(pos.txid)} is ${formatChecksum(pos.checksum)}, the primary's ${formatChecksum(first.preApply)}`;
   return undefined;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** Frames as plain objects, for logs. */

@@ -1,0 +1,38 @@
+/** fsync of a file or directory by path, on the main thread or the thread pool; a missing file is nothing to sync. */
+import { closeSync, fsyncSync, openSync } from "node:fs";
+import { open as openFile, type FileHandle } from "node:fs/promises";
+import { ClusterError } from "../errors.js";
+
+/** {@link fsyncPath} off the main thread. */
+export async function fsyncPathAsync(path: string, write = false): Promise<void> {
+  let handle: FileHandle;
+  try {
+    handle = await openFile(path, write ? "r+" : "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw new ClusterError("io", `cannot open ${path} to fsync it: ${(err as Error).message}`, { cause: err, file: path });
+  }
+  try {
+    await handle.sync();
+  } catch (err) {
+    throw new ClusterError("io", `fsync of ${path} failed: ${(err as Error).message}`, { cause: err, file: path });
+  } finally {
+    await handle.close();
+  }
+}
+
+/** fsync of a file or directory by path. */
+export function fsyncPath(path: string, write = false): void {
+  let fd: number;
+  try {
+    fd = openSync(path, write ? "r+" : "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw new ClusterError("io", `cannot open ${path} to fsync it: ${(err as Error).message}`, { cause: err, file: path });
+  }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
