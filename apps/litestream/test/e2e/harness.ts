@@ -284,7 +284,11 @@ let outputs = 0;
  * unless it exits 0 with the summary line. Returns what the summary says.
  */
 export async function restore(dir: string, url: string, options: { env?: Record<string, string>; txid?: number; timestamp?: number } = {}): Promise<Restored> {
-  const r = await runRestore(dir, url, options);
+  return expectRestored(await runRestore(dir, url, options), url, options);
+}
+
+/** Checks a restore's raw result as {@link restore} does: exit 0, quiet stderr, the summary line. */
+export function expectRestored(r: { output: string; result: RunResult }, url: string, options: { txid?: number; timestamp?: number } = {}): Restored {
   const what = `restore ${url} ${options.txid !== undefined ? `-txid ${options.txid}` : options.timestamp !== undefined ? `-timestamp ${new Date(options.timestamp).toISOString()}` : "(latest)"}`;
   expectQuietStderr(r.result.stderr, what);
   expect(r.result.code, `${what}: ${r.result.stderr}`).toBe(0);

@@ -426,9 +426,11 @@ describe.skipIf(!built)(`the application's own checkpoints${needsBuild}`, () => 
     const checkpoints = proc.output().filter((l) => l.includes("msg=checkpoint "));
     const lockMs = checkpoints.map((l) => Number(/writeLockMs=(\d+)/.exec(l)?.[1] ?? NaN));
     console.log(`[100 MB transaction] writer COMMIT max ${Math.max(...waits).toFixed(1)} ms; our checkpoints: ${checkpoints.length}, write lock held ${lockMs.join(", ")} ms`);
-    // Before the fix the engine held the write lock for seconds (uploads under it); copying
-    // 100 MB under the lock alone takes far longer than these bounds on any disk here.
-    expect(Math.max(...waits), "the longest a small commit waited").toBeLessThan(1000);
+    // Before the fix the engine held the write lock for seconds (uploads under it). The
+    // precise check is the lock hold our checkpoints report (below); the writers' waits
+    // only catch a gross regression, with room for a busy machine's slow fsyncs (a CI run
+    // at load ~20 saw 3.6 s with every hold under 500 ms).
+    expect(Math.max(...waits), "the longest a small commit waited").toBeLessThan(8000);
     expect(
       checkpoints.some((l) => l.includes("mode=TRUNCATE")),
       "a TRUNCATE checkpoint ran",

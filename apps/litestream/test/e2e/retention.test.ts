@@ -14,7 +14,9 @@ import {
   expectHistoryState,
   needsBuild,
   prng,
+  expectRestored,
   restore,
+  runRestore,
   s3Env,
   seedFrom,
   startReplicate,
@@ -65,12 +67,22 @@ describe.skipIf(!built)(`retention and compaction while restores run (E2E_RETENT
       const firstBackup = syncedLines(proc.output())[0]!.at;
 
       const restores: { at: number; done: number; target: string; txid: number; k: number }[] = [];
+      let passedBy = 0;
       while (Date.now() - started < LOAD_MS || (restores.length < MIN_RESTORES && Date.now() - started < MAX_LOAD_MS)) {
         const now = Date.now();
         const from = Math.max(firstBackup + 1, now - RETENTION_MS + MARGIN_MS);
         const latest = r.chance(0.2);
         const t = latest ? undefined : r.int(from, now);
-        const result = await restore(dir, url, { env, ...(t === undefined ? {} : { timestamp: t }) });
+        const raw = await runRestore(dir, url, { env, ...(t === undefined ? {} : { timestamp: t }) });
+        // A restore slower than MARGIN_MS (a busy machine) may see retention move the
+        // window past T while it runs: then, and only then, "nothing at or before T" is
+        // the right answer (retention keeps the newest snapshot at or before its window
+        // start, so nothing T needs goes while T is inside the window).
+        if (t !== undefined && raw.result.code !== 0 && /was committed at or before/.test(raw.result.stderr) && t < Date.now() - RETENTION_MS) {
+          passedBy++;
+          continue;
+        }
+        const result = expectRestored(raw, url, t === undefined ? {} : { timestamp: t });
         expect(result.checksumVerified).toBe(true);
         const k = expectHistoryState(result.output, `restore ${t === undefined ? "latest" : new Date(t).toISOString()}`);
         if (t !== undefined) {
@@ -93,7 +105,7 @@ describe.skipIf(!built)(`retention and compaction while restores run (E2E_RETENT
       };
       const during = (ts: number[]) => ts.filter((x) => restores.some((rs) => x >= rs.at && x <= rs.done)).length;
       console.log(
-        `[retention ${kind} seed ${SEED}] ${restores.length} restores, writer last ${writerLast}; ` +
+        `[retention ${kind} seed ${SEED}] ${restores.length} restores (${passedBy} more outran by the window), writer last ${writerLast}; ` +
           Object.entries(events)
             .map(([name, ts]) => `${name} ${ts.length} (${during(ts)} while a restore ran)`)
             .join(", ") +
