@@ -1,11 +1,12 @@
 // The litefs program: its commands, its usage, and the entry point the bin and the tests call.
 import { programUsage, runProgram, type ProgramSpec } from "@sqlrep/runtime";
 import type { Command } from "./command.js";
+import { mountCommand } from "./commands/mount.js";
 import { versionCommand } from "./commands/version.js";
 import type { Io } from "./io.js";
 
 /** Every command, in the order the usage lists them. */
-export const COMMANDS: readonly Command[] = [versionCommand];
+export const COMMANDS: readonly Command[] = [mountCommand, versionCommand];
 
 const PROGRAM: ProgramSpec<Io> = {
   name: "litefs",
