@@ -192,14 +192,14 @@ function execSteps(config: LitefsConfig, override: string[] | undefined): ExecSt
 }
 
 /**
- * Stops in reverse: hands the lease to a connected replica when one can take it (a
+ * Stops in reverse: hands the lease to a connected candidate replica when there is one (a
  * write gap of milliseconds instead of a TTL), stops the node (releasing the lease),
  * the API, then unmounts.
  */
 async function stop(parts: Parts, config: LitefsConfig, logger: Logger): Promise<void> {
   const node = parts.node;
   if (node !== undefined && node.isPrimary && config.lease.type !== "static") {
-    for (const replica of node.primary?.replicas ?? []) {
+    for (const replica of node.primary?.candidateReplicas ?? []) {
       try {
         await node.handoff(replica);
         logger.info("lease handed off before stopping", { to: replica });
