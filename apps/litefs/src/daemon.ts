@@ -10,6 +10,7 @@ import { advertiseUrl, leaseHostname } from "./config/load.js";
 import { ClusterFuseBackend } from "./fuse-backend.js";
 import type { Io } from "./io.js";
 import { clearStaleMount } from "./stale-mount.js";
+import { settleDatabases } from "./startup-recovery.js";
 
 /** Options of {@link runDaemon} besides the config. */
 export interface DaemonOptions {
@@ -108,6 +109,7 @@ async function start(config: LitefsConfig, options: DaemonOptions, parts: Parts,
   mkdirSync(fuseDir, { recursive: true });
   mkdirSync(dataDir, { recursive: true });
 
+  settleDatabases(dataDir, logger);
   const backend = new ClusterFuseBackend(dataDir);
   parts.store = await Store.open({
     dataDir,
