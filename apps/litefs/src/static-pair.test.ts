@@ -65,6 +65,20 @@ describe.skipIf(skip)(`two nodes on the static lease${skip ? ` (skipped: ${skip}
     });
   }
 
+  it("brings a replica started later up to date with a snapshot of the WAL primary's uncheckpointed state", async () => {
+    const late = await startNode(root.path, "late", () => `lease: {type: static, hostname: primary-host, advertise-url: "${primary.url}", candidate: false}`);
+    try {
+      for (const name of ["shell.db", "wal-normal.db", "delete-full.db"]) {
+        await waitConverged([primary.mnt, late.mnt], name);
+        const rows = await sqlite3(join(primary.mnt, name), "SELECT count(*) FROM t;");
+        expect(await sqlite3(join(late.mnt, name), "SELECT count(*) FROM t; PRAGMA integrity_check;")).toBe(`${rows}\nok`);
+      }
+      expect(late.process.output().join("\n")).toMatch(/snapshot applied/);
+    } finally {
+      await late.stop();
+    }
+  });
+
   it("refuses writes on the replica as SQLite's read-only error, in both journal modes", async () => {
     // SQLite's extended code says where it met the refusal: the WAL opened read-only
     // (SQLITE_READONLY) or the journal it could not create (SQLITE_READONLY_DIRECTORY).
