@@ -1,13 +1,21 @@
 // `litefs mount` as a user runs it: bad configs refused with the file, line and key, a
 // mount dir in use refused, a stale mount cleared, `exec` (list, if-candidate, `--`
 // override, exit code, signal forwarding) — each a real daemon process.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fuseUnavailableReason, isMounted, spawnProcess, tempMountDir, waitFor } from "@sqlrep/testkit";
 import { afterAll, describe, expect, it } from "vitest";
 import { CLI, sqlite3, startNode, type TestNode } from "./testing/nodes.js";
 
 const skip = fuseUnavailableReason();
+
+/** Every file under `dir`, recursively ([] when it does not exist). */
+function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+}
 
 /** Runs `litefs mount -config <file>` to its exit; resolves with the code and output. */
 async function runMount(config: string, args: string[] = []): Promise<{ code: number | null; out: string }> {
@@ -93,6 +101,25 @@ describe.skipIf(skip)(`litefs mount${skip ? ` (skipped: ${skip})` : ""}`, () => 
     expect(await proc.exited).toEqual({ code: 143, signal: null });
     expect(isMounted(mnt)).toBe(false);
     expect(existsSync(mnt)).toBe(true);
+  });
+
+  it("ships the backup: section to a file:// replica while primary", async () => {
+    const backup = join(root.path, "backup");
+    const node = await startNode(
+      root.path,
+      "backed",
+      ({ url }) => `lease: {type: static, hostname: b, advertise-url: "${url}", candidate: true}\nbackup: {url: "file://${backup}"}`,
+    );
+    nodes.push(node);
+    await sqlite3(join(node.mnt, "b.db"), "PRAGMA journal_mode=wal; CREATE TABLE t (x); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2);");
+    const shipped = await waitFor(
+      () => {
+        const files = listFiles(join(backup, "b.db")).filter((f) => f.endsWith(".ltx"));
+        return files.length > 0 ? files : undefined;
+      },
+      { timeoutMs: 15_000, message: "LTX files under the backup path" },
+    );
+    expect(shipped.some((f) => f.includes("/ltx/"))).toBe(true);
   });
 
   it("stops cleanly on SIGINT without exec: exit 0, unmounted", async () => {
