@@ -36,6 +36,7 @@ interface Parts {
   node?: ClusterNode;
   server?: HttpServer;
   fuse?: FuseMount;
+  backend?: ClusterFuseBackend;
 }
 
 /**
@@ -110,7 +111,8 @@ async function start(config: LitefsConfig, options: DaemonOptions, parts: Parts,
   mkdirSync(dataDir, { recursive: true });
 
   settleDatabases(dataDir, logger);
-  const backend = new ClusterFuseBackend(dataDir);
+  const backend = new ClusterFuseBackend(dataDir, logger);
+  parts.backend = backend;
   parts.store = await Store.open({
     dataDir,
     io: backend.io,
@@ -212,6 +214,7 @@ async function stop(parts: Parts, config: LitefsConfig, logger: Logger): Promise
     }
   }
   await node?.close().catch((err: unknown) => logger.warn("closing the node", { error: describeError(err) }));
+  await parts.backend?.idle();
   await parts.server?.close().catch(() => undefined);
   if (parts.fuse !== undefined) {
     await parts.fuse.unmount().catch((err: unknown) => logger.warn("unmount", { error: describeError(err) }));

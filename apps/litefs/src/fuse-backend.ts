@@ -1,6 +1,7 @@
 // The FUSE mount's backend over the cluster engine: the mount asks, the node and its
 // store answer (positions, role, lag, commits, halts), and the store writes a replica's
 // transactions into the mount through the DatabaseIo hooks this module also provides.
+import { existsSync, statSync, truncateSync } from "node:fs";
 import { ClusterError, databaseFiles, isClusterError, type ApplyTransaction, type ClusterNode, type DatabaseIo, type PageView, type ViewState } from "@sqlrep/cluster";
 import {
   FuseError,
@@ -13,7 +14,9 @@ import {
   type LagState,
   type RequestContext,
 } from "@sqlrep/fuse";
+import { silentLogger, type Logger } from "@sqlrep/runtime";
 import { memoryView, readCommittedImage, type WalMark } from "./committed-image.js";
+import { foldWalInto } from "./startup-recovery.js";
 
 /**
  * The engine's side of the mount. `io` goes to `Store.open` before the mount exists
@@ -24,13 +27,17 @@ export class ClusterFuseBackend implements FuseBackend {
   private node: ClusterNode | undefined;
   private mount: FuseMount | undefined;
   private readonly marks = new Map<string, WalMark>();
+  private readonly settling = new Set<Promise<unknown>>();
   private mounted!: (mount: FuseMount) => void;
   private readonly mountReady = new Promise<FuseMount>((resolve) => (this.mounted = resolve));
 
   /** The hooks `Store.open` takes: applies and snapshot restores go through the mount's locks. */
   readonly io: DatabaseIo;
 
-  constructor(dataDir: string) {
+  constructor(
+    dataDir: string,
+    private readonly logger: Logger = silentLogger,
+  ) {
     this.dataDir = dataDir;
     this.io = {
       apply: async (name: string, tx: ApplyTransaction) => {
@@ -42,7 +49,14 @@ export class ClusterFuseBackend implements FuseBackend {
         // Before the mount exists (opening the store) nobody else can touch the files.
         const mount = this.mount;
         this.marks.delete(name);
-        return mount === undefined ? fn() : mount.withWriteLock(name, fn);
+        if (mount === undefined) return fn();
+        // The file now holds the whole state (a snapshot): frames left in the WAL are
+        // obsolete, and SQLite would lay them over it when it next rebuilds its index.
+        return mount.withWriteLock(name, async () => {
+          const result = await fn();
+          emptyWal(databaseFiles(this.dataDir, name).wal);
+          return result;
+        });
       },
       openView: async (name: string, state: ViewState): Promise<PageView> => {
         const files = databaseFiles(this.dataDir, name);
@@ -54,6 +68,55 @@ export class ClusterFuseBackend implements FuseBackend {
   /** The node behind the mount; set once, before mounting. */
   bind(node: ClusterNode): void {
     this.node = node;
+    let wasPrimary = false;
+    node.events.subscribe((event) => {
+      if (event.type !== "primaryChange") return;
+      if (event.isPrimary) wasPrimary = true;
+      else if (wasPrimary) {
+        wasPrimary = false;
+        this.settleAfterDemotion(node);
+      }
+    });
+  }
+
+  /**
+   * LiteFS's recovery on leaving the primary role: each WAL database's captured frames
+   * are folded into its file and the WAL emptied, under SQLite's locks and the
+   * database's engine lock (applies as a replica wait), so replica applies land on a
+   * file that is the whole state and no later WAL-index rebuild lays old frames over them.
+   */
+  private settleAfterDemotion(node: ClusterNode): void {
+    for (const name of node.store.databases()) {
+      const db = node.store.get(name);
+      const mount = this.mount;
+      if (db === undefined || mount === undefined) continue;
+      const settling = db
+        .exclusive(() =>
+          mount.withWriteLock(name, async () => {
+            const files = databaseFiles(this.dataDir, name);
+            if (!existsSync(files.wal) || statSync(files.wal).size === 0 || db.position.txid === 0) {
+              this.logger.debug("no WAL frames to fold after losing the primary role", { db: name });
+              return;
+            }
+            const result = foldWalInto(files, new Set([db.position.checksum]));
+            if (result === "no-match") {
+              this.logger.error("after losing the primary role, the WAL adds up to no state the node logged; left as it is", { db: name });
+              return;
+            }
+            emptyWal(files.wal);
+            this.marks.delete(name);
+            this.logger.info("WAL folded into the database after losing the primary role", { db: name, transactions: result.folded });
+          }),
+        )
+        .catch((err: unknown) => this.logger.error("settling the WAL after losing the primary role failed", { db: name, error: (err as Error).message }))
+        .finally(() => this.settling.delete(settling));
+      this.settling.add(settling);
+    }
+  }
+
+  /** Resolves once the WAL settling after a demotion is done (before unmounting). */
+  async idle(): Promise<void> {
+    while (this.settling.size > 0) await Promise.all([...this.settling]);
   }
 
   /** The mount, once it is up: replica applies wait for it. */
@@ -164,6 +227,15 @@ export class ClusterFuseBackend implements FuseBackend {
           break;
       }
     });
+  }
+}
+
+/** Cuts a WAL file to nothing (kept: a replica's SQLite needs it to exist to open read-only). */
+function emptyWal(path: string): void {
+  try {
+    truncateSync(path, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
 }
 

@@ -70,15 +70,26 @@ function foldWal(name: string, files: ReturnType<typeof databaseFiles>, logger: 
     rmSync(files.shm, { force: true });
     return undefined;
   }
-  const wal = readFileSync(files.wal);
+  const result = foldWalInto(files, loggedChecksums(files.dir));
+  if (result === "no-match") {
+    logger.warn("the WAL left from before the restart matches no logged transaction; leaving it for SQLite", { db: name });
+    return { name, action: "left", folded: 0 };
+  }
+  rmSync(files.wal, { force: true });
+  rmSync(files.shm, { force: true });
+  return { name, action: result.folded > 0 ? "wal-folded" : "wal-dropped", folded: result.folded, found: result.found };
+}
+
+/**
+ * Writes the WAL's committed transactions into the database file, up to the longest
+ * prefix whose database checksum is in `accept` (none folded when the file alone is),
+ * and fsyncs it. The WAL itself is left as it is. "no-match" when no prefix adds up.
+ */
+export function foldWalInto(files: { database: string; wal: string }, accept: ReadonlySet<bigint>): { folded: number; found: number } | "no-match" {
+  const wal = existsSync(files.wal) ? readFileSync(files.wal) : new Uint8Array(0);
   const scan = wal.length >= 32 ? safeScan(wal) : undefined;
   const txs = scan?.transactions ?? [];
-  if (txs.length === 0) {
-    // no committed frame: nothing SQLite would read either
-    rmSync(files.wal, { force: true });
-    rmSync(files.shm, { force: true });
-    return { name, action: "wal-dropped", folded: 0, found: 0 };
-  }
+  if (txs.length === 0) return { folded: 0, found: 0 };
   const pageSize = scan!.header.pageSize;
   const lock = lockPgno(pageSize);
   const db = readFileSync(files.database);
@@ -88,9 +99,8 @@ function foldWal(name: string, files: ReturnType<typeof databaseFiles>, logger: 
   for (let pgno = 1; pgno <= baseCommit; pgno++) if (pgno !== lock) sums.set(pgno, pageChecksum(pgno, db.subarray((pgno - 1) * pageSize, pgno * pageSize)));
   let xor = 0n;
   for (const s of sums.values()) xor ^= s;
-  const logged = loggedChecksums(files.dir);
   const at = (x: bigint) => CHECKSUM_FLAG | (x & ~CHECKSUM_FLAG);
-  let best = logged.has(at(xor)) ? 0 : -1;
+  let best = accept.has(at(xor)) ? 0 : -1;
   for (const [i, tx] of txs.entries()) {
     for (const [pgno, offset] of tx.pages) {
       if (pgno === lock) continue;
@@ -106,12 +116,9 @@ function foldWal(name: string, files: ReturnType<typeof databaseFiles>, logger: 
         sums.delete(pgno);
       }
     }
-    if (logged.has(at(xor))) best = i + 1;
+    if (accept.has(at(xor))) best = i + 1;
   }
-  if (best < 0) {
-    logger.warn("the WAL left from before the restart matches no logged transaction; leaving it for SQLite", { db: name, transactions: txs.length });
-    return { name, action: "left", folded: 0, found: txs.length };
-  }
+  if (best < 0) return "no-match";
   if (best > 0) {
     const fd = openSync(files.database, "r+");
     try {
@@ -124,9 +131,7 @@ function foldWal(name: string, files: ReturnType<typeof databaseFiles>, logger: 
       closeSync(fd);
     }
   }
-  rmSync(files.wal, { force: true });
-  rmSync(files.shm, { force: true });
-  return { name, action: best > 0 ? "wal-folded" : "wal-dropped", folded: best, found: txs.length };
+  return { folded: best, found: txs.length };
 }
 
 /** Rolls a hot journal back into the database file, as SQLite's next open would; true if it did. */

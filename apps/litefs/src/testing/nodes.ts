@@ -97,8 +97,13 @@ export async function sqlite3(db: string, sql: string): Promise<string> {
   return stdout.trim();
 }
 
+/** Starts an ES module script in its own node process, ready once it prints a line matching `ready`. */
+export function startScript(script: string, args: string[], ready: RegExp): Promise<ProcessHandle> {
+  return spawnProcess(process.execPath, ["--input-type=module", "-e", script, ...args], { cwd: APP_DIR, ready, name: "script", readyTimeoutMs: 20_000 });
+}
+
 /** Runs an ES module script with better-sqlite3 in its own node process; resolves with its stdout. */
 export async function nodeScript(script: string, args: string[] = [], timeoutMs = 60_000): Promise<string> {
   const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script, ...args], { cwd: APP_DIR, timeout: timeoutMs, maxBuffer: 64 << 20 });
-  return stdout.trim();
+  return stdout.trim().split("\n").at(-1) ?? "";
 }

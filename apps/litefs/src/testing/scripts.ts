@@ -28,7 +28,8 @@ db.close();
  * Long-open reader: \`path posFile ms\` — one connection kept open for \`ms\`; every few
  * ms one read transaction checks that t's row count equals c's counter (a torn
  * transaction breaks it), runs \`PRAGMA integrity_check\` every tenth time, and
- * notes the TXID in \`<db>-pos\`. Prints one JSON summary.
+ * notes the TXID in \`<db>-pos\`. Prints "reading" after its first read, then one
+ * JSON summary.
  */
 export const READER = `
 import Database from "better-sqlite3";
@@ -41,6 +42,7 @@ const read = db.transaction(() => count.get());
 const txids = new Set();
 let reads = 0, torn = 0, bad = 0, last = 0, backwards = 0;
 const end = Date.now() + Number(ms);
+let announced = false;
 while (Date.now() < end) {
   const r = read();
   reads++;
@@ -49,6 +51,7 @@ while (Date.now() < end) {
   last = r.rows;
   if (reads % 10 === 0) { const c = check.all(); if (c.length !== 1 || c[0].integrity_check !== "ok") bad++; }
   txids.add(readFileSync(posFile, "utf8").split("/")[0]);
+  if (!announced) { console.log("reading"); announced = true; }
   await new Promise((r) => setTimeout(r, 5));
 }
 console.log(JSON.stringify({ reads, torn, bad, backwards, txids: txids.size, last }));
