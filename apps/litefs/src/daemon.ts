@@ -61,7 +61,9 @@ export async function runDaemon(config: LitefsConfig, options: DaemonOptions, io
       if (config.exitOnError) return 1;
       // LiteFS's exit-on-error: false: stay up so an operator can look around.
       logger.info("exit-on-error is false: waiting for a signal");
+      const keepAlive = setInterval(() => {}, 60_000); // nothing else holds the event loop open
       await shutdown.requested;
+      clearInterval(keepAlive);
       return 1;
     }
     const node = parts.node!;

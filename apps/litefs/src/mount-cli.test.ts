@@ -3,7 +3,7 @@
 // override, exit code, signal forwarding) — each a real daemon process.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fuseUnavailableReason, isMounted, spawnProcess, tempMountDir, waitFor } from "@sqlrep/testkit";
+import { freePort, fuseUnavailableReason, isMounted, spawnProcess, tempMountDir, waitFor } from "@sqlrep/testkit";
 import { afterAll, describe, expect, it } from "vitest";
 import { CLI, sqlite3, startNode, type TestNode } from "./testing/nodes.js";
 
@@ -50,6 +50,23 @@ describe.skipIf(skip)(`litefs mount${skip ? ` (skipped: ${skip})` : ""}`, () => 
     const historical = await runMount(file("old.yml", "mount-dir: /litefs\nlease: {type: static}\n"));
     expect(historical.code).toBe(1);
     expect(historical.out).toMatch(/old\.yml:1:1: mount-dir: .*use fuse\.dir/);
+  });
+
+  it("exits 1 on a startup error, or with exit-on-error: false stays up until a signal", async () => {
+    const port = await freePort(); // nothing listens there: etcd is unreachable
+    const yml = (extra: string) =>
+      `fuse: {dir: ${join(root.path, "eoe", "mnt")}}\ndata: {dir: ${join(root.path, "eoe", "data")}}\nhttp: {addr: "127.0.0.1:0"}\n${extra}lease:\n  type: etcd\n  advertise-url: http://127.0.0.1:1\n  etcd: {endpoints: ["http://127.0.0.1:${port}"], key: /litefs/eoe}\n`;
+    const fatal = await runMount(file("eoe-true.yml", yml("")));
+    expect(fatal.code).toBe(1);
+    expect(fatal.out).toMatch(/startup failed.*127\.0\.0\.1:\d+/);
+    const proc = await spawnProcess(process.execPath, [CLI, "mount", "-config", file("eoe-false.yml", yml("exit-on-error: false\n"))], {
+      name: "litefs",
+      ready: /exit-on-error is false: waiting for a signal/,
+      readyTimeoutMs: 20_000,
+    });
+    expect(proc.exitStatus).toBeUndefined();
+    proc.signal("SIGINT");
+    expect(await proc.exited).toEqual({ code: 1, signal: null });
   });
 
   it("refuses a mount dir another daemon is serving, which keeps serving", async () => {
