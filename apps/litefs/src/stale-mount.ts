@@ -1,7 +1,7 @@
 // What is mounted at fuse.dir when the daemon starts: nothing, a dead mount left by a
 // killed daemon (cleared, as LiteFS does unless -skip-unmount), or a live one (refused).
 import { execFileSync } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Logger } from "@sqlrep/runtime";
 import { LitefsError } from "./errors.js";
@@ -24,7 +24,8 @@ export function clearStaleMount(dir: string, logger: Logger): void {
   if (!isMountPoint(dir)) return;
   let stale = false;
   try {
-    statSync(dir);
+    // opendir always reaches the daemon (a stat may be answered from the kernel's attribute cache)
+    readdirSync(dir);
   } catch (err) {
     stale = (err as NodeJS.ErrnoException).code === "ENOTCONN";
     if (!stale) throw new LitefsError("mount-in-use", `fuse.dir ${dir} is a mount point that cannot be read: ${(err as Error).message}`, { cause: err });
