@@ -2,7 +2,9 @@
 // the primary (sqlite3 shell and better-sqlite3, rollback and WAL journals) reaches the
 // replica with the same checksum, open readers there never see a torn state, writes
 // on the replica fail as read-only, and litefs-js reads both nodes as on LiteFS.
+import { execFile } from "node:child_process";
 import { hostname } from "node:os";
+import { promisify } from "node:util";
 import { join } from "node:path";
 import { fuseUnavailableReason, tempMountDir } from "@sqlrep/testkit";
 import { getInstanceInfo, getTxNumber } from "litefs-js";
@@ -11,6 +13,7 @@ import { nodeScript, readPos, sqlite3, startNode, waitConverged, type TestNode }
 import { READER, TRY_WRITE, WRITER } from "./testing/scripts.js";
 
 const skip = fuseUnavailableReason();
+const run = promisify(execFile);
 
 describe.skipIf(skip)(`two nodes on the static lease${skip ? ` (skipped: ${skip})` : ""}`, () => {
   const root = tempMountDir("litefs-pair-");
@@ -77,6 +80,14 @@ describe.skipIf(skip)(`two nodes on the static lease${skip ? ` (skipped: ${skip}
     } finally {
       await late.stop();
     }
+  });
+
+  it("replicates a database copied into the mount with cp", async () => {
+    const source = join(root.path, "source.db");
+    await sqlite3(source, "CREATE TABLE t (x); INSERT INTO t VALUES (1), (2), (3);");
+    await run("cp", [source, join(primary.mnt, "copied.db")]);
+    await waitConverged([primary.mnt, replica.mnt], "copied.db");
+    expect(await sqlite3(join(replica.mnt, "copied.db"), "SELECT count(*) FROM t; PRAGMA integrity_check;")).toBe("3\nok");
   });
 
   it("refuses writes on the replica as SQLite's read-only error, in both journal modes", async () => {
