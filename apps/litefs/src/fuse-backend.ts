@@ -1,7 +1,7 @@
 // The FUSE mount's backend over the cluster engine: the mount asks, the node and its
 // store answer (positions, role, lag, commits, halts), and the store writes a replica's
 // transactions into the mount through the DatabaseIo hooks this module also provides.
-import { existsSync, statSync, truncateSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, statSync, truncateSync, writeSync } from "node:fs";
 import { ClusterError, databaseFiles, isClusterError, type ApplyTransaction, type ClusterNode, type DatabaseIo, type PageView, type ViewState } from "@sqlrep/cluster";
 import {
   FuseError,
@@ -43,6 +43,7 @@ export class ClusterFuseBackend implements FuseBackend {
       apply: async (name: string, tx: ApplyTransaction) => {
         const mount = this.mount ?? (await this.mountReady);
         this.marks.delete(name);
+        if (this.node?.isPrimary) return this.applyOnPrimary(mount, name, tx);
         await mount.apply(name, tx);
       },
       withWriteLock: async <T>(name: string, fn: () => Promise<T>) => {
@@ -63,6 +64,27 @@ export class ClusterFuseBackend implements FuseBackend {
         return memoryView(state, readCommittedImage(name, files, state, this.marks.get(name)));
       },
     };
+  }
+
+  /**
+   * A transaction a replica forwarded under the halt lock, written on the primary: the
+   * WAL (if any) is folded into the file first — its frames would otherwise hide the new
+   * pages, and the WAL-index header the mount rewrites says the WAL is empty — then the
+   * pages and the size, all under SQLite's write locks; the mount then drops every
+   * cached page.
+   */
+  private async applyOnPrimary(mount: FuseMount, name: string, tx: ApplyTransaction): Promise<void> {
+    const files = databaseFiles(this.dataDir, name);
+    const before = this.node?.store.get(name)?.position;
+    await mount.withWriteLock(name, async () => {
+      if (before !== undefined && before.txid > 0 && existsSync(files.wal) && statSync(files.wal).size > 0) {
+        const folded = foldWalInto(files, new Set([before.checksum]));
+        if (folded === "no-match")
+          throw new ClusterError("corrupt", `${name}: the WAL adds up to no state this node logged; cannot write the forwarded transaction`, { db: name, file: files.wal });
+        emptyWal(files.wal);
+      }
+      writePagesInto(files.database, tx);
+    });
   }
 
   /** The node behind the mount; set once, before mounting. */
@@ -227,6 +249,18 @@ export class ClusterFuseBackend implements FuseBackend {
           break;
       }
     });
+  }
+}
+
+/** Writes a transaction's pages into a database file and sets its size, then fsyncs it. */
+function writePagesInto(file: string, tx: ApplyTransaction): void {
+  const fd = openSync(file, "r+");
+  try {
+    for (let i = 0; i < tx.pgnos.length; i++) writeSync(fd, tx.data, i * tx.pageSize, tx.pageSize, (tx.pgnos[i]! - 1) * tx.pageSize);
+    ftruncateSync(fd, tx.commit * tx.pageSize);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

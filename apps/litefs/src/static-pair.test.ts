@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fuseUnavailableReason, tempMountDir } from "@sqlrep/testkit";
 import { getInstanceInfo, getTxNumber } from "litefs-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { nodeScript, readPos, sqlite3, startNode, waitConverged, type TestNode } from "./testing/nodes.js";
+import { lockProcess, nodeScript, readPos, sqlite3, startNode, waitConverged, type TestNode } from "./testing/nodes.js";
 import { READER, TRY_WRITE, WRITER } from "./testing/scripts.js";
 
 const skip = fuseUnavailableReason();
@@ -89,6 +89,28 @@ describe.skipIf(skip)(`two nodes on the static lease${skip ? ` (skipped: ${skip}
     await waitConverged([primary.mnt, replica.mnt], "copied.db");
     expect(await sqlite3(join(replica.mnt, "copied.db"), "SELECT count(*) FROM t; PRAGMA integrity_check;")).toBe("3\nok");
   });
+
+  for (const name of ["delete-full.db", "wal-normal.db"]) {
+    it(`lets the replica write ${name} while it holds the halt lock (write forwarding), then read-only again`, async () => {
+      const lock = await lockProcess(join(replica.mnt, `${name}-lock`), root.path);
+      try {
+        expect(await lock.run("open append")).toBe("ok");
+        expect(await lock.run("F_OFD_SETLKW w 72 1")).toBe("ok");
+        await sqlite3(join(replica.mnt, name), "INSERT INTO t (v) VALUES ('forwarded from the replica');");
+        expect(await lock.run("F_OFD_SETLKW u 72 1")).toBe("ok");
+      } finally {
+        await lock.stop();
+      }
+      await waitConverged([primary.mnt, replica.mnt], name);
+      expect(await sqlite3(join(primary.mnt, name), "SELECT count(*) FROM t WHERE v = 'forwarded from the replica'; PRAGMA integrity_check;")).toBe("1\nok");
+      // the primary goes on writing after it
+      await sqlite3(join(primary.mnt, name), "INSERT INTO t (v) VALUES ('after the forwarded one');");
+      await waitConverged([primary.mnt, replica.mnt], name);
+      const rows = await sqlite3(join(primary.mnt, name), "SELECT count(*) FROM t;");
+      expect(await sqlite3(join(replica.mnt, name), "SELECT count(*) FROM t; PRAGMA integrity_check;")).toBe(`${rows}\nok`);
+      await expect(sqlite3(join(replica.mnt, name), "INSERT INTO t (v) VALUES ('x');")).rejects.toThrow(/attempt to write a readonly database/);
+    });
+  }
 
   it("refuses writes on the replica as SQLite's read-only error, in both journal modes", async () => {
     // SQLite's extended code says where it met the refusal: the WAL opened read-only

@@ -91,6 +91,31 @@ export async function waitConverged(mnts: readonly string[], db: string, timeout
   );
 }
 
+/**
+ * A process holding fcntl locks on one file: @sqlrep/fuse's test helper `lockctl.c`
+ * (Node has no fcntl), compiled with the system C compiler into a temp dir. Commands:
+ * `open rw|append`, `F_OFD_SETLKW w|u 72 1`…; each answers "ok" or "err <errno>".
+ */
+export async function lockProcess(file: string, workDir: string): Promise<{ run(command: string): Promise<string>; stop(): Promise<void> }> {
+  const source = join(APP_DIR, "../../packages/fuse/src/testing/lockctl.c");
+  const binary = join(workDir, "lockctl");
+  await run("cc", ["-O1", "-o", binary, source]);
+  const proc = await spawnProcess(binary, [file], { name: "lockctl", stdin: "pipe" });
+  let answered = 0;
+  return {
+    async run(command) {
+      const index = answered++;
+      let seen = -1;
+      proc.stdin!.write(`${command}\n`);
+      return proc.waitForLine(() => ++seen === index, 15_000);
+    },
+    async stop() {
+      proc.stdin!.end();
+      await proc.stop(2_000);
+    },
+  };
+}
+
 /** Runs SQL through the `sqlite3` shell; rejects with its stderr. */
 export async function sqlite3(db: string, sql: string): Promise<string> {
   const { stdout } = await run("sqlite3", [db, sql], { timeout: 30_000 });
