@@ -30,5 +30,6 @@ describe("litefs", () => {
     expect(await main(["mont"], t.io)).toBe(1);
     expect(t.err()).toContain('unknown command "mont"');
     expect(usage()).toContain("version");
+    expect(usage()).toContain("mount");
   });
 });

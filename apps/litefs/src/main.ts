@@ -1,11 +1,13 @@
 // The litefs program: its commands, its usage, and the entry point the bin and the tests call.
 import { lazyCommand, programUsage, runProgram, type ProgramSpec } from "@sqlrep/runtime";
 import type { Command } from "./command.js";
+import { mountCommand } from "./commands/mount.js";
 import { versionCommand } from "./commands/version.js";
 import type { Io } from "./io.js";
 
 /** Every command, in the order the usage lists them. */
 export const COMMANDS: readonly Command[] = [
+  mountCommand,
   lazyCommand("run", "runs a command as primary, on a candidate, or with the halt lock", async () => (await import("./commands/run.js")).runCommand),
   lazyCommand("import", "imports a SQLite database into the cluster", async () => (await import("./commands/import.js")).importCommand),
   lazyCommand("export", "exports a database from the cluster to a SQLite file", async () => (await import("./commands/export.js")).exportCommand),

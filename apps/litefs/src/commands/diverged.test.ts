@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStaticLeaser } from "@sqlrep/lease";
 import { formatChecksum } from "@sqlrep/ltx";
 import { tempDir, waitFor } from "@sqlrep/testkit";
-import { litefs, makeDatabase, readRows, startNode, type TestNode } from "../testing/nodes.js";
+import { litefs, makeDatabase, readRows, startNode, type TestNode } from "../testing/in-process-nodes.js";
 
 const tmp = tempDir("sqlrep-litefs-cli-diverged-");
 const open: TestNode[] = [];

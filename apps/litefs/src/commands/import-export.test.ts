@@ -9,7 +9,7 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStaticLeaser } from "@sqlrep/lease";
 import { freePort, tempDir, waitFor } from "@sqlrep/testkit";
-import { litefs, makeDatabase, readRows, startNode, type TestNode } from "../testing/nodes.js";
+import { litefs, makeDatabase, readRows, startNode, type TestNode } from "../testing/in-process-nodes.js";
 
 const tmp = tempDir("sqlrep-litefs-cli-io-");
 let primary: TestNode;

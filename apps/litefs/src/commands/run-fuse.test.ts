@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fuseUnavailableReason, tempDir } from "@sqlrep/testkit";
-import { litefs } from "../testing/nodes.js";
+import { litefs } from "../testing/in-process-nodes.js";
 
 /** The part of @sqlrep/fuse's test harness used here (src/testing/harness.ts, not part of its published build). */
 interface FuseHarness {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStaticLeaser } from "@sqlrep/lease";
 import { openEtcdLeaser } from "@sqlrep/lease-etcd";
 import { etcdAvailable, etcdUnavailableReason, spawnProcess, startEtcd, tempDir, waitFor, type EtcdServer } from "@sqlrep/testkit";
-import { litefs, startNode, type TestNode } from "../testing/nodes.js";
+import { litefs, startNode, type TestNode } from "../testing/in-process-nodes.js";
 
 const tmp = tempDir("sqlrep-litefs-cli-run-");
 const node = process.execPath;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStaticLeaser } from "@sqlrep/lease";
 import { formatChecksum } from "@sqlrep/ltx";
 import { freePort, tempDir, waitFor } from "@sqlrep/testkit";
-import { litefs, makeDatabase, startNode, type TestNode } from "../testing/nodes.js";
+import { litefs, makeDatabase, startNode, type TestNode } from "../testing/in-process-nodes.js";
 import type { NodeStatus } from "./status.js";
 
 const tmp = tempDir("sqlrep-litefs-cli-status-");

@@ -1,95 +1,134 @@
-// Test helpers: real @sqlrep/cluster nodes in this process (store, lease, HTTP API on 127.0.0.1), and litefs commands run through main() with captured output.
-import Database from "better-sqlite3";
-import { ClusterNode, Store, startHttpServer, type HttpServer } from "@sqlrep/cluster";
-import type { Leaser, NodeIdentity } from "@sqlrep/lease";
-import { freePort } from "@sqlrep/testkit";
-import type { Io } from "../io.js";
-import { main } from "../main.js";
+// Test helpers: `litefs mount` daemons as child processes (the built dist/cli.js), each
+// with its own litefs.yml, mount and data directory, and SQLite clients in other processes.
+import { execFile } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { freePort, spawnProcess, unmountFuse, waitFor, type ProcessHandle } from "@sqlrep/testkit";
 
-/** A running node. */
+const run = promisify(execFile);
+
+/** The built CLI the daemons run. */
+export const CLI = join(dirname(fileURLToPath(import.meta.url)), "../../dist/cli.js");
+/** Where better-sqlite3 resolves for child scripts. */
+export const APP_DIR = join(dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** One daemon. */
 export interface TestNode {
-  readonly node: ClusterNode;
-  readonly server: HttpServer;
-  readonly store: Store;
+  readonly name: string;
+  readonly dir: string;
+  readonly mnt: string;
+  readonly data: string;
+  readonly port: number;
   readonly url: string;
-  readonly dataDir: string;
-  close(): Promise<void>;
+  readonly config: string;
+  process: ProcessHandle;
+  /** Starts it again on the same directories and port (after `kill` or `stop`). */
+  restart(ready?: RegExp): Promise<void>;
+  /** SIGTERM, then the mount cleared if it was left behind. */
+  stop(): Promise<void>;
 }
 
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+/** The lease part of a node's config. */
+export type LeaseYaml = string;
 
-/** Starts a node on a free port; `leaser` gets its identity once its URL is known. */
-export async function startNode(options: {
-  dataDir: string;
-  hostname: string;
-  candidate?: boolean;
-  authToken?: string;
-  leaser(identity: NodeIdentity): Leaser | Promise<Leaser>;
-}): Promise<TestNode> {
-  const port = await freePort();
+/** Writes `<root>/<name>.yml` and starts `litefs mount` on it; resolves when `ready` is printed. */
+export async function startNode(
+  root: string,
+  name: string,
+  lease: (self: { port: number; url: string }) => LeaseYaml,
+  options: { port?: number; extra?: string; ready?: RegExp; args?: string[] } = {},
+): Promise<TestNode> {
+  const port = options.port ?? (await freePort());
+  const dir = join(root, name);
+  const mnt = join(dir, "mnt");
+  const data = join(dir, "data");
+  mkdirSync(dir, { recursive: true });
   const url = `http://127.0.0.1:${port}`;
-  const store = await Store.open({ dataDir: options.dataDir, logger: quiet, verifyOnOpen: false });
-  const leaser = await options.leaser({ hostname: options.hostname, advertiseURL: url, candidate: options.candidate ?? true });
-  const node = new ClusterNode({ store, leaser, logger: quiet, authToken: options.authToken, reconnectDelay: 200 });
-  const server = await startHttpServer(node, { addr: `127.0.0.1:${port}`, authToken: options.authToken ?? "" });
-  node.start();
-  let closed = false;
-  return {
-    node,
-    server,
-    store,
+  const config = join(dir, "litefs.yml");
+  writeFileSync(config, `fuse: {dir: ${mnt}}\ndata: {dir: ${data}}\nhttp: {addr: "127.0.0.1:${port}"}\n${lease({ port, url })}\n${options.extra ?? ""}`);
+  const spawn = (ready: RegExp) => spawnProcess(process.execPath, [CLI, "mount", "-config", config, ...(options.args ?? [])], { name, ready, readyTimeoutMs: 20_000, cwd: dir });
+  const node: TestNode = {
+    name,
+    dir,
+    mnt,
+    data,
+    port,
     url,
-    dataDir: options.dataDir,
-    async close() {
-      if (closed) return;
-      closed = true;
-      await node.close();
-      await server.close();
-      await store.close();
+    config,
+    process: await spawn(options.ready ?? /node is ready/),
+    async restart(ready = /node is ready/) {
+      node.process = await spawn(ready);
+    },
+    async stop() {
+      if (node.process.exitStatus === undefined) await node.process.stop(10_000);
+      unmountFuse(mnt);
+    },
+  };
+  return node;
+}
+
+/** `<db>-pos` of a mount: `{ txid, checksum }` as hex strings, or undefined when absent. */
+export function readPos(mnt: string, db: string): { txid: number; checksum: string; text: string } | undefined {
+  try {
+    const text = readFileSync(join(mnt, `${db}-pos`), "utf8");
+    const [txid, checksum] = text.trim().split("/");
+    return { txid: parseInt(txid!, 16), checksum: checksum!, text };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits until every mount shows the same `<db>-pos` as the first one; returns it. */
+export async function waitConverged(mnts: readonly string[], db: string, timeoutMs = 15_000): Promise<string> {
+  return waitFor(
+    () => {
+      const texts = mnts.map((m) => readPos(m, db)?.text);
+      return texts[0] !== undefined && texts[0].startsWith("0000") && texts.every((t) => t === texts[0]) && readPos(mnts[0]!, db)!.txid > 0 ? texts[0] : undefined;
+    },
+    { timeoutMs, message: `${db} converged on ${mnts.join(", ")}` },
+  );
+}
+
+/**
+ * A process holding fcntl locks on one file: @sqlrep/fuse's test helper `lockctl.c`
+ * (Node has no fcntl), compiled with the system C compiler into a temp dir. Commands:
+ * `open rw|append`, `F_OFD_SETLKW w|u 72 1`…; each answers "ok" or "err <errno>".
+ */
+export async function lockProcess(file: string, workDir: string): Promise<{ run(command: string): Promise<string>; stop(): Promise<void> }> {
+  const source = join(APP_DIR, "../../packages/fuse/src/testing/lockctl.c");
+  const binary = join(workDir, "lockctl");
+  await run("cc", ["-O1", "-o", binary, source]);
+  const proc = await spawnProcess(binary, [file], { name: "lockctl", stdin: "pipe" });
+  let answered = 0;
+  return {
+    async run(command) {
+      const index = answered++;
+      let seen = -1;
+      proc.stdin!.write(`${command}\n`);
+      return proc.waitForLine(() => ++seen === index, 15_000);
+    },
+    async stop() {
+      proc.stdin!.end();
+      await proc.stop(2_000);
     },
   };
 }
 
-/** What a command printed and returned. */
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
+/** Runs SQL through the `sqlite3` shell; rejects with its stderr. */
+export async function sqlite3(db: string, sql: string): Promise<string> {
+  const { stdout } = await run("sqlite3", [db, sql], { timeout: 30_000 });
+  return stdout.trim();
 }
 
-/** Runs `litefs <args>` in this process. */
-export async function litefs(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<CliResult> {
-  let stdout = "";
-  let stderr = "";
-  const io: Io = {
-    stdout: { write: (s: string) => ((stdout += s), true) } as unknown as Io["stdout"],
-    stderr: { write: (s: string) => ((stderr += s), true) } as unknown as Io["stderr"],
-    env: options.env ?? { PATH: process.env.PATH },
-    cwd: options.cwd ?? process.cwd(),
-    signal: options.signal ?? new AbortController().signal,
-  };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
+/** Starts an ES module script in its own node process, ready once it prints a line matching `ready`. */
+export function startScript(script: string, args: string[], ready: RegExp): Promise<ProcessHandle> {
+  return spawnProcess(process.execPath, ["--input-type=module", "-e", script, ...args], { cwd: APP_DIR, ready, name: "script", readyTimeoutMs: 20_000 });
 }
 
-/** A real SQLite database at `path` (rollback journal, so the file alone holds it) with `rows` rows tagged `tag`. */
-export function makeDatabase(path: string, rows: number, tag = "row"): void {
-  const db = new Database(path);
-  db.pragma("journal_mode = DELETE");
-  db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, tag TEXT, body TEXT)");
-  const insert = db.prepare("INSERT INTO t (tag, body) VALUES (?, ?)");
-  db.transaction(() => {
-    for (let i = 0; i < rows; i++) insert.run(tag, `${tag}-${i}-${"x".repeat(200)}`);
-  })();
-  db.close();
-}
-
-/** Every row of `t` in `path`. */
-export function readRows(path: string): { id: number; tag: string; body: string }[] {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    return db.prepare("SELECT id, tag, body FROM t ORDER BY id").all() as { id: number; tag: string; body: string }[];
-  } finally {
-    db.close();
-  }
+/** Runs an ES module script with better-sqlite3 in its own node process; resolves with its stdout. */
+export async function nodeScript(script: string, args: string[] = [], timeoutMs = 60_000): Promise<string> {
+  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script, ...args], { cwd: APP_DIR, timeout: timeoutMs, maxBuffer: 64 << 20 });
+  return stdout.trim().split("\n").at(-1) ?? "";
 }

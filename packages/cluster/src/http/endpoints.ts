@@ -11,7 +11,7 @@ import { litefsEventJSON } from "../events.js";
 import { metricsText } from "../metrics.js";
 import { checkDatabaseName } from "../store/names.js";
 import { decodePositionMap } from "../stream/codec.js";
-import { HEADER_EPOCH, HEADER_NODE_ID } from "./peer.js";
+import { HEADER_CANDIDATE, HEADER_EPOCH, HEADER_NODE_ID } from "./peer.js";
 import { readBody, sendJSON, type RequestContext } from "./respond.js";
 import { importDatabase, exportDatabase } from "./import-export.js";
 
@@ -67,7 +67,8 @@ export const routes: Readonly<Record<string, Route>> = {
             if (!res.writableEnded) res.end();
           },
         };
-        await role.serve(replica, positions, sink, filter === null ? undefined : filter.split(",").filter((s) => s !== ""), ctx.signal);
+        const candidate = ctx.req.headers[HEADER_CANDIDATE] === "true";
+        await role.serve(replica, positions, sink, filter === null ? undefined : filter.split(",").filter((s) => s !== ""), ctx.signal, candidate);
       },
     },
   },

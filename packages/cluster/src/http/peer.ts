@@ -11,6 +11,8 @@ export const HEADER_NODE_ID = "litefs-id";
 export const HEADER_CLUSTER_ID = "litefs-cluster-id";
 /** The lease epoch of a primary's stream (also carried by every LTX frame). */
 export const HEADER_EPOCH = "litefs-epoch";
+/** Sent by a replica on `/stream`: whether it may become primary (`lease.candidate`), so a stopping primary hands off only to a candidate. */
+export const HEADER_CANDIDATE = "litefs-candidate";
 
 /** Who is asking. */
 export interface PeerIdentity {
@@ -18,6 +20,8 @@ export interface PeerIdentity {
   readonly clusterId: string | undefined;
   /** `http.auth-token`: sent as `Authorization: Bearer …` when set. */
   readonly authToken: string | undefined;
+  /** `lease.candidate`, sent as `Litefs-Candidate` when known. */
+  readonly candidate?: boolean | undefined;
 }
 
 /** Options of {@link peerRequest}. */
@@ -53,6 +57,7 @@ export function openPeerRequest(baseURL: string, identity: PeerIdentity, options
   const headers: Record<string, string | number> = { [HEADER_NODE_ID]: identity.nodeId };
   if (identity.clusterId !== undefined) headers[HEADER_CLUSTER_ID] = identity.clusterId;
   if (identity.authToken !== undefined && identity.authToken !== "") headers.authorization = `Bearer ${identity.authToken}`;
+  if (identity.candidate !== undefined) headers[HEADER_CANDIDATE] = String(identity.candidate);
   if (options.body !== undefined) {
     headers["content-type"] = "application/octet-stream";
     headers["content-length"] = options.body.length;

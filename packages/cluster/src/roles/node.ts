@@ -111,7 +111,7 @@ export class ClusterNode {
 
   /** The identity this node uses toward others. */
   get identity(): PeerIdentity {
-    return { nodeId: this.nodeId, clusterId: this.store.dataDir.clusterId, authToken: this.options.authToken };
+    return { nodeId: this.nodeId, clusterId: this.store.dataDir.clusterId, authToken: this.options.authToken, candidate: this.leaser.candidate };
   }
 
   /** Whether this node is acting as primary now (the lease holds, no handoff under way). */

@@ -44,6 +44,7 @@ export class PrimaryRole {
   readonly lease: Lease;
   readonly halts = new HaltTable();
   private readonly sessions = new Map<StreamSession, AbortController>();
+  private readonly candidates = new Set<StreamSession>();
   private readonly backup: ClusterBackup | undefined;
   private handoffSession: StreamSession | undefined;
   private handingOff = false;
@@ -97,8 +98,27 @@ export class PrimaryRole {
     return [...this.sessions.keys()].map((s) => s.replicaNodeId);
   }
 
-  /** Serves one replica's `/stream` until it goes, this role stops, or a handoff was delivered. */
-  async serve(replicaNodeId: string, positions: Map<string, MapPosition>, sink: FrameSink, filter: readonly string[] | undefined, signal: AbortSignal): Promise<void> {
+  /**
+   * Node IDs of the replicas streaming now that said they may become primary
+   * (`Litefs-Candidate: true`) and have caught up once: whom a stopping primary can
+   * hand its lease to.
+   */
+  get candidateReplicas(): string[] {
+    return [...this.sessions.keys()].filter((s) => this.candidates.has(s) && s.ready).map((s) => s.replicaNodeId);
+  }
+
+  /**
+   * Serves one replica's `/stream` until it goes, this role stops, or a handoff was
+   * delivered. `candidate`: the replica said it may become primary.
+   */
+  async serve(
+    replicaNodeId: string,
+    positions: Map<string, MapPosition>,
+    sink: FrameSink,
+    filter: readonly string[] | undefined,
+    signal: AbortSignal,
+    candidate = false,
+  ): Promise<void> {
     if (this.stopped) throw new ClusterError("not-primary", "this node is no longer primary", { retryable: true });
     const session = new StreamSession(
       {
@@ -118,6 +138,7 @@ export class PrimaryRole {
       if (old.replicaNodeId === replicaNodeId && old !== this.handoffSession) c.abort(new ClusterError("aborted", `node ${replicaNodeId} opened a new stream`));
     const controller = new AbortController();
     this.sessions.set(session, controller);
+    if (candidate) this.candidates.add(session);
     const onAbort = () => controller.abort(signal.reason);
     signal.addEventListener("abort", onAbort);
     try {
@@ -130,6 +151,7 @@ export class PrimaryRole {
     } finally {
       signal.removeEventListener("abort", onAbort);
       this.sessions.delete(session);
+      this.candidates.delete(session);
     }
   }
 

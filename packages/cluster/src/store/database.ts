@@ -163,7 +163,9 @@ export class Database {
     const entry = this.log.append({ pageSize: checked.pageSize, commit, timestamp }, checked.pages, post);
     if (options.durable) this.syncLogFile(entry.file);
     else this.unsyncedLog.push(entry.file);
-    if (!options.written) await this.writePages(checked.pages, commit, "direct");
+    // Through a mount, pages the engine writes itself (a transaction forwarded by a replica
+    // holding the halt lock) go through its locks and cache invalidation, as applies do.
+    if (!options.written) await this.writePages(checked.pages, commit, this.io !== undefined ? "apply" : "direct");
     return this.advance(checked.sums, commit, { txid: entry.maxTXID, checksum: post, timestamp, epoch: options.epoch ?? this.positionValue.epoch }, entry);
   }
 

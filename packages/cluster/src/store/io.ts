@@ -23,7 +23,9 @@ export interface DatabaseIo {
    * Writes a transaction a replica received into the database file so that a
    * concurrent reader sees the old state or the new one, never a mix (the mount takes
    * SQLite's write locks, writes, invalidates caches). The engine has checked the
-   * pages' checksums against the primary's before it calls this.
+   * pages' checksums against the primary's before it calls this. On the primary it
+   * also writes a transaction a replica forwarded under the halt lock (a commit whose
+   * pages SQLite did not write through the mount).
    */
   apply(name: string, tx: ApplyTransaction): Promise<void>;
   /**
