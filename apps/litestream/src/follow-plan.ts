@@ -17,7 +17,8 @@ export interface FollowPlan {
 /** Snapshots seen so far, by name, so that a new one can be recognised. */
 export type SeenSnapshots = Set<string>;
 
-const key = (f: LtxFileInfo) => `${f.minTXID}-${f.maxTXID}`;
+/** A snapshot's identity: a new lineage may reuse a name (TXIDs restart at 1), not also its time and size. */
+export const snapshotKey = (f: LtxFileInfo) => `${f.minTXID}-${f.maxTXID}@${f.createdAt.getTime()}/${f.size}`;
 
 /** The snapshot names of a replica now (one listing of the snapshot level). */
 export async function listSnapshots(client: ReplicaClient, signal: AbortSignal): Promise<LtxFileInfo[]> {
@@ -38,8 +39,8 @@ export async function planFollow(client: ReplicaClient, txid: number, seen: Seen
   // Snapshots first: a snapshot is written after the level-0 files it covers.
   let newest = 0;
   for (const snap of await listSnapshots(client, signal)) {
-    if (!seen.has(key(snap))) {
-      seen.add(key(snap));
+    if (!seen.has(snapshotKey(snap))) {
+      seen.add(snapshotKey(snap));
       if (snap.maxTXID < txid) {
         throw new FollowError("lineage", `the replica has a new snapshot at TXID ${formatTxid(snap.maxTXID)}, behind this copy's ${formatTxid(txid)}: it started over`);
       }

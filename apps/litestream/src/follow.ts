@@ -7,7 +7,7 @@ import { applyLtx, DatabaseChecksum, formatTxid, isLtxError, lockPgno, pageCheck
 import { isReplicaError, type ReplicaClient } from "@sqlrep/replica";
 import { describeReplica, type NamedReplica } from "./context.js";
 import { FollowedFile, FollowError, isFollowError, physicalPage1, type StagedPages } from "./follow-file.js";
-import { listSnapshots, planFollow, type SeenSnapshots } from "./follow-plan.js";
+import { listSnapshots, planFollow, snapshotKey, type SeenSnapshots } from "./follow-plan.js";
 import { forcedOutput } from "./restore-force.js";
 import { integrityCheck, restoreFromReplicas, type IntegrityCheck } from "./restore-run.js";
 
@@ -75,7 +75,7 @@ export async function follow(start: FollowStart, options: FollowOptions): Promis
   try {
     let txid = start.txid;
     let checksum = await file.checksum();
-    const seen: SeenSnapshots = new Set((await listSnapshots(replica.client, signal)).map((f) => `${f.minTXID}-${f.maxTXID}`));
+    const seen: SeenSnapshots = new Set((await listSnapshots(replica.client, signal)).map(snapshotKey));
     log(`following ${describeReplica(replica)} into ${options.output} from TXID ${formatTxid(txid)}, every ${options.interval} ms`);
     while (!signal.aborted) {
       try {
@@ -103,7 +103,7 @@ export async function follow(start: FollowStart, options: FollowOptions): Promis
           txid = fresh.txid;
           checksum = fresh.checksum;
           seen.clear();
-          for (const f of await listSnapshots(replica.client, signal)) seen.add(`${f.minTXID}-${f.maxTXID}`);
+          for (const f of await listSnapshots(replica.client, signal)) seen.add(snapshotKey(f));
           log(`restored afresh from ${describeReplica(replica)}: TXID ${formatTxid(txid)}`);
         } else if (isReplicaError(err) && err.code !== "aborted") {
           log(`warning: polling ${describeReplica(replica)} failed, retrying: ${err.message}`);

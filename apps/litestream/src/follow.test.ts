@@ -1,0 +1,186 @@
+/**
+ * Tests of `litestream restore -f` as a child process following a real `replicate` child,
+ * with readers (better-sqlite3 in this process) on the followed copy throughout.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { spawnProcess, stopAllProcesses, tempDir, type ProcessHandle } from "@sqlrep/testkit";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { CLI, readDatabase, runCli } from "./testing/seed.js";
+
+const built = existsSync(CLI);
+const WRITER = fileURLToPath(new URL("./testing/writer.mjs", import.meta.url));
+const tmp = tempDir("sqlrep-litestream-follow-");
+
+afterAll(async () => {
+  await stopAllProcesses();
+  tmp.remove();
+});
+
+let dirs = 0;
+/** A directory with a new WAL-mode database `app.db` holding t(id, v), and a config replicating it to `replica/` every 100 ms. */
+function setup(): { dir: string; db: string; replica: string; config: string } {
+  const dir = tmp.join(`case${++dirs}`);
+  mkdirSync(dir);
+  const db = `${dir}/app.db`;
+  newDatabase(db);
+  const replica = `${dir}/replica`;
+  const config = `${dir}/litestream.yml`;
+  writeFileSync(config, `dbs:\n  - path: ${db}\n    replica:\n      url: file://${replica}\n      sync-interval: 100ms\n`);
+  return { dir, db, replica, config };
+}
+
+function newDatabase(path: string, rows: readonly string[] = []): void {
+  const db = new Database(path);
+  db.pragma("journal_mode = WAL");
+  db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+  const insert = db.prepare("INSERT INTO t (v) VALUES (?)");
+  for (const v of rows) insert.run(v);
+  db.close();
+}
+
+/** The writer child: `rows` single-row transactions. */
+async function write(path: string, rows: number): Promise<void> {
+  await promisify(execFile)(process.execPath, [WRITER, path, String(rows)], { timeout: 60_000 });
+}
+
+function replicate(config: string): Promise<ProcessHandle> {
+  return spawnProcess(process.execPath, [CLI, "replicate", "-config", config], {
+    name: "replicate",
+    env: { LOG_LEVEL: "" },
+    ready: /msg="replication started"/,
+    readyTimeoutMs: 30_000,
+  });
+}
+
+function follow(replica: string, output: string): Promise<ProcessHandle> {
+  return spawnProcess(process.execPath, [CLI, "restore", "-f", "-follow-interval", "200ms", "-integrity-check", "full", "-o", output, `file://${replica}`], {
+    name: "follow",
+    env: { LITESTREAM_CONFIG: "/nonexistent/litestream.yml" },
+    ready: /^following /,
+    readyTimeoutMs: 30_000,
+  });
+}
+
+/** Polls `check` every 50 ms until it returns true; fails after `timeoutMs`. */
+async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** What a reader sees: the row count, whether ids run 1…n without holes (a whole prefix of single-row commits), and integrity_check. */
+function look(reader: Database.Database): { count: number; contiguous: boolean; integrity: string } {
+  const { count, max } = reader.prepare("SELECT count(*) AS count, coalesce(max(id), 0) AS max FROM t").get() as { count: number; max: number };
+  const integrity = reader.pragma("integrity_check", { simple: true }) as string;
+  return { count, contiguous: count === max, integrity };
+}
+
+describe.skipIf(!built)(`litestream restore -f${built ? "" : " (skipped: needs a build: pnpm turbo run build)"}`, () => {
+  it("keeps a copy up to date for a reader that stays open, consistent at every look; a reader's transaction holds a stable snapshot; SIGINT stops it cleanly", async () => {
+    const { dir, db, replica, config } = setup();
+    const rep = await replicate(config);
+    await write(db, 20);
+    await rep.waitForLine(/msg="replica sync"/);
+    const copy = `${dir}/copy.db`;
+    const follower = await follow(replica, copy);
+    expect(follower.output().join("\n")).toMatch(/integrity_check ok/);
+
+    // One connection open for the whole test: in-place changes must reach it (change counter), never half-applied.
+    const reader = new Database(copy, { readonly: true, fileMustExist: true, timeout: 10_000 });
+    expect(reader.pragma("journal_mode", { simple: true })).toBe("delete");
+    const looks: ReturnType<typeof look>[] = [look(reader)];
+    // Two rounds of writes, each awaited in the copy: at least two batches applied in place.
+    for (const target of [40, 60]) {
+      const writing = write(db, 20);
+      await until(`${target} rows in the followed copy`, () => {
+        looks.push(look(reader));
+        return looks.at(-1)!.count === target;
+      });
+      await writing;
+    }
+    expect(looks.every((l) => l.integrity === "ok" && l.contiguous)).toBe(true);
+    expect(follower.output().filter((l) => l.startsWith("applied TXID")).length).toBeGreaterThanOrEqual(2);
+
+    // A reader inside a transaction keeps its snapshot while new commits arrive; the follower waits for it.
+    const holder = new Database(copy, { readonly: true, fileMustExist: true, timeout: 10_000 });
+    holder.exec("BEGIN");
+    const held = look(holder);
+    const lines = follower.output().length;
+    await write(db, 10);
+    await rep.waitForLine(/msg="replica sync"/, 10_000, rep.output().length - 1);
+    await new Promise((r) => setTimeout(r, 1_500)); // several follow intervals
+    expect(look(holder)).toEqual(held);
+    holder.exec("COMMIT");
+    await until("the held-back batch", () => look(reader).count === 70);
+    const applied = await follower.waitForLine(/^applied TXID/, 10_000, lines);
+    expect(applied).toMatch(/\(([1-9]\d*) ms waiting for readers\)/);
+    holder.close();
+    expect(look(reader)).toEqual({ count: 70, contiguous: true, integrity: "ok" });
+    reader.close();
+
+    follower.signal("SIGINT");
+    expect((await follower.exited).code).toBe(0);
+    expect(follower.output().join("\n")).toMatch(/follow stopped at TXID [0-9a-f]{16}/);
+    expect(existsSync(`${copy}-journal`)).toBe(false);
+    rep.signal("SIGTERM");
+    expect((await rep.exited).code).toBe(0);
+    expect(readDatabase(copy).rows).toEqual(readDatabase(db).rows);
+  }, 90_000);
+
+  it("follows a new lineage: the replica wiped and started over from another database restores afresh, in place", async () => {
+    const { dir, db, replica, config } = setup();
+    let rep = await replicate(config);
+    await write(db, 30);
+    await rep.waitForLine(/msg="replica sync"/);
+    const copy = `${dir}/copy.db`;
+    const follower = await follow(replica, copy);
+    const reader = new Database(copy, { readonly: true, fileMustExist: true, timeout: 10_000 });
+    await until("the first 30 rows", () => look(reader).count === 30);
+
+    rep.signal("SIGTERM");
+    expect((await rep.exited).code).toBe(0);
+    // Another database at the same path, its replica started from scratch: TXIDs begin again at 1.
+    for (const path of [replica, `${dir}/.app.db-sqlrep`, db, `${db}-wal`, `${db}-shm`]) rmSync(path, { recursive: true, force: true });
+    newDatabase(db, ["new lineage a", "new lineage b", "new lineage c"]);
+    rep = await replicate(config);
+    await follower.waitForLine(/^restarting from a fresh restore: .*started over/, 20_000);
+    await until("the new lineage's rows", () => look(reader).count === 3);
+    expect(reader.prepare("SELECT v FROM t ORDER BY id").pluck().all()).toEqual(["new lineage a", "new lineage b", "new lineage c"]);
+    expect(look(reader).integrity).toBe("ok");
+
+    // And it keeps following the new lineage.
+    await write(db, 5);
+    await until("rows written after the new lineage", () => look(reader).count === 8);
+    reader.close();
+    follower.signal("SIGTERM");
+    expect((await follower.exited).code).toBe(0);
+    rep.signal("SIGTERM");
+    await rep.exited;
+    expect(readDatabase(copy)).toEqual(readDatabase(db));
+  }, 90_000);
+
+  it.each([
+    [["-txid", "0000000000000002"], "cannot specify -txid with -f"],
+    [["-timestamp", "2024-01-01T00:00:00Z"], "cannot specify -timestamp with -f"],
+    [["-dry-run"], "cannot specify -dry-run with -f"],
+    [["-follow-interval", "1d"], "invalid -follow-interval"],
+    [["-follow-interval", "0"], "must be positive"],
+  ])("refuses -f with %s", async (extra, message) => {
+    const r = await runCli(["restore", "-f", ...extra, "-o", tmp.join("never.db"), `file://${tmp.join("none")}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(message);
+    expect(existsSync(tmp.join("never.db"))).toBe(false);
+  });
+
+  it("refuses -follow-interval without -f", async () => {
+    const r = await runCli(["restore", "-follow-interval", "2s", "-o", tmp.join("never.db"), `file://${tmp.join("none")}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("-follow-interval requires -f");
+  });
+});
