@@ -10,7 +10,7 @@ import { FollowError } from "./follow-file.js";
 export interface FollowPlan {
   /** Files to apply in order, each starting right after the previous one. */
   files: LtxFileInfo[];
-  /** The newest TXID the replica holds (level 0 or a snapshot); the chain must reach it. */
+  /** The newest TXID the replica holds (level 0 or a snapshot), at least the copy's; the chain reaches it. */
   newest: number;
 }
 
@@ -37,7 +37,7 @@ export async function listSnapshots(client: ReplicaClient, signal: AbortSignal):
  */
 export async function planFollow(client: ReplicaClient, txid: number, seen: SeenSnapshots, signal: AbortSignal): Promise<FollowPlan> {
   // Snapshots first: a snapshot is written after the level-0 files it covers.
-  let newest = 0;
+  let newest = txid;
   for (const snap of await listSnapshots(client, signal)) {
     if (!seen.has(snapshotKey(snap))) {
       seen.add(snapshotKey(snap));
