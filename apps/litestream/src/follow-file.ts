@@ -121,8 +121,11 @@ export class FollowedFile {
     this.logicalPage1 = logicalPage1;
   }
 
-  /** Opens the copy; `logicalPage1` is the replica's page 1 (the file's own carries this copy's header changes). */
-  static async open(path: string, logicalPage1: Uint8Array): Promise<FollowedFile> {
+  /**
+   * Opens the copy. `header` is the replica's 100-byte database header for this state
+   * (the file's own carries this copy's changes to it); the rest of page 1 is the file's.
+   */
+  static async open(path: string, header: Uint8Array): Promise<FollowedFile> {
     const Database = sqlite();
     const db = new Database(path, { fileMustExist: true });
     let fd: FileHandle | undefined;
@@ -131,13 +134,22 @@ export class FollowedFile {
       // A journal left by a crash mid-batch is played back here, when SQLite first reads.
       db.prepare("SELECT count(*) FROM sqlite_schema").get();
       fd = await open(path, "r+");
-      const pageSize = new DataView(logicalPage1.buffer, logicalPage1.byteOffset).getUint16(16);
-      return new FollowedFile(path, db, fd, pageSize === 1 ? 65536 : pageSize, logicalPage1.slice());
+      const raw = (header[16]! << 8) | header[17]!;
+      const pageSize = raw === 1 ? 65536 : raw;
+      const page1 = new Uint8Array(pageSize);
+      await fd.read(page1, 0, pageSize, 0);
+      page1.set(header.subarray(0, 100), 0);
+      return new FollowedFile(path, db, fd, pageSize, page1);
     } catch (err) {
       db.close();
       await fd?.close();
       throw err;
     }
+  }
+
+  /** The replica's 100-byte database header for the state the copy is in. */
+  header(): Uint8Array {
+    return this.logicalPage1.slice(0, 100);
   }
 
   /** The file's size in bytes now. */
@@ -180,9 +192,9 @@ export class FollowedFile {
    * page 1, truncates, syncs, and deletes the journal (the commit point) before letting
    * readers in again. A crash before that leaves a hot journal SQLite rolls back.
    */
-  async commit(staged: StagedPages, signal: AbortSignal): Promise<BatchResult> {
+  async commit(staged: StagedPages, signal: AbortSignal, onWaiting?: () => void): Promise<BatchResult> {
     const { pageSize } = this;
-    const lockWaitMs = await this.lockExclusive(signal);
+    const lockWaitMs = await this.lockExclusive(signal, onWaiting);
     try {
       const oldPages = (await this.size()) / pageSize;
       const newPages = staged.sizeBytes / pageSize;
@@ -224,9 +236,13 @@ export class FollowedFile {
     }
   }
 
-  /** BEGIN EXCLUSIVE, retried while readers hold the file (each try blocks ≤ the 100 ms busy timeout). */
-  private async lockExclusive(signal: AbortSignal): Promise<number> {
+  /**
+   * BEGIN EXCLUSIVE, retried while readers hold the file (each try blocks ≤ the 100 ms
+   * busy timeout); `onWaiting` is told once when that has lasted a second.
+   */
+  private async lockExclusive(signal: AbortSignal, onWaiting?: () => void): Promise<number> {
     const started = performance.now();
+    let told = false;
     for (;;) {
       try {
         this.db.exec("BEGIN EXCLUSIVE");
@@ -235,6 +251,10 @@ export class FollowedFile {
         if ((err as { code?: string }).code !== "SQLITE_BUSY") throw err;
       }
       if (signal.aborted) throw new FollowError("aborted", `stopped while waiting for readers of ${this.path} to finish`);
+      if (!told && performance.now() - started >= 1000) {
+        told = true;
+        onWaiting?.();
+      }
       await new Promise((r) => setTimeout(r, 5));
     }
   }

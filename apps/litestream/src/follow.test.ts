@@ -3,7 +3,7 @@
  * with readers (better-sqlite3 in this process) on the followed copy throughout.
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { spawnProcess, stopAllProcesses, tempDir, type ProcessHandle } from "@sqlrep/testkit";
@@ -60,7 +60,7 @@ function follow(replica: string, output: string): Promise<ProcessHandle> {
   return spawnProcess(process.execPath, [CLI, "restore", "-f", "-follow-interval", "200ms", "-integrity-check", "full", "-o", output, `file://${replica}`], {
     name: "follow",
     env: { LITESTREAM_CONFIG: "/nonexistent/litestream.yml" },
-    ready: /^following /,
+    ready: /^(following|resuming) /,
     readyTimeoutMs: 30_000,
   });
 }
@@ -113,13 +113,12 @@ describe.skipIf(!built)(`litestream restore -f${built ? "" : " (skipped: needs a
     const held = look(holder);
     const lines = follower.output().length;
     await write(db, 10);
-    await rep.waitForLine(/msg="replica sync"/, 10_000, rep.output().length - 1);
-    await new Promise((r) => setTimeout(r, 1_500)); // several follow intervals
+    await follower.waitForLine(/^waiting for readers of .* to end their transactions/, 20_000, lines);
     expect(look(holder)).toEqual(held);
     holder.exec("COMMIT");
     await until("the held-back batch", () => look(reader).count === 70);
     const applied = await follower.waitForLine(/^applied TXID/, 10_000, lines);
-    expect(applied).toMatch(/\(([1-9]\d*) ms waiting for readers\)/);
+    expect(Number(/\((\d+) ms waiting for readers\)/.exec(applied)?.[1])).toBeGreaterThanOrEqual(1000);
     holder.close();
     expect(look(reader)).toEqual({ count: 70, contiguous: true, integrity: "ok" });
     reader.close();
@@ -128,9 +127,27 @@ describe.skipIf(!built)(`litestream restore -f${built ? "" : " (skipped: needs a
     expect((await follower.exited).code).toBe(0);
     expect(follower.output().join("\n")).toMatch(/follow stopped at TXID [0-9a-f]{16}/);
     expect(existsSync(`${copy}-journal`)).toBe(false);
+    expect(readFileSync(`${copy}-txid`, "utf8")).toMatch(/^[0-9a-f]{16}\n[0-9a-f]{200}\n$/);
+
+    // Started again on the copy it left (no -force): it resumes from <copy>-txid instead of restoring.
+    await write(db, 10);
+    const resumed = await follow(replica, copy);
+    expect(resumed.output()[0]).toMatch(/^resuming .* from TXID/);
+    await until("rows written while it was stopped", () => readDatabase(copy).rows.length === 80);
+    resumed.signal("SIGINT");
+    expect((await resumed.exited).code).toBe(0);
+
+    // A progress file that does not describe the copy (TXID one back) is caught by the replica's checksum: a fresh restore, in place.
+    const [txid, header] = readFileSync(`${copy}-txid`, "utf8").split("\n") as [string, string];
+    writeFileSync(`${copy}-txid`, `${(parseInt(txid, 16) - 1).toString(16).padStart(16, "0")}\n${header}\n`);
+    const checked = await follow(replica, copy);
+    await checked.waitForLine(/^restarting from a fresh restore: (the copy's checksum [0-9a-f]{16} is not the replica's|the replica's next files do not continue this copy)/);
+    await checked.waitForLine(/^restored afresh/);
+    checked.signal("SIGINT");
+    expect((await checked.exited).code).toBe(0);
     rep.signal("SIGTERM");
     expect((await rep.exited).code).toBe(0);
-    expect(readDatabase(copy).rows).toEqual(readDatabase(db).rows);
+    expect(readDatabase(copy)).toEqual(readDatabase(db));
   }, 90_000);
 
   it("follows a new lineage: the replica wiped and started over from another database restores afresh, in place", async () => {

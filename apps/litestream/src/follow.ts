@@ -3,11 +3,12 @@
  * to the copy in place, restoring afresh (in place, too) when the replica's chain breaks.
  */
 import { open, rm } from "node:fs/promises";
-import { applyLtx, DatabaseChecksum, formatTxid, isLtxError, lockPgno, pageChecksum, type LtxSource } from "@sqlrep/ltx";
-import { isReplicaError, type ReplicaClient } from "@sqlrep/replica";
+import { applyLtx, DatabaseChecksum, decodeTrailer, formatChecksum, formatTxid, isLtxError, lockPgno, pageChecksum, TRAILER_SIZE, type LtxSource } from "@sqlrep/ltx";
+import { isReplicaError, SNAPSHOT_LEVEL, type ReplicaClient } from "@sqlrep/replica";
 import { describeReplica, type NamedReplica } from "./context.js";
 import { FollowedFile, FollowError, isFollowError, physicalPage1, type StagedPages } from "./follow-file.js";
 import { listSnapshots, planFollow, snapshotKey, type SeenSnapshots } from "./follow-plan.js";
+import { writeFollowState } from "./follow-state.js";
 import { forcedOutput } from "./restore-force.js";
 import { integrityCheck, restoreFromReplicas, type IntegrityCheck } from "./restore-run.js";
 
@@ -24,11 +25,13 @@ export interface FollowOptions {
   signal: AbortSignal;
 }
 
-/** Where a follow starts: the restored copy's replica, TXID and page 1 as the replica has it. */
+/** Where a follow starts: the replica to follow, the copy's TXID and the replica's database header for it. */
 export interface FollowStart {
   replica: string;
   txid: number;
-  page1: Uint8Array;
+  header: Uint8Array;
+  /** Resuming a copy followed before (`<output>-txid`): checked against the replica before going on. */
+  resumed: boolean;
 }
 
 /**
@@ -71,20 +74,26 @@ const sleep = (ms: number, signal: AbortSignal) =>
 export async function follow(start: FollowStart, options: FollowOptions): Promise<number> {
   const { signal, log } = options;
   let replica = pick(options.replicas, start.replica);
-  let file = await FollowedFile.open(options.output, start.page1);
+  const file = await FollowedFile.open(options.output, start.header);
   try {
     let txid = start.txid;
     let checksum = await file.checksum();
     const seen: SeenSnapshots = new Set((await listSnapshots(replica.client, signal)).map(snapshotKey));
-    log(`following ${describeReplica(replica)} into ${options.output} from TXID ${formatTxid(txid)}, every ${options.interval} ms`);
+    log(`${start.resumed ? "resuming" : "following"} ${describeReplica(replica)} into ${options.output} from TXID ${formatTxid(txid)}, every ${options.interval} ms`);
+    await writeFollowState(options.output, { txid, header: file.header() });
+    let check = start.resumed;
     while (!signal.aborted) {
       try {
+        if (check) {
+          check = false;
+          await checkResume(replica.client, txid, checksum, signal);
+        }
         const plan = await planFollow(replica.client, txid, seen, signal);
         if (plan.files.length > 0) {
           const started = performance.now();
           const staged = await file.stage();
           const pos = await applyBatch(replica.client, staged, plan.files, { txid, postApplyChecksum: checksum }, signal);
-          const done = await file.commit(staged, signal);
+          const done = await file.commit(staged, signal, () => log(`waiting for readers of ${options.output} to end their transactions (new readers wait too)`));
           const first = plan.files[0]!;
           const levels = [...new Set(plan.files.map((f) => f.level))].join(",");
           log(
@@ -93,6 +102,7 @@ export async function follow(start: FollowStart, options: FollowOptions): Promis
           );
           txid = pos.txid;
           checksum = pos.postApplyChecksum;
+          await writeFollowState(options.output, { txid, header: file.header() });
         }
       } catch (err) {
         if (signal.aborted) break;
@@ -104,6 +114,7 @@ export async function follow(start: FollowStart, options: FollowOptions): Promis
           checksum = fresh.checksum;
           seen.clear();
           for (const f of await listSnapshots(replica.client, signal)) seen.add(snapshotKey(f));
+          await writeFollowState(options.output, { txid, header: file.header() });
           log(`restored afresh from ${describeReplica(replica)}: TXID ${formatTxid(txid)}`);
         } else if (isReplicaError(err) && err.code !== "aborted") {
           log(`warning: polling ${describeReplica(replica)} failed, retrying: ${err.message}`);
@@ -117,6 +128,27 @@ export async function follow(start: FollowStart, options: FollowOptions): Promis
     return txid;
   } finally {
     await file.close();
+  }
+}
+
+/**
+ * A resumed copy must be the replica's state at its TXID: the post-apply checksum of a
+ * file ending there (any level) is compared with the copy's. No such file left: the next
+ * file's pre-apply checksum is the check.
+ */
+async function checkResume(client: ReplicaClient, txid: number, checksum: bigint, signal: AbortSignal): Promise<void> {
+  for (let level = 0; level <= SNAPSHOT_LEVEL; level++) {
+    for await (const f of client.ltxFiles(level, { signal })) {
+      if (f.maxTXID !== txid) continue;
+      const trailer = decodeTrailer(await client.readLtxRange(f, f.size - TRAILER_SIZE, TRAILER_SIZE, { signal }));
+      if (trailer.postApplyChecksum !== 0n && trailer.postApplyChecksum !== checksum) {
+        throw new FollowError(
+          "lineage",
+          `the copy's checksum ${formatChecksum(checksum)} is not the replica's ${formatChecksum(trailer.postApplyChecksum)} at TXID ${formatTxid(txid)} (level ${level})`,
+        );
+      }
+      return;
+    }
   }
 }
 

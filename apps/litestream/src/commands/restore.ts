@@ -13,6 +13,7 @@ import { forcedOutput, sideFiles } from "../restore-force.js";
 import type { RestoreRequest } from "@sqlrep/replica";
 import { parseDuration } from "@sqlrep/config";
 import { follow, followVerify } from "../follow.js";
+import { readFollowState, removeFollowState } from "../follow-state.js";
 
 const flags = defineFlags({
   ...CONFIG_FLAGS,
@@ -90,6 +91,15 @@ export const restoreCommand = defineCommand({
     // With -json, stdout carries the JSON document only.
     const say = (line: string) => (flags.json ? io.stderr : io.stdout).write(`${line}\n`);
     const existing = statOutput(output);
+    const followed = followInterval !== undefined && existing && !flags.force ? await readFollowState(output) : undefined;
+    if (followed) {
+      // A copy followed before: go on from its TXID (checked against the replica) rather than restoring again.
+      await follow(
+        { replica: replicas[0]!.name, txid: followed.txid, header: followed.header, resumed: true },
+        { output, replicas, interval: followInterval!, parallelism: flags.parallelism, integrityCheck: integrityMode(flags["integrity-check"]), log: say, signal: io.signal },
+      );
+      return 0;
+    }
     if (existing && flags["if-db-not-exists"]) {
       say(`database already exists, skipping: ${output}`);
       return 0;
@@ -130,6 +140,7 @@ export const restoreCommand = defineCommand({
         warn: (message) => io.stderr.write(`warning: ${message}\n`),
       });
       if (restored) await target?.install();
+      if (restored && followInterval === undefined) await removeFollowState(output);
     } finally {
       bar?.done();
       await target?.discard();
@@ -163,7 +174,7 @@ export const restoreCommand = defineCommand({
     if (followInterval === undefined) return 0;
     if (summary.legacy) throw new CliError(`cannot follow ${describeReplica(replicas.find((r) => r.name === source.name)!)}: its newest backup is a Litestream v0.3 generation`);
     await follow(
-      { replica: source.name, txid: summary.txid, page1: capture.page1! },
+      { replica: source.name, txid: summary.txid, header: capture.page1!.subarray(0, 100), resumed: false },
       { output, replicas, interval: followInterval, parallelism: flags.parallelism, integrityCheck: check, log: say, signal: io.signal },
     );
     return 0;
