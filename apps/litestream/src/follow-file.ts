@@ -101,6 +101,8 @@ export interface BatchResult {
   journaledPages: number;
   /** Time spent waiting for readers to let go (SQLite's EXCLUSIVE lock). */
   lockWaitMs: number;
+  /** Time the lock was held: journal, pages, syncs (new readers wait this long at most). */
+  lockHeldMs: number;
 }
 
 /**
@@ -195,6 +197,7 @@ export class FollowedFile {
   async commit(staged: StagedPages, signal: AbortSignal, onWaiting?: () => void): Promise<BatchResult> {
     const { pageSize } = this;
     const lockWaitMs = await this.lockExclusive(signal, onWaiting);
+    const locked = performance.now();
     try {
       const oldPages = (await this.size()) / pageSize;
       const newPages = staged.sizeBytes / pageSize;
@@ -214,7 +217,7 @@ export class FollowedFile {
       await this.fd.sync();
       await rm(`${this.path}-journal`);
       this.logicalPage1 = newPage1.slice();
-      return { pages: staged.pages.size, journaledPages: journal.length, lockWaitMs };
+      return { pages: staged.pages.size, journaledPages: journal.length, lockWaitMs, lockHeldMs: performance.now() - locked };
     } finally {
       this.db.exec("ROLLBACK");
     }

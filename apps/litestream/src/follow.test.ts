@@ -118,7 +118,7 @@ describe.skipIf(!built)(`litestream restore -f${built ? "" : " (skipped: needs a
     holder.exec("COMMIT");
     await until("the held-back batch", () => look(reader).count === 70);
     const applied = await follower.waitForLine(/^applied TXID/, 10_000, lines);
-    expect(Number(/\((\d+) ms waiting for readers\)/.exec(applied)?.[1])).toBeGreaterThanOrEqual(1000);
+    expect(Number(/, (\d+) ms waiting for readers\)/.exec(applied)?.[1])).toBeGreaterThanOrEqual(1000);
     holder.close();
     expect(look(reader)).toEqual({ count: 70, contiguous: true, integrity: "ok" });
     reader.close();

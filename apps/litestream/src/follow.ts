@@ -82,6 +82,7 @@ export async function follow(start: FollowStart, options: FollowOptions): Promis
     log(`${start.resumed ? "resuming" : "following"} ${describeReplica(replica)} into ${options.output} from TXID ${formatTxid(txid)}, every ${options.interval} ms`);
     await writeFollowState(options.output, { txid, header: file.header() });
     let check = start.resumed;
+    let more = false;
     while (!signal.aborted) {
       try {
         if (check) {
@@ -89,16 +90,18 @@ export async function follow(start: FollowStart, options: FollowOptions): Promis
           await checkResume(replica.client, txid, checksum, signal);
         }
         const plan = await planFollow(replica.client, txid, seen, signal);
-        if (plan.files.length > 0) {
+        const batch = firstBatch(plan.files);
+        more = batch.length < plan.files.length;
+        if (batch.length > 0) {
           const started = performance.now();
           const staged = await file.stage();
-          const pos = await applyBatch(replica.client, staged, plan.files, { txid, postApplyChecksum: checksum }, signal);
+          const pos = await applyBatch(replica.client, staged, batch, { txid, postApplyChecksum: checksum }, signal);
           const done = await file.commit(staged, signal, () => log(`waiting for readers of ${options.output} to end their transactions (new readers wait too)`));
-          const first = plan.files[0]!;
-          const levels = [...new Set(plan.files.map((f) => f.level))].join(",");
+          const first = batch[0]!;
+          const levels = [...new Set(batch.map((f) => f.level))].join(",");
           log(
-            `applied TXID ${formatTxid(first.minTXID)}-${formatTxid(pos.txid)}: ${plan.files.length} LTX files (level ${levels}), ${done.pages} pages, ` +
-              `${Math.round(performance.now() - started)} ms (${Math.round(done.lockWaitMs)} ms waiting for readers)`,
+            `applied TXID ${formatTxid(first.minTXID)}-${formatTxid(pos.txid)}: ${batch.length} LTX files (level ${levels}), ${done.pages} pages, ` +
+              `${Math.round(performance.now() - started)} ms (${Math.round(done.lockHeldMs)} ms holding the write lock, ${Math.round(done.lockWaitMs)} ms waiting for readers)`,
           );
           txid = pos.txid;
           checksum = pos.postApplyChecksum;
@@ -122,7 +125,9 @@ export async function follow(start: FollowStart, options: FollowOptions): Promis
           throw err;
         }
       }
-      await sleep(options.interval, signal);
+      // A backlog is worked off batch after batch; caught up, the next poll waits an interval.
+      if (!more) await sleep(options.interval, signal);
+      more = false;
     }
     log(`follow stopped at TXID ${formatTxid(txid)}`);
     return txid;
@@ -150,6 +155,17 @@ async function checkResume(client: ReplicaClient, txid: number, checksum: bigint
       return;
     }
   }
+}
+
+/** LTX bytes one batch holds in memory at most (a backlog after downtime goes in several batches). */
+const MAX_BATCH_BYTES = 64 * 1024 * 1024;
+
+/** The leading files of a plan up to {@link MAX_BATCH_BYTES} (always at least one). */
+function firstBatch<T extends { size: number }>(files: readonly T[]): T[] {
+  let bytes = 0;
+  let n = 0;
+  while (n < files.length && (n === 0 || bytes + files[n]!.size <= MAX_BATCH_BYTES)) bytes += files[n++]!.size;
+  return files.slice(0, n);
 }
 
 function pick(replicas: readonly NamedReplica[], name: string): NamedReplica {
