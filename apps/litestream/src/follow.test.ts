@@ -117,7 +117,9 @@ describe.skipIf(!built)(`litestream restore -f${built ? "" : " (skipped: needs a
     expect(look(holder)).toEqual(held);
     holder.exec("COMMIT");
     await until("the held-back batch", () => look(reader).count === 70);
-    const applied = await follower.waitForLine(/^applied TXID/, 10_000, lines);
+    // The batch logged after the wait (an earlier batch's line may still have been on its way when `lines` was taken).
+    const waited = follower.output().findIndex((l, i) => i >= lines && /^waiting for readers/.test(l));
+    const applied = await follower.waitForLine(/^applied TXID/, 10_000, waited + 1);
     expect(Number(/, (\d+) ms waiting for readers\)/.exec(applied)?.[1])).toBeGreaterThanOrEqual(1000);
     holder.close();
     expect(look(reader)).toEqual({ count: 70, contiguous: true, integrity: "ok" });
