@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { spawnProcess, stopAllProcesses, tempDir, type ProcessHandle } from "@sqlrep/testkit";
+import { spawnProcess, startS3Server, stopAllProcesses, tempDir, type ProcessHandle } from "@sqlrep/testkit";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { CLI, readDatabase, runCli } from "./testing/seed.js";
@@ -183,6 +183,42 @@ describe.skipIf(!built)(`litestream restore -f${built ? "" : " (skipped: needs a
     await rep.exited;
     expect(readDatabase(copy)).toEqual(readDatabase(db));
   }, 90_000);
+
+  it("follows an S3 replica (testkit's S3 server) the same way", async () => {
+    const s3 = await startS3Server();
+    try {
+      const env = { LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId, LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey, AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" };
+      const { dir, db } = setup();
+      const url = s3.url("followed");
+      const rep = await spawnProcess(process.execPath, [CLI, "replicate", db, url], {
+        name: "replicate-s3",
+        env: { LOG_LEVEL: "", ...env },
+        ready: /msg="replication started"/,
+        readyTimeoutMs: 30_000,
+      });
+      await write(db, 10);
+      await rep.waitForLine(/msg="replica sync"/);
+      const copy = `${dir}/copy.db`;
+      const follower = await spawnProcess(process.execPath, [CLI, "restore", "-f", "-follow-interval", "200ms", "-o", copy, url], {
+        name: "follow-s3",
+        env: { LITESTREAM_CONFIG: "/nonexistent/litestream.yml", ...env },
+        ready: /^following /,
+        readyTimeoutMs: 30_000,
+      });
+      const reader = new Database(copy, { readonly: true, fileMustExist: true, timeout: 10_000 });
+      await write(db, 20);
+      await until("the rows in the copy followed from S3", () => look(reader).count === 30);
+      expect(look(reader)).toEqual({ count: 30, contiguous: true, integrity: "ok" });
+      reader.close();
+      follower.signal("SIGTERM");
+      expect((await follower.exited).code).toBe(0);
+      rep.signal("SIGTERM");
+      expect((await rep.exited).code).toBe(0);
+      expect(readDatabase(copy).rows).toEqual(readDatabase(db).rows);
+    } finally {
+      await s3.stop();
+    }
+  }, 60_000);
 
   it.each([
     [["-txid", "0000000000000002"], "cannot specify -txid with -f"],
