@@ -83,8 +83,20 @@ export async function follow(start: FollowStart, options: FollowOptions): Promis
     await writeFollowState(options.output, { txid, header: file.header() });
     let check = start.resumed;
     let more = false;
+    let restart = false;
     while (!signal.aborted) {
       try {
+        if (restart) {
+          const fresh = await restoreInPlace(file, options);
+          restart = false;
+          replica = pick(options.replicas, fresh.replica);
+          txid = fresh.txid;
+          checksum = fresh.checksum;
+          seen.clear();
+          for (const f of await listSnapshots(replica.client, signal)) seen.add(snapshotKey(f));
+          await writeFollowState(options.output, { txid, header: file.header() });
+          log(`restored afresh from ${describeReplica(replica)}: TXID ${formatTxid(txid)}`);
+        }
         if (check) {
           check = false;
           await checkResume(replica.client, txid, checksum, signal);
@@ -110,17 +122,14 @@ export async function follow(start: FollowStart, options: FollowOptions): Promis
       } catch (err) {
         if (signal.aborted) break;
         if (isFollowError(err) && err.code !== "aborted") {
+          // The fresh restore itself cannot be followed (no backup, a v0.3 generation, another page size): stop, saying why.
+          if (restart) throw err;
           log(`restarting from a fresh restore: ${err.message}`);
-          const fresh = await restoreInPlace(file, options);
-          replica = pick(options.replicas, fresh.replica);
-          txid = fresh.txid;
-          checksum = fresh.checksum;
-          seen.clear();
-          for (const f of await listSnapshots(replica.client, signal)) seen.add(snapshotKey(f));
-          await writeFollowState(options.output, { txid, header: file.header() });
-          log(`restored afresh from ${describeReplica(replica)}: TXID ${formatTxid(txid)}`);
+          restart = true;
+          more = true; // no interval's wait before it
         } else if (isReplicaError(err) && err.code !== "aborted") {
-          log(`warning: polling ${describeReplica(replica)} failed, retrying: ${err.message}`);
+          // A replica that cannot be read (network, a file deleted under a restore) is retried, the fresh restore too.
+          log(`warning: ${restart ? "restoring afresh from" : "polling"} ${describeReplica(replica)} failed, retrying: ${err.message}`);
         } else {
           throw err;
         }
