@@ -3,7 +3,7 @@
  * with readers (better-sqlite3 in this process) on the followed copy throughout.
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { spawnProcess, startS3Server, stopAllProcesses, tempDir, type ProcessHandle } from "@sqlrep/testkit";
@@ -179,6 +179,53 @@ describe.skipIf(!built)(`litestream restore -f${built ? "" : " (skipped: needs a
     reader.close();
     follower.signal("SIGTERM");
     expect((await follower.exited).code).toBe(0);
+    rep.signal("SIGTERM");
+    await rep.exited;
+    expect(readDatabase(copy)).toEqual(readDatabase(db));
+  }, 90_000);
+
+  it("killed (SIGKILL) while a batch is being written, leaves a copy SQLite rolls back to the state before it; run again, it resumes", async () => {
+    const { dir, db, replica, config } = setup();
+    const rep = await replicate(config);
+    await write(db, 10);
+    await rep.waitForLine(/msg="replica sync"/);
+    const copy = `${dir}/copy.db`;
+    const follower = await follow(replica, copy);
+    await until("the first rows", () => readDatabase(copy).rows.length === 10);
+    // Hold the follower still while one large transaction (~8 MB) reaches the replica, so its batch takes a while to write.
+    follower.signal("SIGSTOP");
+    const big = new Database(db, { timeout: 10_000 });
+    big.transaction(() => {
+      const insert = big.prepare("INSERT INTO t (v) VALUES (?)");
+      for (let i = 0; i < 4000; i++) insert.run(`big ${i} ${"b".repeat(2000)}`);
+    })();
+    big.close();
+    await rep.waitForLine(/msg="replica sync"/, 20_000, rep.output().length);
+    follower.signal("SIGCONT");
+    // The journal exists only while the batch is being written: kill it then.
+    const deadline = Date.now() + 20_000;
+    while (!existsSync(`${copy}-journal`)) {
+      if (Date.now() > deadline) throw new Error("the follower never wrote a journal");
+    }
+    follower.kill();
+    await follower.exited;
+    if (existsSync(`${copy}-journal`)) {
+      // A read-write connection plays the journal back: the state before the batch, whole.
+      const rw = new Database(copy, { fileMustExist: true });
+      expect(rw.prepare("SELECT count(*) FROM t").pluck().get()).toBe(10);
+      expect(rw.pragma("integrity_check", { simple: true })).toBe("ok");
+      rw.close();
+      // Played back, SQLite deletes it; killed before a byte of it was written, it is empty and not hot (SQLite leaves it).
+      expect(!existsSync(`${copy}-journal`) || statSync(`${copy}-journal`).size === 0).toBe(true);
+    } else {
+      // Killed in the instant after the commit point: the batch is whole.
+      expect(readDatabase(copy).rows.length).toBe(4010);
+    }
+    expect(readDatabase(copy).integrity).toBe("ok");
+    const again = await follow(replica, copy);
+    await until("the large transaction after the resume", () => readDatabase(copy).rows.length === 4010, 30_000);
+    again.signal("SIGINT");
+    expect((await again.exited).code).toBe(0);
     rep.signal("SIGTERM");
     await rep.exited;
     expect(readDatabase(copy)).toEqual(readDatabase(db));
