@@ -42,7 +42,8 @@ const flags = defineFlags({
   json: { type: "boolean", usage: "Prints the result (or, with -dry-run, the plan) as JSON on stdout;\nmessages go to stderr." },
   f: {
     type: "boolean",
-    usage: "Follow: after the restore, keep the output up to date with the replica, applying\neach batch of new LTX files as one SQLite transaction, until interrupted.",
+    usage:
+      "Follow: after the restore, keep the output up to date with the replica, applying\neach batch of new LTX files as one SQLite transaction, until interrupted. Progress\nis kept in OUTPUT-txid: run again on the same output to resume.",
   },
   "follow-interval": { type: "string", placeholder: "DURATION", usage: "How often -f polls the replica.\nDefaults to 1s." },
 });
