@@ -119,7 +119,7 @@ export function configSchema(backends: readonly ReplicaBackend[]) {
     "shutdown-sync-timeout": duration({ min: 1 }).optional(),
     ...backendKeyShape(backends, "top-level"),
     "sync-interval": duration().optional(),
-    "mcp-addr": unsupported(`${NOT_SUPPORTED}: the MCP server`),
+    "mcp-addr": string({ nonEmpty: true }).optional(),
     "heartbeat-url": string({ nonEmpty: true }).optional(),
     "heartbeat-interval": duration({ min: 60_000 }).optional(),
     "shutdown-sync-interval": duration({ min: 1 }).optional(),

@@ -109,6 +109,8 @@ describe("a Litestream v0.3 config", () => {
   it("reads the top level", () => {
     expect(config.file).toBe("/etc/litestream.yml");
     expect(config.addr).toBe(":9090");
+    expect(config.mcpAddr).toBeUndefined();
+    expect(parse('mcp-addr: "127.0.0.1:3001"\n').mcpAddr).toBe("127.0.0.1:3001");
     expect(config.exec).toBe("node server.js --port 8080");
     expect(config.logging).toEqual({ level: "debug", type: "json", stderr: true });
     expect(config.dbs).toHaveLength(2);
@@ -350,6 +352,7 @@ describe("config errors name the file, the line and the key path", () => {
       '/etc/litestream.yml:6:9: dbs[0].replicas[1].url: dbs[0].replicas[1] ("two" of /a) is the same replica location as dbs[0].replicas[0] (replica "one" of the same database): two writers on one replica overwrite each other\'s files; give each its own path',
     ],
     ["an addr without port", 'addr: "localhost"\n', "invalid-value", '/etc/litestream.yml:1:1: addr: "localhost" needs a port, e.g. ":9090" or "127.0.0.1:9090"'],
+    ["an mcp-addr without port", 'mcp-addr: "localhost"\n', "invalid-value", '/etc/litestream.yml:1:1: mcp-addr: "localhost" needs a port, e.g. "127.0.0.1:3001"'],
     [
       "both TRUNCATE thresholds",
       "dbs:\n  - path: /a\n    max-checkpoint-page-count: 10\n    truncate-page-n: 10\n    replica: { path: /r }\n",
@@ -380,7 +383,6 @@ describe("config errors name the file, the line and the key path", () => {
       "dbs[0].replica.retention-check-interval",
       "retention runs when a snapshot is taken",
     ],
-    ["mcp-addr", 'mcp-addr: ":3001"\n', "mcp-addr", "MCP"],
     ["logging.source", "logging:\n  source: true\n", "logging.source", "source locations"],
   ])("an unsupported key (%s) says so and where", (_key, text, keyPath, reason) => {
     const f = failure(text);

@@ -47,6 +47,8 @@ export interface LitestreamConfig {
   /** The file it was read from (absent for `replicate DB URL`). */
   file?: string;
   addr?: string;
+  /** `mcp-addr`: where replicate serves its MCP server (streamable HTTP, no auth). */
+  mcpAddr?: string;
   logging: { level: LogLevel; type: "text" | "json"; stderr: boolean };
   exec?: string;
   /** How long `replicate` keeps trying to flush on shutdown (ms). */
@@ -100,6 +102,7 @@ function withPid(env: Env): Env {
 
 function resolveConfig(yaml: RootYaml, file: string, cwd: string, warnings: string[], backends: readonly ReplicaBackend[]): LitestreamConfig {
   if (yaml.addr !== undefined) checkAddr(yaml.addr, () => errorAt(yaml, "addr", "invalid-value", `${JSON.stringify(yaml.addr)} needs a port, e.g. ":9090" or "127.0.0.1:9090"`));
+  if (yaml.mcpAddr !== undefined) checkAddr(yaml.mcpAddr, () => errorAt(yaml, "mcp-addr", "invalid-value", `${JSON.stringify(yaml.mcpAddr)} needs a port, e.g. "127.0.0.1:3001"`));
   const global: DatabaseSettings = {};
   if (yaml.levels) global.levels = yaml.levels.map((l, i) => ({ level: i + 1, interval: l.interval }));
   if (yaml.snapshot?.interval !== undefined) global.snapshotInterval = yaml.snapshot.interval;
@@ -131,6 +134,7 @@ function resolveConfig(yaml: RootYaml, file: string, cwd: string, warnings: stri
     warnings,
   };
   if (yaml.addr !== undefined) config.addr = yaml.addr;
+  if (yaml.mcpAddr !== undefined) config.mcpAddr = yaml.mcpAddr;
   if (yaml.exec !== undefined) config.exec = yaml.exec;
   if (yaml.socket?.enabled) config.socket = { path: resolve(cwd, expandHome(yaml.socket.path)), permissions: yaml.socket.permissions };
   if (yaml.shutdownSyncTimeout !== undefined) config.shutdownSyncTimeout = yaml.shutdownSyncTimeout;

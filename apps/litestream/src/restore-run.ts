@@ -18,6 +18,8 @@ export interface RestoreRun {
   output: string;
   parallelism: number;
   integrityCheck?: IntegrityCheck | undefined;
+  /** Replaces the integrity check as the hook run on the temp file (`restore -f` prepares the file there). */
+  verify?: ((temp: string) => Promise<void>) | undefined;
   onProgress?: ((p: RestoreProgress) => void) | undefined;
   /** Told about replicas skipped because they could not be read while another could. */
   warn(message: string): void;
@@ -43,7 +45,7 @@ export async function restoreFromReplicas(
       parallelism: run.parallelism,
       signal: run.signal,
       onProgress: run.onProgress,
-      verify: check ? (temp: string) => integrityCheck(temp, check) : undefined,
+      verify: run.verify ?? (check ? (temp: string) => integrityCheck(temp, check) : undefined),
       onSkip: (source, error) => run.warn(`skipping ${source.description}: ${error instanceof Error ? error.message : String(error)}`),
     },
   );

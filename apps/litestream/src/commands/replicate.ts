@@ -27,6 +27,8 @@ import { formatTxid } from "../format.js";
 import { ManagedDatabases } from "../managed.js";
 import { startControlServer } from "../control-server.js";
 import { startHttpServer } from "../http.js";
+import { startMcpServer, type McpServer } from "../mcp-server.js";
+import { runInProcess } from "../mcp-run.js";
 import { restoreFromReplicas, summaryLine } from "../restore-run.js";
 import { replicateOnce, type OnceOptions } from "../replicate-once.js";
 import { DEFAULT_HEARTBEAT_INTERVAL, Heartbeat } from "../heartbeat.js";
@@ -187,6 +189,7 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
   });
   let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
   let control: HttpService | undefined;
+  let mcp: McpServer | undefined;
   const watches: DirectoryWatch[] = [];
   let code = 0;
   let report: StopReport = { unshipped: [] };
@@ -209,6 +212,19 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
       }
       logger.info("serving metrics and status", { url: `${http.url}/metrics`, status: `${http.url}/status` });
     }
+    if (config.mcpAddr !== undefined) {
+      try {
+        mcp = await startMcpServer(config.mcpAddr, {
+          config: config.file,
+          version: `v${VERSION}`,
+          run: runInProcess(io),
+          onCall: (tool, code, ms) => logger.info("mcp tool call", { tool, code, ms: Math.round(ms) }),
+        });
+      } catch (err) {
+        throw new CliError(`cannot serve MCP on ${config.mcpAddr}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+      logger.info("serving MCP (streamable HTTP, no authentication)", { url: mcp.url });
+    }
     if (config.heartbeat !== undefined && once === undefined) {
       heartbeat = new Heartbeat({ url: config.heartbeat.url, intervalMs: config.heartbeat.interval ?? DEFAULT_HEARTBEAT_INTERVAL, status: () => engine.status(), logger });
       heartbeat.start();
@@ -228,6 +244,7 @@ async function replicate(config: LitestreamConfig, exec: string | undefined, log
     shutdown.release();
     await heartbeat?.stop();
     await control?.close();
+    await mcp?.close();
     await Promise.all(watches.map((w) => w.close()));
     // Litestream v0.5 retries the final sync every shutdown-sync-interval (500ms) until shutdown-sync-timeout (30s).
     const retryIntervalMs = config.shutdownSyncInterval ?? 500;

@@ -11,6 +11,9 @@ import { restoreRequest } from "../restore-flags.js";
 import { dryRunPlan, formatDryRunPlan } from "../restore-dry-run.js";
 import { forcedOutput, sideFiles } from "../restore-force.js";
 import type { RestoreRequest } from "@sqlrep/replica";
+import { parseDuration } from "@sqlrep/config";
+import { follow, followVerify } from "../follow.js";
+import { readFollowState, removeFollowState } from "../follow-state.js";
 
 const flags = defineFlags({
   ...CONFIG_FLAGS,
@@ -37,6 +40,12 @@ const flags = defineFlags({
   "dry-run": { type: "boolean", usage: "Prints the restore plan (the replica, the files, the TXID and time\nit would restore to) and exits without writing anything." },
   force: { type: "boolean", usage: "Replaces an existing output database (and removes its -wal, -shm\nand -journal) once the restored copy is complete and checked." },
   json: { type: "boolean", usage: "Prints the result (or, with -dry-run, the plan) as JSON on stdout;\nmessages go to stderr." },
+  f: {
+    type: "boolean",
+    usage:
+      "Follow: after the restore, keep the output up to date with the replica, applying\neach batch of new LTX files as one SQLite transaction, until interrupted. Progress\nis kept in OUTPUT-txid: run again on the same output to resume.",
+  },
+  "follow-interval": { type: "string", placeholder: "DURATION", usage: "How often -f polls the replica.\nDefaults to 1s." },
 });
 
 type RestoreFlags = FlagValues<typeof flags>;
@@ -67,11 +76,15 @@ export const restoreCommand = defineCommand({
     "",
     "# Show what a restore would read, without writing anything.",
     "$ litestream restore -dry-run -o /tmp/db s3://mybkt/db",
+    "",
+    "# Keep a read-only copy up to date, polling every 5 seconds.",
+    "$ litestream restore -f -follow-interval 5s -o /tmp/db s3://mybkt/db",
   ],
   async run({ flags, given, positionals }, io) {
     if (positionals.length === 0) throw new UsageError("database path or replica URL required");
     if (positionals.length > 1) throw new UsageError(`too many arguments: ${positionals.slice(1).join(" ")}`);
     const request = parseRequest(flags, given);
+    const followInterval = parseFollow(flags, given);
     const arg = positionals[0]!;
     const { db, replicas } = await resolveTarget(arg, flags, given, io);
     if (!db && flags.o === undefined) throw new UsageError("output path required: -o PATH (a REPLICA_URL has no database path to restore to)");
@@ -79,6 +92,15 @@ export const restoreCommand = defineCommand({
     // With -json, stdout carries the JSON document only.
     const say = (line: string) => (flags.json ? io.stderr : io.stdout).write(`${line}\n`);
     const existing = statOutput(output);
+    const followed = followInterval !== undefined && existing && !flags.force ? await readFollowState(output) : undefined;
+    if (followed) {
+      // A copy followed before: go on from its TXID (checked against the replica) rather than restoring again.
+      await follow(
+        { replica: replicas[0]!.name, txid: followed.txid, header: followed.header, resumed: true },
+        { output, replicas, interval: followInterval!, parallelism: flags.parallelism, integrityCheck: integrityMode(flags["integrity-check"]), log: say, signal: io.signal },
+      );
+      return 0;
+    }
     if (existing && flags["if-db-not-exists"]) {
       say(`database already exists, skipping: ${output}`);
       return 0;
@@ -106,17 +128,20 @@ export const restoreCommand = defineCommand({
     // -force restores beside the output and replaces it only once the copy is complete and checked.
     const target = existing || sides.length > 0 ? forcedOutput(output) : undefined;
     const started = performance.now();
+    const capture: { page1?: Uint8Array } = {};
     let restored: Awaited<ReturnType<typeof restoreFromReplicas>>;
     try {
       restored = await restoreFromReplicas(replicas, request, {
         output: target?.path ?? output,
         parallelism: flags.parallelism,
         integrityCheck: check,
+        verify: followInterval !== undefined ? followVerify(capture, check) : undefined,
         signal: io.signal,
         onProgress: bar ? (p) => bar.update(p) : undefined,
         warn: (message) => io.stderr.write(`warning: ${message}\n`),
       });
       if (restored) await target?.install();
+      if (restored && followInterval === undefined) await removeFollowState(output);
     } finally {
       bar?.done();
       await target?.discard();
@@ -147,6 +172,12 @@ export const restoreCommand = defineCommand({
     } else {
       io.stdout.write(summaryLine(output, source, summary, check) + "\n");
     }
+    if (followInterval === undefined) return 0;
+    if (summary.legacy) throw new CliError(`cannot follow ${describeReplica(replicas.find((r) => r.name === source.name)!)}: its newest backup is a Litestream v0.3 generation`);
+    await follow(
+      { replica: source.name, txid: summary.txid, header: capture.page1!.subarray(0, 100), resumed: false },
+      { output, replicas, interval: followInterval, parallelism: flags.parallelism, integrityCheck: check, log: say, signal: io.signal },
+    );
     return 0;
   },
 });
@@ -165,6 +196,26 @@ function statOutput(path: string): Stats | undefined {
 function integrityMode(flag: string | undefined): "quick" | "full" | undefined {
   if (flag === "none") return undefined;
   return flag === "full" ? "full" : "quick";
+}
+
+/** `-f` and `-follow-interval`: the poll interval in ms when following, checked against the flags -f cannot take (as v0.5). */
+function parseFollow(flags: RestoreFlags, given: ReadonlySet<string>): number | undefined {
+  if (!flags.f) {
+    if (given.has("follow-interval")) throw new UsageError("-follow-interval requires -f");
+    return undefined;
+  }
+  for (const other of ["txid", "timestamp", "dry-run", "generation", "index"]) {
+    if (given.has(other)) throw new UsageError(`cannot specify -${other} with -f: follow mode keeps the copy at the latest state`);
+  }
+  const text = flags["follow-interval"] ?? "1s";
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch (err) {
+    throw new UsageError(`invalid -follow-interval: ${(err as Error).message}`);
+  }
+  if (!(ms > 0)) throw new UsageError(`invalid -follow-interval ${JSON.stringify(text)}: must be positive`);
+  return ms;
 }
 
 function parseRequest(flags: RestoreFlags, given: ReadonlySet<string>): RestoreRequest {
