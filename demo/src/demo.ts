@@ -5,6 +5,7 @@
  */
 import { tempDir } from "@sqlrep/testkit";
 import { backupAndRestore } from "./backup-and-restore.js";
+import { litefsCluster } from "./litefs-cluster.js";
 import { ltxRoundTrip } from "./ltx-round-trip.js";
 
 async function main(): Promise<void> {
@@ -12,6 +13,7 @@ async function main(): Promise<void> {
   console.log(`sqlrep demo (working in ${dir.path})`);
   await ltxRoundTrip(dir.path);
   await backupAndRestore(dir.path);
+  await litefsCluster(dir.path);
   console.log("\nDone.");
 }
 

@@ -9,3 +9,6 @@ export const ltxBin = join(dirname(require.resolve("@sqlrep/ltx/package.json")),
 
 /** The built `litestream` bin of @sqlrep/litestream. */
 export const litestreamBin = join(dirname(require.resolve("@sqlrep/litestream/package.json")), "dist", "cli.js");
+
+/** The built `litefs` bin of @sqlrep/litefs. */
+export const litefsBin = join(dirname(require.resolve("@sqlrep/litefs/package.json")), "dist", "cli.js");
