@@ -277,12 +277,22 @@ async function profile(bench, ms) {
   const prof = JSON.parse(readFileSync(join(profDir, file), "utf8"));
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const buckets = new Map();
+  const functions = new Map();
   const deltas = prof.timeDeltas;
   prof.samples.forEach((id, i) => {
     const frame = byId.get(id).callFrame;
     const bucket = bucketOf(frame);
-    buckets.set(bucket, (buckets.get(bucket) ?? 0) + (deltas[i + 1] ?? 0) / 1000);
+    const msSample = (deltas[i + 1] ?? 0) / 1000;
+    buckets.set(bucket, (buckets.get(bucket) ?? 0) + msSample);
+    const fn = `${frame.functionName || "(anonymous)"} ${frame.url ? `${frame.url.split("/").slice(-2).join("/")}:${frame.lineNumber + 1}` : ""}`.trim();
+    functions.set(fn, (functions.get(fn) ?? 0) + msSample);
   });
+  for (const [fn, msSelf] of [...functions]
+    .filter(([fn]) => !fn.startsWith("(idle)"))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 12)) {
+    bench.row("daemon CPU profile: the 12 functions with the most self time", { function: fn, ms: msSelf, "µs/tx": (msSelf * 1000) / txs });
+  }
   const busy = [...buckets].filter(([b]) => b !== "(idle)").reduce((s, [, v]) => s + v, 0);
   for (const [bucket, msSelf] of [...buckets].sort((a, b) => b[1] - a[1])) {
     bench.row(`daemon CPU profile (main thread self time) under WAL+FULL writes, ${txs} transactions`, {
