@@ -24,7 +24,7 @@ export default async function suite(bench) {
     bench.note(`litefs suite skipped: ${skip}`);
     return;
   }
-  const parts = new Set((process.env.BENCH_LITEFS_PARTS ?? "writes,reads,lag,failover").split(","));
+  const parts = new Set((process.env.BENCH_LITEFS_PARTS ?? "writes,reads,lag,failover,profile").split(","));
   const runs = bench.quick ? 2 : 3;
   const ms = bench.quick ? 1000 : 2500;
   if (parts.has("writes") || parts.has("reads") || parts.has("lag")) {
@@ -263,9 +263,14 @@ async function profile(bench, ms) {
     nodeArgs: ["--cpu-prof", "--cpu-prof-dir", profDir],
   });
   let txs = 0;
+  let exitAt = 0;
+  node.process.exited.then(() => (exitAt = performance.now()));
+  const loadStart = performance.now();
+  let loadEnd = loadStart;
   try {
     const { ops } = await sqliteLoad(["write", join(node.mnt, "p.db"), "wal", "full", String(Math.max(ms, 3000))]);
     txs = ops;
+    loadEnd = performance.now();
   } finally {
     await node.stop();
   }
@@ -279,10 +284,17 @@ async function profile(bench, ms) {
   const buckets = new Map();
   const functions = new Map();
   const deltas = prof.timeDeltas;
+  // only the samples taken under the load: not the daemon's start, nor its stop
+  // (the profile ends when the process exits; the times are µs on its own clock)
+  const from = prof.endTime - (exitAt - loadStart) * 1000;
+  const to = prof.endTime - (exitAt - loadEnd) * 1000;
+  let at = prof.startTime;
   prof.samples.forEach((id, i) => {
+    at += deltas[i] ?? 0;
+    if (at < from || at > to) return;
     const frame = byId.get(id).callFrame;
     const bucket = bucketOf(frame);
-    const msSample = (deltas[i + 1] ?? 0) / 1000;
+    const msSample = (deltas[i + 1] ?? 0) / 1000; // the time until the next sample
     buckets.set(bucket, (buckets.get(bucket) ?? 0) + msSample);
     const fn = `${frame.functionName || "(anonymous)"} ${frame.url ? `${frame.url.split("/").slice(-2).join("/")}:${frame.lineNumber + 1}` : ""}`.trim();
     functions.set(fn, (functions.get(fn) ?? 0) + msSample);
@@ -295,7 +307,7 @@ async function profile(bench, ms) {
   }
   const busy = [...buckets].filter(([b]) => b !== "(idle)").reduce((s, [, v]) => s + v, 0);
   for (const [bucket, msSelf] of [...buckets].sort((a, b) => b[1] - a[1])) {
-    bench.row(`daemon CPU profile (main thread self time) under WAL+FULL writes, ${txs} transactions`, {
+    bench.row(`daemon CPU profile (main thread self time, samples under the load only) under WAL+FULL writes, ${txs} transactions`, {
       where: bucket,
       ms: msSelf,
       "µs/tx": (msSelf * 1000) / txs,
