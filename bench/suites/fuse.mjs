@@ -133,7 +133,8 @@ async function replicaReads(bench, harness, runs, ms, started) {
   }
 }
 
-function fill(path, mode, rows) {
+/** Fills `path` with `rows` rows of t in the given journal mode (the sqlite3 shell). */
+export function fill(path, mode, rows) {
   const sql = `PRAGMA journal_mode=${mode}; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${rows}) INSERT INTO t SELECT i, printf('value %d %s', i, hex(randomblob(30))) FROM n;`;
   execFileSync("sqlite3", [path], { input: sql, stdio: ["pipe", "ignore", "inherit"] });
@@ -154,7 +155,8 @@ async function startPassthrough(scratch) {
   };
 }
 
-function sqliteLoad(args) {
+/** Runs fuse/sqlite-load.mjs in its own process; resolves with its `{ ops, seconds }`. */
+export function sqliteLoad(args) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [load, ...args], { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
@@ -174,7 +176,8 @@ function perTransaction(before, after) {
   return out;
 }
 
-function median(values) {
+/** The median of `values`. */
+export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;

@@ -16,7 +16,7 @@ import {
 } from "@sqlrep/fuse";
 import { silentLogger, type Logger } from "@sqlrep/runtime";
 import { memoryView, readCommittedImage, type WalMark } from "./committed-image.js";
-import { foldWalInto } from "./startup-recovery.js";
+import { foldWalInto, rollBackJournal } from "./startup-recovery.js";
 
 /**
  * The engine's side of the mount. `io` goes to `Store.open` before the mount exists
@@ -223,6 +223,22 @@ export class ClusterFuseBackend implements FuseBackend {
 
   async unhalt(name: string): Promise<void> {
     await this.engine.unhalt(name);
+    await this.rollBackAbandoned(name);
+  }
+
+  /**
+   * A rollback-journal writer that died (or gave up) inside a forwarded transaction
+   * leaves its hot journal and its pages in this replica's file. SQLite's next reader
+   * would roll it back but cannot here (the journal cannot be opened for writing on a
+   * replica: "unable to open database file"), so it is rolled back here, under SQLite's
+   * locks, and the mount drops the cached pages. WAL mode needs nothing: frames without
+   * a commit frame are ignored by every reader.
+   */
+  private async rollBackAbandoned(name: string): Promise<void> {
+    const files = databaseFiles(this.dataDir, name);
+    if (this.mount === undefined || this.node?.isPrimary || !existsSync(files.journal)) return;
+    const rolledBack = await this.mount.withWriteLock(name, async () => rollBackJournal(files.database, files.journal));
+    if (rolledBack) this.logger.warn("rolled back a forwarded transaction whose writer left it unfinished when the halt lock was released", { db: name });
   }
 
   watch(listener: (change: BackendChange) => void): () => void {

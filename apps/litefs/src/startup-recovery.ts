@@ -134,8 +134,8 @@ export function foldWalInto(files: { database: string; wal: string }, accept: Re
   return { folded: best, found: txs.length };
 }
 
-/** Rolls a hot journal back into the database file, as SQLite's next open would; true if it did. */
-function rollBackJournal(database: string, journal: string): boolean {
+/** Rolls a hot journal back into the database file, as SQLite's next open would; true if it did (a journal that is not hot is removed). */
+export function rollBackJournal(database: string, journal: string): boolean {
   if (!existsSync(journal) || statSync(journal).size < 28) {
     rmSync(journal, { force: true });
     return false;

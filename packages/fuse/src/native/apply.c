@@ -382,6 +382,9 @@ static void unlock_execute(napi_env env, void *data) {
     }
   }
   db_sync_wal_presence(fs, db, 1);
+  /* the backend may have removed a journal itself (rolling back a transaction whose
+   * writer died on a replica): the kernel must not keep finding it */
+  if (access(db->path[FILE_INDEX(K_JOURNAL)], F_OK) != 0) db_invalidate_entry(fs, db, K_JOURNAL, 1);
   pthread_mutex_lock(&fs->mu);
   wal_seek_end(db);
   pthread_mutex_unlock(&fs->mu);

@@ -584,6 +584,22 @@ static int all_zero(const char *buf, size_t len) {
   return 1;
 }
 
+/* Room kept free under data.dir besides a rollback transaction's journal: its LTX file
+ * at commit needs about the journal's size again, plus the pages it appends. */
+#define JOURNAL_RESERVE (1u << 20)
+
+/* A rollback-journal commit is captured at the journal's deletion, and a commit refused
+ * there (ENOSPC writing its LTX file) reaches SQLite only as a failed unlink, which it
+ * reports as "disk I/O error" (SQLITE_IOERR_DELETE). So a journal write is refused with
+ * ENOSPC while the free space could not hold the journal again plus the reserve: SQLite
+ * reports that as SQLITE_FULL and rolls back before touching the database. */
+static int journal_room_short(int fd, off_t end) {
+  struct statvfs sv;
+  if (fstatvfs(fd, &sv) != 0) return 0;
+  uint64_t free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
+  return free_bytes < 2 * (uint64_t)end + JOURNAL_RESERVE;
+}
+
 static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, struct fuse_file_info *fi) {
   struct fs *fs = FS(req);
   stat_inc(fs, S_WRITE);
@@ -631,6 +647,7 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
         }
         free(tx);
       }
+      if (!err && journal_room_short(h->fd, off + (off_t)size)) err = ENOSPC;
     } else if (n->kind == K_DB) {
       int kind = classify_db_write(db);
       if (kind == 1) {
