@@ -202,7 +202,7 @@ export class StreamSession {
         if (entry.lineage !== undefined || entry.minTXID !== at.txid + 1 || entry.preApply !== at.checksum || entry.maxTXID > db.position.txid) break;
         let bytes: Uint8Array;
         try {
-          bytes = await readLtxFile(entry.file);
+          bytes = await readLtxFile(entry.file, entry.size);
         } catch (err) {
           if (isClusterError(err, "not-found")) break; // pruned meanwhile: the next round decides (a snapshot)
           throw err;
