@@ -17,7 +17,7 @@ import { ChecksumHistory } from "./history.js";
 import type { DatabaseIo } from "./io.js";
 import { databaseFiles, type DatabaseFiles } from "./names.js";
 import { CowView, type PageView } from "./page-view.js";
-import { readPosition, writePosition, type StoredPosition } from "./position-file.js";
+import { readPosition, writePositionAsync, type StoredPosition } from "./position-file.js";
 import type { DatabasePosition } from "./position.js";
 import type { CommitOptions, DatabaseChange, DatabaseOptions } from "./database-options.js";
 import { checkContinues, checkExpected, checkPostApply } from "./continuity.js";
@@ -265,9 +265,10 @@ export class Database {
     await this.syncLog();
     if (pos.txid === this.durable.txid && pos.checksum === this.durable.checksum) return;
     if (this.writer !== undefined) await this.writer.sync();
-    else if (this.io === undefined) fsyncPath(this.files.database);
-    this.table.sync();
-    writePosition(this.files.pos, { ...pos, checksum: pos.txid === 0 ? 0n : pos.checksum, pageSize: this.pageSizeValue, commit: this.table.commit });
+    else if (this.io === undefined) await fsyncPathAsync(this.files.database);
+    // On the thread pool: on the main thread these stalled every stream and API of the node.
+    await this.table.syncAsync();
+    await writePositionAsync(this.files.pos, { ...pos, checksum: pos.txid === 0 ? 0n : pos.checksum, pageSize: this.pageSizeValue, commit: this.table.commit });
     this.durable = pos;
   }
 

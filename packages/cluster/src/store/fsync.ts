@@ -21,6 +21,11 @@ export async function fsyncPathAsync(path: string, write = false): Promise<void>
   }
 }
 
+/** fsync of an open descriptor on the thread pool. */
+export function fsyncFd(fd: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
 /**
  * fsyncs `paths` (files written, so opened for writing) on the thread pool, at most
  * `concurrency` at a time. Opening and closing happen on the main thread (microseconds):
@@ -39,7 +44,7 @@ export async function fsyncAll(paths: readonly string[], concurrency: number): P
         throw new ClusterError("io", `cannot open ${path} to fsync it: ${(err as Error).message}`, { cause: err, file: path });
       }
       try {
-        await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+        await fsyncFd(fd);
       } catch (err) {
         throw new ClusterError("io", `fsync of ${path} failed: ${(err as Error).message}`, { cause: err, file: path });
       } finally {
