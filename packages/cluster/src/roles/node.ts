@@ -299,9 +299,12 @@ export class ClusterNode {
 
   /** One turn of the loop; true when the next turn should follow at once. */
   private async step(): Promise<boolean> {
-    await this.checkClusterId();
-    this.refusal = undefined;
     const ticket = this.handoffLeaseId;
+    // A handed-off lease comes down a stream whose cluster ID was checked against ours,
+    // from a primary that holds the lease: the lease store's ID was checked before this
+    // node followed it. One etcd round trip less in the write gap.
+    if (ticket === undefined) await this.checkClusterId();
+    this.refusal = undefined;
     if (ticket !== undefined) {
       this.handoffLeaseId = undefined;
       try {
@@ -362,7 +365,8 @@ export class ClusterNode {
       this.store.dataDir.noteEpoch(lease.epoch, "this node's own lease");
       let id = this.store.dataDir.clusterId ?? this.leaserClusterId;
       if (id === undefined) id = newClusterId();
-      await this.leaser.setClusterId(id, { signal: this.stopping.signal });
+      // Stored already (read back by the last check): another round trip would only lengthen a handoff's write gap.
+      if (id !== this.leaserClusterId) await this.leaser.setClusterId(id, { signal: this.stopping.signal });
       this.store.dataDir.setClusterId(id);
     } catch (err) {
       await lease.release().catch(() => undefined);

@@ -6,6 +6,7 @@
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
 import { CHECKSUM_FLAG, EMPTY_DATABASE_CHECKSUM, lockPgno } from "@sqlrep/ltx";
 import { ClusterError } from "../errors.js";
+import { fsyncFd } from "./fsync.js";
 
 /** One page's new checksum, for {@link ChecksumTable.preview} and {@link ChecksumTable.apply}. */
 export interface PageSum {
@@ -180,6 +181,15 @@ export class ChecksumTable {
     const out = new BigUint64Array(this.pages);
     for (let i = 0; i < this.pages; i++) out[i] = BigInt(this.words[i * 2]!) * HI + BigInt(this.words[i * 2 + 1]!);
     return out;
+  }
+
+  /** {@link sync} on the thread pool. */
+  async syncAsync(): Promise<void> {
+    try {
+      await fsyncFd(this.fd);
+    } catch (err) {
+      throw new ClusterError("io", `cannot fsync the checksum table ${this.path}: ${(err as Error).message}`, { cause: err, file: this.path });
+    }
   }
 
   /** The file's entries on stable storage. */

@@ -17,15 +17,22 @@ import { ChecksumHistory } from "./history.js";
 import type { DatabaseIo } from "./io.js";
 import { databaseFiles, type DatabaseFiles } from "./names.js";
 import { CowView, type PageView } from "./page-view.js";
-import { readPosition, writePosition, type StoredPosition } from "./position-file.js";
+import { readPosition, writePositionAsync, type StoredPosition } from "./position-file.js";
 import type { DatabasePosition } from "./position.js";
 import type { CommitOptions, DatabaseChange, DatabaseOptions } from "./database-options.js";
 import { checkContinues, checkExpected, checkPostApply } from "./continuity.js";
 import { toApplyTransaction } from "./apply-transaction.js";
-import { fsyncPath, fsyncPathAsync } from "./fsync.js";
+import { fsyncAll, fsyncPath, fsyncPathAsync } from "./fsync.js";
+import { readBackSync } from "./read-back.js";
 import { recoverDatabase } from "./recovery.js";
 
 export type { CommitOptions, DatabaseChange, DatabaseOptions } from "./database-options.js";
+
+/** LTX files fsynced at once: half of libuv's 4 threads, the rest stay free for reads and writes. */
+const LOG_FSYNC_CONCURRENCY = 2;
+
+/** Transactions up to this size have the old bytes of their pages read on the main thread. */
+const SYNC_READ_BACK_MAX = 256 * 1024;
 export type { DatabasePosition } from "./position.js";
 
 /**
@@ -51,6 +58,8 @@ export class Database {
   private durable: DatabasePosition;
   /** LTX files appended since the last fsync of the log. */
   private unsyncedLog: string[] = [];
+  /** The LTX fsyncs in progress (one batch at a time). */
+  private logSyncing: Promise<void> | undefined;
   private closed = false;
 
   private constructor(options: DatabaseOptions, files: DatabaseFiles, log: LtxLog, table: ChecksumTable, history: ChecksumHistory, stored: StoredPosition) {
@@ -241,7 +250,11 @@ export class Database {
    * table and the LTX files, then replaces the position file. Up to here a crash
    * returns to the previous durable position and re-applies the LTX files after it.
    */
-  sync(): Promise<void> {
+  async sync(): Promise<void> {
+    // The LTX files first, without the lock: a second's worth of fsyncs held commits and
+    // applies (and a handoff waiting for the lock) for hundreds of ms. Under the lock only
+    // the files written meanwhile are left, then the database file, table and position.
+    await this.syncLog();
     return this.mutex.run(() => this.syncNow());
   }
 
@@ -252,25 +265,38 @@ export class Database {
     await this.syncLog();
     if (pos.txid === this.durable.txid && pos.checksum === this.durable.checksum) return;
     if (this.writer !== undefined) await this.writer.sync();
-    else if (this.io === undefined) fsyncPath(this.files.database);
-    this.table.sync();
-    writePosition(this.files.pos, { ...pos, checksum: pos.txid === 0 ? 0n : pos.checksum, pageSize: this.pageSizeValue, commit: this.table.commit });
+    else if (this.io === undefined) await fsyncPathAsync(this.files.database);
+    // On the thread pool: on the main thread these stalled every stream and API of the node.
+    await this.table.syncAsync();
+    await writePositionAsync(this.files.pos, { ...pos, checksum: pos.txid === 0 ? 0n : pos.checksum, pageSize: this.pageSizeValue, commit: this.table.commit });
     this.durable = pos;
   }
 
-  /** fsyncs the LTX files written since the last time (SQLite fsynced its WAL through a mount). */
+  /**
+   * fsyncs the LTX files written since the last time (SQLite fsynced its WAL through a
+   * mount). Resolves once every file appended before the call is durable, including
+   * files an earlier call (without the lock) is still syncing.
+   */
   async syncLog(): Promise<void> {
+    while (this.logSyncing !== undefined) await this.logSyncing.catch(() => undefined);
     const files = this.unsyncedLog;
     if (files.length === 0) return;
     this.unsyncedLog = [];
-    // On the thread pool, several at once: one fsync per LTX file, made one after another
-    // on the main thread, took most of a busy node's time and stalled its stream and API.
-    try {
-      await Promise.all(files.map((file) => fsyncPathAsync(file, true)));
+    // On the thread pool, a few at a time: one fsync per LTX file on the main thread took
+    // most of a busy node's time; all of them at once filled the pool, and the stream's
+    // and page writer's reads waited behind a second's worth of fsyncs.
+    const run = (async () => {
+      await fsyncAll(files, LOG_FSYNC_CONCURRENCY);
       await fsyncPathAsync(`${this.files.dir}/ltx`);
+    })();
+    this.logSyncing = run;
+    try {
+      await run;
     } catch (err) {
       this.unsyncedLog = [...files, ...this.unsyncedLog];
       throw err;
+    } finally {
+      if (this.logSyncing === run) this.logSyncing = undefined;
     }
   }
 
@@ -397,7 +423,16 @@ export class Database {
       // The old bytes of every page overwritten: open views keep them, and each is checked
       // against its checksum (a corrupt file is noticed at the first write over it).
       // (Not while redoing after a crash: a page may already hold the redone transaction's bytes.)
-      writer.replace(how === "redo" ? undefined : { upTo: oldCommit, old: (pgno, data) => this.replacing(pgno, data) });
+      if (how !== "redo" && pages.length * this.pageSizeValue <= SYNC_READ_BACK_MAX) {
+        // A few pages: their old bytes are read here, synchronously (page cache,
+        // microseconds), not by the writer on the thread pool, where each commit's and
+        // apply's read waited behind whatever else the pool had (fsyncs, the stream).
+        await writer.flush(); // settles the writer's earlier write, so the reads see it
+        readBackSync(writer.fd, this.files.database, pages, oldCommit, this.pageSizeValue, (pgno, data) => this.replacing(pgno, data));
+        writer.replace(undefined);
+      } else {
+        writer.replace(how === "redo" ? undefined : { upTo: oldCommit, old: (pgno, data) => this.replacing(pgno, data) });
+      }
       for (const page of pages) await writer.write(page.pgno, page.data);
       await writer.flush();
       if (commit !== oldCommit) {

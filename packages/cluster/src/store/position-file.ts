@@ -5,6 +5,7 @@
  * fsync, rename, fsync of the directory).
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { fsyncFd } from "./fsync.js";
 import { dirname } from "node:path";
 import { formatChecksum, parseChecksum } from "@sqlrep/ltx";
 import { ClusterError } from "../errors.js";
@@ -47,7 +48,35 @@ export function readPosition(path: string): StoredPosition | undefined {
 
 /** Writes a position file atomically and durably. */
 export function writePosition(path: string, pos: StoredPosition): void {
-  const text = `${JSON.stringify({
+  writeFileDurably(path, positionText(pos));
+}
+
+/** {@link writePosition} with its two fsyncs on the thread pool (the event loop goes on meanwhile). */
+export async function writePositionAsync(path: string, pos: StoredPosition): Promise<void> {
+  const temp = `${path}.tmp`;
+  try {
+    const fd = openSync(temp, "w");
+    try {
+      const bytes = Buffer.from(positionText(pos));
+      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+      await fsyncFd(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+    const dir = openSync(dirname(path), "r");
+    try {
+      await fsyncFd(dir);
+    } finally {
+      closeSync(dir);
+    }
+  } catch (err) {
+    throw new ClusterError("io", `cannot write ${path}: ${(err as Error).message}`, { cause: err, file: path });
+  }
+}
+
+function positionText(pos: StoredPosition): string {
+  return `${JSON.stringify({
     txid: pos.txid.toString(16).padStart(16, "0"),
     checksum: formatChecksum(pos.checksum),
     timestamp: pos.timestamp,
@@ -55,7 +84,6 @@ export function writePosition(path: string, pos: StoredPosition): void {
     pageSize: pos.pageSize,
     commit: pos.commit,
   })}\n`;
-  writeFileDurably(path, text);
 }
 
 /** Writes `text` to `path` through a temp file: fsync, rename, fsync of the directory. */

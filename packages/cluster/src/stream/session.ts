@@ -4,13 +4,14 @@
  * (LiteFS's rules) — with Ready, HWM and a heartbeat every second. Each session keeps
  * a set of dirty databases, not a queue: a slow replica costs the primary nothing.
  */
-import { concatBytes, formatChecksum, formatTxid } from "@sqlrep/ltx";
+import { formatChecksum, formatTxid } from "@sqlrep/ltx";
 import type { Logger } from "@sqlrep/shipper";
 import { describeError, isClusterError } from "../errors.js";
 import type { Database } from "../store/database.js";
 import { encodeSnapshot } from "../store/snapshot.js";
 import type { Store } from "../store/store.js";
 import { CHUNKS_END, encodeChunks, encodeFrame, encodeLtxFrameHeader, type Frame, type MapPosition } from "./codec.js";
+import { FrameBatch } from "./frame-batch.js";
 import { readLtxFile } from "./ltx-files.js";
 
 /** Where a session writes: an HTTP response, or anything with the same shape. */
@@ -197,20 +198,23 @@ export class StreamSession {
       }
       const entries = db.log.after(pos.txid);
       let sent = false;
+      // A replica that is behind gets its frames in a few large writes, not one each.
+      const batch = new FrameBatch((bytes) => this.sink.write(bytes));
       for (const entry of entries) {
         const at = this.positions.get(name) ?? pos;
         if (entry.lineage !== undefined || entry.minTXID !== at.txid + 1 || entry.preApply !== at.checksum || entry.maxTXID > db.position.txid) break;
         let bytes: Uint8Array;
         try {
-          bytes = await readLtxFile(entry.file);
+          bytes = await readLtxFile(entry.file, entry.size);
         } catch (err) {
           if (isClusterError(err, "not-found")) break; // pruned meanwhile: the next round decides (a snapshot)
           throw err;
         }
-        await this.sink.write(concatBytes([encodeLtxFrameHeader(name, this.context.epoch), encodeChunks(bytes), CHUNKS_END]));
+        await batch.add(encodeLtxFrameHeader(name, this.context.epoch), encodeChunks(bytes), CHUNKS_END);
         this.positions.set(name, { txid: entry.maxTXID, checksum: entry.postApply });
         sent = true;
       }
+      await batch.flush();
       await this.sendHwm(name);
       if (!sent) {
         // Nothing could be sent although the replica is behind: the entry it needs is
