@@ -84,6 +84,7 @@ describe("databases the engine refuses", () => {
         }),
     ).toThrow(/two replicas/);
     expect(() => new BackupEngine({ databases: [{ path: "a.db", busyTimeout: -1, replicas: [{ name: "x", client }] }] })).toThrow(/busyTimeout/);
+    expect(() => new BackupEngine({ databases: [{ path: "a.db", stageInterval: -1, replicas: [{ name: "x", client }] }] })).toThrow(/stageInterval/);
     expect(
       () =>
         new BackupEngine({

@@ -20,6 +20,12 @@ export interface DatabaseOptions {
   replicas: ReplicaTarget[];
   /** Fallback poll of the WAL, ms (1000); file-system events are the primary trigger. */
   monitorInterval?: number;
+  /**
+   * Under sustained writes, stage the WAL (and hand the read transaction on) at most this
+   * often, ms (250). Longer costs less CPU but lets another connection's checkpoint wait
+   * up to this long for our read mark (README, "Staging").
+   */
+  stageInterval?: number;
   /** PASSIVE checkpoint at least this often while the WAL has frames, ms (60 000). */
   checkpointInterval?: number;
   /** PASSIVE checkpoint once the WAL holds this many frames (1000). */
@@ -64,6 +70,7 @@ export interface ResolvedDatabaseOptions {
   readonly path: string;
   readonly replicas: readonly Required<ReplicaTarget>[];
   readonly monitorInterval: number;
+  readonly stageInterval: number;
   readonly checkpointInterval: number;
   readonly minCheckpointPageCount: number;
   readonly truncatePageCount: number;
@@ -122,6 +129,7 @@ export function resolveDatabaseOptions(options: DatabaseOptions): ResolvedDataba
     path,
     replicas,
     monitorInterval: duration("monitorInterval", options.monitorInterval, 1000, 10),
+    stageInterval: duration("stageInterval", options.stageInterval, 250),
     checkpointInterval: duration("checkpointInterval", options.checkpointInterval, 60_000),
     minCheckpointPageCount: count("minCheckpointPageCount", options.minCheckpointPageCount, 1000, 1),
     truncatePageCount: count("truncatePageCount", options.truncatePageCount, 121_359, 0),

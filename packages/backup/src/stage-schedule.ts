@@ -1,7 +1,7 @@
 /**
  * When a database's WAL is staged into its local log: soon after a commit is noticed,
  * at once while checkpoints wait or a replica would upload right away, at most every
- * STAGE_INTERVAL_MS under sustained writes; failed or busy stages retried, staged
+ * `stageInterval` (250 ms) under sustained writes; failed or busy stages retried, staged
  * changes sealed into a TXID at least once per sync interval.
  */
 import { statSync } from "node:fs";
@@ -19,8 +19,6 @@ import { readWalIndex } from "./wal-index.js";
 
 /** How long after a commit is noticed the WAL is read, so the frames of one burst go into one entry. */
 export const COALESCE_MS = 5;
-/** Under sustained writes the WAL is staged (and the read transaction handed on) at most this often. */
-const STAGE_INTERVAL_MS = 250;
 /** After a checkpoint touched the database file, staging is immediate for this long. */
 const CHECKPOINT_ACTIVE_MS = 1000;
 /** A stage that met a WAL being rewritten looks again this soon. */
@@ -83,10 +81,10 @@ export class StageSchedule {
     if (this.coalesceTimer !== undefined) return;
     // At once when a replica would upload it right away (after a quiet spell) or while
     // checkpoints restart the WAL; under sustained writes, whose uploads the replicas'
-    // sync interval holds back anyway, at most every STAGE_INTERVAL_MS, which bounds
-    // what staging costs.
+    // sync interval holds back anyway, at most every `stageInterval`, which bounds what
+    // staging costs (each stage has a fixed cost: README, "CPU").
     const urgent = now - this.checkpointSeenAt < CHECKPOINT_ACTIVE_MS || this.host.shippers.some((s) => s.wouldUploadNow);
-    const interval = urgent ? 0 : STAGE_INTERVAL_MS;
+    const interval = urgent ? 0 : this.host.options.stageInterval;
     const delay = Math.max(COALESCE_MS, this.lastStageAt + interval - now);
     this.coalesceTimer = this.host.services.scheduler.schedule(delay, () => {
       this.coalesceTimer = undefined;
