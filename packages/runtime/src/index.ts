@@ -23,6 +23,7 @@ export { DEFAULT_MAX_BUFFERED_EVENTS, EventStream, type EventStreamOptions } fro
 export { defineFlags, describeFlags, parseFlags, type FlagSpec, type FlagSpecs, type FlagValues, type ParsedArgs } from "./flags.js";
 export { defineCommand, lazyCommand, loadCommand, type Command, type CommandIo, type CommandSpec, type LazyCommand } from "./command.js";
 export { programUsage, runProgram, type ProgramSpec } from "./program.js";
+export { runProcessMain, type ProcessIo } from "./process-main.js";
 
 /** Running a child: shell-word splitting, signal forwarding, exit codes. */
 export { splitShellWords } from "./shell-words.js";
