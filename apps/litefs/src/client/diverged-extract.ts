@@ -11,7 +11,7 @@ import Database from "better-sqlite3";
 import { applyLtx, formatTxid, isLtxError, LtxReader, parseChecksum, type Pos } from "@sqlrep/ltx";
 import { FilePageStore } from "@sqlrep/page-file";
 import { type DivergedSet, txidOf } from "./diverged-sets.js";
-import { CliError } from "./errors.js";
+import { LitefsError } from "../errors.js";
 
 /** What an extraction produced. */
 export interface Extracted {
@@ -25,9 +25,9 @@ export interface Extracted {
 /** Writes `set` rebuilt as a SQLite database at `out` (through `out.tmp`); `base` is the database at the last common position. */
 export async function extractDiverged(set: DivergedSet, out: string, base: string | undefined): Promise<Extracted> {
   const { info } = set;
-  if (set.files.length === 0) throw new CliError("diverged", `${set.dir} holds no LTX file: retention had removed them all before the split was found`, { file: set.dir });
+  if (set.files.length === 0) throw new LitefsError("diverged", `${set.dir} holds no LTX file: retention had removed them all before the split was found`, { file: set.dir });
   if (info.missing.length > 0) {
-    throw new CliError(
+    throw new LitefsError(
       "diverged",
       `${set.dir} lacks TXIDs ${info.missing.slice(0, 5).join(", ")}${info.missing.length > 5 ? "…" : ""} (retention removed their LTX files before the split was found): the set cannot be replayed; its files can still be read one by one with ltx dump`,
       { file: set.dir },
@@ -35,7 +35,7 @@ export async function extractDiverged(set: DivergedSet, out: string, base: strin
   }
   for (let i = 1; i < set.files.length; i++) {
     if (set.files[i]!.minTXID !== set.files[i - 1]!.maxTXID + 1)
-      throw new CliError("diverged", `${set.dir}: ${set.files[i]!.name} does not follow ${set.files[i - 1]!.name}`, { file: set.dir });
+      throw new LitefsError("diverged", `${set.dir}: ${set.files[i]!.name} does not follow ${set.files[i - 1]!.name}`, { file: set.dir });
   }
   const first = set.files[0]!;
   const startsWhole = first.minTXID === 1;
@@ -43,18 +43,18 @@ export async function extractDiverged(set: DivergedSet, out: string, base: strin
   if (!startsWhole && base === undefined) {
     const at = first.minTXID - 1;
     const sum = info.lastCommon !== null && lastCommon === at ? ` (checksum ${info.lastCommon.checksum})` : "";
-    throw new CliError(
+    throw new LitefsError(
       "diverged",
       `the set ${set.set} of ${set.db} holds TXIDs ${formatTxid(first.minTXID)}-${formatTxid(set.to)}, the changes after TXID ${formatTxid(at)}${sum}, not that state itself: give -base a copy of ${set.db} at TXID ${formatTxid(at)} (for example litestream restore -txid ${formatTxid(at)} from the cluster's backup, or an export taken then)`,
     );
   }
-  if (existsSync(out)) throw new CliError("io", `${out} exists: not overwriting it`, { file: out });
+  if (existsSync(out)) throw new LitefsError("io", `${out} exists: not overwriting it`, { file: out });
   const tmp = `${out}.tmp`;
   rmSync(tmp, { force: true });
   if (!startsWhole) {
     for (const suffix of ["-wal", "-journal"]) {
       if (existsSync(`${base}${suffix}`))
-        throw new CliError("io", `${base}${suffix} exists: checkpoint ${base} (open and close it with sqlite3) before using it as -base`, { file: base });
+        throw new LitefsError("io", `${base}${suffix} exists: checkpoint ${base} (open and close it with sqlite3) before using it as -base`, { file: base });
     }
     copyFileSync(base!, tmp);
   }
@@ -70,9 +70,9 @@ export async function extractDiverged(set: DivergedSet, out: string, base: strin
     await store.close().catch(() => undefined);
     rmSync(tmp, { force: true });
     if (isLtxError(err) && err.code === "pre-apply-checksum-mismatch" && base !== undefined) {
-      throw new CliError("diverged", `${base} is not ${set.db} at TXID ${formatTxid(first.minTXID - 1)}: ${err.message}`, { cause: err, file: base });
+      throw new LitefsError("diverged", `${base} is not ${set.db} at TXID ${formatTxid(first.minTXID - 1)}: ${err.message}`, { cause: err, file: base });
     }
-    throw new CliError("diverged", `replaying ${set.dir} failed: ${(err as Error).message}`, { cause: err, file: set.dir });
+    throw new LitefsError("diverged", `replaying ${set.dir} failed: ${(err as Error).message}`, { cause: err, file: set.dir });
   }
   await store.close();
   try {
@@ -90,7 +90,7 @@ function checkResult(path: string): void {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
     const rows = db.prepare("PRAGMA integrity_check(5)").pluck().all() as string[];
-    if (rows.length !== 1 || rows[0] !== "ok") throw new CliError("integrity", `the rebuilt database ${path} fails PRAGMA integrity_check: ${rows.join("; ")}`, { file: path });
+    if (rows.length !== 1 || rows[0] !== "ok") throw new LitefsError("integrity", `the rebuilt database ${path} fails PRAGMA integrity_check: ${rows.join("; ")}`, { file: path });
   } finally {
     db.close();
   }

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { isLtxFilename, parseFilename, parseTxid } from "@sqlrep/ltx";
-import { CliError } from "./errors.js";
+import { LitefsError } from "../errors.js";
 
 /** `info.json` as `@sqlrep/cluster`'s divergence.ts writes it (hex TXIDs and checksums). */
 export interface DivergedInfo {
@@ -58,7 +58,7 @@ function readSet(root: string, dir: string): DivergedSet {
   try {
     info = JSON.parse(readFileSync(file, "utf8")) as DivergedInfo;
   } catch (err) {
-    throw new CliError("diverged", `${file} is not readable JSON: ${(err as Error).message}`, { cause: err, file });
+    throw new LitefsError("diverged", `${file} is not readable JSON: ${(err as Error).message}`, { cause: err, file });
   }
   const rel = relative(root, dir).split(sep);
   const set = rel.pop()!;
@@ -73,13 +73,13 @@ function readSet(root: string, dir: string): DivergedSet {
 /** The set of `db` named `set`, or its only one; errors name what exists. */
 export function findDiverged(dataDir: string, db: string, set: string | undefined): DivergedSet {
   const all = listDiverged(dataDir).filter((s) => s.db === db);
-  if (all.length === 0) throw new CliError("not-found", `no diverged transactions of ${db} under ${join(dataDir, "diverged")}`, { file: join(dataDir, "diverged") });
+  if (all.length === 0) throw new LitefsError("not-found", `no diverged transactions of ${db} under ${join(dataDir, "diverged")}`, { file: join(dataDir, "diverged") });
   if (set === undefined) {
     if (all.length === 1) return all[0]!;
-    throw new CliError("diverged", `${db} has ${all.length} diverged sets (${all.map((s) => s.set).join(", ")}): name one`);
+    throw new LitefsError("diverged", `${db} has ${all.length} diverged sets (${all.map((s) => s.set).join(", ")}): name one`);
   }
   const found = all.find((s) => s.set === set);
-  if (found === undefined) throw new CliError("not-found", `no diverged set ${set} of ${db} (there are: ${all.map((s) => s.set).join(", ")})`);
+  if (found === undefined) throw new LitefsError("not-found", `no diverged set ${set} of ${db} (there are: ${all.map((s) => s.set).join(", ")})`);
   return found;
 }
 

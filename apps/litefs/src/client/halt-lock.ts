@@ -8,7 +8,7 @@ import { execFileSync, spawn, type ChildProcessByStdio } from "node:child_proces
 import { existsSync, mkdirSync, renameSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Readable, Writable } from "node:stream";
-import { CliError } from "./errors.js";
+import { LitefsError } from "../errors.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SOURCE = `${ROOT}native/halt-lock.c`;
@@ -25,7 +25,7 @@ export function haltHelper(): string {
     execFileSync("cc", ["-O2", "-o", tmp, SOURCE], { stdio: ["ignore", "ignore", "pipe"] });
     renameSync(tmp, HALT_HELPER);
   } catch (err) {
-    throw new CliError("halt", `-with-halt-lock-on needs its lock helper ${HALT_HELPER}, and building it from ${SOURCE} with cc failed: ${(err as Error).message}`, {
+    throw new LitefsError("halt", `-with-halt-lock-on needs its lock helper ${HALT_HELPER}, and building it from ${SOURCE} with cc failed: ${(err as Error).message}`, {
       cause: err,
       file: SOURCE,
     });
@@ -65,19 +65,19 @@ export async function takeHaltLock(db: string, signal?: AbortSignal): Promise<Ha
       };
     }
     helper.kill("SIGTERM");
-    if (signal?.aborted) throw new CliError("halt", `waiting for the halt lock on ${file}: aborted`, { file });
+    if (signal?.aborted) throw new LitefsError("halt", `waiting for the halt lock on ${file}: aborted`, { file });
     throw haltError(file, "take", first);
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
 }
 
-function haltError(file: string, what: string, answer: string | undefined): CliError {
+function haltError(file: string, what: string, answer: string | undefined): LitefsError {
   const m = answer === undefined ? null : /^error (\d+) (.*)$/.exec(answer);
   if (m !== null && m[2]!.startsWith("open:") && Number(m[1]) === 2) {
-    return new CliError("halt", `lock file ${file} not available: is its directory a LiteFS mount? (${m[2]})`, { file });
+    return new LitefsError("halt", `lock file ${file} not available: is its directory a LiteFS mount? (${m[2]})`, { file });
   }
-  return new CliError("halt", `could not ${what} the halt lock on ${file}: ${m === null ? (answer ?? "the lock helper exited") : m[2]}`, { file });
+  return new LitefsError("halt", `could not ${what} the halt lock on ${file}: ${m === null ? (answer ?? "the lock helper exited") : m[2]}`, { file });
 }
 
 /** Reads the helper's answers one line at a time; undefined once it exited. */

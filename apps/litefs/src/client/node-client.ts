@@ -3,7 +3,7 @@
  * `http://localhost:20202` as LiteFS): `/info`, `/metrics`, `/checksums`, `/import`,
  * `/export`, `/promote`, with the cluster's auth token and errors that name the URL.
  */
-import { CliError } from "./errors.js";
+import { LitefsError } from "../errors.js";
 
 /** LiteFS's default API address. */
 export const DEFAULT_URL = "http://localhost:20202";
@@ -38,14 +38,14 @@ export class NodeClient {
     try {
       parsed = new URL(url);
     } catch (err) {
-      throw new CliError("unavailable", `-url ${JSON.stringify(url)} is not a URL`, { cause: err, url, retryable: false });
+      throw new LitefsError("unavailable", `-url ${JSON.stringify(url)} is not a URL`, { cause: err, url, retryable: false });
     }
     if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
-      throw new CliError("unavailable", `-url ${url}: only http:// and https:// are supported`, { url, retryable: false });
+      throw new LitefsError("unavailable", `-url ${url}: only http:// and https:// are supported`, { url, retryable: false });
     this.url = `${parsed.protocol}//${parsed.host}`;
   }
 
-  /** Sends a request; any non-2xx answer becomes a CliError naming the URL and what the node said. */
+  /** Sends a request; any non-2xx answer becomes a LitefsError naming the URL and what the node said. */
   async request(method: "GET" | "POST", path: string, body?: Uint8Array): Promise<Response> {
     const href = `${this.url}${path}`;
     const headers: Record<string, string> = {};
@@ -57,7 +57,7 @@ export class NodeClient {
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const why = cause?.code ?? cause?.message ?? (err as Error).message;
-      throw new CliError("unavailable", `cannot reach the litefs node at ${this.url} (${method} ${path}): ${why}; is litefs mount running there?`, {
+      throw new LitefsError("unavailable", `cannot reach the litefs node at ${this.url} (${method} ${path}): ${why}; is litefs mount running there?`, {
         cause: err,
         url: this.url,
       });
@@ -74,10 +74,10 @@ export class NodeClient {
       // not JSON: keep the text
     }
     const what = `${method} ${href}: ${res.status} ${message || res.statusText}`;
-    if (code === "not-found" || res.status === 404) throw new CliError("not-found", what, { url: this.url, status: res.status });
-    if (code === "not-primary") throw new CliError("not-primary", what, { url: this.url, status: res.status });
-    if (res.status === 401) throw new CliError("http", `${what} (set LITEFS_AUTH_TOKEN to the cluster's http.auth-token)`, { url: this.url, status: 401 });
-    throw new CliError("http", what, { url: this.url, status: res.status, retryable: res.status >= 500 });
+    if (code === "not-found" || res.status === 404) throw new LitefsError("not-found", what, { url: this.url, status: res.status });
+    if (code === "not-primary") throw new LitefsError("not-primary", what, { url: this.url, status: res.status });
+    if (res.status === 401) throw new LitefsError("http", `${what} (set LITEFS_AUTH_TOKEN to the cluster's http.auth-token)`, { url: this.url, status: 401 });
+    throw new LitefsError("http", what, { url: this.url, status: res.status, retryable: res.status >= 500 });
   }
 
   /** `GET /info`. */

@@ -10,18 +10,18 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { CliError } from "./errors.js";
+import { LitefsError } from "../errors.js";
 
 const MAGIC = "SQLite format 3\0";
 
-/** Reads `path` and returns its bytes once they passed every check; `CliError("integrity")` naming `path` otherwise. */
+/** Reads `path` and returns its bytes once they passed every check; `LitefsError("integrity")` naming `path` otherwise. */
 export function readCheckedSqliteFile(path: string): Uint8Array {
   checkSqliteFile(path);
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
   } catch (err) {
-    throw new CliError("io", `cannot read ${path}: ${(err as Error).message}`, { cause: err, file: path });
+    throw new LitefsError("io", `cannot read ${path}: ${(err as Error).message}`, { cause: err, file: path });
   }
   const dir = mkdtempSync(join(tmpdir(), "litefs-import-"));
   try {
@@ -40,7 +40,7 @@ function checkSqliteFile(path: string): void {
   try {
     size = statSync(path).size;
   } catch (err) {
-    throw new CliError("io", `cannot read ${path}: ${(err as Error).message}`, { cause: err, file: path });
+    throw new LitefsError("io", `cannot read ${path}: ${(err as Error).message}`, { cause: err, file: path });
   }
   const head = Buffer.alloc(16);
   const fd = openSync(path, "r");
@@ -49,12 +49,12 @@ function checkSqliteFile(path: string): void {
   } finally {
     closeSync(fd);
   }
-  if (size < 100 || head.toString("latin1") !== MAGIC) throw new CliError("integrity", `${path} is not a SQLite database (no "SQLite format 3" header)`, { file: path });
+  if (size < 100 || head.toString("latin1") !== MAGIC) throw new LitefsError("integrity", `${path} is not a SQLite database (no "SQLite format 3" header)`, { file: path });
   for (const suffix of ["-wal", "-journal"]) {
     const side = `${path}${suffix}`;
     const sideSize = sizeOf(side);
     if (sideSize !== undefined && sideSize > 0) {
-      throw new CliError(
+      throw new LitefsError(
         "integrity",
         `${side} (${sideSize} bytes) sits beside ${path}: the import sends the database file alone, so transactions in it would be lost or half applied; open the database with sqlite3 once (or run PRAGMA wal_checkpoint(TRUNCATE)) and close it, then import`,
         { file: side },
@@ -70,12 +70,12 @@ function integrityCheck(file: string, label: string): void {
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
   } catch (err) {
-    throw new CliError("integrity", `${path} cannot be opened as a SQLite database: ${(err as Error).message}`, { cause: err, file: path });
+    throw new LitefsError("integrity", `${path} cannot be opened as a SQLite database: ${(err as Error).message}`, { cause: err, file: path });
   }
   try {
     const rows = db.prepare("PRAGMA integrity_check(20)").pluck().all() as string[];
     if (rows.length !== 1 || rows[0] !== "ok") {
-      throw new CliError(
+      throw new LitefsError(
         "integrity",
         `${path} failed PRAGMA integrity_check, not importing it: ${rows.slice(0, 5).join("; ")}${rows.length > 5 ? ` (and ${rows.length - 5} more)` : ""}`,
         {
@@ -84,9 +84,9 @@ function integrityCheck(file: string, label: string): void {
       );
     }
   } catch (err) {
-    if (err instanceof CliError) throw err;
+    if (err instanceof LitefsError) throw err;
     // SQLITE_CORRUPT and friends: the check itself could not read the file.
-    throw new CliError("integrity", `${path} failed PRAGMA integrity_check, not importing it: ${(err as Error).message}`, { cause: err, file: path });
+    throw new LitefsError("integrity", `${path} failed PRAGMA integrity_check, not importing it: ${(err as Error).message}`, { cause: err, file: path });
   } finally {
     db.close();
   }

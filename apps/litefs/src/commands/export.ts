@@ -5,7 +5,7 @@ import { dirname, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { defineFlags, UsageError } from "@sqlrep/runtime";
-import { CliError, isCliError } from "../client/errors.js";
+import { LitefsError, isLitefsError } from "../errors.js";
 import { formatMs } from "../client/format.js";
 import { clientFor, DEFAULT_URL } from "../client/node-client.js";
 import { defineCommand } from "../command.js";
@@ -36,8 +36,8 @@ download goes to PATH.tmp, is synced, then renamed over PATH.`,
     const client = clientFor(flags.url, io.env, io.signal);
     const started = performance.now();
     const res = await client.request("GET", `/export?name=${encodeURIComponent(flags.name)}`).catch((err: unknown) => {
-      if (isCliError(err, "not-found"))
-        throw new CliError("not-found", `no database ${JSON.stringify(flags.name)} on the node at ${client.url} (${err.message})`, {
+      if (isLitefsError(err, "not-found"))
+        throw new LitefsError("not-found", `no database ${JSON.stringify(flags.name)} on the node at ${client.url} (${err.message})`, {
           cause: err,
           url: client.url,
           status: err.status,
@@ -55,7 +55,7 @@ download goes to PATH.tmp, is synced, then renamed over PATH.`,
           const head = Buffer.alloc(16);
           await fh.read(head, 0, 16, 0);
           if (head.toString("latin1") !== MAGIC)
-            throw new CliError("io", `${client.url} sent ${size} bytes for ${flags.name} that are not a SQLite database`, { url: client.url, file: tmp });
+            throw new LitefsError("io", `${client.url} sent ${size} bytes for ${flags.name} that are not a SQLite database`, { url: client.url, file: tmp });
         }
         await fh.sync();
       } finally {
@@ -68,8 +68,8 @@ download goes to PATH.tmp, is synced, then renamed over PATH.`,
       return 0;
     } catch (err) {
       await rm(tmp, { force: true });
-      if (err instanceof CliError) throw err;
-      throw new CliError("io", `exporting ${flags.name} from ${client.url} to ${path} failed: ${(err as Error).message}`, { cause: err, file: path, url: client.url });
+      if (err instanceof LitefsError) throw err;
+      throw new LitefsError("io", `exporting ${flags.name} from ${client.url} to ${path} failed: ${(err as Error).message}`, { cause: err, file: path, url: client.url });
     }
   },
 });

@@ -2,7 +2,7 @@
 import { resolve } from "node:path";
 import { defineFlags, UsageError } from "@sqlrep/runtime";
 import { clientFor, DEFAULT_URL } from "../client/node-client.js";
-import { CliError, isCliError } from "../client/errors.js";
+import { LitefsError, isLitefsError } from "../errors.js";
 import { formatMs } from "../client/format.js";
 import { readCheckedSqliteFile } from "../client/sqlite-check.js";
 import { defineCommand } from "../command.js";
@@ -35,12 +35,12 @@ and nothing is sent. The target node must be the primary.`,
     try {
       answer = (await (await client.request("POST", `/import?name=${encodeURIComponent(flags.name)}`, bytes)).json()) as typeof answer;
     } catch (err) {
-      if (isCliError(err, "not-primary")) {
+      if (isLitefsError(err, "not-primary")) {
         const primary = await client.info().then(
           (info) => info.primary?.hostname,
           () => undefined,
         );
-        throw new CliError("not-primary", `${err.message}: import on the primary${primary === undefined ? "" : ` (${primary})`} with -url`, { cause: err, url: client.url });
+        throw new LitefsError("not-primary", `${err.message}: import on the primary${primary === undefined ? "" : ` (${primary})`} with -url`, { cause: err, url: client.url });
       }
       throw err;
     }

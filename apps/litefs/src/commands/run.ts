@@ -7,7 +7,7 @@
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { defineFlags, runChild, Shutdown, UsageError } from "@sqlrep/runtime";
-import { CliError } from "../client/errors.js";
+import { LitefsError } from "../errors.js";
 import { takeHaltLock, type HaltLock } from "../client/halt-lock.js";
 import { clientFor, DEFAULT_URL } from "../client/node-client.js";
 import { defineCommand, type Command } from "../command.js";
@@ -51,7 +51,7 @@ The command gets our stdin, stdout, stderr and signals; its exit code is ours.`,
           log("promoting node to primary");
           await client.request("POST", "/promote");
           const after = await client.info();
-          if (!after.isPrimary) throw new CliError("http", `POST ${client.url}/promote answered, but the node is not the primary now`, { url: client.url });
+          if (!after.isPrimary) throw new LitefsError("http", `POST ${client.url}/promote answered, but the node is not the primary now`, { url: client.url });
           log("promotion successful");
         }
       }
@@ -62,7 +62,7 @@ The command gets our stdin, stdout, stderr and signals; its exit code is ours.`,
       try {
         await stat(db);
       } catch {
-        throw new CliError("halt", `database does not exist: ${db}`, { file: db });
+        throw new LitefsError("halt", `database does not exist: ${db}`, { file: db });
       }
       const started = performance.now();
       log("acquiring halt lock");

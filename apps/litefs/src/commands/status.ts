@@ -4,7 +4,7 @@
  * — gathered from `/info`, `/metrics` and `/checksums`. LiteFS has no such command.
  */
 import { defineFlags, UsageError } from "@sqlrep/runtime";
-import { isCliError } from "../client/errors.js";
+import { isLitefsError } from "../errors.js";
 import { table } from "../client/format.js";
 import { clientFor, DEFAULT_URL, type NodeClient } from "../client/node-client.js";
 import { defineCommand } from "../command.js";
@@ -138,7 +138,7 @@ async function checksumOf(client: NodeClient, name: string, txid: number): Promi
   } catch (err) {
     // /checksums wants the auth token where one is set (the rest of the status does not),
     // LiteFS itself has no /checksums, and a database may go between the two requests.
-    if ((isCliError(err, "http") && err.status === 401) || isCliError(err, "not-found")) return null;
+    if ((isLitefsError(err, "http") && err.status === 401) || isLitefsError(err, "not-found")) return null;
     throw err;
   }
 }
