@@ -3,7 +3,7 @@
 // override, exit code, signal forwarding) — each a real daemon process.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, fuseUnavailableReason, isMounted, spawnProcess, tempMountDir, waitFor } from "@sqlrep/testkit";
+import { deadPort, fuseUnavailableReason, isMounted, spawnProcess, tempMountDir, waitFor } from "@sqlrep/testkit";
 import { afterAll, describe, expect, it } from "vitest";
 import { CLI, sqlite3, startNode, type TestNode } from "./testing/nodes.js";
 
@@ -53,7 +53,7 @@ describe.skipIf(skip)(`litefs mount${skip ? ` (skipped: ${skip})` : ""}`, () => 
   });
 
   it("exits 1 on a startup error, or with exit-on-error: false stays up until a signal", async () => {
-    const port = await freePort(); // nothing listens there: etcd is unreachable
+    const port = await deadPort(); // etcd is unreachable
     const yml = (extra: string) =>
       `fuse: {dir: ${join(root.path, "eoe", "mnt")}}\ndata: {dir: ${join(root.path, "eoe", "data")}}\nhttp: {addr: "127.0.0.1:0"}\n${extra}lease:\n  type: etcd\n  advertise-url: http://127.0.0.1:1\n  etcd: {endpoints: ["http://127.0.0.1:${port}"], key: /litefs/eoe}\n`;
     const fatal = await runMount(file("eoe-true.yml", yml("")));

@@ -3,7 +3,7 @@
 // stderr, as Litestream's VFS logs there); the host process survives; no wrong rows.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort } from "@sqlrep/testkit";
+import { deadPort } from "@sqlrep/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { built, Host, needsBuild, replicate, run, sleep, sqliteShell, EXTENSION, vfsEnv, vfsSuite, writer, type VfsSuite } from "./testing/harness.js";
 
@@ -51,7 +51,7 @@ describe.skipIf(!built)(`bad input${needsBuild}`, () => {
   });
 
   it("an unreachable endpoint: SQLITE_CANTOPEN, the endpoint named, the host lives on", async () => {
-    const port = await freePort();
+    const port = await deadPort();
     const url = `s3://bucket/db?endpoint=http://127.0.0.1:${port}&region=us-east-1&force-path-style=true`;
     const host = await Host.start(vfsEnv(suite, url, { LITESTREAM_ACCESS_KEY_ID: "x", LITESTREAM_SECRET_ACCESS_KEY: "y" }), { open: false });
     const open = await host.call({ op: "open" }, 60_000);

@@ -4,12 +4,12 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe } from "vitest";
 import { describeLeaser } from "@sqlrep/lease/conformance";
-import { freePort, startConsulDouble } from "@sqlrep/testkit";
+import { deadPort, startConsulDouble } from "@sqlrep/testkit";
 
 const module = fileURLToPath(new URL("./testing/leaser-module.mjs", import.meta.url));
 const built = existsSync(fileURLToPath(new URL("../dist/index.js", import.meta.url)));
 const realAddr = process.env["CONSUL_HTTP_ADDR"];
-const dead = `http://127.0.0.1:${await freePort()}`;
+const dead = `http://127.0.0.1:${await deadPort()}`;
 
 describe.skipIf(!built)(`Consul lease${built ? "" : " (skipped: needs a build (pnpm build): child processes load dist/)"}`, async () => {
   if (realAddr) {

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { isReplicaError, parseReplicaUrl, ReplicaRegistry } from "@sqlrep/replica";
 import { ltxFile } from "@sqlrep/replica/conformance";
-import { freePort } from "@sqlrep/testkit";
+import { deadPort } from "@sqlrep/testkit";
 import { gsBackend, parseGsUrl } from "./backend.js";
 import { createGsReplicaClient } from "./replica.js";
 import { resolveGsSettings } from "./settings.js";
@@ -85,7 +85,7 @@ describe("the gs backend", () => {
   });
 
   it("fails against a dead endpoint with a retryable ReplicaError naming the object", async () => {
-    const port = await freePort(); // nothing listens there
+    const port = await deadPort();
     const client = createGsReplicaClient(parseGsUrl("gs://b/db"), { env: { STORAGE_EMULATOR_HOST: `127.0.0.1:${port}` }, retryOptions: { maxRetries: 1, totalTimeout: 5 } });
     const ref = { level: 0, minTXID: 1, maxTXID: 1 };
     for (const op of [() => client.writeLtxFile(ref, ltxFile(1, 1)), () => client.statLtxFile(ref), () => client.readLtxRange(ref, 0, 10)]) {

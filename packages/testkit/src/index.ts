@@ -3,7 +3,7 @@ export * from "./paths.js";
 export * from "./temp.js";
 export { TestkitError, type TestkitErrorCode } from "./errors.js";
 export { waitFor, type WaitForOptions } from "./wait.js";
-export { freePort, httpStatus, isPortOpen } from "./ports.js";
+export { deadPort, freePort, httpStatus, isPortOpen } from "./ports.js";
 export { startS3Server, type S3Server, type S3ServerOptions } from "./s3.js";
 export { compareS3Keys, sortS3Keys } from "./s3-listing.js";
 export { etcdAvailable, etcdBinary, etcdUnavailableReason, startEtcd, type EtcdOptions, type EtcdServer } from "./etcd.js";

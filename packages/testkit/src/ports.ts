@@ -20,6 +20,20 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A 127.0.0.1 port where nothing listens, for "dead endpoint" tests: connections to it
+ * are refused. A port from {@link freePort} is no good for that: another test running
+ * beside this one can bind it meanwhile and answer. Ports below 1024 are never handed
+ * out for port 0 and no test binds them, so the first closed one of a few stays dead.
+ * None is on the Fetch standard's "bad port" list, which `fetch` refuses before connecting.
+ */
+export async function deadPort(): Promise<number> {
+  for (const port of [47, 51, 61, 63, 99, 201, 301, 401]) {
+    if (!(await isPortOpen(port))) return port;
+  }
+  throw new Error("deadPort: every candidate port below 1024 on 127.0.0.1 accepts connections");
+}
+
 /** Whether something accepts TCP connections on `host:port` right now. */
 export function isPortOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,7 +1,7 @@
 /** Unit tests of waitFor (first truthy value, timeout naming the condition and the last error, abort) and of the port helpers. */
 import { describe, expect, it } from "vitest";
 import { TestkitError } from "./errors.js";
-import { freePort, httpStatus, isPortOpen } from "./ports.js";
+import { deadPort, freePort, httpStatus, isPortOpen } from "./ports.js";
 import { waitFor } from "./wait.js";
 
 describe("waitFor", () => {
@@ -35,5 +35,11 @@ describe("ports", () => {
     expect(port).toBeGreaterThan(0);
     expect(await isPortOpen(port)).toBe(false);
     expect(await httpStatus(`http://127.0.0.1:${port}/`)).toBeUndefined();
+  });
+
+  it("finds a dead port below 1024, where connections are refused", async () => {
+    const port = await deadPort();
+    expect(port).toBeLessThan(1024);
+    expect(await isPortOpen(port)).toBe(false);
   });
 });

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStaticLeaser } from "@sqlrep/lease";
-import { freePort, tempDir, waitFor } from "@sqlrep/testkit";
+import { deadPort, tempDir, waitFor } from "@sqlrep/testkit";
 import { litefs, makeDatabase, readRows, startNode, type TestNode } from "../testing/in-process-nodes.js";
 
 const tmp = tempDir("sqlrep-litefs-cli-io-");
@@ -128,7 +128,7 @@ describe("litefs import / export", () => {
     expect(missing.stderr).toContain(`no database "nope.db" on the node at ${replica.url}`);
     expect(existsSync(tmp.join("nope.db"))).toBe(false);
 
-    const port = await freePort();
+    const port = await deadPort();
     const down = await litefs(["export", "-url", `http://127.0.0.1:${port}`, "-name", "app.db", tmp.join("x.db")]);
     expect(down.code).toBe(1);
     expect(down.stderr).toContain(`cannot reach the litefs node at http://127.0.0.1:${port}`);

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStaticLeaser } from "@sqlrep/lease";
 import { formatChecksum } from "@sqlrep/ltx";
-import { freePort, tempDir, waitFor } from "@sqlrep/testkit";
+import { deadPort, tempDir, waitFor } from "@sqlrep/testkit";
 import { litefs, makeDatabase, startNode, type TestNode } from "../testing/in-process-nodes.js";
 import type { NodeStatus } from "./status.js";
 
@@ -74,7 +74,7 @@ describe("litefs status", () => {
   });
 
   it("names the URL when the node is down", async () => {
-    const port = await freePort();
+    const port = await deadPort();
     const res = await litefs(["status", "-url", `http://127.0.0.1:${port}`]);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain(`error: cannot reach the litefs node at http://127.0.0.1:${port} (GET /info): ECONNREFUSED`);

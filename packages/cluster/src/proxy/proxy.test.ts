@@ -7,7 +7,7 @@ import { createServer, request, type Server } from "node:http";
 import { connect } from "node:net";
 import { createStaticLeaser } from "@sqlrep/lease";
 import { silentLogger } from "@sqlrep/shipper";
-import { freePort, startTcpForwarder, tempDir, waitFor, type TcpForwarder } from "@sqlrep/testkit";
+import { deadPort, freePort, startTcpForwarder, tempDir, waitFor, type TcpForwarder } from "@sqlrep/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isClusterError } from "../errors.js";
 import { ClusterNode } from "../roles/node.js";
@@ -273,7 +273,7 @@ describe("the proxy when a hop is missing", () => {
   });
 
   it("a replica whose primary's proxy does not answer says so (502), and never forwards a forwarded write again (503)", async () => {
-    const deadProxy = `http://127.0.0.1:${await freePort()}`;
+    const deadProxy = `http://127.0.0.1:${await deadPort()}`;
     const lost = await startProxyServer(b.node, { ...common, addr: "127.0.0.1:0", target: appB.port, primaryProxyURL: () => deadProxy, advertiseURL: proxyB.advertiseURL });
     try {
       const res = await send(lost.port, "POST", "/items", { body: "lost" });
@@ -324,7 +324,7 @@ describe("the proxy's server timeouts", () => {
 
 describe("the proxy on a node that has no primary", () => {
   it("answers health 503 (not ready) and, after primary-redirect-timeout, 503 to writes", async () => {
-    const deadURL = `http://127.0.0.1:${await freePort()}`;
+    const deadURL = `http://127.0.0.1:${await deadPort()}`;
     const store = await Store.open({ dataDir: tmp.join("c"), logger: silentLogger, verifyOnOpen: false });
     const node = new ClusterNode({ store, leaser: createStaticLeaser({ hostname: "gone", advertiseURL: deadURL, candidate: false }), logger: silentLogger, reconnectDelay: 100 });
     node.start();

@@ -1,6 +1,6 @@
 // A real etcd for the tests that can be killed and restarted with its data, at one address
 // (a TCP forwarder in front, since each start picks new ports).
-import { freePort, startEtcd, startTcpForwarder, tempDir, type EtcdServer, type TcpForwarder } from "@sqlrep/testkit";
+import { deadPort, startEtcd, startTcpForwarder, tempDir, type EtcdServer, type TcpForwarder } from "@sqlrep/testkit";
 
 /** etcd behind a stable address. */
 export interface RestartableEtcd {
@@ -19,7 +19,7 @@ export async function startRestartableEtcd(): Promise<RestartableEtcd> {
   const data = tempDir("sqlrep-lease-etcd-");
   let etcd: EtcdServer | undefined = await startEtcd({ dataDir: data.path });
   const forwarder: TcpForwarder = await startTcpForwarder(new URL(etcd.clientUrl).port ? Number(new URL(etcd.clientUrl).port) : undefined);
-  const deadUrl = `http://127.0.0.1:${await freePort()}`;
+  const deadUrl = `http://127.0.0.1:${await deadPort()}`;
   return {
     url: forwarder.url,
     deadUrl,
