@@ -15,46 +15,12 @@ import {
   type TcpForwarder,
 } from "@sqlrep/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { currentPrimary, firstWrite, isPrimary } from "./testing/failover.js";
 import { nodeScript, readPos, sqlite3, startScript, startNode, waitConverged, type TestNode } from "./testing/nodes.js";
 import { READER, WRITER } from "./testing/scripts.js";
 
 const skip = fuseUnavailableReason() ?? (etcdAvailable() ? undefined : etcdUnavailableReason());
 const TTL_MS = 3000;
-
-async function isPrimary(node: TestNode): Promise<boolean> {
-  try {
-    const info = (await (await fetch(`${node.url}/info`, { signal: AbortSignal.timeout(1000) })).json()) as { isPrimary: boolean };
-    return info.isPrimary;
-  } catch {
-    return false;
-  }
-}
-
-/** The node whose /info says it is primary (waiting for one). */
-function currentPrimary(nodes: readonly TestNode[]): Promise<TestNode> {
-  return waitFor(async () => {
-    for (const node of nodes) if (await isPrimary(node)) return node;
-    return undefined;
-  });
-}
-
-/** Tries one write on each node until one takes it; resolves with that node and the ms it took. */
-async function firstWrite(nodes: readonly TestNode[], db: string, value: string, timeoutMs: number): Promise<{ node: TestNode; ms: number }> {
-  const started = performance.now();
-  while (performance.now() - started < timeoutMs) {
-    for (const node of nodes) {
-      if (!(await isPrimary(node))) continue;
-      try {
-        await sqlite3(join(node.mnt, db), `PRAGMA busy_timeout=200; INSERT INTO t (v) VALUES ('${value}');`);
-        return { node, ms: performance.now() - started };
-      } catch {
-        // not primary any more, or the lease is not ours yet
-      }
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no node took a write within ${timeoutMs} ms`);
-}
 
 describe.skipIf(skip)(`three nodes on etcd${skip ? ` (skipped: ${skip})` : ""}`, () => {
   const root = tempMountDir("litefs-etcd-");
