@@ -1,9 +1,10 @@
 // Three `litefs mount` daemons on a Consul lease (`lease.type: consul` with LiteFS's
 // `lease.consul` keys) against the testkit's Consul DOUBLE, not Consul (no server can be
 // installed here): one primary, replicas serving its writes, kill -9 → a new primary,
-// SIGINT → the session handed to a candidate. The URL has Fly's shape (token, key prefix).
+// SIGINT → the session handed to a candidate, Consul unreachable → the primary steps down
+// and a primary is elected once it is back. The URL has Fly's shape (token, key prefix).
 import { join } from "node:path";
-import { fuseUnavailableReason, isMounted, startConsulDouble, tempMountDir, type ConsulDouble } from "@sqlrep/testkit";
+import { fuseUnavailableReason, isMounted, startConsulDouble, tempMountDir, waitFor, type ConsulDouble } from "@sqlrep/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { currentPrimary, firstWrite, isPrimary, primaryFile } from "./testing/failover.js";
 import { sqlite3, startNode, waitConverged, type TestNode } from "./testing/nodes.js";
@@ -129,5 +130,29 @@ describe.skipIf(skip)(`three nodes on a Consul lease, against the testkit's Cons
       "app.db",
     );
     expect(primaryFile(primary)).toBe(`${next.name}\n`);
+  });
+
+  it("steps the primary down while Consul is unreachable (writes refused); once it answers again a primary is elected and the cluster converges", async () => {
+    const primary = await currentPrimary(nodes);
+    await consul.stop();
+    const started = performance.now();
+    await waitFor(async () => !(await isPrimary(primary)), { timeoutMs: TTL_MS + 5000, message: `${primary.name} stepped down` });
+    console.log(`Consul double stopped → ${primary.name} stepped down after ${Math.round(performance.now() - started)} ms (TTL ${TTL_MS} ms)`);
+    await expect(sqlite3(join(primary.mnt, "app.db"), "INSERT INTO t (v) VALUES ('during the outage');")).rejects.toThrow(/readonly/);
+    await consul.start();
+    const { node: next, ms } = await firstWrite(nodes, "app.db", "after the outage", FAILOVER_BOUND_MS + 5000);
+    console.log(`Consul double back → first write on ${next.name} after ${Math.round(ms)} ms`);
+    await waitConverged(
+      nodes.map((n) => n.mnt),
+      "app.db",
+    );
+    const rows = await sqlite3(join(next.mnt, "app.db"), "SELECT group_concat(v, ',') FROM t;");
+    expect(rows).toMatch(/,after the outage$/);
+    expect(rows).not.toMatch(/during the outage/);
+    for (const node of nodes) {
+      expect(await sqlite3(join(node.mnt, "app.db"), "SELECT group_concat(v, ',') FROM t; PRAGMA integrity_check;"), node.name).toBe(`${rows}\nok`);
+      if (node !== next) await waitFor(() => primaryFile(node) === `${next.name}\n`, { timeoutMs: 5000, message: `${node.name}/.primary names ${next.name}` });
+    }
+    expect(consul.sessions()).toHaveLength(1);
   });
 });
