@@ -171,14 +171,20 @@ class EtcdLeaser implements Leaser {
         const stop = () => void watcher.cancel().catch(() => {});
         if (signal.aborted) return stop();
         signal.addEventListener("abort", stop, { once: true });
-        watcher.on("put", (put) => {
+        // After a disconnect the client resumes the watch from the last revision it saw,
+        // and etcd replays every change since in one response: an old primary's delete,
+        // then the put of the one elected meanwhile. Only a response's last event is the
+        // present; passing on the ones before it would tell a replica that already
+        // follows the new primary that there is none, and it would drop its stream.
+        watcher.on("data", (res) => {
+          const last = res.events[res.events.length - 1];
+          if (last === undefined) return;
           try {
-            sink.push(this.primaryOf(put));
+            sink.push(String(last.type).toLowerCase() === "put" ? this.primaryOf(last.kv) : undefined);
           } catch (error) {
             sink.fail(error);
           }
         });
-        watcher.on("delete", () => sink.push(undefined));
         // Without a listener an "error" event would throw; the watch ends with it instead.
         watcher.on("error", (error) => sink.fail(new LeaseError("store", `etcd watch of ${this.key} failed: ${describeError(error)}`, { cause: error, key: this.key })));
       },
