@@ -327,16 +327,20 @@ async function compaction(bench, pool, copy) {
  * The LZ4 codecs path by path, the JavaScript one (ltx's own, the port of the Go
  * reference's compressor) next to lz4-napi (native), on 64 MiB of the database's pages:
  * per-page blocks (1 KiB and 4 KiB pages), 64 KiB frame blocks, whole 4 MiB runs of
- * v3-block frames as a restore decodes them, LZ4 frames, and lz4-napi's async calls
- * (libuv's threads) against its sync ones. MB/s of uncompressed data.
+ * v3-block frames as a restore decodes them, LZ4 frames, lz4-napi's async calls
+ * (libuv's threads) against its sync ones, and the package's addon decoding a run's
+ * blocks in one call. MB/s of uncompressed data.
  */
 async function lz4Blocks(bench, pool, copy) {
   bench.log("LZ4 codecs");
   const js = await import(join(bench.repo, "packages", "ltx", "dist", "lz4", "block.js"));
+  const batch = await import(join(bench.repo, "packages", "ltx", "dist", "lz4", "batch.js"));
   const { lz4Backend } = await import("@sqlrep/ltx");
   const backend = lz4Backend();
   const napi = backend.codec === "native" ? createRequire(join(bench.repo, "packages", "ltx", "package.json"))("lz4-napi") : undefined;
-  bench.note(`LZ4: the library's default codec here is ${backend.codec}${backend.reason ? ` (${backend.reason})` : ""}`);
+  bench.note(
+    `LZ4: the library's default codec here is ${backend.codec}${backend.reason ? ` (${backend.reason})` : ""}; runs decode ${batch.batchDecoder().loaded ? "with the package's addon, in batches" : `block by block (${batch.batchDecoder().reason})`}`,
+  );
   const data = pool.subarray(0, 64 * MiB);
   const table = "LZ4 codecs, JavaScript and native (lz4-napi), 64 MiB of the database's pages (MB/s of uncompressed data)";
   const ref = copy.get(64 * MiB);
@@ -370,6 +374,28 @@ async function lz4Blocks(bench, pool, copy) {
     };
     const packed = input.reduce((a, b) => a + b.length, 0);
     row(`decompress, ${label}`, "js", await bestTime(jsDecode, { runs: 3, warmup: 1 }), packed);
+    if (batch.batchDecoder().loaded) {
+      // The package's addon: the blocks of 4 MiB of output per call, laid end to end as in a run.
+      const perCall = Math.max(1, (4 * MiB) / size);
+      const calls = [];
+      for (let first = 0; first < n; first += perCall) {
+        const group = input.slice(first, first + perCall);
+        const src = new Uint8Array(group.reduce((a, b) => a + b.length, 0));
+        const pairs = new Int32Array(2 * group.length);
+        let at = 0;
+        group.forEach((b, i) => {
+          src.set(b, at);
+          pairs[2 * i] = at;
+          pairs[2 * i + 1] = at += b.length;
+        });
+        calls.push({ src, pairs, count: group.length });
+      }
+      const dst = new Uint8Array(perCall * size);
+      const batchDecode = () => {
+        for (const c of calls) if (batch.decodeBlockBatch(c.src, c.pairs, 0, c.count, dst, size) !== c.count) throw new Error("batch refused a block");
+      };
+      row(`decompress, ${label}, ${perCall} blocks per call`, "addon (batch)", await bestTime(batchDecode, { runs: 3, warmup: 1 }), packed);
+    }
     if (napi) {
       const nativeDecode = () => {
         for (let i = 0; i < n; i++) if (js.decodeBlockFast(input[i], 0, input[i].length, out, 0, size, 0, 0, undefined) !== size) throw new Error("short block");

@@ -1,0 +1,48 @@
+/**
+ * The package's own LZ4 addon (src/native, built by scripts/build-native.mjs): the blocks of
+ * a whole run of pages decoded in one native call into the caller's buffer. lz4-napi costs
+ * one call and one new Buffer per 4 KiB block, more than the decoding itself
+ * (packages/ltx/README.md, "LZ4"); without the addon, runs decode a block at a time.
+ */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+interface LtxAddon {
+  decodeBlocks(src: Uint8Array, blocks: Int32Array, dst: Uint8Array, pageSize: number): number;
+}
+
+/** Where the build puts the addon (the same path from src/ and from dist/). */
+export const addonPath: string = fileURLToPath(new URL("../../dist/native/sqlrep_ltx.node", import.meta.url));
+
+function load(): { addon: LtxAddon | undefined; reason: string | undefined } {
+  const env = typeof process === "undefined" ? undefined : process.env["SQLREP_LZ4"];
+  if (env === "js" || env === "napi") return { addon: undefined, reason: `SQLREP_LZ4=${env}` };
+  if (!existsSync(addonPath)) return { addon: undefined, reason: `the addon was not built (${addonPath} is missing: no C compiler at build time?)` };
+  try {
+    return { addon: createRequire(import.meta.url)(addonPath) as LtxAddon, reason: undefined };
+  } catch (err) {
+    return { addon: undefined, reason: `the addon did not load: ${(err as Error).message.split("\n")[0]}` };
+  }
+}
+
+const loaded = load();
+
+/** Whether runs decode in batches with the addon, and why not when they do not. */
+export function batchDecoder(): { loaded: boolean; reason: string | undefined } {
+  return { loaded: loaded.addon !== undefined, reason: loaded.reason };
+}
+
+/**
+ * Decodes blocks `from…count-1` of `blocks` ([start, end) pairs into `src`), block i into
+ * `dst[i × pageSize, (i + 1) × pageSize)`, each of which it must fill exactly. Returns the
+ * index of the first block it could not decode (`count` when all decoded), or -1 without
+ * the addon. The caller decodes a refused block another way, to place the fault exactly.
+ */
+export function decodeBlockBatch(src: Uint8Array, blocks: Int32Array, from: number, count: number, dst: Uint8Array, pageSize: number): number {
+  if (loaded.addon === undefined) return -1;
+  if (from >= count) return count;
+  const pairs = blocks.subarray(2 * from, 2 * count);
+  const out = dst.subarray(from * pageSize, count * pageSize);
+  return from + loaded.addon.decodeBlocks(src, pairs, out, pageSize);
+}
