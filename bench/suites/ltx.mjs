@@ -334,12 +334,12 @@ async function compaction(bench, pool, copy) {
 async function lz4Blocks(bench, pool, copy) {
   bench.log("LZ4 codecs");
   const js = await import(join(bench.repo, "packages", "ltx", "dist", "lz4", "block.js"));
-  const batch = await import(join(bench.repo, "packages", "ltx", "dist", "lz4", "batch.js"));
+  const addon = await import(join(bench.repo, "packages", "ltx", "dist", "lz4", "addon.js"));
   const { lz4Backend } = await import("@sqlrep/ltx");
   const backend = lz4Backend();
   const napi = backend.codec === "native" ? createRequire(join(bench.repo, "packages", "ltx", "package.json"))("lz4-napi") : undefined;
   bench.note(
-    `LZ4: the library's default codec here is ${backend.codec}${backend.reason ? ` (${backend.reason})` : ""}; runs decode ${batch.batchDecoder().loaded ? "with the package's addon, in batches" : `block by block (${batch.batchDecoder().reason})`}`,
+    `LZ4: the library's default codec here is ${backend.codec}${backend.reason ? ` (${backend.reason})` : ""}; blocks decode ${addon.lz4Addon().loaded ? "with the package's addon" : `without the package's addon (${addon.lz4Addon().reason})`}`,
   );
   const data = pool.subarray(0, 64 * MiB);
   const table = "LZ4 codecs, JavaScript and native (lz4-napi), 64 MiB of the database's pages (MB/s of uncompressed data)";
@@ -374,7 +374,7 @@ async function lz4Blocks(bench, pool, copy) {
     };
     const packed = input.reduce((a, b) => a + b.length, 0);
     row(`decompress, ${label}`, "js", await bestTime(jsDecode, { runs: 3, warmup: 1 }), packed);
-    if (batch.batchDecoder().loaded) {
+    if (addon.lz4Addon().loaded) {
       // The package's addon: the blocks of 4 MiB of output per call, laid end to end as in a run.
       const perCall = Math.max(1, (4 * MiB) / size);
       const calls = [];
@@ -392,23 +392,31 @@ async function lz4Blocks(bench, pool, copy) {
       }
       const dst = new Uint8Array(perCall * size);
       const batchDecode = () => {
-        for (const c of calls) if (batch.decodeBlockBatch(c.src, c.pairs, 0, c.count, dst, size) !== c.count) throw new Error("batch refused a block");
+        for (const c of calls) if (addon.decodeBlockBatch(c.src, c.pairs, 0, c.count, dst, size) !== c.count) throw new Error("batch refused a block");
       };
       row(`decompress, ${label}, ${perCall} blocks per call`, "addon (batch)", await bestTime(batchDecode, { runs: 3, warmup: 1 }), packed);
     }
     if (napi) {
+      // lz4-napi as the library called it before the addon: a size prefix, one call and one Buffer per block.
+      const withSize = input.map((b) => {
+        const x = new Uint8Array(b.length + 4);
+        new DataView(x.buffer).setUint32(0, size, true);
+        x.set(b, 4);
+        return x;
+      });
       const nativeDecode = () => {
-        for (let i = 0; i < n; i++) if (js.decodeBlockFast(input[i], 0, input[i].length, out, 0, size, 0, 0, undefined) !== size) throw new Error("short block");
+        for (let i = 0; i < n; i++) out.set(napi.uncompressSync(withSize[i]));
       };
       row(`decompress, ${label}`, "native", await bestTime(nativeDecode, { runs: 3, warmup: 1 }), packed);
+      if (addon.lz4Addon().loaded) {
+        const addonDecode = () => {
+          for (let i = 0; i < n; i++) if (js.decodeBlockFast(input[i], 0, input[i].length, out, 0, size, 0, 0, undefined) !== size) throw new Error("short block");
+        };
+        row(`decompress, ${label}, one call per block (the library's per-page path)`, "addon", await bestTime(addonDecode, { runs: 3, warmup: 1 }), packed);
+      }
       if (size === 4096) {
         // lz4-napi's async calls: every page in flight at once on libuv's threads (4).
-        const prefixed = input.map((b) => {
-          const x = new Uint8Array(b.length + 4);
-          new DataView(x.buffer).setUint32(0, size, true);
-          x.set(b, 4);
-          return x;
-        });
+        const prefixed = withSize;
         const t = await bestTime(
           async () => {
             await Promise.all(prefixed.map((b) => napi.uncompress(b)));

@@ -14,7 +14,7 @@ import { ParserDriver, type LtxSource } from "./decoder.js";
 import { LtxError } from "./errors.js";
 import { PAGE_FLAG_SIZE, type LtxFormat } from "./format.js";
 import { isSnapshot, tracksChecksums, type LtxHeader } from "./header.js";
-import { decodeBlockBatch } from "./lz4/batch.js";
+import { decodeBlockBatch } from "./lz4/addon.js";
 import { decodeBlock } from "./lz4/block.js";
 import { nativeDecodeBlockInPlace } from "./lz4/native.js";
 import { maxBlockSize, placeLz4Error } from "./page-codec.js";

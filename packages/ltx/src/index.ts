@@ -99,7 +99,7 @@ export { formatPos, parsePos, postApplyPos, preApplyPos, type Pos } from "./pos.
 
 // LZ4 (used by the layouts; exposed for tools that read Litestream's legacy .lz4 files)
 export { lz4BlockBound, lz4CompressBlock, lz4DecompressBlock } from "./lz4/block.js";
-export { batchDecoder } from "./lz4/batch.js";
+export { lz4Addon } from "./lz4/addon.js";
 export { lz4Backend, type Lz4Codec } from "./lz4/native.js";
 export {
   lz4DecodeFrame,

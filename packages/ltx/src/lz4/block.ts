@@ -3,6 +3,7 @@
  * compressor byte for byte (ltx-spec Appendix B), and a bounds-checked decoder.
  */
 import { LtxError } from "../errors.js";
+import { addonDecodeBlock, hasAddon } from "./addon.js";
 import { nativeDecodeBlock } from "./native.js";
 
 const MF_LIMIT = 14; // no match may start in the last 14 bytes of the input
@@ -322,10 +323,10 @@ export function decodeBlock(src: Uint8Array, sp: number, send: number, dst: Uint
 }
 
 /**
- * `decodeBlock` through the native codec when it loaded (lz4-napi; the bytes before
- * `dp` back to `history`, at most 64 KiB, as its dictionary), falling back to the
- * JavaScript decoder when it is absent or refuses the block, so faults are reported
- * (and placed) by one decoder whatever the platform. Internal to the package.
+ * `decodeBlock` through native code: the package's addon when it loaded, else lz4-napi
+ * (the bytes before `dp` back to `history`, at most 64 KiB, as its dictionary), falling
+ * back to the JavaScript decoder when neither is there or the block is refused, so faults
+ * are reported (and placed) by one decoder whatever the platform. Internal to the package.
  */
 export function decodeBlockFast(
   src: Uint8Array,
@@ -338,6 +339,10 @@ export function decodeBlockFast(
   bias: number,
   file: string | undefined,
 ): number {
+  if (hasAddon) {
+    const end = addonDecodeBlock(src, sp, send, dst, dp, dend, history);
+    return end >= 0 ? end : decodeBlock(src, sp, send, dst, dp, dend, history, bias, file);
+  }
   const dict = dp > history ? dst.subarray(Math.max(history, dp - WINDOW), dp) : undefined;
   const end = nativeDecodeBlock(src, sp, send, dst, dp, dend, dict);
   return end >= 0 ? end : decodeBlock(src, sp, send, dst, dp, dend, history, bias, file);

@@ -19,7 +19,7 @@ static size_t read_length(const uint8_t **ip, const uint8_t *iend, size_t length
   }
 }
 
-ptrdiff_t lz4_decode_block(const uint8_t *src, size_t srcLen, uint8_t *dst, size_t dstCap) {
+ptrdiff_t lz4_decode_block(const uint8_t *src, size_t srcLen, uint8_t *dst, size_t dstCap, size_t history) {
   const uint8_t *ip = src;
   const uint8_t *const iend = src + srcLen;
   uint8_t *op = dst;
@@ -44,7 +44,7 @@ ptrdiff_t lz4_decode_block(const uint8_t *src, size_t srcLen, uint8_t *dst, size
     if (iend - ip < 2) return -1;
     const size_t offset = (size_t)ip[0] | ((size_t)ip[1] << 8);
     ip += 2;
-    if (offset == 0 || offset > (size_t)(op - dst)) return -1;
+    if (offset == 0 || offset > (size_t)(op - dst) + history) return -1;
     size_t match = token & 15;
     if (match == 15 && (match = read_length(&ip, iend, match)) == SIZE_MAX) return -1;
     match += 4;

@@ -1,8 +1,9 @@
 /**
- * The package's own LZ4 addon (src/native, built by scripts/build-native.mjs): the blocks of
- * a whole run of pages decoded in one native call into the caller's buffer. lz4-napi costs
- * one call and one new Buffer per 4 KiB block, more than the decoding itself
- * (packages/ltx/README.md, "LZ4"); without the addon, runs decode a block at a time.
+ * The package's own LZ4 addon (src/native, built by scripts/build-native.mjs): blocks
+ * decoded into the caller's buffer, the blocks of a whole run of pages in one native call
+ * or one block at a time. lz4-napi costs one call and one new Buffer per block, more than
+ * the decoding itself for a 4 KiB page (packages/ltx/README.md, "LZ4"); without the
+ * addon, lz4-napi and the JavaScript decoder do the work.
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -10,6 +11,7 @@ import { fileURLToPath } from "node:url";
 
 interface LtxAddon {
   decodeBlocks(src: Uint8Array, blocks: Int32Array, dst: Uint8Array, pageSize: number): number;
+  decodeInto(src: Uint8Array, sp: number, send: number, dst: Uint8Array, dp: number, dend: number, history: number): number;
 }
 
 /** Where the build puts the addon (the same path from src/ and from dist/). */
@@ -27,9 +29,11 @@ function load(): { addon: LtxAddon | undefined; reason: string | undefined } {
 }
 
 const loaded = load();
+/** Whether the addon loaded (what `lz4Addon().loaded` says), for the per-block hot path. */
+export const hasAddon: boolean = loaded.addon !== undefined;
 
-/** Whether runs decode in batches with the addon, and why not when they do not. */
-export function batchDecoder(): { loaded: boolean; reason: string | undefined } {
+/** Whether the addon decodes LZ4 blocks in this process, and why not when it does not. */
+export function lz4Addon(): { loaded: boolean; reason: string | undefined } {
   return { loaded: loaded.addon !== undefined, reason: loaded.reason };
 }
 
@@ -45,4 +49,13 @@ export function decodeBlockBatch(src: Uint8Array, blocks: Int32Array, from: numb
   const pairs = blocks.subarray(2 * from, 2 * count);
   const out = dst.subarray(from * pageSize, count * pageSize);
   return from + loaded.addon.decodeBlocks(src, pairs, out, pageSize);
+}
+
+/**
+ * Decodes the block `src[sp, send)` into `dst[dp, dend)`, matches reaching back to
+ * `dst[history]` at most; returns the end of the output, or -1 when the block is malformed
+ * or the addon is absent (`lz4Addon()`).
+ */
+export function addonDecodeBlock(src: Uint8Array, sp: number, send: number, dst: Uint8Array, dp: number, dend: number, history: number): number {
+  return loaded.addon === undefined ? -1 : loaded.addon.decodeInto(src, sp, send, dst, dp, dend, history);
 }

@@ -3,8 +3,8 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { genPage } from "../testing/pages.js";
 import { Rng } from "../testing/random.js";
-import { batchDecoder, decodeBlockBatch } from "./batch.js";
-import { decodeBlock, lz4CompressBlock } from "./block.js";
+import { addonDecodeBlock, decodeBlockBatch, lz4Addon } from "./addon.js";
+import { decodeBlock, decodeBlockFast, lz4CompressBlock } from "./block.js";
 import { lz4Backend, nativeCompressBlock } from "./native.js";
 
 const PAGE = 4096;
@@ -63,7 +63,7 @@ function jsDecode(block: Uint8Array): Uint8Array | undefined {
 
 describe.skipIf(!hasCompiler)(`the batch LZ4 decoder (the package's addon)${hasCompiler ? "" : " (skipped: no C compiler here, so the addon is not built)"}`, () => {
   it("is built and loaded where a C compiler is", () => {
-    expect(batchDecoder()).toEqual({ loaded: true, reason: undefined });
+    expect(lz4Addon()).toEqual({ loaded: true, reason: undefined });
   });
 
   it("decodes blocks from both compressors exactly as the JavaScript decoder does, in one call", () => {
@@ -117,5 +117,24 @@ describe.skipIf(!hasCompiler)(`the batch LZ4 decoder (the package's addon)${hasC
       }
     }
     expect(accepted).toBeGreaterThan(1000);
+  });
+
+  it("decodes one block into the caller's buffer, matches reaching into the history before it and no further", () => {
+    // 0 literals + an 8-byte match at offset 4, then a last sequence of one literal "x".
+    const block = Uint8Array.of(0x04, 0x04, 0x00, 0x10, 0x78);
+    const dst = new Uint8Array(16);
+    dst.set(new TextEncoder().encode("abcd"));
+    expect(addonDecodeBlock(block, 0, block.length, dst, 4, 16, 0)).toBe(13);
+    expect(new TextDecoder().decode(dst.subarray(0, 13))).toBe("abcdabcdabcdx");
+    expect(addonDecodeBlock(block, 0, block.length, dst, 4, 16, 1)).toBe(-1); // only 3 bytes of history
+    expect(addonDecodeBlock(block, 0, block.length, dst, 4, 12, 0)).toBe(-1); // no room for the literal
+    expect(() => addonDecodeBlock(block, 0, block.length + 1, dst, 4, 16, 0)).toThrow(/outside their buffers/);
+    // The library's per-block path goes through it, and a refused block is placed by the JavaScript decoder.
+    const page = genPage(PAGE, 3, 9);
+    const packed = lz4CompressBlock(page);
+    const out = new Uint8Array(PAGE);
+    expect(decodeBlockFast(packed, 0, packed.length, out, 0, PAGE, 0, 0, undefined)).toBe(PAGE);
+    expect(same(out, page)).toBe(true);
+    expect(() => decodeBlockFast(packed, 0, packed.length - 2, out, 0, PAGE, 0, 100, "f.ltx")).toThrow(/LZ4/);
   });
 });
