@@ -16,7 +16,6 @@ static inline struct lockset *lockset_of(struct node *n) {
 }
 
 /* ops_nodes.c */
-double attr_timeout(struct fs *fs, struct node *n);
 void fill_entry(struct fs *fs, struct node *n, const struct stat *st, struct fuse_entry_param *e);
 int do_truncate(struct node *n, struct handle *h, off_t size);
 void reply_attr_of(struct fs *fs, fuse_req_t req, struct node *n, struct handle *h);

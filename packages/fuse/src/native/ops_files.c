@@ -17,12 +17,7 @@ void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     fuse_reply_err(req, ENOENT);
     return;
   }
-  struct stat st;
-  int err = node_stat(fs, n, fi ? (struct handle *)(uintptr_t)fi->fh : NULL, &st);
-  if (err)
-    fuse_reply_err(req, err);
-  else
-    fuse_reply_attr(req, &st, attr_timeout(fs, n));
+  reply_attr_of(fs, req, n, fi ? (struct handle *)(uintptr_t)fi->fh : NULL);
 }
 
 void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi) {

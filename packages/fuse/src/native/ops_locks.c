@@ -7,22 +7,34 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static void lock_range(const struct flock *lock, uint64_t *start, uint64_t *end) {
+/* The node a lock request is on, its lock set and the byte range asked for; NULL after
+ * replying ENOENT (no such node) or ENOLCK (a node without locks: a directory). */
+static struct lockset *lock_target(struct fs *fs, fuse_req_t req, fuse_ino_t ino, const struct flock *lock, struct node **n,
+                                   uint64_t *start, uint64_t *end) {
+  *n = node_get(fs, ino);
+  struct lockset *ls = *n ? lockset_of(*n) : NULL;
+  if (!ls) {
+    fuse_reply_err(req, *n ? ENOLCK : ENOENT);
+    return NULL;
+  }
   *start = (uint64_t)lock->l_start;
   *end = lock->l_len == 0 ? UINT64_MAX : (uint64_t)(lock->l_start + lock->l_len - 1);
+  return ls;
+}
+
+/* Waiters are served in arrival order. */
+static void waiter_append(struct waiter **list, struct waiter *w) {
+  while (*list) list = &(*list)->next;
+  *list = w;
 }
 
 void ll_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock) {
   struct fs *fs = FS(req);
   stat_inc(fs, S_GETLK);
-  struct node *n = node_get(fs, ino);
-  struct lockset *ls = n ? lockset_of(n) : NULL;
-  if (!ls) {
-    fuse_reply_err(req, n ? ENOLCK : ENOENT);
-    return;
-  }
+  struct node *n;
   uint64_t start, end;
-  lock_range(lock, &start, &end);
+  struct lockset *ls = lock_target(fs, req, ino, lock, &n, &start, &end);
+  if (!ls) return;
   pthread_mutex_lock(&fs->mu);
   struct flock out = *lock;
   out.l_type = F_UNLCK;
@@ -124,9 +136,7 @@ static void setlk_halt(struct fs *fs, fuse_req_t req, struct db *db, struct fuse
     w->owner = owner;
     w->fh = h;
     w->pid = lock->l_pid;
-    struct waiter **pp = &db->halt_waiters;
-    while (*pp) pp = &(*pp)->next;
-    *pp = w;
+    waiter_append(&db->halt_waiters, w);
     pthread_mutex_unlock(&fs->mu);
     return;
   }
@@ -137,14 +147,10 @@ static void setlk_halt(struct fs *fs, fuse_req_t req, struct db *db, struct fuse
 void ll_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock, int sleep) {
   struct fs *fs = FS(req);
   stat_inc(fs, S_SETLK);
-  struct node *n = node_get(fs, ino);
-  struct lockset *ls = n ? lockset_of(n) : NULL;
-  if (!ls) {
-    fuse_reply_err(req, n ? ENOLCK : ENOENT);
-    return;
-  }
+  struct node *n;
   uint64_t start, end;
-  lock_range(lock, &start, &end);
+  struct lockset *ls = lock_target(fs, req, ino, lock, &n, &start, &end);
+  if (!ls) return;
   if (n->kind == K_LOCK) {
     setlk_halt(fs, req, n->db, fi, lock, start, end, sleep);
     return;
@@ -175,9 +181,7 @@ void ll_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct 
       w->type = type;
       w->pid = lock->l_pid;
       w->fh = h;
-      struct waiter **pp = &ls->waiters;
-      while (*pp) pp = &(*pp)->next;
-      *pp = w;
+      waiter_append(&ls->waiters, w);
       fuse_req_interrupt_func(req, on_interrupt, (void *)(uintptr_t)w->token);
       pthread_mutex_unlock(&fs->mu);
       return;

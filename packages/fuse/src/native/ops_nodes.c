@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-double attr_timeout(struct fs *fs, struct node *n) {
+static double attr_timeout(struct fs *fs, struct node *n) {
   return is_virtual(n->kind) ? 0 : fs->attr_timeout;
 }
 
