@@ -2,14 +2,14 @@
 // put together from litefs.yml; readiness, the `exec` children, and a clean stop.
 import { mkdirSync } from "node:fs";
 import { backupFromSpec, ClusterNode, describeError, startHttpServer, startProxyServer, Store, type HttpServer, type ProxyServer } from "@sqlrep/cluster";
-import { mount, type FuseMount } from "@sqlrep/fuse";
+import { clearStaleMount, isFuseError, mount, type FuseMount } from "@sqlrep/fuse";
 import { createStaticLeaser, type Leaser, type NodeIdentity } from "@sqlrep/lease";
 import { runChild, Shutdown, splitShellWords, type Logger } from "@sqlrep/runtime";
 import type { LitefsConfig } from "./config/schema.js";
 import { advertiseUrl, leaseHostname } from "./config/load.js";
+import { LitefsError } from "./errors.js";
 import { ClusterFuseBackend } from "./fuse-backend.js";
 import type { Io } from "./io.js";
-import { clearStaleMount } from "./stale-mount.js";
 import { settleDatabases } from "./startup-recovery.js";
 
 /** Options of {@link runDaemon} besides the config. */
@@ -108,11 +108,21 @@ export async function runDaemon(config: LitefsConfig, options: DaemonOptions, io
   }
 }
 
+/** A stale mount at fuse.dir is cleared, as LiteFS does unless -skip-unmount; a live one is refused. */
+function clearFuseDir(fuseDir: string, logger: Logger): void {
+  try {
+    clearStaleMount(fuseDir, { logger: { info: (message) => logger.info(message, { dir: fuseDir }) } });
+  } catch (err) {
+    if (!isFuseError(err, "mount-in-use")) throw err;
+    throw new LitefsError("mount-in-use", `fuse.dir ${err.message}`, { cause: err, file: fuseDir });
+  }
+}
+
 async function start(config: LitefsConfig, options: DaemonOptions, parts: Parts, io: Io): Promise<void> {
   const { logger } = options;
   const fuseDir = config.fuse.dir;
   const dataDir = config.data.dir;
-  if (!options.skipUnmount) clearStaleMount(fuseDir, logger);
+  if (!options.skipUnmount) clearFuseDir(fuseDir, logger);
   mkdirSync(fuseDir, { recursive: true });
   mkdirSync(dataDir, { recursive: true });
 

@@ -92,7 +92,7 @@ describe.skipIf(skip)(`two nodes on the static lease${skip ? ` (skipped: ${skip}
 
   for (const name of ["delete-full.db", "wal-normal.db"]) {
     it(`lets the replica write ${name} while it holds the halt lock (write forwarding), then read-only again`, async () => {
-      const lock = await lockProcess(join(replica.mnt, `${name}-lock`), root.path);
+      const lock = await lockProcess(join(replica.mnt, `${name}-lock`));
       try {
         expect(await lock.run("open append")).toBe("ok");
         expect(await lock.run("F_OFD_SETLKW w 72 1")).toBe("ok");

@@ -5,6 +5,7 @@
 export type FuseErrorCode =
   | "native-unavailable" // the addon is not built, or /dev/fuse or libfuse is missing
   | "mount-failed" // the kernel refused the mount (not root, directory busy, stale mount)
+  | "mount-in-use" // a live mount is at the mount point (clearStaleMount), or a stale one cannot be cleared
   | "not-mounted" // the mount was unmounted
   | "no-database" // no database of that name is mounted
   | "exists" // a database of that name exists already

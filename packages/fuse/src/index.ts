@@ -21,4 +21,5 @@ export {
   type WriteLockOptions,
 } from "./mount.js";
 export { nativeAddonPath } from "./native.js";
+export { clearStaleMount, isMountPoint, type ClearStaleMountOptions } from "./stale-mount.js";
 export { formatLag, formatPosition, HALT_LOCK_BYTE, LAG_NOT_SYNCED } from "./virtual-files.js";

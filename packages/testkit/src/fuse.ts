@@ -66,11 +66,6 @@ export function unmountFuse(path: string): void {
   throw new TestkitError("INVALID_ARGUMENT", `cannot unmount ${path}`);
 }
 
-/** Clears a stale mount at `path` (a daemon killed without unmounting); a no-op otherwise. */
-export function clearStaleMount(path: string): void {
-  unmountFuse(path);
-}
-
 /** Resolves once `path` is mounted (true) or unmounted (false). */
 export async function waitForMount(path: string, mounted = true, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -25,7 +25,7 @@ export {
 export { startTcpForwarder, type TcpForwarder } from "./tcp-forwarder.js";
 export { startConsulDouble, type ConsulDouble, type ConsulDoubleOptions, type ConsulDoubleSession } from "./consul-double.js";
 export type { LinkShape } from "./link.js";
-export { clearStaleMount, fuseAvailable, fuseUnavailableReason, isMounted, tempMountDir, unmountFuse, waitForMount } from "./fuse.js";
+export { fuseAvailable, fuseUnavailableReason, isMounted, tempMountDir, unmountFuse, waitForMount } from "./fuse.js";
 export { sftpAvailable, sftpUnavailableReason, startSftpServer, type SftpServer, type SftpServerOptions } from "./sftp.js";
 export { natsAvailable, natsServerBinary, natsUnavailableReason, startNatsServer, type NatsServer, type NatsServerOptions } from "./nats.js";
 export { readmeExample, runReadmeExample, type ReadmeExample } from "./readme.js";

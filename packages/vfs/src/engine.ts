@@ -6,7 +6,8 @@ import { Hydrator } from "./hydration.js";
 import { silentLogger, type Logger } from "./logger.js";
 import type { PageFetcherOptions } from "./page-fetcher.js";
 import { Session } from "./session.js";
-import { Timeline, type Version } from "./timeline.js";
+import { Timeline } from "./timeline.js";
+import type { Version } from "./version.js";
 import { Writer, type WriteGuard } from "./writer.js";
 
 /** Options of {@link Engine.open}. */

@@ -77,6 +77,20 @@ export class LtxFileTable {
     return pending;
   }
 
+  /** Loads many files, `parallel` at a time; the result keeps the order of `infos`. */
+  async loadAll(infos: readonly LtxFileInfo[], parallel: number, signal?: AbortSignal): Promise<LtxFile[]> {
+    const out: LtxFile[] = new Array(infos.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < infos.length) {
+        const i = next++;
+        out[i] = await this.load(infos[i]!, signal);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallel, infos.length) }, worker));
+    return out;
+  }
+
   /** Registers a file whose bytes are at hand (one this process just uploaded). */
   add(info: LtxFileInfo, bytes: Uint8Array): LtxFile {
     const label = fileLabel(this.client, info);

@@ -9,7 +9,8 @@ import { planFromFiles, restore, SNAPSHOT_LEVEL, type LtxFileInfo } from "@sqlre
 import { listEveryLevel } from "./listing.js";
 import { describeFault, fileLabel, type LtxFile } from "./file-table.js";
 import type { Logger } from "./logger.js";
-import { hex, type RemoteStep, type Timeline } from "./timeline.js";
+import type { Timeline } from "./timeline.js";
+import { hex, type RemoteStep } from "./version.js";
 
 /** Options of {@link Hydrator}. */
 export interface HydrationOptions {

@@ -2,7 +2,8 @@
 
 export { Engine, type EngineOptions, type EngineStatus, type WriteModeOptions } from "./engine.js";
 export { Session, LOCK, viewStateOf, type PragmaResult, type ViewState } from "./session.js";
-export { Timeline, hex, type RemoteState, type RemoteStep, type TimelineOptions, type Version } from "./timeline.js";
+export { Timeline, type TimelineOptions } from "./timeline.js";
+export { hex, type RemoteState, type RemoteStep, type Version } from "./version.js";
 export { LeaseWriteGuard } from "./lease-guard.js";
 export { Writer, noWriteGuard, type UploadResult, type WriteGuard, type WriterOptions } from "./writer.js";
 export { WriteBuffer, type BufferedCommit, type BufferState, type UploadIntent } from "./write-buffer.js";

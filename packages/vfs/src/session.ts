@@ -7,7 +7,8 @@ import { presentPageOne } from "./page-one.js";
 import { NO_READ_AHEAD, type ReadAhead } from "./page-fetcher.js";
 import { ScanPrefetcher } from "./scan-prefetch.js";
 import { formatTime, parseTimeValue } from "./time-value.js";
-import { hex, type Timeline, type Version } from "./timeline.js";
+import type { Timeline } from "./timeline.js";
+import { hex, type Version } from "./version.js";
 import type { Writer } from "./writer.js";
 
 /** What a session needs of the engine that opened it (an interface: the engine imports sessions, not the other way). */

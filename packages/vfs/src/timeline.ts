@@ -3,42 +3,19 @@
 // a sequence number in a VersionIndex plus what SQLite must see of it (size, header with
 // a change counter of its own); a version stays readable while anything may still read it.
 import { readSync } from "node:fs";
-import { lockPgno, tracksChecksums } from "@sqlrep/ltx";
-import { isReplicaError, planRestore, type LtxFileInfo, type ReplicaClient, type RestorePlan, type RestoreTarget } from "@sqlrep/replica";
+import { lockPgno } from "@sqlrep/ltx";
+import { isReplicaError, planRestore, type ReplicaClient, type RestorePlan, type RestoreTarget } from "@sqlrep/replica";
 import { isVfsError, VfsError } from "./errors.js";
 import { LtxFileTable, type LtxFile } from "./file-table.js";
+import { filesAfter } from "./listing.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { PageCache, pageKey } from "./page-cache.js";
 import { NO_READ_AHEAD, PageFetcher, type PageFetcherOptions, type ReadAhead } from "./page-fetcher.js";
 import { emptyHeader, patchHeader } from "./page-one.js";
+import { planAt, planFault } from "./replica-plan.js";
+import { hex, remoteOf, type RemoteGuard, type RemoteState, type RemoteStep, type Version } from "./version.js";
 import { DATA, dataSlot, fileSlot, MISSING, VersionIndex, ZERO, zeroSlot } from "./version-index.js";
-
-/** One state of the database that SQLite can read. */
-export interface Version {
-  readonly index: VersionIndex;
-  readonly seq: number;
-  /** The change counter SQLite sees in the header: it changes exactly when the content does. */
-  readonly counter: number;
-  /** Database size in pages. */
-  readonly commit: number;
-  readonly pageSize: number;
-  /** The replica TXID this state is (or, with local commits, starts from); 0 for an empty replica. */
-  readonly txid: number;
-  /** The newest LTX header timestamp in the state; undefined for an empty replica. */
-  readonly timestamp: Date | undefined;
-  /** The first 100 bytes of page 1 as SQLite reads them. */
-  readonly header: Uint8Array;
-  /** Whether the state holds local commits not yet in the replica. */
-  readonly local: boolean;
-}
-
-/** Where the replica is, as far as this timeline has followed it. */
-export interface RemoteState {
-  txid: number;
-  timestamp: Date | undefined;
-  /** The database checksum at `txid`, when the replica's files carry one. */
-  checksum: bigint | undefined;
-}
+import { RetainedVersions } from "./version-retention.js";
 
 /** Options of {@link Timeline.open}. */
 export interface TimelineOptions {
@@ -56,21 +33,9 @@ export interface TimelineOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** What a poll (or an upload) added to the replica state. */
-export interface RemoteStep {
-  files: LtxFile[];
-  txid: number;
-  commit: number;
-}
-
-/**
- * Checks remote files before a poll merges them (write mode: files that are not ours while
- * local commits wait are a conflict). Throwing stops the merge.
- */
-export type RemoteGuard = (files: readonly LtxFileInfo[]) => void;
-
 const DEFAULT_CACHE = 64 * 1024 * 1024;
 const DEFAULT_RETAIN_MS = 60_000;
+const DEFAULT_PARALLELISM = 16;
 /** Folding the index pays off once this many changes piled up. */
 const FOLD_AT = 2048;
 
@@ -91,16 +56,13 @@ export class Timeline {
   localState: (() => { pages: Map<number, Uint8Array>; commit: number } | undefined) | undefined;
 
   private live!: VersionIndex;
-  private readonly versions = new Map<number, Version>();
-  private retired: { version: Version; until: number }[] = [];
-  private readonly pins = new Map<Version, number>();
+  private readonly kept: RetainedVersions;
   private readonly counterBase = (Math.random() * 0x7fff_0000) >>> 0;
   private liveCounters = 0;
   private viewCounters = 0;
   private readonly publishListeners: ((v: Version) => void)[] = [];
   private readonly remoteListeners: ((step: RemoteStep) => void)[] = [];
   private rebuilding: Promise<void> | undefined;
-  private readonly retainMs: number;
   private readonly zeros = new Map<number, Uint8Array>();
 
   private constructor(
@@ -111,7 +73,7 @@ export class Timeline {
     this.cache = new PageCache(options.cacheBytes ?? DEFAULT_CACHE);
     this.files = new LtxFileTable(client, { onPages: (file, pages) => this.warm(file, pages) });
     this.fetcher = new PageFetcher(this.files, this.cache, options.fetcher);
-    this.retainMs = options.retainMs ?? DEFAULT_RETAIN_MS;
+    this.kept = new RetainedVersions(options.retainMs ?? DEFAULT_RETAIN_MS);
   }
 
   /** Plans the latest restore, indexes its files and publishes the first version. */
@@ -121,7 +83,7 @@ export class Timeline {
     try {
       plan = await planRestore(options.client, {}, { signal: options.signal });
     } catch (err) {
-      if (!isReplicaError(err, "no-backup")) throw timeline.planFault(err);
+      if (!isReplicaError(err, "no-backup")) throw planFault(options.client, err);
       if (!options.allowEmpty) {
         throw new VfsError("empty-replica", `replica ${options.client.location} holds no LTX files: there is no database to read yet`, { cause: err });
       }
@@ -147,7 +109,7 @@ export class Timeline {
       );
       timeline.logger.info("replica indexed", { replica: options.client.location, txid: last.header.maxTXID, files: files.length, pages: last.header.commit });
     }
-    timeline.versions.set(timeline.current.counter, timeline.current);
+    timeline.kept.publish(timeline.current, undefined);
     // The plan listed every level: as good as a poll.
     timeline.lastPollAt = Date.now();
     return timeline;
@@ -165,18 +127,17 @@ export class Timeline {
 
   /** The version SQLite knows by this change counter, if it is still kept. */
   byCounter(counter: number): Version | undefined {
-    return this.versions.get(counter);
+    return this.kept.get(counter);
   }
 
   /** Keeps a version readable until `unpin`. */
   pin(v: Version): void {
-    this.pins.set(v, (this.pins.get(v) ?? 0) + 1);
+    this.kept.pin(v);
   }
 
+  /** Undoes one `pin`. */
   unpin(v: Version): void {
-    const n = this.pins.get(v) ?? 0;
-    if (n <= 1) this.pins.delete(v);
-    else this.pins.set(v, n - 1);
+    this.kept.unpin(v);
   }
 
   /**
@@ -238,29 +199,10 @@ export class Timeline {
    */
   async poll(signal?: AbortSignal): Promise<LtxFile[]> {
     const from = this.remote.txid;
-    const level0 = await collect(this.client.ltxFiles(0, { seek: from + 1, signal }));
-    const chain: LtxFileInfo[] = [];
-    let cur = from;
-    let level1: LtxFileInfo[] | undefined;
-    for (;;) {
-      const next = level0.find((f) => f.minTXID === cur + 1);
-      if (next !== undefined) {
-        chain.push(next);
-        cur = next.maxTXID;
-        continue;
-      }
-      if (!level0.some((f) => f.minTXID > cur + 1)) break;
-      // A gap in level 0 (compaction ran and retention removed files): level 1 bridges it.
-      level1 ??= await collect(this.client.ltxFiles(1, { signal }));
-      let bridge: LtxFileInfo | undefined;
-      for (const f of level1) if (f.minTXID <= cur + 1 && f.maxTXID > cur && (bridge === undefined || f.maxTXID > bridge.maxTXID)) bridge = f;
-      if (bridge === undefined) break;
-      chain.push(bridge);
-      cur = bridge.maxTXID;
-    }
+    const { chain, stranded } = await filesAfter(this.client, from, signal);
     if (chain.length === 0) {
       this.lastPollAt = Date.now();
-      if (level0.some((f) => f.minTXID > from + 1) && from > 0) {
+      if (stranded) {
         // Levels 0 and 1 cannot bridge the gap (the VFS was behind for long): re-plan from any level.
         this.logger.info("level 0 and 1 cannot reach the replica's newest files: re-planning", { txid: hex(from) });
         await this.rebuild(true);
@@ -269,7 +211,7 @@ export class Timeline {
       return [];
     }
     this.remoteGuard?.(chain);
-    const files = await this.loadAll(chain, signal);
+    const files = await this.files.loadAll(chain, this.options.indexParallelism ?? DEFAULT_PARALLELISM, signal);
     // The guard may have changed its mind while the indexes were fetched (an upload).
     if (this.remote.txid !== from) return [];
     await this.applyRemote(files);
@@ -338,12 +280,7 @@ export class Timeline {
    * `litestream restore -timestamp`, indexed apart from the live versions.
    */
   async viewAt(target: RestoreTarget, signal?: AbortSignal): Promise<Version> {
-    let plan: RestorePlan;
-    try {
-      plan = await planRestore(this.client, target, { signal });
-    } catch (err) {
-      throw this.planFault(err, target);
-    }
+    const plan = await planAt(this.client, target, signal);
     const index = new VersionIndex();
     const files = await this.indexPlan(index, plan);
     const last = files[files.length - 1]!;
@@ -358,13 +295,7 @@ export class Timeline {
   rebuild(latest = false): Promise<void> {
     this.rebuilding ??= (async () => {
       try {
-        const target = latest ? {} : { txid: this.remote.txid };
-        let plan: RestorePlan;
-        try {
-          plan = await planRestore(this.client, target);
-        } catch (err) {
-          throw this.planFault(err, target);
-        }
+        const plan = await planAt(this.client, latest ? {} : { txid: this.remote.txid });
         const index = new VersionIndex();
         const files = await this.indexPlan(index, plan);
         const last = files[files.length - 1]!;
@@ -396,18 +327,10 @@ export class Timeline {
 
   /** Drops superseded versions past their grace time (unless pinned) and folds the index. */
   prune(now = Date.now()): void {
-    const keep: { version: Version; until: number }[] = [];
-    for (const r of this.retired) {
-      if (r.until > now || this.pins.has(r.version)) keep.push(r);
-      else if (this.versions.get(r.version.counter) === r.version) this.versions.delete(r.version.counter);
-    }
-    this.retired = keep;
+    this.kept.expire(now);
     const index = this.live;
     if (index.historySize < FOLD_AT) return;
-    let floor = this.current.index === index ? this.current.seq : index.seq;
-    for (const r of this.retired) if (r.version.index === index) floor = Math.min(floor, r.version.seq);
-    for (const v of this.pins.keys()) if (v.index === index) floor = Math.min(floor, v.seq);
-    index.fold(floor);
+    index.fold(this.kept.oldestSeq(index, this.current.index === index ? this.current.seq : index.seq));
   }
 
   /** The live page index (write mode reads local pages through it). */
@@ -418,8 +341,7 @@ export class Timeline {
   private publish(v: Version): void {
     const prev = this.current;
     this.current = v;
-    this.versions.set(v.counter, v);
-    if (prev !== v) this.retired.push({ version: prev, until: Date.now() + this.retainMs });
+    this.kept.publish(v, prev);
     for (const listener of this.publishListeners) listener(v);
   }
 
@@ -445,27 +367,13 @@ export class Timeline {
 
   /** Loads every planned file and writes its pages into the base layer, later files winning. */
   private async indexPlan(index: VersionIndex, plan: RestorePlan): Promise<LtxFile[]> {
-    const files = await this.loadAll(plan.files, this.options.signal);
+    const files = await this.files.loadAll(plan.files, this.options.indexParallelism ?? DEFAULT_PARALLELISM, this.options.signal);
     for (const file of files) {
       this.checkPageSize(file, files[0]!.header.pageSize);
       for (let i = 0; i < file.pgnos.length; i++) index.setBase(file.pgnos[i]!, fileSlot(file.id, i));
     }
     // Pages a shrink cut off stay in earlier files' indexes: past the final size they are never read.
     return files;
-  }
-
-  private async loadAll(infos: readonly LtxFileInfo[], signal: AbortSignal | undefined): Promise<LtxFile[]> {
-    const parallel = this.options.indexParallelism ?? 16;
-    const out: LtxFile[] = new Array(infos.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < infos.length) {
-        const i = next++;
-        out[i] = await this.files.load(infos[i]!, signal);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(parallel, infos.length) }, worker));
-    return out;
   }
 
   private checkPageSize(file: LtxFile, expected = this.current?.commit ? this.current.pageSize : undefined): void {
@@ -486,32 +394,4 @@ export class Timeline {
     if (z === undefined) this.zeros.set(pageSize, (z = new Uint8Array(pageSize)));
     return z;
   }
-
-  private planFault(err: unknown, target: RestoreTarget = {}): VfsError {
-    if (isVfsError(err)) return err;
-    if (isReplicaError(err, "txid-not-available") || isReplicaError(err, "no-backup")) {
-      return new VfsError(target.timestamp !== undefined ? "time" : "replica", err.message, { cause: err });
-    }
-    if (isReplicaError(err)) {
-      return new VfsError("replica", `cannot plan a restore of ${this.client.location}: ${err.message}`, { cause: err, retryable: err.retryable, file: err.key });
-    }
-    const reason = err instanceof Error ? err.message : String(err);
-    return new VfsError("replica", `cannot plan a restore of ${this.client.location}: ${reason}`, { cause: err });
-  }
-}
-
-function remoteOf(file: LtxFile): RemoteState {
-  const tracks = tracksChecksums(file.header) && file.postApplyChecksum !== 0n;
-  return { txid: file.header.maxTXID, timestamp: new Date(file.header.timestamp), checksum: tracks ? file.postApplyChecksum : undefined };
-}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
-
-/** A TXID as 16 hex digits. */
-export function hex(txid: number): string {
-  return txid.toString(16).padStart(16, "0");
 }

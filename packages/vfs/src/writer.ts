@@ -5,7 +5,8 @@ import { DatabaseChecksum, EMPTY_DATABASE_CHECKSUM, encodeLtx, lockPgno, pageChe
 import type { LtxFileInfo } from "@sqlrep/replica";
 import { isVfsError, VfsError } from "./errors.js";
 import type { Logger } from "./logger.js";
-import { hex, type Timeline, type Version } from "./timeline.js";
+import type { Timeline } from "./timeline.js";
+import { hex, type Version } from "./version.js";
 import { WriteBuffer, type BufferedCommit, type UploadIntent } from "./write-buffer.js";
 
 /**

@@ -4,11 +4,11 @@
  * cluster-backed mount `litefs mount` will be). The lock our helper takes must reach the
  * replica's backend as a halt of the database while the command runs, and an unhalt after.
  */
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lockctlBinary } from "@sqlrep/fuse/testing";
 import { fuseUnavailableReason, tempDir } from "@sqlrep/testkit";
 import { litefs } from "../testing/in-process-nodes.js";
 
@@ -39,8 +39,7 @@ describe.skipIf(skip)(`litefs run -with-halt-lock-on on a FUSE replica mount${sk
     replica = await harness.startTestDaemon({ role: "replica", name: "replica", ltxDir: primary.ltxDir, primaryHostname: "primary-host" });
     await harness.sqliteChild(["write", join(primary.mountpoint, "app.db"), "wal", "normal", "3"]);
     await replica.send("sync");
-    lockctl = tmp.join("lockctl");
-    execFileSync("cc", ["-O1", "-o", lockctl, join(FUSE_SRC, "testing", "lockctl.c")]);
+    lockctl = lockctlBinary();
   }, 60_000);
 
   afterAll(async () => {

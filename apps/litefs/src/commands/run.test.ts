@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lockctlBinary } from "@sqlrep/fuse/testing";
 import { createStaticLeaser } from "@sqlrep/lease";
 import { openEtcdLeaser } from "@sqlrep/lease-etcd";
 import { etcdAvailable, etcdUnavailableReason, spawnProcess, startEtcd, tempDir, waitFor, type EtcdServer } from "@sqlrep/testkit";
@@ -108,9 +109,8 @@ describe("litefs run on a static pair", () => {
 describe("litefs run -with-halt-lock-on (the lock itself, on a plain file)", () => {
   let lockctl: string;
   beforeAll(() => {
-    // @sqlrep/fuse's own fcntl driver, built from its source: another process looking at the lock.
-    lockctl = tmp.join("lockctl");
-    execFileSync("cc", ["-O1", "-o", lockctl, fileURLToPath(new URL("../../../../packages/fuse/src/testing/lockctl.c", import.meta.url))]);
+    // @sqlrep/fuse's own fcntl driver: another process looking at the lock.
+    lockctl = lockctlBinary();
   });
 
   const probe = (file: string) => `printf 'open rw\\nofd-getlk w 0 0\\nexit\\n' | ${lockctl} ${file}`;

@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { lockctlBinary } from "@sqlrep/fuse/testing";
 import { freePort, spawnProcess, unmountFuse, waitFor, type ProcessHandle } from "@sqlrep/testkit";
 
 const run = promisify(execFile);
@@ -92,15 +93,12 @@ export async function waitConverged(mnts: readonly string[], db: string, timeout
 }
 
 /**
- * A process holding fcntl locks on one file: @sqlrep/fuse's test helper `lockctl.c`
- * (Node has no fcntl), compiled with the system C compiler into a temp dir. Commands:
- * `open rw|append`, `F_OFD_SETLKW w|u 72 1`…; each answers "ok" or "err <errno>".
+ * A process holding fcntl locks on one file: @sqlrep/fuse's test helper `lockctl`
+ * (Node has no fcntl), from `@sqlrep/fuse/testing`. Commands: `open rw|append`,
+ * `F_OFD_SETLKW w|u 72 1`…; each answers "ok" or "err <errno>".
  */
-export async function lockProcess(file: string, workDir: string): Promise<{ run(command: string): Promise<string>; stop(): Promise<void> }> {
-  const source = join(APP_DIR, "../../packages/fuse/src/testing/lockctl.c");
-  const binary = join(workDir, "lockctl");
-  await run("cc", ["-O1", "-o", binary, source]);
-  const proc = await spawnProcess(binary, [file], { name: "lockctl", stdin: "pipe" });
+export async function lockProcess(file: string): Promise<{ run(command: string): Promise<string>; stop(): Promise<void> }> {
+  const proc = await spawnProcess(lockctlBinary(), [file], { name: "lockctl", stdin: "pipe" });
   let answered = 0;
   return {
     async run(command) {

@@ -319,7 +319,7 @@ void db_invalidate_entry(struct fs *fs, struct db *db, int kind, int now);
 void fs_inval_inode(struct fs *fs, uint64_t ino, off_t off, off_t len, int now);
 void fs_inval_entry(struct fs *fs, uint64_t parent, const char *name, int now);
 
-/* ops.c */
+/* ops.c (the ops_*.c helpers it shares are in ops.h) */
 extern const struct fuse_lowlevel_ops sqlrep_ops;
 void finish_pending(struct fs *fs, struct pending *p, int err);
 

@@ -1,10 +1,11 @@
 // Starts test daemons (src/testing/daemon.ts) as child processes on temporary mount
 // points and data directories, talks to them, and always unmounts.
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnProcess, tempDir, tempMountDir, unmountFuse, type ProcessHandle, type TempDir } from "@sqlrep/testkit";
+import { lockctlBinary } from "../testing.js";
 import type { TestDaemonConfig } from "./daemon.js";
 
 /** The package root (packages/fuse). */
@@ -98,14 +99,6 @@ export async function startTestDaemon(options: StartTestDaemonOptions): Promise<
   return daemon;
 }
 
-/** Path of the compiled lock helper (src/testing/lockctl.c), built with the system C compiler. */
-export async function lockctlPath(): Promise<string> {
-  const dist = await testDist();
-  const out = join(dist, "lockctl");
-  execFileSync("cc", ["-O1", "-o", out, join(packageRoot, "src", "testing", "lockctl.c")]);
-  return out;
-}
-
 /** Drives fcntl locks on one file from a separate process (lockctl). */
 export interface LockClient {
   /** Sends one command line; resolves with its answer ("ok", "err 11", "getlk w 72 1 1234"). */
@@ -119,7 +112,7 @@ export interface LockClient {
 
 /** Starts a lockctl process on `file`. */
 export async function lockClient(file: string): Promise<LockClient> {
-  const proc = await spawnProcess(await lockctlPath(), [file], { name: "lockctl", stdin: "pipe" });
+  const proc = await spawnProcess(lockctlBinary(), [file], { name: "lockctl", stdin: "pipe" });
   let answered = 0;
   const answer = async (timeoutMs = 10_000) => {
     const index = answered++;
