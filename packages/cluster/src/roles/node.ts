@@ -17,6 +17,7 @@ import type { CommitPages } from "../store/commit-pages.js";
 import { newClusterId } from "../store/data-dir.js";
 import type { Store } from "../store/store.js";
 import { runReplicaStream } from "../stream/client.js";
+import { traceHandoff } from "../util/handoff-trace.js";
 import { PrimaryRole } from "./primary.js";
 import { ReplicaHalts } from "./replica-halt.js";
 
@@ -84,6 +85,8 @@ export class ClusterNode {
   /** Why the node cannot take part (a cluster ID mismatch), until it can. */
   private refusal: ClusterError | undefined;
   private proxyURLValue: string | undefined;
+  /** The next commit is the first after taking a handed-off lease over (the handoff trace). */
+  private traceFirstCommit = false;
 
   constructor(options: NodeOptions) {
     this.options = options;
@@ -201,7 +204,12 @@ export class ClusterNode {
     if (role !== undefined && role.writable) {
       await role.halts.waitFree(name);
       const db = this.store.get(name) ?? (await this.store.create(name));
-      return db.commit(pages, commit, { ...options, guard: role.guard, epoch: role.epoch });
+      const pos = await db.commit(pages, commit, { ...options, guard: role.guard, epoch: role.epoch });
+      if (this.traceFirstCommit) {
+        this.traceFirstCommit = false;
+        traceHandoff(this.logger, "first commit", { txid: pos.txid });
+      }
+      return pos;
     }
     if (this.halts.holds(name)) return this.halts.commit(name, pages, commit, options);
     throw new ClusterError(
@@ -308,7 +316,10 @@ export class ClusterNode {
     if (ticket !== undefined) {
       this.handoffLeaseId = undefined;
       try {
+        traceHandoff(this.logger, "taking the lease over");
         const lease = await this.leaser.acquireExisting(ticket, { signal: this.stopping.signal });
+        traceHandoff(this.logger, "lease taken over", { epoch: lease.epoch });
+        this.traceFirstCommit = true;
         await this.actAsPrimary(lease);
         return true;
       } catch (err) {
@@ -363,6 +374,7 @@ export class ClusterNode {
   private async actAsPrimary(lease: Lease): Promise<void> {
     try {
       this.store.dataDir.noteEpoch(lease.epoch, "this node's own lease");
+      if (this.traceFirstCommit) traceHandoff(this.logger, "epoch durable", { epoch: lease.epoch });
       let id = this.store.dataDir.clusterId ?? this.leaserClusterId;
       if (id === undefined) id = newClusterId();
       // Stored already (read back by the last check): another round trip would only lengthen a handoff's write gap.
@@ -374,6 +386,7 @@ export class ClusterNode {
     }
     const role = new PrimaryRole({ store: this.store, logger: this.logger, hostname: this.leaser.hostname, backup: this.options.backup, emit: (e) => this.events.emit(e) }, lease);
     this.primaryRole = role;
+    if (this.traceFirstCommit) traceHandoff(this.logger, "accepting commits");
     this.followed = undefined;
     this.connected = false;
     this.logger.info("primary", { hostname: this.leaser.hostname, epoch: lease.epoch, clusterId: this.store.dataDir.clusterId });

@@ -59,6 +59,8 @@ export interface ProcessClusterOptions {
   /** Candidates (default every node with etcd). */
   candidates?: readonly number[];
   verbose?: boolean;
+  /** Debug lines to print (node-main's `debug`: a regular expression on the message). */
+  debug?: string;
   retention?: number;
   /** Commits are real SQLite transactions (see node-main's `sqlite`). */
   sqlite?: boolean;
@@ -95,6 +97,7 @@ export class ProcessCluster {
         s3: options.s3,
         record: join(options.dir, `${name}.record.jsonl`),
         verbose: options.verbose,
+        debug: options.debug,
         retention: options.retention,
         sqlite: options.sqlite,
         syncInterval: options.syncInterval,
