@@ -20,6 +20,7 @@ import { runReplicaStream } from "../stream/client.js";
 import { traceHandoff } from "../util/handoff-trace.js";
 import { PrimaryRole } from "./primary.js";
 import { ReplicaHalts } from "./replica-halt.js";
+import { Takeover } from "./takeover.js";
 
 /** Options of {@link ClusterNode}. Durations in ms. */
 export interface NodeOptions {
@@ -85,6 +86,8 @@ export class ClusterNode {
   /** Why the node cannot take part (a cluster ID mismatch), until it can. */
   private refusal: ClusterError | undefined;
   private proxyURLValue: string | undefined;
+  /** A handoff to this node under way: commits wait for it. */
+  private readonly takeover = new Takeover();
   /** The next commit is the first after taking a handed-off lease over (the handoff trace). */
   private traceFirstCommit = false;
 
@@ -200,7 +203,13 @@ export class ClusterNode {
    * primary first). `ClusterError("not-primary")` / `("read-only")` otherwise.
    */
   async commit(name: string, pages: CommitPages, commit: number, options: Omit<CommitOptions, "guard" | "epoch" | "expect"> = {}): Promise<DatabasePosition> {
-    const role = this.primaryRole;
+    let role = this.primaryRole;
+    // While a handed-off lease is being taken over here, a commit waits for it (woken the
+    // moment this node is primary) rather than being refused and sent back to the old one.
+    while (!(role?.writable ?? false) && this.takeover.remaining > 0 && !this.halts.holds(name)) {
+      await this.takeover.next(this.takeover.remaining);
+      role = this.primaryRole;
+    }
     if (role !== undefined && role.writable) {
       await role.halts.waitFree(name);
       const db = this.store.get(name) ?? (await this.store.create(name));
@@ -254,12 +263,18 @@ export class ClusterNode {
     if (!this.leaser.candidate) throw new ClusterError("handoff", "this node is not a candidate (lease.candidate: false)");
     const primary = this.followed;
     if (primary === undefined || !this.connected) throw new ClusterError("handoff", "this node is not connected to a primary", { retryable: true });
-    const res = await peerRequest(primary.advertiseURL, this.identity, { method: "POST", path: `/handoff?nodeID=${this.nodeId}`, timeoutMs });
-    if (res.status !== 200) throw new ClusterError("handoff", `${primary.advertiseURL} refused the handoff: HTTP ${res.status}: ${answerText(res)}`, { status: res.status });
-    const deadline = Date.now() + timeoutMs;
-    while (!this.isPrimary) {
-      if (Date.now() > deadline) throw new ClusterError("handoff", `not primary ${timeoutMs} ms after ${primary.advertiseURL} handed the lease over`);
-      await new Promise((r) => setTimeout(r, 5));
+    // From here commits sent to this node wait for the lease instead of being refused.
+    this.takeover.expect(2 * timeoutMs);
+    try {
+      const res = await peerRequest(primary.advertiseURL, this.identity, { method: "POST", path: `/handoff?nodeID=${this.nodeId}`, timeoutMs });
+      if (res.status !== 200) throw new ClusterError("handoff", `${primary.advertiseURL} refused the handoff: HTTP ${res.status}: ${answerText(res)}`, { status: res.status });
+      const deadline = Date.now() + timeoutMs;
+      while (!this.isPrimary) {
+        if (Date.now() > deadline) throw new ClusterError("handoff", `not primary ${timeoutMs} ms after ${primary.advertiseURL} handed the lease over`);
+        await this.takeover.next(deadline - Date.now());
+      }
+    } finally {
+      if (!this.isPrimary) this.takeover.end();
     }
   }
 
@@ -274,6 +289,7 @@ export class ClusterNode {
   async close(): Promise<void> {
     if (this.stopping.signal.aborted) return;
     this.stopping.abort(new ClusterError("closed", "the node is closing"));
+    this.takeover.end();
     this.streamAbort?.abort(new ClusterError("closed", "the node is closing"));
     this.wake?.();
     await this.halts.releaseAll();
@@ -323,6 +339,7 @@ export class ClusterNode {
         await this.actAsPrimary(lease);
         return true;
       } catch (err) {
+        this.takeover.end();
         this.logger.warn("could not take over the handed-off lease; electing normally", { error: describeError(err) });
       }
     }
@@ -387,6 +404,7 @@ export class ClusterNode {
     const role = new PrimaryRole({ store: this.store, logger: this.logger, hostname: this.leaser.hostname, backup: this.options.backup, emit: (e) => this.events.emit(e) }, lease);
     this.primaryRole = role;
     if (this.traceFirstCommit) traceHandoff(this.logger, "accepting commits");
+    this.takeover.end(); // wakes the commits and the promote() waiting for this
     this.followed = undefined;
     this.connected = false;
     this.logger.info("primary", { hostname: this.leaser.hostname, epoch: lease.epoch, clusterId: this.store.dataDir.clusterId });
@@ -442,6 +460,8 @@ export class ClusterNode {
       });
       if (end.kind === "handoff") {
         this.handoffLeaseId = end.leaseId;
+        // Bounded by the lease store's call timeout (at most the TTL) in acquireExisting.
+        this.takeover.expect(Math.min(this.leaser.ttlMs, 10_000));
         this.logger.info("the primary handed its lease to this node", { from: primary.hostname });
         return true;
       }
