@@ -2,12 +2,28 @@
  * A node about to become primary by handoff (it asked for the lease, or the Handoff
  * frame came): commits sent to it meanwhile wait for the outcome instead of being
  * refused and retried elsewhere, and `promote()` is woken by the role change, not a poll.
+ * Its steps go to the handoff trace.
  */
+import type { Logger } from "@sqlrep/shipper";
+import { traceHandoff } from "../util/handoff-trace.js";
 
 /** Whether a takeover is under way, and a wake-up for whoever waits on its outcome. */
 export class Takeover {
   private until = 0;
   private readonly waiters = new Set<() => void>();
+  /** A handed-off lease was taken over and its first commit is still to come: its steps are traced. */
+  tracing = false;
+
+  /** Traces a step of the takeover (`handoff: <step>`) while {@link tracing}. */
+  trace(logger: Logger, step: string, fields?: Record<string, unknown>): void {
+    if (this.tracing) traceHandoff(logger, step, fields);
+  }
+
+  /** Traces the first commit after a takeover, once. */
+  traceFirstCommit(logger: Logger, txid: number): void {
+    this.trace(logger, "first commit", { txid });
+    this.tracing = false;
+  }
 
   /** A takeover is expected to end within `ms` (extends one under way). */
   expect(ms: number): void {
