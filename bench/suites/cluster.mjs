@@ -27,6 +27,9 @@ const PARTS = new Set((process.env.BENCH_CLUSTER_PARTS ?? "commits,lag,failover,
 // BENCH_CLUSTER_TRACE=1: the nodes print their handoff steps (debug lines `handoff: …`)
 // and the handoff part prints where each write gap went.
 const TRACE = process.env.BENCH_CLUSTER_TRACE === "1";
+// BENCH_CLUSTER_DIRECT=1: the node processes reach each other and etcd directly, not
+// through the harness's TCP forwarders (which relay every byte through this process).
+const DIRECT = process.env.BENCH_CLUSTER_DIRECT === "1";
 // Wall-clock ms at performance.now()'s resolution: comparable with the nodes' trace lines.
 const clockBase = Date.now() - performance.now();
 const wall = () => clockBase + performance.now();
@@ -46,8 +49,16 @@ async function processes(bench) {
   const { ProcessCluster } = await import(join(buildTestDist(), "testing/cluster-harness.js"));
   const etcd = await startEtcd();
   try {
-    bench.log("three node processes on etcd");
-    const cluster = await ProcessCluster.start({ dir: join(bench.scratch, "cluster"), nodes: 3, etcd, ttl: TTL, syncInterval: 1000, ...(TRACE ? { debug: "^handoff:" } : {}) });
+    bench.log(`three node processes on etcd${DIRECT ? ", direct (no TCP forwarders)" : ", each behind TCP forwarders (API and etcd) in this process"}`);
+    const cluster = await ProcessCluster.start({
+      dir: join(bench.scratch, "cluster"),
+      nodes: 3,
+      etcd,
+      ttl: TTL,
+      syncInterval: 1000,
+      direct: DIRECT,
+      ...(TRACE ? { debug: "^handoff:" } : {}),
+    });
     try {
       await settle(cluster, 20_000);
       if (PARTS.has("lag")) for (const rate of [200, 2000]) await lag(bench, cluster, rate, bench.quick ? 2 : 5);
