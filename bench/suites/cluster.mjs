@@ -326,7 +326,15 @@ async function handoffs(bench, cluster, runs) {
     "handoff under load (/promote on a replica; writer through the control API, one commit at a time): longest gap between two acknowledged commits (ms, lower is better; target < 50 ms)";
   const every = (a) => a.map((ms) => Math.round(ms)).join(" ");
   bench.row(title, { what: "write gap", "median ms": median(gaps), "best ms": g[0], "worst ms": g.at(-1), "× target": median(gaps) / 50, runs, "every run ms": every(gaps) });
-  bench.row(title, { what: "/promote call", "median ms": median(promotes), "best ms": pr[0], "worst ms": pr.at(-1), "× target": median(promotes) / 50, runs, "every run ms": every(promotes) });
+  bench.row(title, {
+    what: "/promote call",
+    "median ms": median(promotes),
+    "best ms": pr[0],
+    "worst ms": pr.at(-1),
+    "× target": median(promotes) / 50,
+    runs,
+    "every run ms": every(promotes),
+  });
 }
 
 /** The handoff's steps on both nodes (their `handoff:` debug lines), in ms after the last commit the old primary acknowledged. */
