@@ -24,6 +24,15 @@ const median = (a) => pct(sortNum(a), 0.5);
 
 // BENCH_CLUSTER_PARTS=commits,lag,failover,handoff,boot runs some of them (default all).
 const PARTS = new Set((process.env.BENCH_CLUSTER_PARTS ?? "commits,lag,failover,handoff,boot").split(","));
+// BENCH_CLUSTER_TRACE=1: the nodes print their handoff steps (debug lines `handoff: …`)
+// and the handoff part prints where each write gap went.
+const TRACE = process.env.BENCH_CLUSTER_TRACE === "1";
+// BENCH_CLUSTER_DIRECT=1: the node processes reach each other and etcd directly, not
+// through the harness's TCP forwarders (which relay every byte through this process).
+const DIRECT = process.env.BENCH_CLUSTER_DIRECT === "1";
+// Wall-clock ms at performance.now()'s resolution: comparable with the nodes' trace lines.
+const clockBase = Date.now() - performance.now();
+const wall = () => clockBase + performance.now();
 
 export default async function run(bench) {
   if (PARTS.has("commits")) await engineCommits(bench);
@@ -40,8 +49,16 @@ async function processes(bench) {
   const { ProcessCluster } = await import(join(buildTestDist(), "testing/cluster-harness.js"));
   const etcd = await startEtcd();
   try {
-    bench.log("three node processes on etcd");
-    const cluster = await ProcessCluster.start({ dir: join(bench.scratch, "cluster"), nodes: 3, etcd, ttl: TTL, syncInterval: 1000 });
+    bench.log(`three node processes on etcd${DIRECT ? ", direct (no TCP forwarders)" : ", each behind TCP forwarders (API and etcd) in this process"}`);
+    const cluster = await ProcessCluster.start({
+      dir: join(bench.scratch, "cluster"),
+      nodes: 3,
+      etcd,
+      ttl: TTL,
+      syncInterval: 1000,
+      direct: DIRECT,
+      ...(TRACE ? { debug: "^handoff:" } : {}),
+    });
     try {
       await settle(cluster, 20_000);
       if (PARTS.has("lag")) for (const rate of [200, 2000]) await lag(bench, cluster, rate, bench.quick ? 2 : 5);
@@ -270,36 +287,76 @@ async function handoffs(bench, cluster, runs) {
     const p = await settle(cluster, 30_000);
     const target = (p + 1 + (r % 2)) % cluster.nodes.length;
     let stop = false;
-    const acks = [];
+    // Every commit attempt: the node asked, when (wall clock), whether it was acknowledged.
+    const attempts = [];
     let at = p;
     const writer = (async () => {
       while (!stop) {
+        const start = wall();
         const pos = await cluster.commit(at, DB, version++);
-        if (pos !== undefined) acks.push(performance.now());
-        else {
+        attempts.push({ node: at, start, end: wall(), ok: pos !== undefined });
+        if (pos === undefined) {
           at = at === p ? target : p;
           await sleep(1);
         }
       }
     })();
     await sleep(500);
-    const t = performance.now();
+    const t = wall();
     const res = await cluster.control(target, "/promote", "POST");
-    promotes.push(performance.now() - t);
+    promotes.push(wall() - t);
     if (!res.body.isPrimary) throw new Error(`node${target} did not become primary: ${JSON.stringify(res.body)}`);
     await sleep(500);
     stop = true;
     await writer;
+    const acks = attempts.filter((a) => a.ok).map((a) => a.end);
     let gap = 0;
-    for (let i = 1; i < acks.length; i++) if (acks[i] >= t - 100) gap = Math.max(gap, acks[i] - acks[i - 1]);
+    let from = 0;
+    for (let i = 1; i < acks.length; i++)
+      if (acks[i] >= t - 100 && acks[i] - acks[i - 1] > gap) {
+        gap = acks[i] - acks[i - 1];
+        from = acks[i - 1];
+      }
     gaps.push(gap);
+    if (TRACE) traceRow(bench, cluster, r, { p, target, since: t, from, gap, attempts });
   }
   const g = sortNum(gaps);
   const pr = sortNum(promotes);
   const title =
     "handoff under load (/promote on a replica; writer through the control API, one commit at a time): longest gap between two acknowledged commits (ms, lower is better; target < 50 ms)";
-  bench.row(title, { what: "write gap", "median ms": median(gaps), "best ms": g[0], "worst ms": g.at(-1), "× target": median(gaps) / 50, runs });
-  bench.row(title, { what: "/promote call", "median ms": median(promotes), "best ms": pr[0], "worst ms": pr.at(-1), "× target": median(promotes) / 50, runs });
+  const every = (a) => a.map((ms) => Math.round(ms)).join(" ");
+  bench.row(title, { what: "write gap", "median ms": median(gaps), "best ms": g[0], "worst ms": g.at(-1), "× target": median(gaps) / 50, runs, "every run ms": every(gaps) });
+  bench.row(title, {
+    what: "/promote call",
+    "median ms": median(promotes),
+    "best ms": pr[0],
+    "worst ms": pr.at(-1),
+    "× target": median(promotes) / 50,
+    runs,
+    "every run ms": every(promotes),
+  });
+}
+
+/** The handoff's steps on both nodes (their `handoff:` debug lines), in ms after the last commit the old primary acknowledged. */
+function traceRow(bench, cluster, run, { p, target, since, from, gap, attempts }) {
+  const steps = {};
+  for (const i of [p, target]) {
+    for (const line of cluster.output(i)) {
+      const m = /debug handoff: (.+?) (\{.*\})$/.exec(line);
+      if (m === null) continue;
+      const fields = JSON.parse(m[2]);
+      if (fields.at < since || fields.at > from + gap + 1_000) continue; // this handoff's lines only
+      steps[m[1]] = { ...fields, at: fields.at - from };
+    }
+  }
+  const inGap = attempts.filter((a) => a.start >= from && a.end <= from + gap);
+  const firstNew = attempts.find((a) => a.node === target && a.ok && a.end >= from);
+  const row = { run: run + 1, "gap ms": gap };
+  for (const [step, f] of Object.entries(steps)) row[step] = f.at;
+  row["refused tries"] = inGap.filter((a) => !a.ok).length;
+  if (firstNew !== undefined) row["new ack asked at"] = firstNew.start - from;
+  if (steps["frame received"] !== undefined) row["last apply ms"] = steps["frame received"].lastApplyMs;
+  bench.row("handoff trace (BENCH_CLUSTER_TRACE=1): each step in ms after the old primary's last acknowledged commit", row);
 }
 
 /** A node with a large database: Store.open (boot) next to a full re-hash of the file, then a snapshot to a new replica. */

@@ -126,12 +126,24 @@ class EtcdLeaser implements Leaser {
     if (!/^[0-9]+$/.test(leaseId)) throw new LeaseError("lost", `etcd key ${this.key}: ${JSON.stringify(leaseId)} is not an etcd lease ID`, { key: this.key });
     return this.call("take over a handed-off lease", options.signal, async (deadline) => {
       const started = this.clock.now();
-      if ((await this.keepAlive(leaseId, deadline)) === "gone") {
+      // The keepalive and the rewrite of the key go out together: one round trip in a
+      // handoff's write gap, not two. Both must succeed; the lease counts as renewed at
+      // `started`, before the keepalive was sent (its expiry at the store is later).
+      const [renewed, txn] = await Promise.allSettled([
+        this.keepAlive(leaseId, deadline),
+        this.client.if(this.key, "Lease", "==", leaseId).then(this.client.put(this.key).value(this.value()).lease(leaseId)).options({ deadline }).commit(),
+      ]);
+      if (renewed.status === "rejected") throw renewed.reason;
+      if (renewed.value === "gone") {
         throw new LeaseError("lost", `etcd lease ${leaseId} no longer exists (expired or released before the handoff completed)`, { key: this.key });
       }
-      const txn = await this.client.if(this.key, "Lease", "==", leaseId).then(this.client.put(this.key).value(this.value()).lease(leaseId)).options({ deadline }).commit();
-      if (!txn.succeeded) throw new LeaseError("lost", `etcd key ${this.key} is no longer bound to lease ${leaseId}`, { key: this.key });
-      return this.hold(leaseId, revision(txn.header.revision), started);
+      if (txn.status === "rejected") {
+        // A put bound to a lease the store no longer has fails: the lease is gone.
+        if (/lease not found/i.test(describeError(txn.reason))) throw new LeaseError("lost", `etcd lease ${leaseId} no longer exists`, { key: this.key, cause: txn.reason });
+        throw txn.reason;
+      }
+      if (!txn.value.succeeded) throw new LeaseError("lost", `etcd key ${this.key} is no longer bound to lease ${leaseId}`, { key: this.key });
+      return this.hold(leaseId, revision(txn.value.header.revision), started);
     });
   }
 

@@ -51,9 +51,10 @@ export interface Lease {
   /** Renews now; `LeaseError("lost")` when the lease is gone. Renewal also runs by itself. */
   renew(options?: LeaseCallOptions): Promise<void>;
   /**
-   * Renews one last time, stops renewing and acting (the signal fires, reason
-   * `handed-off`) without releasing: the target takes the same lease over with
-   * `acquireExisting(ticket.leaseId)` before it expires, so no third node can win in between.
+   * Stops renewing and acting (the signal fires, reason `handed-off`) without releasing:
+   * the target takes the same lease over with `acquireExisting(ticket.leaseId)` (which
+   * renews it) before it expires, so no third node can win in between. Renews once more
+   * first only when less than half the TTL is left (a renew is late or failing).
    */
   handoff(toNode: string, options?: LeaseCallOptions): Promise<HandoffTicket>;
   /** Stops acting (the signal fires, reason `released`) and gives the lease up so another node can take it at once. */

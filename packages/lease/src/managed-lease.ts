@@ -82,8 +82,11 @@ export function createManagedLease(options: ManagedLeaseOptions): ManagedLease {
     },
     async handoff(toNode: string, call: LeaseCallOptions = {}): Promise<HandoffTicket> {
       throwIfAborted(call.signal, `hand off ${describe}`);
-      // The target gets a full TTL to take the lease over.
-      await keeper.renewNow();
+      // The target renews the lease itself as it takes it over; it needs only enough time
+      // left to do so. Renewals run every TTL/2, so less than half the TTL left means one
+      // is late or failing: renew first then (a lease the store no longer has throws here).
+      // Otherwise the store round trip would only lengthen the handoff's write gap.
+      if (keeper.expiresAt - clock.now() < options.ttlMs / 2) await keeper.renewNow();
       keeper.stop(new LeaseError("handed-off", `${describe}: handed off to ${toNode}`));
       finish();
       return { leaseId: options.id, toNode, fromEpoch: options.epoch };

@@ -20,13 +20,15 @@ export interface TcpForwarder {
 export async function startTcpForwarder(target: number | string | undefined, port = 0): Promise<TcpForwarder> {
   let current = target;
   const open = new Set<Socket>();
-  const server: Server = createServer((client) => {
+  // No Nagle on either leg: a forwarder must not hold small writes back (a stream's
+  // frames, gRPC's) until the peer's delayed ACK, tens of ms a time on loopback.
+  const server: Server = createServer({ noDelay: true }, (client) => {
     open.add(client);
     client.on("close", () => open.delete(client));
     client.on("error", () => {});
     if (current === undefined) return void client.destroy();
     const [host, p] = typeof current === "number" ? ["127.0.0.1", current] : splitHostPort(current);
-    const upstream = createConnection({ host, port: p });
+    const upstream = createConnection({ host, port: p, noDelay: true });
     open.add(upstream);
     upstream.on("close", () => {
       open.delete(upstream);

@@ -87,7 +87,7 @@ async function primaryIndex(cluster: ProcessCluster): Promise<number> {
 async function finalHistory(cluster: ProcessCluster, primary: number, txid: number): Promise<Map<number, string>> {
   const map = new Map<number, string>();
   for (let from = 1; from <= txid; from += 65_536) {
-    const res = await fetch(`${cluster.nodes[primary]!.api.url}/checksums?name=${DB}&from=${from}&to=${Math.min(txid, from + 65_535)}`);
+    const res = await fetch(`${cluster.nodes[primary]!.config.advertiseURL}/checksums?name=${DB}&from=${from}&to=${Math.min(txid, from + 65_535)}`);
     const json = (await res.json()) as { checksums: Record<string, string> };
     for (const [t, c] of Object.entries(json.checksums)) map.set(Number(t), c);
   }

@@ -5,53 +5,27 @@
  * commit, create, drop, positions, role, lag, halt, promote, handoff, events.
  */
 import { isLeaseError, type Lease, type Leaser, type PrimaryInfo } from "@sqlrep/lease";
-import { parseChecksum } from "@sqlrep/ltx";
 import type { Logger } from "@sqlrep/shipper";
-import type { BackupOptions } from "../backup.js";
-import type { PrimaryHistory } from "../divergence.js";
 import { ClusterError, describeError, isClusterError } from "../errors.js";
 import { Emitter, type NodeEvent } from "../events.js";
 import { answerText, peerRequest, type PeerIdentity } from "../http/peer.js";
+import { peerHistory } from "../http/peer-history.js";
 import type { CommitOptions, DatabasePosition } from "../store/database.js";
 import type { CommitPages } from "../store/commit-pages.js";
 import { newClusterId } from "../store/data-dir.js";
 import type { Store } from "../store/store.js";
 import { runReplicaStream } from "../stream/client.js";
+import { traceHandoff } from "../util/handoff-trace.js";
+import { WakeableSleep } from "../util/wakeable-sleep.js";
+import { adoptClusterId, leaseClusterIdMismatch } from "./cluster-id.js";
+import type { NodeInfo, NodeLag, NodeOptions } from "./node-types.js";
 import { PrimaryRole } from "./primary.js";
+import { watchPrimaryChanges } from "./primary-watch.js";
 import { ReplicaHalts } from "./replica-halt.js";
+import { forwardStoreEvents } from "./store-events.js";
+import { Takeover } from "./takeover.js";
 
-/** Options of {@link ClusterNode}. Durations in ms. */
-export interface NodeOptions {
-  readonly store: Store;
-  /** The lease (`lease.type`): static, etcd, consul. Its hostname/advertise URL/candidate are this node's. */
-  readonly leaser: Leaser;
-  readonly logger: Logger;
-  /** `http.auth-token` (or `LITEFS_AUTH_TOKEN`): sent to other nodes, required from them. */
-  readonly authToken?: string | undefined;
-  /** `lease.promote`: once caught up, a candidate asks the primary for the lease. */
-  readonly promote?: boolean | undefined;
-  /** `lease.reconnect-delay` (default 1000). */
-  readonly reconnectDelay?: number | undefined;
-  /** `lease.databases`: a replica replicates only these. */
-  readonly databases?: readonly string[] | undefined;
-  /** The `backup:` section: shipped while this node is primary. */
-  readonly backup?: BackupOptions | undefined;
-}
-
-/** `.lag`'s state (the FUSE `LagState`). */
-export type NodeLag = { kind: "primary" } | { kind: "syncing" } | { kind: "since"; timestamp: number };
-
-/** What `/info` shows. */
-export interface NodeInfo {
-  clusterID: string | undefined;
-  isPrimary: boolean;
-  candidate: boolean;
-  path: string;
-  nodeID: string;
-  primary: { hostname: string | undefined; advertiseURL?: string | undefined } | undefined;
-  /** The URL of this node's HTTP proxy (`proxy:`), when one runs: how a replica's proxy finds the primary's. */
-  proxyURL?: string | undefined;
-}
+export type { NodeInfo, NodeLag, NodeOptions } from "./node-types.js";
 
 /**
  * One node of a cluster. `start()` runs the main loop; `close()` stops it (releasing
@@ -74,16 +48,17 @@ export class ClusterNode {
   readonly whenReady: Promise<void>;
   private handoffLeaseId: string | undefined;
   private readonly stopping = new AbortController();
+  private readonly sleeper = new WakeableSleep(this.stopping.signal);
   private streamAbort: AbortController | undefined;
-  private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
-  private watched: PrimaryInfo | undefined;
   private readonly halts: ReplicaHalts;
   private readonly hwms = new Map<string, number>();
   private promoted = false;
   /** Why the node cannot take part (a cluster ID mismatch), until it can. */
   private refusal: ClusterError | undefined;
   private proxyURLValue: string | undefined;
+  /** A handoff to this node under way: commits wait for it. */
+  private readonly takeover = new Takeover();
 
   constructor(options: NodeOptions) {
     this.options = options;
@@ -92,16 +67,7 @@ export class ClusterNode {
     this.logger = options.logger;
     this.whenReady = new Promise((resolve) => (this.readyResolve = resolve));
     this.halts = new ReplicaHalts(this);
-    this.store.subscribe((event) => {
-      if (event.type === "position" || event.type === "restored") {
-        const db = this.store.get(event.name);
-        if (db !== undefined) this.events.emit({ type: "tx", db: event.name, position: event.position, pageSize: db.pageSize, commit: db.pageCount });
-      } else if (event.type === "created" || event.type === "dropped") {
-        this.events.emit({ type: "databases" });
-      } else if (event.type === "failed") {
-        this.events.emit({ type: "refused", db: event.name, error: event.error });
-      }
-    });
+    forwardStoreEvents(this.store, this.events);
   }
 
   /** This process's node ID. */
@@ -188,7 +154,7 @@ export class ClusterNode {
   /** Starts the main loop. */
   start(): void {
     this.loop ??= this.run();
-    void this.watchPrimary();
+    void watchPrimaryChanges(this.leaser, this.logger, this.sleeper, this.options.reconnectDelay ?? 1000, this.stopping.signal, (p) => this.primaryChanged(p));
   }
 
   /**
@@ -197,20 +163,25 @@ export class ClusterNode {
    * primary first). `ClusterError("not-primary")` / `("read-only")` otherwise.
    */
   async commit(name: string, pages: CommitPages, commit: number, options: Omit<CommitOptions, "guard" | "epoch" | "expect"> = {}): Promise<DatabasePosition> {
-    const role = this.primaryRole;
+    let role = this.primaryRole;
+    // While a handed-off lease is being taken over here, a commit waits for it (woken the
+    // moment this node is primary) rather than being refused and sent back to the old one.
+    while (!(role?.writable ?? false) && this.takeover.remaining > 0 && !this.halts.holds(name)) {
+      await this.takeover.next(this.takeover.remaining);
+      role = this.primaryRole;
+    }
     if (role !== undefined && role.writable) {
       await role.halts.waitFree(name);
       const db = this.store.get(name) ?? (await this.store.create(name));
-      return db.commit(pages, commit, { ...options, guard: role.guard, epoch: role.epoch });
+      const pos = await db.commit(pages, commit, { ...options, guard: role.guard, epoch: role.epoch });
+      this.takeover.traceFirstCommit(this.logger, pos.txid);
+      return pos;
     }
     if (this.halts.holds(name)) return this.halts.commit(name, pages, commit, options);
     throw new ClusterError(
       role === undefined ? "read-only" : "not-primary",
       `${name} is read-only on this node: it is a replica${this.followed === undefined ? "" : ` of ${this.followed.hostname}`}; write on the primary or take the halt lock`,
-      {
-        db: name,
-        retryable: true,
-      },
+      { db: name, retryable: true },
     );
   }
 
@@ -246,12 +217,18 @@ export class ClusterNode {
     if (!this.leaser.candidate) throw new ClusterError("handoff", "this node is not a candidate (lease.candidate: false)");
     const primary = this.followed;
     if (primary === undefined || !this.connected) throw new ClusterError("handoff", "this node is not connected to a primary", { retryable: true });
-    const res = await peerRequest(primary.advertiseURL, this.identity, { method: "POST", path: `/handoff?nodeID=${this.nodeId}`, timeoutMs });
-    if (res.status !== 200) throw new ClusterError("handoff", `${primary.advertiseURL} refused the handoff: HTTP ${res.status}: ${answerText(res)}`, { status: res.status });
-    const deadline = Date.now() + timeoutMs;
-    while (!this.isPrimary) {
-      if (Date.now() > deadline) throw new ClusterError("handoff", `not primary ${timeoutMs} ms after ${primary.advertiseURL} handed the lease over`);
-      await new Promise((r) => setTimeout(r, 5));
+    // From here commits sent to this node wait for the lease instead of being refused.
+    this.takeover.expect(2 * timeoutMs);
+    try {
+      const res = await peerRequest(primary.advertiseURL, this.identity, { method: "POST", path: `/handoff?nodeID=${this.nodeId}`, timeoutMs });
+      if (res.status !== 200) throw new ClusterError("handoff", `${primary.advertiseURL} refused the handoff: HTTP ${res.status}: ${answerText(res)}`, { status: res.status });
+      const deadline = Date.now() + timeoutMs;
+      while (!this.isPrimary) {
+        if (Date.now() > deadline) throw new ClusterError("handoff", `not primary ${timeoutMs} ms after ${primary.advertiseURL} handed the lease over`);
+        await this.takeover.next(deadline - Date.now());
+      }
+    } finally {
+      if (!this.isPrimary) this.takeover.end();
     }
   }
 
@@ -266,8 +243,9 @@ export class ClusterNode {
   async close(): Promise<void> {
     if (this.stopping.signal.aborted) return;
     this.stopping.abort(new ClusterError("closed", "the node is closing"));
+    this.takeover.end();
     this.streamAbort?.abort(new ClusterError("closed", "the node is closing"));
-    this.wake?.();
+    this.sleeper.wakeUp();
     await this.halts.releaseAll();
     await this.primaryRole?.lease.release().catch(() => undefined);
     await this.loop?.catch(() => undefined);
@@ -293,7 +271,7 @@ export class ClusterNode {
           this.logger.warn("lease loop", { error: describeError(err) });
         }
       }
-      if (!skipDelay && !this.stopping.signal.aborted) await this.sleep(delay);
+      if (!skipDelay && !this.stopping.signal.aborted) await this.sleeper.sleep(delay);
     }
   }
 
@@ -308,10 +286,14 @@ export class ClusterNode {
     if (ticket !== undefined) {
       this.handoffLeaseId = undefined;
       try {
+        traceHandoff(this.logger, "taking the lease over");
         const lease = await this.leaser.acquireExisting(ticket, { signal: this.stopping.signal });
+        this.takeover.tracing = true;
+        this.takeover.trace(this.logger, "lease taken over", { epoch: lease.epoch });
         await this.actAsPrimary(lease);
         return true;
       } catch (err) {
+        this.takeover.end();
         this.logger.warn("could not take over the handed-off lease; electing normally", { error: describeError(err) });
       }
     }
@@ -328,7 +310,7 @@ export class ClusterNode {
       } catch (err) {
         if (isLeaseError(err, "primary-exists")) primary = err.primary;
         else if (isLeaseError(err, "lock-delay")) {
-          await this.sleep(err.retryAfterMs ?? 1000);
+          await this.sleeper.sleep(err.retryAfterMs ?? 1000);
           return true;
         } else throw err;
       }
@@ -351,18 +333,14 @@ export class ClusterNode {
   private async checkClusterId(): Promise<void> {
     const remote = await this.leaser.clusterId({ signal: this.stopping.signal });
     this.leaserClusterId = remote;
-    const local = this.store.dataDir.clusterId;
-    if (remote !== undefined && local !== undefined && remote !== local) {
-      throw new ClusterError(
-        "cluster-id-mismatch",
-        `the lease belongs to cluster ${remote}, but this node (data directory ${this.store.dataDir.dir}) belongs to cluster ${local}. Give each cluster its own lease key; to move this node to cluster ${remote}, clear its data directory`,
-      );
-    }
+    const refusal = leaseClusterIdMismatch(remote, this.store.dataDir);
+    if (refusal !== undefined) throw refusal;
   }
 
   private async actAsPrimary(lease: Lease): Promise<void> {
     try {
       this.store.dataDir.noteEpoch(lease.epoch, "this node's own lease");
+      this.takeover.trace(this.logger, "epoch durable", { epoch: lease.epoch });
       let id = this.store.dataDir.clusterId ?? this.leaserClusterId;
       if (id === undefined) id = newClusterId();
       // Stored already (read back by the last check): another round trip would only lengthen a handoff's write gap.
@@ -374,6 +352,8 @@ export class ClusterNode {
     }
     const role = new PrimaryRole({ store: this.store, logger: this.logger, hostname: this.leaser.hostname, backup: this.options.backup, emit: (e) => this.events.emit(e) }, lease);
     this.primaryRole = role;
+    this.takeover.trace(this.logger, "accepting commits");
+    this.takeover.end(); // wakes the commits and the promote() waiting for this
     this.followed = undefined;
     this.connected = false;
     this.logger.info("primary", { hostname: this.leaser.hostname, epoch: lease.epoch, clusterId: this.store.dataDir.clusterId });
@@ -403,10 +383,10 @@ export class ClusterNode {
         identity: this.identity,
         logger: this.logger,
         databases: this.options.databases,
-        primaryHistory: this.primaryHistory(primary.advertiseURL),
+        primaryHistory: peerHistory(primary.advertiseURL, this.identity),
         signal,
         events: {
-          clusterId: (id, primaryNodeId) => this.adoptClusterId(id, primaryNodeId, primary),
+          clusterId: (id, primaryNodeId) => adoptClusterId(this.store.dataDir, id, primaryNodeId, primary),
           ready: () => {
             this.markReady();
             if (this.options.promote && !this.promoted && this.leaser.candidate) {
@@ -429,6 +409,8 @@ export class ClusterNode {
       });
       if (end.kind === "handoff") {
         this.handoffLeaseId = end.leaseId;
+        // Bounded by the lease store's call timeout (at most the TTL) in acquireExisting.
+        this.takeover.expect(Math.min(this.leaser.ttlMs, 10_000));
         this.logger.info("the primary handed its lease to this node", { from: primary.hostname });
         return true;
       }
@@ -442,53 +424,12 @@ export class ClusterNode {
     }
   }
 
-  private adoptClusterId(id: string | undefined, primaryNodeId: string, primary: PrimaryInfo): void {
-    if (id === undefined) return;
-    const local = this.store.dataDir.clusterId;
-    if (local !== undefined && local !== id) {
-      throw new ClusterError(
-        "cluster-id-mismatch",
-        `primary ${primary.hostname} (${primary.advertiseURL}, node ${primaryNodeId}) belongs to cluster ${id}, this node to cluster ${local}: refusing to replicate across clusters`,
-      );
+  /** A new primary in the lease store ends the current stream; a vacancy wakes the loop. */
+  private primaryChanged(primary: PrimaryInfo | undefined): void {
+    if (this.followed !== undefined && primary?.advertiseURL !== this.followed.advertiseURL) {
+      this.streamAbort?.abort(new ClusterError("unavailable", `the primary is now ${primary?.hostname ?? "nobody"}`, { retryable: true }));
     }
-    if (local === undefined) this.store.dataDir.setClusterId(id);
-  }
-
-  /** The primary's `/checksums` for divergence: its checksum after each TXID of a range. */
-  private primaryHistory(url: string): PrimaryHistory {
-    return async (name, from, to) => {
-      const res = await peerRequest(url, this.identity, { method: "GET", path: `/checksums?name=${encodeURIComponent(name)}&from=${from}&to=${to}`, timeoutMs: 10_000 });
-      if (res.status !== 200) return undefined;
-      const json = JSON.parse(Buffer.from(res.body).toString("utf8")) as { checksums: Record<string, string> };
-      const map = new Map<number, bigint>();
-      for (const [txid, hex] of Object.entries(json.checksums)) {
-        const sum = parseChecksum(hex);
-        if (sum !== undefined) map.set(Number(txid), sum);
-      }
-      return map;
-    };
-  }
-
-  /** Follows the lease store's pushed changes: a new primary ends the current stream; a vacancy wakes the loop. */
-  private async watchPrimary(): Promise<void> {
-    while (!this.stopping.signal.aborted) {
-      try {
-        for await (const primary of this.leaser.watchPrimary({ signal: this.stopping.signal })) {
-          const before = this.watched;
-          this.watched = primary;
-          const changed = before?.advertiseURL !== primary?.advertiseURL || before?.epoch !== primary?.epoch;
-          if (!changed) continue;
-          this.logger.debug("the lease store reports a primary change", { hostname: primary?.hostname ?? null, epoch: primary?.epoch ?? null });
-          if (this.followed !== undefined && primary?.advertiseURL !== this.followed.advertiseURL) {
-            this.streamAbort?.abort(new ClusterError("unavailable", `the primary is now ${primary?.hostname ?? "nobody"}`, { retryable: true }));
-          }
-          this.wake?.();
-        }
-      } catch (err) {
-        if (!this.stopping.signal.aborted) this.logger.warn("primary watch ended; watching again", { error: describeError(err) });
-      }
-      if (!this.stopping.signal.aborted) await this.sleep(this.options.reconnectDelay ?? 1000, false);
-    }
+    this.sleeper.wakeUp();
   }
 
   private markReady(): void {
@@ -496,20 +437,5 @@ export class ClusterNode {
     this.readyValue = true;
     this.readyResolve();
     this.events.emit({ type: "ready" });
-  }
-
-  /** Waits `ms`, or less when the node closes or (`wakeable`) the lease store reports a change. */
-  private sleep(ms: number, wakeable = true): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.stopping.signal.removeEventListener("abort", done);
-        if (this.wake === done) this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.stopping.signal.addEventListener("abort", done, { once: true });
-      if (wakeable) this.wake = done;
-    });
   }
 }

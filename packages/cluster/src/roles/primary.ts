@@ -16,6 +16,7 @@ import type { Store } from "../store/store.js";
 import type { MapPosition } from "../stream/codec.js";
 import { sessionFailure, StreamSession, type FrameSink } from "../stream/session.js";
 import { HaltTable } from "./halt.js";
+import { traceHandoff } from "../util/handoff-trace.js";
 
 /** How long a handoff lets its target catch up before commits stop. */
 const HANDOFF_CATCH_UP_MS = 5_000;
@@ -164,6 +165,8 @@ export class PrimaryRole {
     if (!this.writable) throw new ClusterError("not-primary", "this node is not acting as primary", { retryable: true });
     const session = [...this.sessions.keys()].reverse().find((s) => s.replicaNodeId === nodeId && s.ready);
     if (session === undefined) throw new ClusterError("handoff", `node ${nodeId} has no caught-up stream open to this primary (streaming: ${this.replicas.join(", ") || "none"})`);
+    const log = this.context.logger;
+    traceHandoff(log, "requested", { to: nodeId, behind: session.behind() });
     // Let the target catch up while commits go on, so that the write gap is only the
     // last few transactions, the final renew and one frame.
     const deadline = Date.now() + HANDOFF_CATCH_UP_MS;
@@ -171,11 +174,14 @@ export class PrimaryRole {
     this.handingOff = true;
     this.handoffSession = session;
     const started = performance.now();
-    this.context.logger.debug("handing the lease over", { to: nodeId, behind: session.behind() });
+    traceHandoff(log, "commits stopped", { to: nodeId, behind: session.behind() });
     try {
       for (const name of this.context.store.databases()) await this.context.store.get(name)?.exclusive(() => undefined);
+      traceHandoff(log, "commits in flight done", { behind: session.behind() });
       const ticket = await this.lease.handoff(nodeId);
+      traceHandoff(log, "lease handed off");
       const delivered = await session.handoff(ticket.leaseId);
+      traceHandoff(log, "frame written", { delivered });
       if (!delivered)
         throw new ClusterError("handoff", `the handoff frame could not be sent to node ${nodeId}; its lease expires in ${this.lease.ttlMs} ms and another node is elected`);
       this.context.logger.info("lease handed off", { to: nodeId, ms: Math.round(performance.now() - started) });

@@ -4,10 +4,10 @@
  * is refused, across restarts too), and the node ID of the running process.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, constants, existsSync, fdatasyncSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { ClusterError } from "../errors.js";
-import { writeFileDurably } from "./position-file.js";
+import { syncDirectory, writeFileDurably } from "./position-file.js";
 
 /** `LFSC` + 16 uppercase hex digits, as LiteFS writes them. */
 const CLUSTER_ID = /^LFSC[0-9A-F]{16}$/;
@@ -83,9 +83,33 @@ export class DataDir {
       throw new ClusterError("epoch-stale", `${from} streams under lease epoch ${epoch}, but this node has seen epoch ${this.epochValue}: it is no longer the primary`);
     }
     if (epoch > this.epochValue) {
-      writeFileDurably(join(this.dir, "epoch"), `${epoch}\n`);
+      writeEpoch(join(this.dir, "epoch"), epoch);
       this.epochValue = epoch;
     }
+  }
+}
+
+/**
+ * Overwrites the epoch file in place with one fdatasync: it is in a handoff's write gap,
+ * where a temp file, rename and directory fsync cost two fsyncs (~12 ms against ~4 ms
+ * at load ~9). The text has a fixed width (20 digits), so the file never shrinks and
+ * the 21 bytes sit in one sector, written whole or not at all (SQLite's "powersafe
+ * overwrite" assumption); the directory is fsynced only when the file is new.
+ */
+function writeEpoch(path: string, epoch: number): void {
+  const created = !existsSync(path);
+  try {
+    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o644);
+    try {
+      const bytes = Buffer.from(`${String(epoch).padStart(20, "0")}\n`);
+      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, done);
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (created) syncDirectory(dirname(path));
+  } catch (err) {
+    throw new ClusterError("io", `cannot write ${path}: ${(err as Error).message}`, { cause: err, file: path });
   }
 }
 

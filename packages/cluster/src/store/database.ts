@@ -5,7 +5,7 @@
  * anywhere is repaired at the next open by re-applying the LTX files after the durable
  * position (never by hashing the whole database).
  */
-import { closeSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, rmSync } from "node:fs";
 import { decodeLtx, encodeLtx, formatChecksum, formatTxid, pageChecksum } from "@sqlrep/ltx";
 import { PageFile } from "@sqlrep/page-file";
 import { LtxLog, silentLogger, type LogEntry, type Logger } from "@sqlrep/shipper";
@@ -16,23 +16,20 @@ import { checkPages, type CommitPage, type CommitPages } from "./commit-pages.js
 import { ChecksumHistory } from "./history.js";
 import type { DatabaseIo } from "./io.js";
 import { databaseFiles, type DatabaseFiles } from "./names.js";
-import { CowView, type PageView } from "./page-view.js";
+import { OpenViews } from "./open-views.js";
+import type { PageView } from "./page-view.js";
 import { readPosition, writePositionAsync, type StoredPosition } from "./position-file.js";
 import type { DatabasePosition } from "./position.js";
 import type { CommitOptions, DatabaseChange, DatabaseOptions } from "./database-options.js";
 import { checkContinues, checkExpected, checkPostApply } from "./continuity.js";
 import { toApplyTransaction } from "./apply-transaction.js";
-import { fsyncAll, fsyncPath, fsyncPathAsync } from "./fsync.js";
-import { readBackSync } from "./read-back.js";
+import { fsyncPathAsync } from "./fsync.js";
+import { LogSync } from "./log-sync.js";
+import { writeInPlace } from "./page-writes.js";
 import { recoverDatabase } from "./recovery.js";
 
 export type { CommitOptions, DatabaseChange, DatabaseOptions } from "./database-options.js";
 
-/** LTX files fsynced at once: half of libuv's 4 threads, the rest stay free for reads and writes. */
-const LOG_FSYNC_CONCURRENCY = 2;
-
-/** Transactions up to this size have the old bytes of their pages read on the main thread. */
-const SYNC_READ_BACK_MAX = 256 * 1024;
 export type { DatabasePosition } from "./position.js";
 
 /**
@@ -51,15 +48,13 @@ export class Database {
   private positionValue: DatabasePosition;
   private pageSizeValue: number;
   private writer: PageFile | undefined;
-  private readonly views = new Set<CowView>();
+  private readonly views = new OpenViews();
   private readonly listeners = new Set<(change: DatabaseChange) => void>();
   private failure: ClusterError | undefined;
   /** The position last written to the position file (what a crash returns to, before redo). */
   private durable: DatabasePosition;
-  /** LTX files appended since the last fsync of the log. */
-  private unsyncedLog: string[] = [];
-  /** The LTX fsyncs in progress (one batch at a time). */
-  private logSyncing: Promise<void> | undefined;
+  /** The LTX files appended since the last fsync of the log. */
+  private readonly logSync: LogSync;
   private closed = false;
 
   private constructor(options: DatabaseOptions, files: DatabaseFiles, log: LtxLog, table: ChecksumTable, history: ChecksumHistory, stored: StoredPosition) {
@@ -73,6 +68,7 @@ export class Database {
     this.pageSizeValue = stored.pageSize;
     this.positionValue = { txid: stored.txid, checksum: stored.txid === 0 ? 0n : stored.checksum, timestamp: stored.timestamp, epoch: stored.epoch };
     this.durable = this.positionValue;
+    this.logSync = new LogSync(`${files.dir}/ltx`);
   }
 
   /**
@@ -85,7 +81,7 @@ export class Database {
     const files = databaseFiles(options.dataDir, options.name);
     let stored = readPosition(files.pos);
     if (stored === undefined) {
-      if (!options.create && !exists(files.database)) throw new ClusterError("not-found", `no database ${options.name} in ${options.dataDir}`, { db: options.name });
+      if (!options.create && !existsSync(files.database)) throw new ClusterError("not-found", `no database ${options.name} in ${options.dataDir}`, { db: options.name });
       mkdirSync(files.dir, { recursive: true });
       closeSync(openSync(files.database, "a"));
       stored = { txid: 0, checksum: 0n, timestamp: 0, epoch: 0, pageSize: 4096, commit: 0 };
@@ -170,8 +166,8 @@ export class Database {
     const post = this.table.preview(checked.sums, commit);
     checkExpected(this.name, options.expect, this.positionValue, post);
     const entry = this.log.append({ pageSize: checked.pageSize, commit, timestamp }, checked.pages, post);
-    if (options.durable) this.syncLogFile(entry.file);
-    else this.unsyncedLog.push(entry.file);
+    if (options.durable) this.logSync.syncFile(entry.file);
+    else this.logSync.add(entry.file);
     // Through a mount, pages the engine writes itself (a transaction forwarded by a replica
     // holding the halt lock) go through its locks and cache invalidation, as applies do.
     if (!options.written) await this.writePages(checked.pages, commit, this.io !== undefined ? "apply" : "direct");
@@ -217,7 +213,7 @@ export class Database {
       const post = this.table.preview(checked.sums, h.commit);
       checkPostApply(this.name, h, post, ltx.trailer.postApplyChecksum, options.file);
       const entry = this.log.append({ pageSize: h.pageSize, commit: h.commit, timestamp: h.timestamp }, checked.pages, post);
-      this.unsyncedLog.push(entry.file);
+      this.logSync.add(entry.file);
       await this.writePages(checked.pages, h.commit, "apply");
       return this.advance(checked.sums, h.commit, { txid: h.maxTXID, checksum: post, timestamp: h.timestamp, epoch: options.epoch }, entry);
     });
@@ -240,9 +236,7 @@ export class Database {
     };
     if (this.io?.openView !== undefined) return this.io.openView(this.name, state);
     await this.writer?.flush();
-    const view = new CowView(this.files.database, state, (v) => this.views.delete(v));
-    this.views.add(view);
-    return view;
+    return this.views.open(this.files.database, state);
   }
 
   /**
@@ -277,27 +271,8 @@ export class Database {
    * mount). Resolves once every file appended before the call is durable, including
    * files an earlier call (without the lock) is still syncing.
    */
-  async syncLog(): Promise<void> {
-    while (this.logSyncing !== undefined) await this.logSyncing.catch(() => undefined);
-    const files = this.unsyncedLog;
-    if (files.length === 0) return;
-    this.unsyncedLog = [];
-    // On the thread pool, a few at a time: one fsync per LTX file on the main thread took
-    // most of a busy node's time; all of them at once filled the pool, and the stream's
-    // and page writer's reads waited behind a second's worth of fsyncs.
-    const run = (async () => {
-      await fsyncAll(files, LOG_FSYNC_CONCURRENCY);
-      await fsyncPathAsync(`${this.files.dir}/ltx`);
-    })();
-    this.logSyncing = run;
-    try {
-      await run;
-    } catch (err) {
-      this.unsyncedLog = [...files, ...this.unsyncedLog];
-      throw err;
-    } finally {
-      if (this.logSyncing === run) this.logSyncing = undefined;
-    }
+  syncLog(): Promise<void> {
+    return this.logSync.sync();
   }
 
   /** Refuses the database from now on (a failed verification): commits, applies and views throw `error`. */
@@ -319,7 +294,7 @@ export class Database {
     await this.mutex.run(async () => {
       await this.syncNow().catch((err: unknown) => this.logger.warn("final sync failed", { db: this.name, error: describeError(err) }));
       this.closed = true;
-      for (const view of [...this.views]) view.release();
+      this.views.releaseAll();
       await this.writer?.close();
       this.writer = undefined;
       this.table.close();
@@ -362,13 +337,12 @@ export class Database {
   async detachFile(): Promise<void> {
     await this.writer?.close();
     this.writer = undefined;
-    for (const view of this.views) view.detach();
+    this.views.detachAll();
   }
 
   /** @internal Every view not yet past `pgno` keeps the page's current bytes. */
   preserve(pgnos: Iterable<number>): void {
-    if (this.views.size === 0) return;
-    for (const pgno of pgnos) for (const view of this.views) view.preserve(pgno);
+    this.views.preserve(pgnos);
   }
 
   /** @internal After a snapshot restore: the new state, table and position, told to subscribers. */
@@ -378,7 +352,7 @@ export class Database {
     this.pageSizeValue = pageSize;
     this.positionValue = position;
     this.durable = position;
-    this.unsyncedLog = [];
+    this.logSync.clear();
     this.failure = undefined;
     this.emit({ type: "restored", position });
     this.emit({ type: "position", position, entry: undefined });
@@ -388,8 +362,6 @@ export class Database {
   get mountIo(): DatabaseIo | undefined {
     return this.io;
   }
-
-  // ------------------------------------------------------------------------------------
 
   private checkUsable(): void {
     if (this.closed) throw new ClusterError("closed", `database ${this.name} is closed`, { db: this.name });
@@ -414,31 +386,15 @@ export class Database {
     try {
       if (how === "apply" && this.io !== undefined) {
         this.preserve(pages.map((p) => p.pgno).filter((p) => p <= oldCommit));
-        if (commit < oldCommit) this.preserve(range(commit + 1, oldCommit));
+        this.views.preserveCut(commit, oldCommit);
         await this.io.apply(this.name, toApplyTransaction(pages, commit, this.pageSizeValue));
         return;
       }
       this.writer ??= await PageFile.openInPlace(this.files.database, { pageSize: this.pageSizeValue });
-      const writer = this.writer;
-      // The old bytes of every page overwritten: open views keep them, and each is checked
-      // against its checksum (a corrupt file is noticed at the first write over it).
-      // (Not while redoing after a crash: a page may already hold the redone transaction's bytes.)
-      if (how !== "redo" && pages.length * this.pageSizeValue <= SYNC_READ_BACK_MAX) {
-        // A few pages: their old bytes are read here, synchronously (page cache,
-        // microseconds), not by the writer on the thread pool, where each commit's and
-        // apply's read waited behind whatever else the pool had (fsyncs, the stream).
-        await writer.flush(); // settles the writer's earlier write, so the reads see it
-        readBackSync(writer.fd, this.files.database, pages, oldCommit, this.pageSizeValue, (pgno, data) => this.replacing(pgno, data));
-        writer.replace(undefined);
-      } else {
-        writer.replace(how === "redo" ? undefined : { upTo: oldCommit, old: (pgno, data) => this.replacing(pgno, data) });
-      }
-      for (const page of pages) await writer.write(page.pgno, page.data);
-      await writer.flush();
-      if (commit !== oldCommit) {
-        if (commit < oldCommit) this.preserve(range(commit + 1, oldCommit));
-        await writer.truncate(commit);
-      }
+      await writeInPlace(this.writer, this.files.database, pages, commit, oldCommit, this.pageSizeValue, how, {
+        replacing: (pgno, data) => this.replacing(pgno, data),
+        cut: () => this.views.preserveCut(commit, oldCommit),
+      });
     } catch (err) {
       const error = isClusterError(err)
         ? err
@@ -451,7 +407,7 @@ export class Database {
 
   /** `old` callback of the page writer: views keep the page; a page that is not what its checksum says makes the database suspect. */
   private replacing(pgno: number, data: Uint8Array): void {
-    for (const view of this.views) view.preserve(pgno, data);
+    this.views.preservePage(pgno, data);
     const expected = this.table.get(pgno);
     if (expected === 0n) return;
     const actual = pageChecksum(pgno, data);
@@ -481,11 +437,6 @@ export class Database {
     return position;
   }
 
-  private syncLogFile(file: string): void {
-    fsyncPath(file, true);
-    fsyncPath(`${this.files.dir}/ltx`);
-  }
-
   private emit(change: DatabaseChange): void {
     for (const listener of this.listeners) {
       try {
@@ -494,18 +445,5 @@ export class Database {
         this.logger.error("database listener failed", { db: this.name, error: describeError(err) });
       }
     }
-  }
-}
-
-function* range(first: number, last: number): Generator<number> {
-  for (let pgno = first; pgno <= last; pgno++) yield pgno;
-}
-
-function exists(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -15,6 +15,7 @@ import { restoreSnapshot } from "../store/snapshot.js";
 import type { Store } from "../store/store.js";
 import { encodePositionMap, FrameReader, type MapPosition } from "./codec.js";
 import { joinChunks } from "../util/chunks.js";
+import { traceHandoff } from "../util/handoff-trace.js";
 
 /** What a replica's stream tells the node about. */
 export interface ReplicaEvents {
@@ -100,6 +101,9 @@ export async function runReplicaStream(options: ReplicaStreamOptions): Promise<S
     Math.min(1000, silenceMs / 2),
   );
   const reader = new FrameReader(res);
+  // When the last LTX frame began to arrive and when it was applied (the handoff trace).
+  let ltxStarted = 0;
+  let ltxDone = 0;
   try {
     for (;;) {
       if (signal.aborted) throw signal.reason;
@@ -108,9 +112,11 @@ export async function runReplicaStream(options: ReplicaStreamOptions): Promise<S
       if (frame === undefined) return { kind: "end" };
       switch (frame.type) {
         case "ltx":
+          ltxStarted = performance.now();
           store.dataDir.noteEpoch(frame.epoch, `primary ${options.primaryURL}`);
           await receiveLtx(options, frame.name, frame.epoch, reader, signal);
           lastFrame = Date.now();
+          ltxDone = performance.now();
           break;
         case "ready":
           events.ready();
@@ -128,6 +134,7 @@ export async function runReplicaStream(options: ReplicaStreamOptions): Promise<S
           }
           break;
         case "handoff":
+          traceHandoff(logger, "frame received", { lastLtxAgoMs: round(performance.now() - ltxStarted), lastApplyMs: round(ltxDone - ltxStarted) });
           return { kind: "handoff", leaseId: frame.leaseId };
         case "end":
           return { kind: "end" };
@@ -208,6 +215,10 @@ async function receiveLtx(options: ReplicaStreamOptions, name: string, epoch: nu
   }
   await db.applyLtx(bytes, { epoch, file: `LTX ${formatTxid(h.minTXID)} of ${name} from ${options.primaryURL}` });
   events.contact(h.timestamp);
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
 }
 
 function header(value: string | string[] | undefined): string | undefined {

@@ -27,7 +27,8 @@ export function testDist(): Promise<string> {
 export interface HarnessNode {
   readonly name: string;
   readonly config: NodeMainConfig;
-  readonly api: TcpForwarder;
+  /** Undefined with `direct`. */
+  readonly api: TcpForwarder | undefined;
   readonly etcd: TcpForwarder | undefined;
   process: ProcessHandle | undefined;
 }
@@ -59,11 +60,19 @@ export interface ProcessClusterOptions {
   /** Candidates (default every node with etcd). */
   candidates?: readonly number[];
   verbose?: boolean;
+  /** Debug lines to print (node-main's `debug`: a regular expression on the message). */
+  debug?: string;
   retention?: number;
   /** Commits are real SQLite transactions (see node-main's `sqlite`). */
   sqlite?: boolean;
   /** The stores' fsync period (node-main's default 200 ms). */
   syncInterval?: number;
+  /**
+   * No forwarders: the nodes reach each other and etcd directly (no partitions then). The
+   * forwarders relay every byte through this process, whose event loop a busy test or
+   * bench shares with them: tens of ms per round trip on a loaded machine.
+   */
+  direct?: boolean;
 }
 
 /** A cluster of node processes. */
@@ -78,23 +87,28 @@ export class ProcessCluster {
     const etcdPort = options.etcd === undefined ? undefined : Number(new URL(options.etcd.clientUrl).port);
     for (let i = 0; i < options.nodes; i++) {
       const port = await freePort();
-      const api = await startTcpForwarder(port);
-      const etcd = etcdPort === undefined ? undefined : await startTcpForwarder(etcdPort);
+      const direct = options.direct ?? false;
+      const api = direct ? undefined : await startTcpForwarder(port);
+      const etcd = etcdPort === undefined || direct ? undefined : await startTcpForwarder(etcdPort);
       const name = `node${i}`;
       const candidate = options.candidates === undefined ? options.etcd !== undefined || i === 0 : options.candidates.includes(i);
       const config: NodeMainConfig = {
         name,
         dataDir: join(options.dir, name),
         port,
-        advertiseURL: api.url,
+        advertiseURL: api?.url ?? `http://127.0.0.1:${port}`,
         controlPort: await freePort(),
-        lease: etcd !== undefined ? { type: "etcd", endpoints: [etcd.url], key, ttl: options.ttl ?? 2000 } : { type: "static", primaryHostname: "node0", primaryURL: "" },
+        lease:
+          options.etcd !== undefined
+            ? { type: "etcd", endpoints: [etcd?.url ?? options.etcd.clientUrl], key, ttl: options.ttl ?? 2000 }
+            : { type: "static", primaryHostname: "node0", primaryURL: "" },
         candidate,
         authToken: options.authToken,
         backup: options.backup,
         s3: options.s3,
         record: join(options.dir, `${name}.record.jsonl`),
         verbose: options.verbose,
+        debug: options.debug,
         retention: options.retention,
         sqlite: options.sqlite,
         syncInterval: options.syncInterval,
@@ -102,7 +116,7 @@ export class ProcessCluster {
       cluster.nodes.push({ name, config, api, etcd, process: undefined });
     }
     // The static lease names node 0's URL on every replica.
-    for (const n of cluster.nodes) if (n.config.lease.type === "static") n.config.lease.primaryURL = cluster.nodes[0]!.api.url;
+    for (const n of cluster.nodes) if (n.config.lease.type === "static") n.config.lease.primaryURL = cluster.nodes[0]!.config.advertiseURL;
     await Promise.all(cluster.nodes.map((_, i) => cluster.spawn(i)));
     return cluster;
   }
@@ -131,6 +145,7 @@ export class ProcessCluster {
   /** Cuts node `i` off: from its peers (`peers`), from the lease store (`lease`). Open connections are cut. */
   partition(i: number, what: { peers?: boolean; lease?: boolean }): void {
     const n = this.nodes[i]!;
+    if (n.api === undefined) throw new Error("partition: the cluster was started with direct: true (no forwarders)");
     if (what.peers) n.api.setTarget(undefined);
     if (what.lease) n.etcd?.setTarget(undefined);
   }
@@ -138,7 +153,7 @@ export class ProcessCluster {
   /** Ends every partition of node `i`. */
   heal(i: number): void {
     const n = this.nodes[i]!;
-    n.api.setTarget(n.config.port);
+    n.api?.setTarget(n.config.port);
     if (n.etcd !== undefined && this.options.etcd !== undefined) n.etcd.setTarget(Number(new URL(this.options.etcd.clientUrl).port));
   }
 
@@ -202,7 +217,7 @@ export class ProcessCluster {
     await Promise.all(
       this.nodes.map(async (n) => {
         await n.process?.stop(5_000).catch(() => undefined);
-        await n.api.close();
+        await n.api?.close();
         await n.etcd?.close();
       }),
     );

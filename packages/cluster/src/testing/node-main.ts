@@ -47,6 +47,8 @@ export interface NodeMainConfig {
   sqlite?: boolean;
   /** Print every log line (debugging). */
   verbose?: boolean;
+  /** Print the debug lines whose message matches this regular expression (`^handoff:`: the handoff trace). */
+  debug?: string;
 }
 
 /** One line of the record file. */
@@ -69,7 +71,7 @@ export interface RecordLine {
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? readFileSync(0, "utf8")) as NodeMainConfig;
-  const logger = lineLogger(config.name, config.verbose ?? false);
+  const logger = lineLogger(config.name, config.verbose ?? false, config.debug === undefined ? undefined : new RegExp(config.debug));
   const store = await Store.open({ dataDir: config.dataDir, logger, retention: config.retention, syncInterval: config.syncInterval ?? 200 });
   const identity = { hostname: config.name, advertiseURL: config.advertiseURL, candidate: config.candidate };
   let leaser: Leaser;
@@ -230,9 +232,9 @@ function fileSum(path: string, pageSize: number, commit: number): string {
   }
 }
 
-function lineLogger(name: string, verbose: boolean): Logger {
+function lineLogger(name: string, verbose: boolean, debug: RegExp | undefined): Logger {
   const line = (level: string) => (message: string, fields?: Record<string, unknown>) => {
-    if (level === "debug" && !verbose) return;
+    if (level === "debug" && !verbose && !debug?.test(message)) return;
     process.stderr.write(
       `${new Date().toISOString()} ${name} ${level} ${message}${fields === undefined ? "" : ` ${JSON.stringify(fields, (_, v) => (typeof v === "bigint" ? v.toString(16) : v))}`}\n`,
     );
