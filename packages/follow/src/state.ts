@@ -1,11 +1,11 @@
 /**
  * `<output>-txid`, the followed copy's progress (as v0.5's follow keeps one): the last applied
- * TXID and the replica's own 100-byte database header, so that a later `restore -f` resumes.
+ * TXID and the replica's own 100-byte database header, so that a later follow resumes.
  */
 import { open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { formatTxid, parseTxid } from "@sqlrep/ltx";
-import { FollowError } from "./follow-file.js";
+import { FollowError } from "./errors.js";
 
 /** SQLite's database header: the part of page 1 the followed copy changes. */
 export const HEADER_BYTES = 100;
