@@ -77,7 +77,8 @@ describe("followReplica", () => {
       expect(valuesOf(reader)).toEqual(["a", "b", "c", "d"]);
       expect(reader.pragma("integrity_check", { simple: true })).toBe("ok");
       expect(logger.lines).toContainEqual(expect.stringMatching(/^restarting from a fresh restore: no LTX file starts at TXID 0000000000000003/));
-      expect(logger.lines).toContainEqual(expect.stringMatching(/^restored afresh from file replica "file" .*: TXID 0000000000000004$/));
+      // Logged once `<copy>-txid` is written, just after the batch readers see.
+      await until("the fresh restore's line", () => logger.lines.some((l) => /^restored afresh from file replica "file" .*: TXID 0000000000000004$/.test(l)));
 
       stop.abort();
       expect(await following).toBe(4);

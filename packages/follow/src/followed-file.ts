@@ -6,6 +6,7 @@ import { open, rm, type FileHandle } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { DatabaseChecksum, lockPgno, pageChecksum, type PageStore } from "@sqlrep/ltx";
+import { syncDirectory } from "@sqlrep/page-file";
 import { encodeJournal } from "@sqlrep/wal";
 import type BetterSqlite3 from "better-sqlite3";
 import { FollowError } from "./errors.js";
@@ -222,12 +223,7 @@ export class FollowedFile {
     } finally {
       await journal.close();
     }
-    const dir = await open(dirname(this.path), "r");
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await syncDirectory(dirname(this.path));
   }
 
   /**

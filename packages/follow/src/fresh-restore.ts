@@ -3,9 +3,10 @@
  * prepared for following (page 1 in the rollback-journal format), and — on a gap or a new
  * lineage — that state written into the followed copy in place, as one batch.
  */
-import { open, rename, rm } from "node:fs/promises";
+import { open, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { DatabaseChecksum, lockPgno, pageChecksum } from "@sqlrep/ltx";
+import { replaceFile } from "@sqlrep/page-file";
 import { describeReplicaClient, restoreNewest, type RestoreSource, type RestoreSummary } from "@sqlrep/replica";
 import { decodeDatabaseHeader, DATABASE_HEADER_SIZE } from "@sqlrep/wal";
 import { FollowError } from "./errors.js";
@@ -94,13 +95,7 @@ export async function restoreNewCopy(output: string, options: FreshRestoreOption
   const temp = besideOutput(output);
   try {
     const restored = await restoreFollowable(temp.path, options);
-    await rename(temp.path, output);
-    const dir = await open(dirname(output), "r");
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await replaceFile(temp.path, output);
     return restored;
   } finally {
     await temp.discard();
