@@ -18,11 +18,11 @@ const tmp = tempDir("sqlrep-follow-replica-");
 afterAll(() => tmp.remove());
 
 let cases = 0;
-function setup() {
+function setup(pageSize?: number) {
   const dir = tmp.join(`case${++cases}`);
   mkdirSync(dir);
   const client = createFileReplicaClient(`${dir}/replica`);
-  return { dir, client, copy: `${dir}/copy.db`, source: new ReplicatedDatabase(`${dir}/app.db`, client) };
+  return { dir, client, copy: `${dir}/copy.db`, source: new ReplicatedDatabase(`${dir}/app.db`, client, pageSize) };
 }
 
 /** A logger keeping every line, warnings prefixed as litestream prints them. */
@@ -104,6 +104,29 @@ describe("followReplica", () => {
     }
     // Nothing left beside the copy: no journal, no temp file of a fresh restore.
     expect(readdirSync(dir).sort()).toEqual(["app.db", "copy.db", "copy.db-txid", "replica"]);
+  });
+
+  it("follows a database of 65536-byte pages (stored as 1 in the header)", async () => {
+    const { client, copy, source } = setup(65536);
+    source.insert("a");
+    await source.upload();
+    const stop = new AbortController();
+    const following = followReplica(client, copy, { interval: 20, signal: stop.signal });
+    try {
+      await until("the restore", () => existsSync(`${copy}-txid`));
+      const reader = new Database(copy, { readonly: true, fileMustExist: true, timeout: 0 });
+      source.insert("b");
+      await source.upload();
+      await until("TXID 2 in the copy", () => valuesOf(reader)?.length === 2);
+      expect(reader.pragma("page_size", { simple: true })).toBe(65536);
+      expect(reader.pragma("integrity_check", { simple: true })).toBe("ok");
+      reader.close();
+    } finally {
+      stop.abort();
+      await following.catch(() => undefined);
+      source.close();
+    }
+    expect(await following).toBe(2);
   });
 
   it("refuses an output that is not a followed copy, and a journal beside a missing one, writing nothing", async () => {

@@ -7,8 +7,6 @@ import { databaseChecksum, encodeLtx, type LtxHeaderInit } from "@sqlrep/ltx";
 import type { ReplicaClient } from "@sqlrep/replica";
 import Database from "better-sqlite3";
 
-const PAGE_SIZE = 4096;
-
 /** The source database `t(id, v)` and its replica. */
 export class ReplicatedDatabase {
   readonly db: Database.Database;
@@ -19,8 +17,10 @@ export class ReplicatedDatabase {
   constructor(
     readonly path: string,
     readonly client: ReplicaClient,
+    readonly pageSize = 4096,
   ) {
     this.db = new Database(path);
+    this.db.pragma(`page_size = ${pageSize}`);
     this.db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
   }
 
@@ -34,13 +34,13 @@ export class ReplicatedDatabase {
   async upload(): Promise<number> {
     const image = readFileSync(this.path);
     const pages: { pgno: number; data: Uint8Array }[] = [];
-    for (let pgno = 1; pgno <= image.length / PAGE_SIZE; pgno++) {
-      const data = page(image, pgno);
-      if (!Buffer.from(data).equals(page(this.before, pgno))) pages.push({ pgno, data });
+    for (let pgno = 1; pgno <= image.length / this.pageSize; pgno++) {
+      const data = this.page(image, pgno);
+      if (!Buffer.from(data).equals(this.page(this.before, pgno))) pages.push({ pgno, data });
     }
     const txid = this.txid + 1;
-    const header: LtxHeaderInit = { pageSize: PAGE_SIZE, commit: image.length / PAGE_SIZE, minTXID: txid, maxTXID: txid, timestamp: Date.now() };
-    if (txid > 1) header.preApplyChecksum = databaseChecksum(this.before, PAGE_SIZE);
+    const header: LtxHeaderInit = { pageSize: this.pageSize, commit: image.length / this.pageSize, minTXID: txid, maxTXID: txid, timestamp: Date.now() };
+    if (txid > 1) header.preApplyChecksum = databaseChecksum(this.before, this.pageSize);
     await this.write(txid === 1 ? 9 : 0, header, pages, image);
     return txid;
   }
@@ -48,8 +48,8 @@ export class ReplicatedDatabase {
   /** A level-9 snapshot 1…`txid` of the database now (what an engine writes after losing track of the WAL). */
   async snapshot(txid: number): Promise<void> {
     const image = readFileSync(this.path);
-    const pages = Array.from({ length: image.length / PAGE_SIZE }, (_, i) => ({ pgno: i + 1, data: page(image, i + 1) }));
-    await this.write(9, { pageSize: PAGE_SIZE, commit: pages.length, minTXID: 1, maxTXID: txid, timestamp: Date.now() }, pages, image);
+    const pages = Array.from({ length: image.length / this.pageSize }, (_, i) => ({ pgno: i + 1, data: this.page(image, i + 1) }));
+    await this.write(9, { pageSize: this.pageSize, commit: pages.length, minTXID: 1, maxTXID: txid, timestamp: Date.now() }, pages, image);
   }
 
   /** The values of `t` in order. */
@@ -62,13 +62,13 @@ export class ReplicatedDatabase {
   }
 
   private async write(level: number, header: LtxHeaderInit, pages: { pgno: number; data: Uint8Array }[], image: Uint8Array): Promise<void> {
-    const bytes = encodeLtx(header, pages, { postApplyChecksum: databaseChecksum(image, PAGE_SIZE) });
+    const bytes = encodeLtx(header, pages, { postApplyChecksum: databaseChecksum(image, this.pageSize) });
     await this.client.writeLtxFile({ level, minTXID: header.minTXID, maxTXID: header.maxTXID }, bytes);
     this.txid = header.maxTXID;
     this.before = image;
   }
-}
 
-function page(bytes: Uint8Array, pgno: number): Uint8Array {
-  return bytes.subarray((pgno - 1) * PAGE_SIZE, pgno * PAGE_SIZE);
+  private page(bytes: Uint8Array, pgno: number): Uint8Array {
+    return bytes.subarray((pgno - 1) * this.pageSize, pgno * this.pageSize);
+  }
 }
