@@ -26,6 +26,9 @@ const RANKS = {
   "@sqlrep/replica-*": 3,
   "@sqlrep/lease-*": 3,
   "@sqlrep/shipper": 3,
+  // follow: keeps a local SQLite copy up to date from a replica (the shipper's reverse);
+  // below the engines, so the cluster's and the VFS's hydration can use it.
+  "@sqlrep/follow": 3,
   "@sqlrep/runtime": 3,
   // engines
   "@sqlrep/backup": 5,

@@ -29,5 +29,6 @@ export { fuseAvailable, fuseUnavailableReason, isMounted, tempMountDir, unmountF
 export { sftpAvailable, sftpUnavailableReason, startSftpServer, type SftpServer, type SftpServerOptions } from "./sftp.js";
 export { natsAvailable, natsServerBinary, natsUnavailableReason, startNatsServer, type NatsServer, type NatsServerOptions } from "./nats.js";
 export { readmeExample, runReadmeExample, type ReadmeExample } from "./readme.js";
+export { addRows, createDatabase, readDatabase } from "./sqlite-rows.js";
 export { AZURITE_ACCOUNT, startAzurite, type AzuriteOptions, type AzuriteServer } from "./azurite.js";
 export { startWebdavServer, type WebdavServer, type WebdavServerOptions } from "./webdav.js";

@@ -157,7 +157,8 @@ export function encodeJournalRecord(pgno: number, page: Uint8Array, nonce: numbe
 
 /**
  * Encodes a whole hot journal: each segment's header on a sector boundary, then its
- * records. For tests and tools; SQLite rolls back what it produces.
+ * records. SQLite rolls back what it produces: `@sqlrep/follow` writes one before each
+ * batch it applies in place; tests and tools use it too.
  */
 export function encodeJournal(init: JournalInit): Uint8Array {
   const sectorSize = init.sectorSize ?? 512;

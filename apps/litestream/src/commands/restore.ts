@@ -6,14 +6,13 @@ import { CliError, CONFIG_FLAGS, describeReplica, resolveTarget } from "../conte
 import { defineFlags, UsageError, type FlagValues } from "@sqlrep/runtime";
 import { formatTime, formatTxid, parseTimestampFlag, parseTxidFlag } from "../format.js";
 import { progressBar } from "../progress.js";
-import { restoreFromReplicas, summaryLine } from "../restore-run.js";
+import { integrityCheck, restoreFromReplicas, summaryLine, type IntegrityCheck } from "../restore-run.js";
 import { restoreRequest } from "../restore-flags.js";
 import { dryRunPlan, formatDryRunPlan } from "../restore-dry-run.js";
 import { forcedOutput, sideFiles } from "../restore-force.js";
 import type { RestoreRequest } from "@sqlrep/replica";
 import { parseDuration } from "@sqlrep/config";
-import { follow, followVerify } from "../follow.js";
-import { readFollowState, removeFollowState } from "../follow-state.js";
+import { follow, followVerify, readFollowState, removeFollowState, type FollowOptions } from "@sqlrep/follow";
 
 const flags = defineFlags({
   ...CONFIG_FLAGS,
@@ -92,13 +91,21 @@ export const restoreCommand = defineCommand({
     // With -json, stdout carries the JSON document only.
     const say = (line: string) => (flags.json ? io.stderr : io.stdout).write(`${line}\n`);
     const existing = statOutput(output);
+    const check = integrityMode(flags["integrity-check"]);
+    const checkFile = check ? (path: string) => integrityCheck(path, check) : undefined;
+    const following = (interval: number): FollowOptions => ({
+      output,
+      replicas,
+      interval,
+      parallelism: flags.parallelism,
+      check: checkFile,
+      logger: { info: say, warn: (message) => say(`warning: ${message}`) },
+      signal: io.signal,
+    });
     const followed = followInterval !== undefined && existing && !flags.force ? await readFollowState(output) : undefined;
     if (followed) {
       // A copy followed before: go on from its TXID (checked against the replica) rather than restoring again.
-      await follow(
-        { replica: replicas[0]!.name, txid: followed.txid, header: followed.header, resumed: true },
-        { output, replicas, interval: followInterval!, parallelism: flags.parallelism, integrityCheck: integrityMode(flags["integrity-check"]), log: say, signal: io.signal },
-      );
+      await follow({ replica: replicas[0]!.name, txid: followed.txid, header: followed.header, resumed: true }, following(followInterval!));
       return 0;
     }
     if (existing && flags["if-db-not-exists"]) {
@@ -123,7 +130,6 @@ export const restoreCommand = defineCommand({
     if (!flags.force && (existing || sides.length > 0)) {
       throw new CliError(`output file already exists: ${existing ? output : sides[0]!} (use -force to replace it)`);
     }
-    const check = integrityMode(flags["integrity-check"]);
     const bar = io.stderr.isTTY && !flags.json ? progressBar(io.stderr) : undefined;
     // -force restores beside the output and replaces it only once the copy is complete and checked.
     const target = existing || sides.length > 0 ? forcedOutput(output) : undefined;
@@ -135,7 +141,7 @@ export const restoreCommand = defineCommand({
         output: target?.path ?? output,
         parallelism: flags.parallelism,
         integrityCheck: check,
-        verify: followInterval !== undefined ? followVerify(capture, check) : undefined,
+        verify: followInterval !== undefined ? followVerify(capture, checkFile) : undefined,
         signal: io.signal,
         onProgress: bar ? (p) => bar.update(p) : undefined,
         warn: (message) => io.stderr.write(`warning: ${message}\n`),
@@ -174,10 +180,7 @@ export const restoreCommand = defineCommand({
     }
     if (followInterval === undefined) return 0;
     if (summary.legacy) throw new CliError(`cannot follow ${describeReplica(replicas.find((r) => r.name === source.name)!)}: its newest backup is a Litestream v0.3 generation`);
-    await follow(
-      { replica: source.name, txid: summary.txid, header: capture.page1!.subarray(0, 100), resumed: false },
-      { output, replicas, interval: followInterval, parallelism: flags.parallelism, integrityCheck: check, log: say, signal: io.signal },
-    );
+    await follow({ replica: source.name, txid: summary.txid, header: capture.page1!.subarray(0, 100), resumed: false }, following(followInterval));
     return 0;
   },
 });
@@ -193,7 +196,7 @@ function statOutput(path: string): Stats | undefined {
 }
 
 /** `-integrity-check`: quick unless told otherwise; `none` skips SQLite's check. */
-function integrityMode(flag: string | undefined): "quick" | "full" | undefined {
+function integrityMode(flag: string | undefined): IntegrityCheck | undefined {
   if (flag === "none") return undefined;
   return flag === "full" ? "full" : "quick";
 }

@@ -6,7 +6,6 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { encodeLtx } from "@sqlrep/ltx";
 import type { ReplicaClient } from "@sqlrep/replica";
-import Database from "better-sqlite3";
 
 /** The built CLI the tests run as a child process: the bundle `bin` points at (scripts/bundle.mjs). */
 export const CLI = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "litestream.js");
@@ -49,30 +48,4 @@ export async function writeSnapshot(client: ReplicaClient, dbPath: string, txid:
   await client.writeLtxFile({ level: 9, minTXID: 1, maxTXID: txid }, body, { timestamp });
 }
 
-/** Creates a rollback-journal database with a table `t(id, v)` holding `rows` rows. */
-export function createDatabase(path: string, rows: number): void {
-  const db = new Database(path);
-  db.exec("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
-  addRows(db, rows);
-  db.close();
-}
-
-/** Appends rows to `t` in one transaction. */
-export function addRows(db: Database.Database, count: number): void {
-  const insert = db.prepare("INSERT INTO t (v) VALUES (?)");
-  db.transaction(() => {
-    for (let i = 0; i < count; i++) insert.run(`row ${i} ${"x".repeat(100)}`);
-  })();
-}
-
-/** The rows of `t` and the result of `PRAGMA integrity_check`. */
-export function readDatabase(path: string): { rows: { id: number; v: string }[]; integrity: string } {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    const rows = db.prepare("SELECT id, v FROM t ORDER BY id").all() as { id: number; v: string }[];
-    const integrity = (db.pragma("integrity_check", { simple: true }) as string) ?? "";
-    return { rows, integrity };
-  } finally {
-    db.close();
-  }
-}
+export { addRows, createDatabase, readDatabase } from "@sqlrep/testkit";

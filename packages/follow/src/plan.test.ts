@@ -1,11 +1,11 @@
-/** Tests of which LTX files `restore -f` applies next, on a directory replica: level 0, bridges from higher levels, gaps and new lineages. */
+/** Tests of which LTX files a follow applies next, on a directory replica: level 0, bridges from higher levels, gaps and new lineages. */
 import { createFileReplicaClient, type ReplicaClient } from "@sqlrep/replica";
 import { tempDir } from "@sqlrep/testkit";
 import { afterAll, describe, expect, it } from "vitest";
-import { isFollowError } from "./follow-file.js";
-import { listSnapshots, planFollow, snapshotKey } from "./follow-plan.js";
+import { isFollowError } from "./errors.js";
+import { listSnapshots, planFollow, snapshotKey } from "./plan.js";
 
-const tmp = tempDir("sqlrep-litestream-follow-plan-");
+const tmp = tempDir("sqlrep-follow-plan-");
 afterAll(() => tmp.remove());
 
 let replicas = 0;

@@ -1,10 +1,10 @@
 /**
- * Which LTX files `restore -f` applies next: level 0 after the copy's TXID, bridged from a
+ * Which LTX files a follow applies next: level 0 after the copy's TXID, bridged from a
  * higher level where level 0 has been compacted away, or a gap that needs a fresh restore.
  */
 import { formatTxid } from "@sqlrep/ltx";
 import { MAX_COMPACTION_LEVEL, SNAPSHOT_LEVEL, type LtxFileInfo, type ReplicaClient } from "@sqlrep/replica";
-import { FollowError } from "./follow-file.js";
+import { FollowError } from "./errors.js";
 
 /** What the replica holds after a TXID. */
 export interface FollowPlan {

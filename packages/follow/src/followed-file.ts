@@ -1,34 +1,25 @@
 /**
- * The database `restore -f` keeps up to date: changes are staged in memory, then written in
+ * The database a follow keeps up to date: changes are staged in memory, then written in
  * place as one SQLite transaction (SQLite's EXCLUSIVE lock, a rollback journal, a new change counter).
  */
 import { open, rm, type FileHandle } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { DatabaseChecksum, lockPgno, pageChecksum, type PageStore } from "@sqlrep/ltx";
+import { syncDirectory } from "@sqlrep/page-file";
+import { encodeJournal } from "@sqlrep/wal";
 import type BetterSqlite3 from "better-sqlite3";
-import { encodeJournal, type JournalPage } from "./follow-journal.js";
-import { sqlite } from "./sqlite.js";
+import { FollowError } from "./errors.js";
 
-/** Codes of {@link FollowError}. */
-export type FollowErrorCode = "gap" | "lineage" | "deleted" | "bad-file" | "aborted";
+/** The journal's sector size: its header is padded to it (SQLite reads the size back from the header). */
+const JOURNAL_SECTOR_SIZE = 4096;
 
-/** Why following stopped or must start over from a fresh restore. */
-export class FollowError extends Error {
-  override readonly name = "FollowError";
-  constructor(
-    readonly code: FollowErrorCode,
-    message: string,
-    options: { cause?: unknown; file?: string } = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.file = options.file;
-  }
-  readonly file: string | undefined;
-}
-
-/** True for a {@link FollowError} (with `code`, when given). */
-export function isFollowError(err: unknown, code?: FollowErrorCode): err is FollowError {
-  return err instanceof Error && err.name === "FollowError" && (code === undefined || (err as FollowError).code === code);
+/**
+ * The rollback journal written before a batch: `pages` as they were, for a database of
+ * `dbPages` pages, in SQLite's format (`@sqlrep/wal`), which a crash leaves for SQLite to play back.
+ */
+export function followJournal(pages: readonly { pgno: number; data: Uint8Array }[], dbPages: number, pageSize: number): Uint8Array {
+  return encodeJournal({ pageSize, initialPages: dbPages, sectorSize: JOURNAL_SECTOR_SIZE, segments: [{ records: pages }] });
 }
 
 /** Header offsets of SQLite's page 1 that the followed copy sets itself. */
@@ -91,7 +82,7 @@ export class StagedPages implements PageStore {
   }
 
   async delete(): Promise<void> {
-    throw new FollowError("deleted", `the replica's database was deleted (an LTX file with commit 0): ${this.file.path}`);
+    throw new FollowError("deleted", `the replica's database was deleted (an LTX file with commit 0): ${this.file.path}`, { file: this.file.path });
   }
 }
 
@@ -128,7 +119,8 @@ export class FollowedFile {
    * (the file's own carries this copy's changes to it); the rest of page 1 is the file's.
    */
   static async open(path: string, header: Uint8Array): Promise<FollowedFile> {
-    const Database = sqlite();
+    // Loaded here, not at import: an app that never follows does not pay for the native module.
+    const Database = createRequire(import.meta.url)("better-sqlite3") as typeof BetterSqlite3;
     const db = new Database(path, { fileMustExist: true });
     let fd: FileHandle | undefined;
     try {
@@ -206,12 +198,12 @@ export class FollowedFile {
       const newPage1 = staged.pages.get(1) ?? this.logicalPage1;
       const writes = new Map(staged.pages);
       writes.set(1, physicalPage1(newPage1, counter, newPages));
-      const journal: JournalPage[] = [];
+      const journal: { pgno: number; data: Uint8Array }[] = [];
       for (const pgno of [...writes.keys()].sort((a, b) => a - b)) {
         if (pgno <= oldPages) journal.push({ pgno, data: pgno === 1 ? header : await this.readPhysical(pgno, pageSize) });
       }
       for (let pgno = newPages + 1; pgno <= oldPages; pgno++) journal.push({ pgno, data: await this.readPhysical(pgno, pageSize) });
-      await this.writeJournal(encodeJournal(journal, oldPages, pageSize));
+      await this.writeJournal(followJournal(journal, oldPages, pageSize));
       for (const [pgno, data] of writes) await this.fd.write(data, 0, pageSize, (pgno - 1) * pageSize);
       if (newPages < oldPages) await this.fd.truncate(newPages * pageSize);
       await this.fd.sync();
@@ -231,12 +223,7 @@ export class FollowedFile {
     } finally {
       await journal.close();
     }
-    const dir = await open(dirname(this.path), "r");
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await syncDirectory(dirname(this.path));
   }
 
   /**
@@ -253,7 +240,7 @@ export class FollowedFile {
       } catch (err) {
         if ((err as { code?: string }).code !== "SQLITE_BUSY") throw err;
       }
-      if (signal.aborted) throw new FollowError("aborted", `stopped while waiting for readers of ${this.path} to finish`);
+      if (signal.aborted) throw new FollowError("aborted", `stopped while waiting for readers of ${this.path} to finish`, { file: this.path });
       if (!told && performance.now() - started >= 1000) {
         told = true;
         onWaiting?.();

@@ -3,14 +3,12 @@
  * crash mid-batch, and a committed batch read by a connection that was open before it.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { tempDir } from "@sqlrep/testkit";
+import { addRows, createDatabase, readDatabase, tempDir } from "@sqlrep/testkit";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { FollowedFile, physicalPage1 } from "./follow-file.js";
-import { encodeJournal, journalChecksum, type JournalPage } from "./follow-journal.js";
-import { addRows, createDatabase, readDatabase } from "./testing/seed.js";
+import { FollowedFile, followJournal, physicalPage1 } from "./followed-file.js";
 
-const tmp = tempDir("sqlrep-litestream-follow-file-");
+const tmp = tempDir("sqlrep-follow-file-");
 afterAll(() => tmp.remove());
 
 const PAGE = 4096;
@@ -36,8 +34,8 @@ describe("the followed copy's rollback journal", () => {
     const old = pagesOf(before);
     const next = pagesOf(after);
     expect(next.length).toBeGreaterThan(old.length);
-    const journal: JournalPage[] = old.map((data, i) => ({ pgno: i + 1, data })).filter(({ pgno }) => pgno <= next.length);
-    writeFileSync(`${path}-journal`, encodeJournal(journal, old.length, PAGE));
+    const journal = old.map((data, i) => ({ pgno: i + 1, data })).filter(({ pgno }) => pgno <= next.length);
+    writeFileSync(`${path}-journal`, followJournal(journal, old.length, PAGE));
     // The crash: page 1 and half of the new pages written, the file grown, nothing else.
     const torn = Buffer.alloc(after.length);
     before.copy(torn);
@@ -61,7 +59,7 @@ describe("the followed copy's rollback journal", () => {
     const big = pagesOf(after);
     writeFileSync(
       `${path}-journal`,
-      encodeJournal(
+      followJournal(
         big.map((data, i) => ({ pgno: i + 1, data })),
         big.length,
         PAGE,
@@ -74,11 +72,6 @@ describe("the followed copy's rollback journal", () => {
     expect(db.prepare("SELECT count(*) FROM t").pluck().get()).toBe(320 - Math.floor(320 / 3)); // played back by a read-write one
     db.close();
     expect(readFileSync(path).equals(after)).toBe(true);
-  });
-
-  it("carries SQLite's sampled checksum: the nonce plus every 200th byte from the end", () => {
-    const page = new Uint8Array(1024).map((_, i) => i % 251);
-    expect(journalChecksum(7, page)).toBe(7 + page[824]! + page[624]! + page[424]! + page[224]! + page[24]!);
   });
 });
 

@@ -1,11 +1,11 @@
 /**
  * `<output>-txid`, the followed copy's progress (as v0.5's follow keeps one): the last applied
- * TXID and the replica's own 100-byte database header, so that a later `restore -f` resumes.
+ * TXID and the replica's own 100-byte database header, so that a later follow resumes.
  */
-import { open, rename, rm } from "node:fs/promises";
-import { dirname } from "node:path";
+import { open, rm } from "node:fs/promises";
 import { formatTxid, parseTxid } from "@sqlrep/ltx";
-import { FollowError } from "./follow-file.js";
+import { replaceFile } from "@sqlrep/page-file";
+import { FollowError } from "./errors.js";
 
 /** SQLite's database header: the part of page 1 the followed copy changes. */
 export const HEADER_BYTES = 100;
@@ -55,13 +55,7 @@ export async function writeFollowState(output: string, state: FollowState): Prom
   } finally {
     await fd.close();
   }
-  await rename(temp, path);
-  const dir = await open(dirname(path), "r");
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await replaceFile(temp, path);
 }
 
 /** Removes the sidecar (a copy replaced by a plain restore is no longer followed). */
