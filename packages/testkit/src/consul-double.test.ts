@@ -75,9 +75,11 @@ describe("Consul double (a stand-in for Consul's HTTP API, not Consul)", () => {
     double = await startConsulDouble({ minSessionTtlMs: 100 });
     const ttl = 300;
     const lockDelay = 1000;
+    // A session's TTL runs from its creation, not from the acquire: t0 is taken before it
+    // (taken after, a slow answer to the create put t0 late and the expiry "early").
+    const t0 = Date.now();
     const s1 = await session(`${ttl}ms`, { Behavior: "delete", LockDelay: `${lockDelay}ms` });
     const s2 = await session();
-    const t0 = Date.now();
     expect((await api("PUT", `/v1/kv/lease?acquire=${s1}`, "x")).json).toBe(true);
     await sleep(ttl);
     let lastSeen = Date.now();
