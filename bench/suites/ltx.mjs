@@ -441,7 +441,7 @@ async function lz4Blocks(bench, pool, copy) {
     },
     { runs: 3, warmup: 1 },
   );
-  row("decodeFrameRun, 4 MiB runs of v3-block frames (decompress + CRC-64 of every page)", backend.codec, runTime, file.length);
+  row("decodeFrameRun, 4 MiB runs of v3-block frames (decompress + CRC-64 of every page)", addon.lz4Addon().loaded ? "addon (batch)" : backend.codec, runTime, file.length);
   // Frames of a whole buffer (v1-lz4 bodies, Litestream v0.3 objects): ltx's streaming frame codec.
   const { lz4DecodeFrame, lz4EncodeFrame } = await import("@sqlrep/ltx");
   for (const codec of napi ? ["js", "native"] : ["js"]) {

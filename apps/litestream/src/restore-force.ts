@@ -4,8 +4,9 @@
  * the new file renamed over it, so a failed restore leaves the old database as it was.
  */
 import { existsSync } from "node:fs";
-import { open, rename, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { replaceFile } from "@sqlrep/page-file";
 
 /** The files beside a database SQLite would apply to (or pair with) a new one there. */
 const SIDE_FILES = ["-wal", "-journal"] as const;
@@ -35,13 +36,7 @@ export function forcedOutput(output: string): ForcedOutput {
     async install() {
       // A stale WAL beside the new file would be applied to it: the side files go first.
       for (const suffix of STALE_FILES) await rm(output + suffix, { force: true });
-      await rename(path, output);
-      const dir = await open(dirname(output), "r");
-      try {
-        await dir.sync();
-      } finally {
-        await dir.close();
-      }
+      await replaceFile(path, output);
     },
     async discard() {
       await Promise.all(["", ".tmp", "-wal", "-shm"].map((suffix) => rm(path + suffix, { force: true })));

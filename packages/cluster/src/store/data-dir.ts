@@ -45,8 +45,7 @@ export class DataDir {
     mkdirSync(join(dir, "dbs"), { recursive: true });
     const text = readText(join(dir, "clusterid"));
     this.clusterIdValue = text === undefined ? undefined : checkClusterId(text, join(dir, "clusterid"));
-    const epoch = readText(join(dir, "epoch"));
-    this.epochValue = epoch === undefined ? 0 : Number.parseInt(epoch, 10) || 0;
+    this.epochValue = readEpoch(join(dir, "epoch"));
     writeFileDurably(join(dir, "node-id"), `${nodeId}\n`);
   }
 
@@ -111,6 +110,23 @@ function writeEpoch(path: string, epoch: number): void {
   } catch (err) {
     throw new ClusterError("io", `cannot write ${path}: ${(err as Error).message}`, { cause: err, file: path });
   }
+}
+
+/**
+ * The highest epoch seen, from its file: 0 when there is none, or when it is empty (a
+ * crash between its creation and its first write, so no epoch was ever recorded). Anything
+ * else that is not a number is damage: reading it as 0 would let a deposed primary's
+ * stream back in, so the node refuses to start, naming the file.
+ */
+function readEpoch(path: string): number {
+  const text = readText(path);
+  if (text === undefined || text === "") return 0;
+  if (!/^\d{1,20}$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new ClusterError("corrupt", `${path} does not hold a lease epoch (${JSON.stringify(text.slice(0, 40))}): fencing needs it; restore it or clear the data directory`, {
+      file: path,
+    });
+  }
+  return Number(text);
 }
 
 function readText(path: string): string | undefined {
