@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "sqlrep_fuse",
-      "sources": ["addon.c", "ops.c", "ops_nodes.c", "ops_commit.c", "ops_files.c", "ops_dirs.c", "ops_locks.c", "tree.c", "locks.c", "capture.c", "apply.c"],
+      "sources": ["addon.c", "events.c", "invalidate.c", "js_calls.c", "napi_args.c", "ops.c", "ops_nodes.c", "ops_commit.c", "ops_files.c", "ops_dirs.c", "ops_locks.c", "tree.c", "locks.c", "capture.c", "apply.c"],
       "cflags": ["-O2", "-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers", "-D_FILE_OFFSET_BITS=64"],
       "libraries": ["-lfuse", "-lpthread"]
     }

@@ -266,12 +266,31 @@ struct fs {
   uint64_t stats[S_COUNT];
 };
 
-/* addon.c */
+/* events.c */
 void fs_post(struct fs *fs, struct event *ev);
 void fs_log(struct fs *fs, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 uint64_t fs_token(struct fs *fs);
 struct pending *pending_new(struct fs *fs, int kind, fuse_req_t req, struct db *db);
 void stat_inc(struct fs *fs, int which);
+uint64_t now_ns(void);
+/* the thread-safe function's call_js: turns an event into the object onEvent gets */
+void call_js(napi_env env, napi_value cb, void *context, void *data);
+
+/* invalidate.c */
+void *inval_main(void *arg);
+void fs_inval_inode(struct fs *fs, uint64_t ino, off_t off, off_t len, int now);
+void fs_inval_entry(struct fs *fs, uint64_t parent, const char *name, int now);
+void db_invalidate_entry(struct fs *fs, struct db *db, int kind, int now);
+
+/* js_calls.c: the exports addon.c names besides mount and unmount */
+napi_value js_add_database(napi_env env, napi_callback_info info);
+napi_value js_remove_database(napi_env env, napi_callback_info info);
+napi_value js_update_database(napi_env env, napi_callback_info info);
+napi_value js_set_primary(napi_env env, napi_callback_info info);
+napi_value js_set_lag(napi_env env, napi_callback_info info);
+napi_value js_complete(napi_env env, napi_callback_info info);
+napi_value js_interrupt(napi_env env, napi_callback_info info);
+napi_value js_stats(napi_env env, napi_callback_info info);
 
 /* tree.c */
 struct node *node_get(struct fs *fs, uint64_t ino);
@@ -315,9 +334,6 @@ napi_value js_apply(napi_env env, napi_callback_info info);
 napi_value js_lock_database(napi_env env, napi_callback_info info);
 napi_value js_unlock_database(napi_env env, napi_callback_info info);
 void db_sync_wal_presence(struct fs *fs, struct db *db, int now);
-void db_invalidate_entry(struct fs *fs, struct db *db, int kind, int now);
-void fs_inval_inode(struct fs *fs, uint64_t ino, off_t off, off_t len, int now);
-void fs_inval_entry(struct fs *fs, uint64_t parent, const char *name, int now);
 
 /* ops.c (the ops_*.c helpers it shares are in ops.h) */
 extern const struct fuse_lowlevel_ops sqlrep_ops;
