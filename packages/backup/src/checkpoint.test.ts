@@ -2,7 +2,7 @@
  * Tests of the checkpoints the engine owns (PASSIVE by page count and interval, TRUNCATE), with a real SQLite
  * writer in a child process: replication follows each WAL reset without a snapshot, and nothing is lost in a race.
  */
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { createFileReplicaClient, type ReplicaClient } from "@sqlrep/replica";
 import { tempDir, waitFor } from "@sqlrep/testkit";
@@ -176,4 +176,29 @@ describe("checkpoints the engine owns", () => {
       }
     }, 60_000);
   }
+});
+
+const lockTable = existsSync("/proc/locks");
+describe.skipIf(!lockTable)(`an application's own checkpoints${lockTable ? "" : " (skipped: this system has no /proc/locks)"}`, () => {
+  // With a stage due only every 5 s, a checkpoint would wait up to 5 s for our read mark
+  // (and return busy after the writer's 5 s busy_timeout) unless the lock-table probe
+  // sees it and stages at once: what lets the default cadence be 1 s at no such cost.
+  it("a TRUNCATE checkpoint under sustained writes waits for our read mark about one probe interval, not one stage interval", async () => {
+    const { path, client, writer, engine } = await setup({ stageInterval: 5000, checkpointInterval: 3_600_000, minCheckpointPageCount: 1_000_000, truncatePageCount: 0 }, 1000);
+    try {
+      const { count, waits, busy } = await writer.request<{ count: number; waits: number[]; busy: number }>("checkpointUnderLoad", { rate: 200, seconds: 4, every: 100 }, 60_000);
+      await engine.sync();
+      const sorted = [...waits].sort((a, b) => a - b);
+      console.log(`[app TRUNCATE under load] ${waits.length} checkpoints, waits ms: ${waits.map((w) => w.toFixed(0)).join(", ")}`);
+      expect(busy, "checkpoints that gave up (busy)").toBe(0);
+      expect(waits.length).toBe(8);
+      // The probe runs every 100 ms; a busy machine stretches that, never to 5 s.
+      expect(sorted[Math.floor(sorted.length / 2)]!, "median wait").toBeLessThan(1000);
+      expect(sorted[sorted.length - 1]!, "longest wait").toBeLessThan(2500);
+      await expectNothingLost(client, path, count);
+    } finally {
+      await engine.stop();
+      await writer.close();
+    }
+  }, 60_000);
 });

@@ -22,8 +22,10 @@ export interface DatabaseOptions {
   monitorInterval?: number;
   /**
    * Under sustained writes, stage the WAL (and hand the read transaction on) at most this
-   * often, ms (250). Longer costs less CPU but lets another connection's checkpoint wait
-   * up to this long for our read mark (README, "Staging").
+   * often, ms. By default 1000 (at most the shortest sync interval) where the kernel's
+   * lock table shows a checkpoint waiting for our read mark, which is then staged for at
+   * once, and 250 where it cannot (no `/proc/locks`): there a checkpoint may wait up to
+   * this long (README, "Staging").
    */
   stageInterval?: number;
   /** PASSIVE checkpoint at least this often while the WAL has frames, ms (60 000). */
@@ -70,7 +72,8 @@ export interface ResolvedDatabaseOptions {
   readonly path: string;
   readonly replicas: readonly Required<ReplicaTarget>[];
   readonly monitorInterval: number;
-  readonly stageInterval: number;
+  /** `undefined`: chosen by the engine (see `DatabaseOptions.stageInterval`). */
+  readonly stageInterval: number | undefined;
   readonly checkpointInterval: number;
   readonly minCheckpointPageCount: number;
   readonly truncatePageCount: number;
@@ -129,7 +132,7 @@ export function resolveDatabaseOptions(options: DatabaseOptions): ResolvedDataba
     path,
     replicas,
     monitorInterval: duration("monitorInterval", options.monitorInterval, 1000, 10),
-    stageInterval: duration("stageInterval", options.stageInterval, 250),
+    stageInterval: options.stageInterval === undefined ? undefined : duration("stageInterval", options.stageInterval, 0),
     checkpointInterval: duration("checkpointInterval", options.checkpointInterval, 60_000),
     minCheckpointPageCount: count("minCheckpointPageCount", options.minCheckpointPageCount, 1000, 1),
     truncatePageCount: count("truncatePageCount", options.truncatePageCount, 121_359, 0),

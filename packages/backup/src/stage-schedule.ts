@@ -1,11 +1,12 @@
 /**
  * When a database's WAL is staged into its local log: soon after a commit is noticed,
- * at once while checkpoints wait or a replica would upload right away, at most every
- * `stageInterval` (250 ms) under sustained writes; failed or busy stages retried, staged
+ * at once while a checkpoint runs or a replica would upload right away, at most every
+ * `stageInterval` under sustained writes; failed or busy stages retried, staged
  * changes sealed into a TXID at least once per sync interval.
  */
 import { statSync } from "node:fs";
 import type { LtxLog, LtxShipper, Timer } from "@sqlrep/shipper";
+import { CheckpointProbe } from "./checkpoint-probe.js";
 import type { Checkpointer } from "./checkpoints.js";
 import type { DatabaseStatus } from "./database-status.js";
 import { BackupError, describeError, isBackupError } from "./errors.js";
@@ -23,6 +24,11 @@ export const COALESCE_MS = 5;
 const CHECKPOINT_ACTIVE_MS = 1000;
 /** A stage that met a WAL being rewritten looks again this soon. */
 export const BUSY_RETRY_MS = 20;
+/** While a stage waits for its turn, how often the lock table is asked whether a checkpoint waits on us. */
+export const PROBE_MS = 100;
+/** The default cadence under sustained writes where a waiting checkpoint can be seen (else the fallback). */
+const PROBED_STAGE_INTERVAL_MS = 1000;
+const FALLBACK_STAGE_INTERVAL_MS = 250;
 
 /** What the schedule needs from its database. */
 export interface StageScheduleHost {
@@ -60,8 +66,16 @@ export class StageSchedule {
   /** The WAL's stat taken before the last stage that reached its end: a status compares it to notice commits no event reported yet. */
   private walStatStaged = "";
   private checkpointSeenAt = 0;
+  /** When the pending stage runs at the latest (a probe that sees a checkpoint runs it sooner). */
+  private stageDueAt = 0;
+  private probeValue: CheckpointProbe | undefined;
 
   constructor(private readonly host: StageScheduleHost) {}
+
+  private get probe(): CheckpointProbe {
+    this.probeValue ??= new CheckpointProbe(this.host.shm.path);
+    return this.probeValue;
+  }
 
   /** Stops every timer (the database stops). */
   cancel(): void {
@@ -80,18 +94,47 @@ export class StageSchedule {
     if (which !== "db") this.unstagedSince ??= now;
     if (this.coalesceTimer !== undefined) return;
     // At once when a replica would upload it right away (after a quiet spell) or while
-    // checkpoints restart the WAL; under sustained writes, whose uploads the replicas'
-    // sync interval holds back anyway, at most every `stageInterval`, which bounds what
-    // staging costs (each stage has a fixed cost: README, "CPU").
+    // checkpoints run; under sustained writes, whose uploads the replicas' sync interval
+    // holds back anyway, at most every `stageInterval`, which bounds what staging costs
+    // (each stage has a fixed cost: README, "CPU"). Meanwhile a probe of the lock table
+    // notices a checkpoint that waits for our read mark, and stages at once for it.
     const urgent = now - this.checkpointSeenAt < CHECKPOINT_ACTIVE_MS || this.host.shippers.some((s) => s.wouldUploadNow);
-    const interval = urgent ? 0 : this.host.options.stageInterval;
-    const delay = Math.max(COALESCE_MS, this.lastStageAt + interval - now);
-    this.coalesceTimer = this.host.services.scheduler.schedule(delay, () => {
+    const interval = urgent ? 0 : this.stageInterval();
+    this.stageDueAt = now + Math.max(COALESCE_MS, this.lastStageAt + interval - now);
+    this.armStageTimer();
+    this.host.services.interestChanged(this.host.dir);
+  }
+
+  /**
+   * The cadence under sustained writes: the option when given, else one second where a
+   * waiting checkpoint can be seen (no longer than the shortest sync interval, so uploads
+   * are never held back by staging) and 250 ms where it cannot.
+   */
+  stageInterval(): number {
+    const given = this.host.options.stageInterval;
+    if (given !== undefined) return given;
+    return this.probe.works() ? Math.min(PROBED_STAGE_INTERVAL_MS, this.sealInterval) : FALLBACK_STAGE_INTERVAL_MS;
+  }
+
+  /** Runs the pending stage when it is due, or earlier when a probe finds a checkpoint running. */
+  private armStageTimer(): void {
+    const wait = Math.max(0, this.stageDueAt - Date.now());
+    const probing = wait > PROBE_MS * 1.5;
+    this.coalesceTimer = this.host.services.scheduler.schedule(probing ? PROBE_MS : wait, () => {
       this.coalesceTimer = undefined;
+      if (this.host.stopped || this.host.stopping) return;
+      if (probing && Date.now() < this.stageDueAt) {
+        if (this.probe.running() !== true) {
+          this.armStageTimer();
+          return;
+        }
+        // A checkpoint holds its lock: it may be waiting for our read mark, and its
+        // caller may repeat it (a TRUNCATE after every commit): stay prompt for a while.
+        this.checkpointSeenAt = Date.now();
+      }
       this.stageNow();
       this.host.services.interestChanged(this.host.dir);
     });
-    this.host.services.interestChanged(this.host.dir);
   }
 
   /**

@@ -64,6 +64,26 @@ const ops = {
     }
     return count;
   },
+  // `load`, with a `mode` checkpoint after every `every`-th commit, each timed: how long
+  // an application's checkpoint waits (for our read mark) while commits stream in.
+  async checkpointUnderLoad({ rate = 200, seconds = 3, every = 50, mode = "TRUNCATE", size = 100, table = "t" }) {
+    const stmt = db.prepare(`INSERT INTO ${table} (v) VALUES (?)`);
+    const start = Date.now();
+    const total = Math.round(rate * seconds);
+    const waits = [];
+    let busy = 0;
+    for (let i = 0; i < total; i++) {
+      stmt.run(randomText(size));
+      if ((i + 1) % every === 0) {
+        const t0 = performance.now();
+        busy += db.pragma(`wal_checkpoint(${mode})`)[0].busy;
+        waits.push(performance.now() - t0);
+      }
+      const wait = start + ((i + 1) * 1000) / rate - Date.now();
+      if (wait > 0) await sleep(wait);
+    }
+    return { count: total, waits, busy };
+  },
   close() {
     db?.close();
     db = undefined;

@@ -3,6 +3,7 @@
  * what changed invalidated, and a fresh WAL-index header so WAL readers drop their
  * page cache (reference §2.4–2.6). Runs on libuv's thread pool, never the JS thread. */
 #include "fs.h"
+#include "napi_args.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -282,15 +283,6 @@ static struct db *find_db(napi_env env, struct fs *fs, napi_value v) {
   return db;
 }
 
-static struct fs *fs_arg(napi_env env, napi_value v) {
-  void *p = NULL;
-  if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
-    napi_throw_type_error(env, NULL, "sqlrep fuse: not a mount handle");
-    return NULL;
-  }
-  return p;
-}
-
 static napi_value queue(napi_env env, struct apply_work *w, napi_async_execute_callback exec) {
   napi_value promise, name;
   napi_create_promise(env, &w->deferred, &promise);
@@ -305,7 +297,7 @@ napi_value js_apply(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  struct fs *fs = fs_arg(env, argv[0]);
+  struct fs *fs = get_fs(env, argv[0]);
   if (!fs) return NULL;
   struct db *db = find_db(env, fs, argv[1]);
   if (!db) return NULL;
@@ -348,7 +340,7 @@ napi_value js_lock_database(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  struct fs *fs = fs_arg(env, argv[0]);
+  struct fs *fs = get_fs(env, argv[0]);
   if (!fs) return NULL;
   struct db *db = find_db(env, fs, argv[1]);
   if (!db) return NULL;
@@ -397,7 +389,7 @@ napi_value js_unlock_database(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  struct fs *fs = fs_arg(env, argv[0]);
+  struct fs *fs = get_fs(env, argv[0]);
   if (!fs) return NULL;
   struct db *db = find_db(env, fs, argv[1]);
   if (!db) return NULL;

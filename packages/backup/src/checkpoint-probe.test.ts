@@ -1,0 +1,102 @@
+/** Tests of the lock-table probe: the `/proc/locks` parser, its self-check, and a real checkpoint seen waiting on a reader. */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { tempDir, waitFor } from "@sqlrep/testkit";
+import { CheckpointProbe, locksOnInode } from "./checkpoint-probe.js";
+
+const tmp = tempDir("sqlrep-backup-probe-");
+afterAll(() => tmp.remove());
+
+const TABLE = [
+  "1: POSIX  ADVISORY  WRITE 4177 fe:00:2146590 120 121",
+  "1: -> POSIX  ADVISORY  WRITE 4200 fe:00:2146590 121 121",
+  "2: POSIX  ADVISORY  READ 4177 fe:00:2146590 128 128",
+  "3: POSIX  ADVISORY  READ 4177 fe:00:12146590 121 121",
+  "4: OFDLCK ADVISORY  WRITE -1 00:2e:2146590 0 EOF",
+  "5: FLOCK  ADVISORY  WRITE 99 fe:00:777 0 EOF",
+  "",
+].join("\n");
+
+describe("locksOnInode", () => {
+  it("reads holders, waiters and open-ended ranges of one inode, and not an inode that merely ends in the same digits", () => {
+    expect(locksOnInode(TABLE, 2146590)).toEqual([
+      { pid: 4177, inode: 2146590, start: 120, end: 121, waiting: false },
+      { pid: 4200, inode: 2146590, start: 121, end: 121, waiting: true },
+      { pid: 4177, inode: 2146590, start: 128, end: 128, waiting: false },
+      { pid: -1, inode: 2146590, start: 0, end: Number.POSITIVE_INFINITY, waiting: false },
+    ]);
+    expect(locksOnInode(TABLE, 777)).toEqual([{ pid: 99, inode: 777, start: 0, end: Number.POSITIVE_INFINITY, waiting: false }]);
+    expect(locksOnInode(TABLE, 5)).toEqual([]);
+    expect(locksOnInode("garbage :5 here\n1: POSIX ADVISORY WRITE x fe:00:5 a b\n", 5)).toEqual([]);
+  });
+});
+
+describe("CheckpointProbe's self-check", () => {
+  it("cannot tell (undefined) without a lock table, or when the table does not show our own connection's lock", () => {
+    const path = tmp.join("self.db");
+    const db = new Database(path);
+    db.pragma("journal_mode = wal");
+    db.exec("CREATE TABLE t (x)");
+    try {
+      const missing = new CheckpointProbe(`${path}-shm`, () => {
+        throw new Error("ENOENT: /proc/locks");
+      });
+      expect(missing.running()).toBeUndefined();
+      expect(missing.works()).toBe(false);
+      // A table that shows a checkpoint but not us: not trusted (a file system whose locks it does not list).
+      const notUs = new CheckpointProbe(`${path}-shm`, () => TABLE.replaceAll("2146590", "1"), 12345);
+      expect(notUs.running()).toBeUndefined();
+      expect(new CheckpointProbe(tmp.join("none.db-shm"), () => TABLE).running()).toBeUndefined();
+    } finally {
+      db.close();
+    }
+  });
+});
+
+const lockTable = existsSync("/proc/locks");
+describe.skipIf(!lockTable)(`CheckpointProbe on this kernel${lockTable ? "" : " (skipped: this system has no /proc/locks)"}`, () => {
+  it("sees another process's TRUNCATE checkpoint while it waits for our reader, and not before or after", async () => {
+    const path = tmp.join("real.db");
+    const db = new Database(path);
+    db.pragma("journal_mode = wal");
+    db.exec("CREATE TABLE t (x)");
+    db.exec("INSERT INTO t VALUES (1)");
+    const probe = new CheckpointProbe(`${path}-shm`);
+    expect(probe.works()).toBe(true);
+    expect(probe.running()).toBe(false);
+    // Our reader pins the WAL at its current end; the other process commits past it and
+    // then checkpoints with TRUNCATE, which must wait for the reader to move on.
+    const reader = new Database(path);
+    reader.exec("BEGIN");
+    reader.prepare("SELECT count(*) FROM t").get();
+    const script = [
+      "const D = require('better-sqlite3');",
+      `const c = new D(${JSON.stringify(path)});`,
+      "c.pragma('busy_timeout = 20000');",
+      "c.exec('INSERT INTO t VALUES (2)');",
+      "process.stdout.write('committed\\n');",
+      "const t0 = Date.now(); const r = c.pragma('wal_checkpoint(TRUNCATE)')[0];",
+      "process.stdout.write(JSON.stringify({ busy: r.busy, ms: Date.now() - t0 }) + '\\n');",
+    ].join("\n");
+    const child = spawn(process.execPath, ["-e", script], { cwd: import.meta.dirname, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (b: Buffer) => {
+      out += b.toString();
+    });
+    try {
+      await waitFor(() => probe.running() === true, { timeoutMs: 15_000, message: "the probe seeing the waiting checkpoint" });
+      expect(out).toContain("committed");
+      expect(out).not.toContain("busy");
+      reader.exec("COMMIT");
+      await waitFor(() => out.includes("busy"), { timeoutMs: 15_000, message: "the checkpoint finishing" });
+      expect(JSON.parse(out.trim().split("\n").pop()!).busy).toBe(0);
+      expect(probe.running()).toBe(false);
+    } finally {
+      child.kill();
+      reader.close();
+      db.close();
+    }
+  }, 30_000);
+});
