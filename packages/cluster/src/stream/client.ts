@@ -14,6 +14,7 @@ import { HEADER_CLUSTER_ID, HEADER_NODE_ID, openPeerRequest, type PeerIdentity }
 import { restoreSnapshot } from "../store/snapshot.js";
 import type { Store } from "../store/store.js";
 import { encodePositionMap, FrameReader, type MapPosition } from "./codec.js";
+import { WaitClock } from "./silence.js";
 import { joinChunks } from "../util/chunks.js";
 import { traceHandoff } from "../util/handoff-trace.js";
 
@@ -41,7 +42,10 @@ export interface ReplicaStreamOptions {
   readonly databases?: readonly string[] | undefined;
   /** The primary's history of a database, for divergence. */
   readonly primaryHistory: PrimaryHistory;
-  /** No frame for this long ends the stream (default 5000 ms; the primary sends a heartbeat every second). */
+  /**
+   * Waiting this long for the primary's next bytes ends the stream (default 5000 ms; the
+   * primary sends a heartbeat every second between frames).
+   */
   readonly silenceMs?: number;
   readonly signal: AbortSignal;
 }
@@ -91,16 +95,18 @@ export async function runReplicaStream(options: ReplicaStreamOptions): Promise<S
     throw new ClusterError("self-connection", `${options.primaryURL} is this node (node ID ${primaryNodeId}): the lease names this node's own URL`);
   events.clusterId(header(res.headers[HEADER_CLUSTER_ID]), primaryNodeId ?? "?");
 
-  // Silence (a primary frozen or cut off without a reset) ends the stream.
+  // Silence (a primary frozen or cut off without a reset) ends the stream: this node
+  // waiting that long for the next bytes. A frame that takes longer (a snapshot of a
+  // large database) while bytes keep coming is not silence, nor this node's own work.
   const silenceMs = options.silenceMs ?? 5000;
-  let lastFrame = Date.now();
+  const clock = new WaitClock(res);
   const watchdog = setInterval(
     () => {
-      if (Date.now() - lastFrame > silenceMs) local.abort(new ClusterError("unavailable", `no frame from ${options.primaryURL} for ${silenceMs} ms`, { retryable: true }));
+      if (clock.waitingMs() > silenceMs) local.abort(new ClusterError("unavailable", `nothing from ${options.primaryURL} for ${silenceMs} ms`, { retryable: true }));
     },
     Math.min(1000, silenceMs / 2),
   );
-  const reader = new FrameReader(res);
+  const reader = new FrameReader(clock);
   // When the last LTX frame began to arrive and when it was applied (the handoff trace).
   let ltxStarted = 0;
   let ltxDone = 0;
@@ -108,14 +114,12 @@ export async function runReplicaStream(options: ReplicaStreamOptions): Promise<S
     for (;;) {
       if (signal.aborted) throw signal.reason;
       const frame = await reader.next();
-      lastFrame = Date.now();
       if (frame === undefined) return { kind: "end" };
       switch (frame.type) {
         case "ltx":
           ltxStarted = performance.now();
           store.dataDir.noteEpoch(frame.epoch, `primary ${options.primaryURL}`);
           await receiveLtx(options, frame.name, frame.epoch, reader, signal);
-          lastFrame = Date.now();
           ltxDone = performance.now();
           break;
         case "ready":
