@@ -78,6 +78,8 @@ checks() {
   node scripts/check-headers.mjs
   log "format and lint (biome ci: unformatted files and lint errors fail)"
   pnpm -s biome ci --diagnostic-level=error .
+  log "changesets (every pending one parses and names only published packages)"
+  pnpm -s changeset status >/dev/null
 }
 
 cmd=${1:-}
