@@ -144,8 +144,11 @@ export class ReplicaSync {
     if (this.context.feeder.prepare?.() === false) return { uploaded: false, more: false };
     const position = this.positionValue;
     const log = this.context.log;
-    // What was staged becomes the next TXID once everything sealed before it is shipped.
-    if (log.after(position.txid).length === 0) log.seal(this.options.maxBatchBytes);
+    // What is staged (prepare just staged every commit) becomes the next TXID now, also
+    // behind entries sealed earlier and not shipped yet (sealed on a timer, during an
+    // outage): else the commits staged since would wait for the next pass, one sync
+    // interval later.
+    log.seal(this.options.maxBatchBytes);
     const entries = log.after(position.txid);
     const first = entries[0];
     if (first === undefined) return this.afterCatchUp(signal);
