@@ -184,7 +184,11 @@ export class StageSchedule {
   private sealIfDue(): void {
     const since = this.host.logValue?.stagedSince;
     if (since === undefined || this.host.stopped) return;
-    const due = since + this.sealInterval;
+    // A healthy replica seals at each upload (one file per upload): the timer is for when
+    // none uploads, so while one is healthy it waits twice as long, or it would seal just
+    // before that upload and leave what the upload stages to a second file.
+    const healthy = this.host.shippers.some((s) => !s.failing);
+    const due = since + this.sealInterval * (healthy ? 2 : 1);
     if (Date.now() >= due) {
       this.host.logValue!.seal(this.host.options.maxBatchBytes);
       return;
