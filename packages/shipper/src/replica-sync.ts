@@ -144,10 +144,8 @@ export class ReplicaSync {
     if (this.context.feeder.prepare?.() === false) return { uploaded: false, more: false };
     const position = this.positionValue;
     const log = this.context.log;
-    // What is staged (prepare just staged every commit) becomes the next TXID now, also
-    // behind entries sealed earlier and not shipped yet (sealed on a timer, during an
-    // outage): else the commits staged since would wait for the next pass, one sync
-    // interval later.
+    // What is staged becomes the next TXID now, also behind entries sealed earlier and not
+    // shipped yet: else what prepare just staged would wait a whole sync interval.
     log.seal(this.options.maxBatchBytes);
     const entries = log.after(position.txid);
     const first = entries[0];
