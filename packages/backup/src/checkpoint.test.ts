@@ -186,7 +186,7 @@ describe.skipIf(!lockTable)(`an application's own checkpoints${lockTable ? "" : 
   it("a TRUNCATE checkpoint under sustained writes waits for our read mark about one probe interval, not one stage interval", async () => {
     const { path, client, writer, engine } = await setup({ stageInterval: 5000, checkpointInterval: 3_600_000, minCheckpointPageCount: 1_000_000, truncatePageCount: 0 }, 1000);
     try {
-      const { count, waits, busy } = await writer.request<{ count: number; waits: number[]; busy: number }>("checkpointUnderLoad", { rate: 200, seconds: 4, every: 100 }, 60_000);
+      const { count, waits, busy } = await writer.request<{ count: number; waits: number[]; busy: number }>("load", { rate: 200, seconds: 4, checkpointEvery: 100 }, 60_000);
       await engine.sync();
       const sorted = [...waits].sort((a, b) => a - b);
       console.log(`[app TRUNCATE under load] ${waits.length} checkpoints, waits ms: ${waits.map((w) => w.toFixed(0)).join(", ")}`);

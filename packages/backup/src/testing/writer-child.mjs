@@ -34,18 +34,27 @@ const ops = {
     for (let i = 0; i < count; i++) tx();
     return db.prepare(`SELECT max(rowid) AS n FROM ${table}`).get().n;
   },
-  // Sustained single-row transactions at `rate` per second for `seconds`.
-  async load({ rate = 200, seconds = 2, size = 100, table = "t" }) {
+  // Sustained single-row transactions at `rate` per second for `seconds`; with
+  // `checkpointEvery`, a `mode` checkpoint after every that many commits, each timed (how
+  // long an application's checkpoint waits for our read mark while commits stream in).
+  async load({ rate = 200, seconds = 2, size = 100, table = "t", checkpointEvery = 0, mode = "TRUNCATE" }) {
     const stmt = db.prepare(`INSERT INTO ${table} (v) VALUES (?)`);
     const start = Date.now();
     const total = Math.round(rate * seconds);
+    const waits = [];
+    let busy = 0;
     for (let i = 0; i < total; i++) {
       stmt.run(randomText(size));
+      if (checkpointEvery > 0 && (i + 1) % checkpointEvery === 0) {
+        const t0 = performance.now();
+        busy += db.pragma(`wal_checkpoint(${mode})`)[0].busy;
+        waits.push(performance.now() - t0);
+      }
       const due = start + ((i + 1) * 1000) / rate;
       const wait = due - Date.now();
       if (wait > 0) await sleep(wait);
     }
-    return { count: total, ms: Date.now() - start };
+    return { count: total, ms: Date.now() - start, waits, busy };
   },
   // Keeps committing (and checkpointing in `mode`, if given) until `ms` elapsed.
   async race({ ms = 1000, mode, size = 200, table = "t" }) {
@@ -63,26 +72,6 @@ const ops = {
       await sleep(0);
     }
     return count;
-  },
-  // `load`, with a `mode` checkpoint after every `every`-th commit, each timed: how long
-  // an application's checkpoint waits (for our read mark) while commits stream in.
-  async checkpointUnderLoad({ rate = 200, seconds = 3, every = 50, mode = "TRUNCATE", size = 100, table = "t" }) {
-    const stmt = db.prepare(`INSERT INTO ${table} (v) VALUES (?)`);
-    const start = Date.now();
-    const total = Math.round(rate * seconds);
-    const waits = [];
-    let busy = 0;
-    for (let i = 0; i < total; i++) {
-      stmt.run(randomText(size));
-      if ((i + 1) % every === 0) {
-        const t0 = performance.now();
-        busy += db.pragma(`wal_checkpoint(${mode})`)[0].busy;
-        waits.push(performance.now() - t0);
-      }
-      const wait = start + ((i + 1) * 1000) / rate - Date.now();
-      if (wait > 0) await sleep(wait);
-    }
-    return { count: total, waits, busy };
   },
   close() {
     db?.close();
