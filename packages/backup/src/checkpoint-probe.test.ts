@@ -86,6 +86,10 @@ describe.skipIf(!lockTable)(`CheckpointProbe on this kernel${lockTable ? "" : " 
       out += b.toString();
     });
     try {
+      // The child prints "committed" and takes the checkpoint lock moments apart: the probe
+      // can see the lock before that line is read from the pipe (a CI run did), so wait
+      // for the line first, then for the probe.
+      await waitFor(() => out.includes("committed"), { timeoutMs: 15_000, message: "the other process's commit" });
       await waitFor(() => probe.running() === true, { timeoutMs: 15_000, message: "the probe seeing the waiting checkpoint" });
       expect(out).toContain("committed");
       expect(out).not.toContain("busy");
