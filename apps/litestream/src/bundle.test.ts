@@ -34,4 +34,10 @@ describe.skipIf(!built)(`the bundled bin${built ? "" : " (skipped: needs pnpm bu
     expect(restored.prepare("SELECT v FROM t").pluck().all()).toEqual(["bundled"]);
     restored.close();
   }, 60_000);
+
+  it("loads @sqlrep/ltx's LZ4 addon from the bundle (its path is not beside the bundle's chunks)", async () => {
+    const v = await spawnProcess(process.execPath, [bin, "version", "-verbose"], { env: { NODE_PATH: undefined, NODE_OPTIONS: undefined, SQLREP_LZ4: undefined }, cwd: tmp.path });
+    expect((await v.exited).code).toBe(0);
+    expect(v.output().join("\n")).toMatch(/^lz4: decode: the @sqlrep\/ltx addon; encode: lz4-napi$/m);
+  }, 30_000);
 });

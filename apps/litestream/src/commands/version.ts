@@ -1,6 +1,7 @@
 /** `litestream version`: prints the version as Litestream does; `-verbose` adds runtime, SQLite and platform. */
 import { defineCommand } from "../command.js";
 import { sqlite } from "../sqlite.js";
+import { lz4Addon, lz4Backend } from "@sqlrep/ltx";
 import { defineFlags, UsageError } from "@sqlrep/runtime";
 import { VERSION } from "../version.js";
 
@@ -29,9 +30,20 @@ export const versionCommand = defineCommand({
         ["sqlite", sqliteVersion],
         ["platform", `${process.platform}/${process.arch}`],
         ["ltx", "writes LTX v3 with database checksums; reads every version"],
+        ["lz4", lz4Line()],
       ];
       for (const [k, v] of rows) io.stdout.write(`${k}: ${v}\n`);
     }
     return 0;
   },
 });
+
+/** Which LZ4 code runs here: decoding by the package's addon (else lz4-napi, else JavaScript), encoding by lz4-napi (else JavaScript). */
+function lz4Line(): string {
+  const addon = lz4Addon();
+  const backend = lz4Backend();
+  const native = backend.codec === "native";
+  const decode = addon.loaded ? "the @sqlrep/ltx addon" : `${native ? "lz4-napi" : "JavaScript"} (${addon.reason})`;
+  const encode = native ? "lz4-napi" : `JavaScript (${backend.reason})`;
+  return `decode: ${decode}; encode: ${encode}`;
+}
