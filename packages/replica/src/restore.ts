@@ -20,7 +20,7 @@ import {
 import { isReplicaError, ReplicaError, throwIfAborted } from "./errors.js";
 import { MergeInputs } from "./inputs.js";
 import { peekStream } from "./peek-stream.js";
-import { checkOutput, installRestored } from "./restored-file.js";
+import { checkOutput, installRestored, verifyRestored } from "./restored-file.js";
 import { fileLabel } from "./listing.js";
 import { DEFAULT_PARALLELISM, RangeScheduler } from "./ranged-source.js";
 import type { LtxFileInfo, ReplicaClient } from "./replica-client.js";
@@ -121,7 +121,7 @@ const MAX_REPLANS = 3;
  * against headers, TXID contiguity, each pre-apply checksum against the previous
  * post-apply checksum, completeness, and the database checksum of the pages written
  * against the replica's post-apply checksum (when the files carry checksums). Then
- * `verify`, fsync, rename, fsync of the directory. On failure the temp file is
+ * `verify` while the fsync runs, rename, fsync of the directory. On failure the temp file is
  * removed; a file that vanished since planning (retention) causes a re-plan (up to 3).
  */
 export async function restore(client: ReplicaClient, options: RestoreOptions): Promise<RestoreResult> {
@@ -137,7 +137,8 @@ export async function restore(client: ReplicaClient, options: RestoreOptions): P
     const plan = await planRestore(client, options.target, { signal });
     try {
       const result = await writeDatabase(client, plan, output, options, progress);
-      await installRestored(temp, output, options);
+      // `attempt` verified the file while its fsync ran.
+      await installRestored(temp, output, { ...options, verify: undefined });
       progress.phase("done", result.bytesDownloaded, result.bytesDownloaded);
       return result;
     } catch (err) {
@@ -220,7 +221,11 @@ async function attempt(client: ReplicaClient, plan: RestorePlan, output: string,
         `the restored database's checksum ${formatChecksum(sum.value)} does not match the post-apply checksum ${formatChecksum(postApplyChecksum)} of ${fileLabel(plan.files[plan.files.length - 1]!)} at TXID ${plan.txid}`,
       );
     }
-    await file.sync();
+    // The fsync runs on libuv's pool while `verify` (SQLite's check, synchronous on this
+    // thread) reads the pages back: both must end before the file may be put in place.
+    const [synced, verified] = await Promise.allSettled([file.sync(), verifyRestored(`${output}.tmp`, options.verify)]);
+    if (synced.status === "rejected") throw synced.reason;
+    if (verified.status === "rejected") throw verified.reason;
     return {
       txid: plan.txid,
       timestamp: plan.timestamp,

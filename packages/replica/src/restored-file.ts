@@ -39,18 +39,22 @@ export interface InstallOptions {
  * when this throws.
  */
 export async function installRestored(temp: string, output: string, options: InstallOptions): Promise<void> {
-  if (options.verify) {
-    try {
-      await options.verify(temp);
-    } catch (err) {
-      throw new ReplicaError("corrupt", `verification of the restored database ${temp} failed: ${(err as Error).message}`, { cause: err, key: temp });
-    }
-  }
+  await verifyRestored(temp, options.verify);
   throwIfAborted(options.signal);
   if (options.overwrite) for (const suffix of STALE_FILES) await rm(output + suffix, { force: true });
   await replaceFile(temp, output).catch((err: unknown) => {
     throw ioError(err, `cannot rename ${temp} to ${output}`);
   });
+}
+
+/** Runs `verify` on the finished temp file; its throw becomes a `corrupt` restore naming the file. */
+export async function verifyRestored(temp: string, verify: InstallOptions["verify"]): Promise<void> {
+  if (verify === undefined) return;
+  try {
+    await verify(temp);
+  } catch (err) {
+    throw new ReplicaError("corrupt", `verification of the restored database ${temp} failed: ${(err as Error).message}`, { cause: err, key: temp });
+  }
 }
 
 /** fsync of a directory (the page writer's): what makes a rename or a new file in it durable. */
