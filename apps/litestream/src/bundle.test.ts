@@ -35,6 +35,12 @@ describe.skipIf(!built)(`the bundled bin${built ? "" : " (skipped: needs pnpm bu
     restored.close();
   }, 60_000);
 
+  it("runs as an executable, its shebang giving Node a 1 MiB young generation", async () => {
+    const v = await spawnProcess(bin, ["version", "-verbose"], { env: { NODE_PATH: undefined, NODE_OPTIONS: undefined }, cwd: tmp.path });
+    expect((await v.exited).code, v.output().join("\n")).toBe(0);
+    expect(v.output().join("\n")).toMatch(/^node: v\S+ \(--max-semi-space-size=1\)$/m);
+  }, 30_000);
+
   it("loads @sqlrep/ltx's LZ4 addon from the bundle (its path is not beside the bundle's chunks)", async () => {
     const v = await spawnProcess(process.execPath, [bin, "version", "-verbose"], { env: { NODE_PATH: undefined, NODE_OPTIONS: undefined, SQLREP_LZ4: undefined }, cwd: tmp.path });
     expect((await v.exited).code).toBe(0);

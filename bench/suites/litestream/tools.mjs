@@ -1,5 +1,6 @@
 // The two replicators, run the same way from the same config file: `replicate -config`
-// and `restore -config -o`. Ours is `node apps/litestream/dist/litestream.js` (the bundle its `bin` runs), Litestream is the
+// and `restore -config -o`. Ours is `apps/litestream/dist/litestream.js` run as an
+// executable, as its `bin` is (the shebang sets Node's flags), Litestream is the
 // v0.3.13 Go binary from npm `@flydotio/litestream-linux-x64`.
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,8 +13,8 @@ export function tools(repo) {
     {
       id: "ours",
       label: "sqlrep litestream",
-      command: process.execPath,
-      prefixArgs: [join(repo, "apps", "litestream", "dist", "litestream.js")],
+      command: join(repo, "apps", "litestream", "dist", "litestream.js"),
+      prefixArgs: [],
       // Logged once the initial snapshot is uploaded and the first sync ran.
       ready: /msg="replication started"/,
     },
@@ -31,7 +32,7 @@ export function tools(repo) {
 /** Why a tool cannot run here, or undefined. */
 export function missing(tool) {
   if (!existsSync(TIME)) return `${TIME} is missing (Debian package \`time\`)`;
-  const file = tool.id === "ours" ? tool.prefixArgs[0] : tool.command;
+  const file = tool.command;
   return existsSync(file) ? undefined : `${file} is missing (${tool.id === "ours" ? "run `pnpm turbo run build`" : "npm @flydotio/litestream-linux-x64"})`;
 }
 

@@ -26,7 +26,7 @@ export const versionCommand = defineCommand({
       db.close();
       const rows = [
         ["implementation", "sqlrep (TypeScript), Litestream v0.3/v0.5 compatible"],
-        ["node", process.version],
+        ["node", process.execArgv.length > 0 ? `${process.version} (${process.execArgv.join(" ")})` : process.version],
         ["sqlite", sqliteVersion],
         ["platform", `${process.platform}/${process.arch}`],
         ["ltx", "writes LTX v3 with database checksums; reads every version"],
