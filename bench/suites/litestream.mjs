@@ -14,7 +14,8 @@
 //    PRAGMA integrity_check, and the restored tables compared with the source and with
 //    the other tool's restore. From a directory, from S3 on loopback, and from the same
 //    S3 replica through a shaped link (testkit's fault proxy: 60 MB/s per connection,
-//    10 ms each way, what a real object store gives one GET stream).
+//    10 ms each way, what a real object store gives one GET stream). Ours also without
+//    its default quick_check (`-integrity-check none`), as v0.3.13 checks nothing.
 // Method and figures: apps/litestream/README.md, "Benchmarks". `--quick`: 1 run, shorter
 // load, a 32 MiB database.
 // The pieces are in litestream/: replication.mjs and restore.mjs run the two halves,

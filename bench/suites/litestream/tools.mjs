@@ -77,10 +77,10 @@ export async function startReplicate(tool, config, { readyTimeoutMs = 120_000 } 
  * `restore -config -o out db` under GNU time (`/usr/bin/time`, which reports the child's
  * rusage: peak RSS and CPU exactly); wall clock measured here, from spawn to exit.
  */
-export async function runRestore(tool, config, db, out) {
+export async function runRestore(tool, config, db, out, extraArgs = []) {
   const report = `${out}.time`;
   const t0 = nowMs();
-  const handle = await spawnProcess(TIME, ["-f", "%M %U %S", "-o", report, tool.command, ...tool.prefixArgs, "restore", "-config", config, "-o", out, db], {
+  const handle = await spawnProcess(TIME, ["-f", "%M %U %S", "-o", report, tool.command, ...tool.prefixArgs, "restore", ...extraArgs, "-config", config, "-o", out, db], {
     name: `${tool.id} restore`,
   });
   const status = await handle.exited;
