@@ -4,8 +4,9 @@
  *
  * Three implementations of the same function, the fastest available taking each input:
  * - the package's C addon (crc64-addon.ts: carry-less multiplies on x86-64 with
- *   PCLMULQDQ, ~8× the WebAssembly kernel on 4 KiB pages) for inputs of `ADDON_MIN`
- *   bytes or more; below that its fixed call cost loses to the JS loop;
+ *   PCLMULQDQ, ~6× the WebAssembly kernel on single 4 KiB pages, ~9× on a run of pages
+ *   in one call; a table loop elsewhere) for inputs of `ADDON_MIN` bytes or more, below
+ *   which its fixed call cost loses;
  * - a WebAssembly kernel (slicing by 16 on native 64-bit integers; 1.5 times the JS
  *   loop's speed, the copy into its memory included) for inputs of `WASM_MIN` bytes or
  *   more where the addon is not built. It is assembled below from a hand-written
@@ -15,7 +16,7 @@
  *   small integers) for short inputs and wherever neither of the others is available.
  * `SQLREP_CRC64=wasm` or `js` skips the addon (and `js` the kernel), for comparisons.
  */
-import { addonCrcPages, addonCrcUpdate, crcSwitch } from "./crc64-addon.js";
+import { addonCrcPages, addonCrcUpdate, crc64Addon, crcSwitch } from "./crc64-addon.js";
 
 /** Slicing tables: lo[t * 256 + i] / hi[t * 256 + i] are the halves of entry i of table t. */
 const TABLES = 16;
@@ -61,11 +62,6 @@ const BUF = 65536;
 const CHUNK = 65536;
 /** Below this many bytes the JS loop wins (no copy, no call into wasm). */
 const WASM_MIN = 64;
-/**
- * Below this many bytes the addon's fixed call cost (~85 ns) loses to the WebAssembly
- * kernel (and below ~80 to the JS loop); measured, packages/ltx/README.md "CRC-64".
- */
-const ADDON_MIN = 128;
 
 /** Unsigned and signed LEB128, the integer encodings of the wasm binary format. */
 function uleb(v: number): number[] {
@@ -262,6 +258,14 @@ function loadKernel(): Kernel | undefined {
 }
 
 const kernel = loadKernel();
+
+/**
+ * From this many bytes on, the addon beats the others (measured: packages/ltx/README.md,
+ * "CRC-64"). Its call costs ~85 ns: with carry-less multiplies it overtakes the
+ * WebAssembly kernel at ~128 bytes (the JS loop at ~80); its table kernel only catches
+ * up with the WebAssembly one at ~1 KiB.
+ */
+const ADDON_MIN = crc64Addon().kernel === "pclmul" || kernel === undefined ? 128 : 1024;
 
 /** Incremental CRC-64/GO-ISO: `update` any number of chunks, then `digest`. */
 export class Crc64 {

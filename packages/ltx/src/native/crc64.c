@@ -19,6 +19,7 @@
 #endif
 
 #ifdef CRC64_CLMUL
+#include <cpuid.h>
 #include <immintrin.h>
 #define CLMUL_TARGET __attribute__((target("pclmul,sse4.1")))
 #endif
@@ -108,7 +109,7 @@ CLMUL_TARGET static uint64_t update_clmul(uint64_t reg, const uint8_t *p, size_t
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
-/* At load time, before any thread can call in; the addon's init calls it again for other compilers. */
+/* At load time, before any thread can call in; the addon's init calls it again (a no-op) for other compilers. */
 __attribute__((constructor))
 #endif
 void crc64_init(void) {
@@ -128,8 +129,9 @@ void crc64_init(void) {
     fold_lo[j] = x_pow(d + 63);
     fold_hi[j] = x_pow(d - 1);
   }
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1")) {
+  /* CPUID leaf 1 directly (older GCCs' __builtin_cpu_supports does not know "pclmul"). */
+  unsigned eax, ebx, ecx, edx;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_PCLMUL) && (ecx & bit_SSE4_1)) {
     kernel = update_clmul;
     kernel_name = "pclmul";
   }
