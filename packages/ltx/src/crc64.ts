@@ -2,14 +2,21 @@
  * CRC-64/GO-ISO (Go's `hash/crc64` with the ISO table): reflected polynomial
  * 0xD800000000000000, init and xorout all ones. Every LTX checksum is built on it.
  *
- * Two implementations of the same table-driven algorithm, with the same tables:
+ * Three implementations of the same function, the fastest available taking each input:
+ * - the package's C addon (crc64-addon.ts: carry-less multiplies on x86-64 with
+ *   PCLMULQDQ, ~6× the WebAssembly kernel on single 4 KiB pages, ~9× on a run of pages
+ *   in one call; a table loop elsewhere) for inputs of `ADDON_MIN` bytes or more, below
+ *   which its fixed call cost loses;
  * - a WebAssembly kernel (slicing by 16 on native 64-bit integers; 1.5 times the JS
  *   loop's speed, the copy into its memory included) for inputs of `WASM_MIN` bytes or
- *   more. It is assembled below from a hand-written instruction list (no toolchain, no
- *   dependency) and needs no more than the `WebAssembly` global;
+ *   more where the addon is not built. It is assembled below from a hand-written
+ *   instruction list (no toolchain, no dependency) and needs no more than the
+ *   `WebAssembly` global;
  * - plain JS (slicing by 8, the state in two 32-bit halves so the hot loop stays in
- *   small integers) for short inputs and wherever WebAssembly is unavailable.
+ *   small integers) for short inputs and wherever neither of the others is available.
+ * `SQLREP_CRC64=wasm` or `js` skips the addon (and `js` the kernel), for comparisons.
  */
+import { addonCrcPages, addonCrcUpdate, crc64Addon, crcSwitch } from "./crc64-addon.js";
 
 /** Slicing tables: lo[t * 256 + i] / hi[t * 256 + i] are the halves of entry i of table t. */
 const TABLES = 16;
@@ -230,7 +237,7 @@ interface Kernel {
 }
 
 function loadKernel(): Kernel | undefined {
-  if (typeof WebAssembly !== "object") return undefined;
+  if (typeof WebAssembly !== "object" || crcSwitch === "js") return undefined;
   try {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(kernelModule()));
     const memory = instance.exports["memory"] as { buffer: ArrayBuffer };
@@ -251,6 +258,14 @@ function loadKernel(): Kernel | undefined {
 }
 
 const kernel = loadKernel();
+
+/**
+ * From this many bytes on, the addon beats the others (measured: packages/ltx/README.md,
+ * "CRC-64"). Its call costs ~85 ns: with carry-less multiplies it overtakes the
+ * WebAssembly kernel at ~128 bytes (the JS loop at ~80); its table kernel only catches
+ * up with the WebAssembly one at ~1 KiB.
+ */
+const ADDON_MIN = crc64Addon().kernel === "pclmul" || kernel === undefined ? 128 : 1024;
 
 /** Incremental CRC-64/GO-ISO: `update` any number of chunks, then `digest`. */
 export class Crc64 {
@@ -282,11 +297,23 @@ const scratch = new Int32Array(2);
  */
 export function crcRegister(l: number, h: number, data: Uint8Array, out: Int32Array): void {
   const n = data.length;
-  if (kernel === undefined || n < WASM_MIN) {
-    updateJs(l, h, data, out);
-    return;
-  }
-  const { view, bytes, update } = kernel;
+  if (addonCrcUpdate !== undefined && n >= ADDON_MIN) addonCrcUpdate(l, h, data, out);
+  else if (kernel === undefined || n < WASM_MIN) crcRegisterJs(l, h, data, out);
+  else updateWasm(kernel, l, h, data, out);
+}
+
+/**
+ * `crcRegister` through the WebAssembly kernel whatever the length (for tests and
+ * comparisons); false, `out` untouched, when the kernel did not load.
+ */
+export function crcRegisterWasm(l: number, h: number, data: Uint8Array, out: Int32Array): boolean {
+  if (kernel === undefined) return false;
+  updateWasm(kernel, l, h, data, out);
+  return true;
+}
+
+function updateWasm({ view, bytes, update }: Kernel, l: number, h: number, data: Uint8Array, out: Int32Array): void {
+  const n = data.length;
   view.setInt32(STATE, l, true);
   view.setInt32(STATE + 4, h, true);
   for (let i = 0; i < n; i += CHUNK) {
@@ -298,8 +325,28 @@ export function crcRegister(l: number, h: number, data: Uint8Array, out: Int32Ar
   out[1] = view.getInt32(STATE + 4, true);
 }
 
-/** JS slicing by 8. */
-function updateJs(l: number, h: number, data: Uint8Array, out: Int32Array): void {
+/**
+ * For i < count, the register of page i (`data[i × pageSize, (i + 1) × pageSize)`) fed to
+ * a zero register, into `out[2i]` (low), `out[2i + 1]` (high): a run's pages in one call
+ * into the addon when it is loaded, page by page otherwise. Internal, like `crcRegister`.
+ */
+export function crcPageRegisters(data: Uint8Array, count: number, pageSize: number, out: Int32Array): void {
+  if (!Number.isSafeInteger(count) || count < 0 || !Number.isSafeInteger(pageSize) || pageSize < 1 || count * pageSize > data.length || 2 * count > out.length) {
+    throw new RangeError(`crcPageRegisters: ${count} pages of ${pageSize} bytes do not fit in ${data.length} bytes, or their registers in ${out.length} slots`);
+  }
+  if (addonCrcPages !== undefined) {
+    addonCrcPages(data, count, pageSize, out);
+    return;
+  }
+  for (let i = 0; i < count; i++) {
+    crcRegister(0, 0, data.subarray(i * pageSize, (i + 1) * pageSize), scratch);
+    out[2 * i] = scratch[0]!;
+    out[2 * i + 1] = scratch[1]!;
+  }
+}
+
+/** `crcRegister` in JS (slicing by 8) whatever the length: the fallback of the other two, and their reference in tests. */
+export function crcRegisterJs(l: number, h: number, data: Uint8Array, out: Int32Array): void {
   let i = 0;
   const n = data.length;
   const end8 = n - (n % 8);

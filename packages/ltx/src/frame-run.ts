@@ -9,7 +9,7 @@
  */
 import { viewOf } from "./binary.js";
 import { CHECKSUM_FLAG, DatabaseChecksum, formatChecksum } from "./checksum.js";
-import { crc64Combine, crcRegister, ZeroBytesShift } from "./crc64.js";
+import { crc64Combine, crcPageRegisters, crcRegister, ZeroBytesShift } from "./crc64.js";
 import { ParserDriver, type LtxSource } from "./decoder.js";
 import { LtxError } from "./errors.js";
 import { PAGE_FLAG_SIZE, type LtxFormat } from "./format.js";
@@ -60,6 +60,8 @@ const MAX_SPARE = 8;
 const reg = new Int32Array(2);
 /** Each frame's block as [start, end) in the run, reused from run to run. */
 let frames = new Int32Array(2 * 1024);
+/** Each page's CRC register from zero (low, high), reused from run to run. */
+let pageRegs = new Int32Array(2 * 1024);
 const shifts = new Map<number, ZeroBytesShift>();
 
 /**
@@ -91,8 +93,9 @@ export function decodeFrameRun(run: Pick<LtxFrameRun, "bytes" | "offset">, optio
     throw new LtxError(code, message, { file, offset: offset + where });
   };
   // First every frame's header is checked and its block located, then the blocks are
-  // decoded (in one native call when the addon loaded), then the pages are hashed.
+  // decoded and the pages hashed (each in one native call when the addon loaded).
   if (frames.length < 2 * pgnos.length) frames = new Int32Array(2 * pgnos.length);
+  if (pageRegs.length < 2 * pgnos.length) pageRegs = new Int32Array(2 * pgnos.length);
   while (at < bytes.length) {
     if (bytes.length - at < FRAME_HEAD) fail("truncated", "a run ends inside a page header", at);
     const pgno = view.getUint32(at);
@@ -127,14 +130,13 @@ export function decodeFrameRun(run: Pick<LtxFrameRun, "bytes" | "offset">, optio
     if (end !== dp + pageSize) fail("lz4", `LZ4 block decompressed to ${end - dp} bytes, expected a ${pageSize}-byte page`, blockAt);
     i++;
   }
+  // g: each page's bytes hashed from a zero register. Fed after any register r, they
+  // leave shift(r) ^ g: so g serves both streams below.
+  crcPageRegisters(out, n, pageSize, pageRegs);
   for (let i = 0; i < n; i++) {
     const frameAt = frames[2 * i]! - FRAME_HEAD;
-    const page = out.subarray(i * pageSize, (i + 1) * pageSize);
-    // g: the page's bytes hashed from a zero register. Fed after any register r,
-    // they leave shift(r) ^ g: so g serves both streams below.
-    crcRegister(0, 0, page, reg);
-    const gl = reg[0]!;
-    const gh = reg[1]!;
+    const gl = pageRegs[2 * i]!;
+    const gh = pageRegs[2 * i + 1]!;
     crcRegister(sl, sh, bytes.subarray(frameAt, frameAt + FRAME_HEAD), reg);
     shift.apply(reg[0]!, reg[1]!, reg);
     sl = reg[0]! ^ gl;

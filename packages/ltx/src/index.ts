@@ -2,6 +2,7 @@
 
 // Checksums (spec §5)
 export { Crc64, crc64, crc64Combine } from "./crc64.js";
+export { crc64Addon } from "./crc64-addon.js";
 export { concatBytes } from "./binary.js";
 export {
   CHECKSUM_FLAG,

@@ -5,45 +5,12 @@
  * the decoding itself for a 4 KiB page (packages/ltx/README.md, "LZ4"); without the
  * addon, lz4-napi and the JavaScript decoder do the work.
  */
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { nativeAddon } from "../native-addon.js";
 
-interface LtxAddon {
-  decodeBlocks(src: Uint8Array, blocks: Int32Array, dst: Uint8Array, pageSize: number): number;
-  decodeInto(src: Uint8Array, sp: number, send: number, dst: Uint8Array, dp: number, dend: number, history: number): number;
-}
-
-/** Where the build puts the addon (the same path from src/ and from dist/). */
-export const addonPath: string = fileURLToPath(new URL("../../dist/native/sqlrep_ltx.node", import.meta.url));
-
-/**
- * The addon's path: beside this module's package, or, when this module was bundled into
- * an app (`apps/litestream` is one file plus chunks, so `import.meta.url` is the app's),
- * in the `@sqlrep/ltx` the app depends on. Undefined when neither has it.
- */
-function findAddon(): string | undefined {
-  if (existsSync(addonPath)) return addonPath;
-  try {
-    const pkg = createRequire(import.meta.url).resolve("@sqlrep/ltx/package.json");
-    const path = join(dirname(pkg), "dist", "native", "sqlrep_ltx.node");
-    return existsSync(path) ? path : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function load(): { addon: LtxAddon | undefined; reason: string | undefined } {
+function load(): ReturnType<typeof nativeAddon> {
   const env = typeof process === "undefined" ? undefined : process.env["SQLREP_LZ4"];
   if (env === "js" || env === "napi") return { addon: undefined, reason: `SQLREP_LZ4=${env}` };
-  const path = findAddon();
-  if (path === undefined) return { addon: undefined, reason: `the addon was not built (${addonPath} is missing: no C compiler at build time?)` };
-  try {
-    return { addon: createRequire(import.meta.url)(path) as LtxAddon, reason: undefined };
-  } catch (err) {
-    return { addon: undefined, reason: `the addon did not load: ${(err as Error).message.split("\n")[0]}` };
-  }
+  return nativeAddon();
 }
 
 const loaded = load();

@@ -1,10 +1,13 @@
 /*
  * The @sqlrep/ltx addon: LZ4 blocks decoded into the caller's buffer, a run of pages in
- * one call or one block at a time (lz4-napi takes one call and one new Buffer per block).
+ * one call or one block at a time (lz4-napi takes one call and one new Buffer per block),
+ * and CRC-64 register updates (carry-less multiplies where the CPU has them), a run's
+ * pages in one call.
  */
 #include <node_api.h>
 #include <stdint.h>
 
+#include "crc64.h"
 #include "lz4-block.h"
 
 #define CHECK(call)                                     \
@@ -98,12 +101,116 @@ static napi_value decode_into(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* A count or size argument: an integer in [0, 2^53); -1 when it is anything else. */
+static int64_t count_arg(napi_env env, napi_value value) {
+  double v;
+  if (napi_get_value_double(env, value, &v) != napi_ok || !(v >= 0 && v < 9007199254740992.0) || (double)(int64_t)v != v) return -1;
+  return (int64_t)v;
+}
+
+/* A 64-bit register from its signed 32-bit halves, as the JavaScript side holds it. */
+static int register_arg(napi_env env, napi_value low, napi_value high, uint64_t *reg) {
+  int32_t l, h;
+  if (napi_get_value_int32(env, low, &l) != napi_ok || napi_get_value_int32(env, high, &h) != napi_ok) return 0;
+  *reg = (uint64_t)(uint32_t)h << 32 | (uint32_t)l;
+  return 1;
+}
+
+static void store_register(int32_t *out, uint64_t reg) {
+  out[0] = (int32_t)(uint32_t)reg;
+  out[1] = (int32_t)(uint32_t)(reg >> 32);
+}
+
+/*
+ * crc64(l: number, h: number, data: Uint8Array, out: Int32Array): void
+ * The CRC-64 register (l, h: its low and high halves) after feeding `data`, into out[0]
+ * (low) and out[1] (high): the package's crcRegister.
+ */
+static napi_value crc64_register(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) return throw_error(env, "crc64(l, h, data, out): 4 arguments expected");
+  uint64_t reg;
+  void *data;
+  void *out;
+  size_t data_len, out_len;
+  if (!register_arg(env, argv[0], argv[1], &reg)) return throw_error(env, "crc64: l and h must be numbers");
+  if (!typed_bytes(env, argv[2], napi_uint8_array, &data, &data_len)) return throw_error(env, "crc64: data must be a Uint8Array");
+  if (!typed_bytes(env, argv[3], napi_int32_array, &out, &out_len) || out_len < 2) return throw_error(env, "crc64: out must be an Int32Array of 2 or more");
+  store_register(out, crc64_update(reg, data, data_len));
+  return NULL;
+}
+
+/*
+ * crc64Pages(data: Uint8Array, count: number, pageSize: number, out: Int32Array): void
+ * For i < count, the register of page i (data[i × pageSize, (i + 1) × pageSize)) fed
+ * to a zero register, into out[2i] (low) and out[2i + 1] (high).
+ */
+static napi_value crc64_pages(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) return throw_error(env, "crc64Pages(data, count, pageSize, out): 4 arguments expected");
+  void *data;
+  void *out;
+  size_t data_len, out_len;
+  if (!typed_bytes(env, argv[0], napi_uint8_array, &data, &data_len)) return throw_error(env, "crc64Pages: data must be a Uint8Array");
+  if (!typed_bytes(env, argv[3], napi_int32_array, &out, &out_len)) return throw_error(env, "crc64Pages: out must be an Int32Array");
+  const int64_t count = count_arg(env, argv[1]);
+  const int64_t page_size = count_arg(env, argv[2]);
+  if (count < 0 || page_size <= 0) return throw_error(env, "crc64Pages: count must be an integer >= 0 and pageSize one > 0");
+  /* Divisions, not products: nothing here can overflow. */
+  if ((uint64_t)count > data_len / (uint64_t)page_size || (uint64_t)count > out_len / 2) {
+    return throw_error(env, "crc64Pages: count pages do not fit in data, or their registers in out");
+  }
+  const uint8_t *p = data;
+  int32_t *regs = out;
+  for (size_t i = 0; i < (size_t)count; i++, p += page_size) store_register(regs + 2 * i, crc64_update(0, p, (size_t)page_size));
+  return NULL;
+}
+
+/*
+ * crc64Table(l, h, data, out): crc64 through the table kernel whatever the CPU (what runs
+ * without PCLMULQDQ), so that tests check it on every machine.
+ */
+static napi_value crc64_table(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) return throw_error(env, "crc64Table(l, h, data, out): 4 arguments expected");
+  uint64_t reg;
+  void *data;
+  void *out;
+  size_t data_len, out_len;
+  if (!register_arg(env, argv[0], argv[1], &reg)) return throw_error(env, "crc64Table: l and h must be numbers");
+  if (!typed_bytes(env, argv[2], napi_uint8_array, &data, &data_len)) return throw_error(env, "crc64Table: data must be a Uint8Array");
+  if (!typed_bytes(env, argv[3], napi_int32_array, &out, &out_len) || out_len < 2) return throw_error(env, "crc64Table: out must be an Int32Array of 2 or more");
+  store_register(out, crc64_update_table(reg, data, data_len));
+  return NULL;
+}
+
+/* crc64Kernel(): "pclmul" or "table", the kernel crc64 and crc64Pages use here. */
+static napi_value crc64_kernel_name(napi_env env, napi_callback_info info) {
+  napi_value result;
+  CHECK(napi_create_string_utf8(env, crc64_kernel(), NAPI_AUTO_LENGTH, &result));
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn;
-  CHECK(napi_create_function(env, "decodeBlocks", NAPI_AUTO_LENGTH, decode_blocks, NULL, &fn));
-  CHECK(napi_set_named_property(env, exports, "decodeBlocks", fn));
-  CHECK(napi_create_function(env, "decodeInto", NAPI_AUTO_LENGTH, decode_into, NULL, &fn));
-  CHECK(napi_set_named_property(env, exports, "decodeInto", fn));
+  crc64_init();
+  static const struct {
+    const char *name;
+    napi_callback fn;
+  } functions[] = {
+      {"decodeBlocks", decode_blocks}, {"decodeInto", decode_into}, {"crc64", crc64_register},
+      {"crc64Pages", crc64_pages},     {"crc64Table", crc64_table}, {"crc64Kernel", crc64_kernel_name},
+  };
+  for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
+    napi_value fn;
+    CHECK(napi_create_function(env, functions[i].name, NAPI_AUTO_LENGTH, functions[i].fn, NULL, &fn));
+    CHECK(napi_set_named_property(env, exports, functions[i].name, fn));
+  }
   return exports;
 }
 
