@@ -41,9 +41,10 @@ describe.skipIf(!built)(`the bundled bin${built ? "" : " (skipped: needs pnpm bu
     expect(v.output().join("\n")).toMatch(/^node: v\S+ \(--max-semi-space-size=1\)$/m);
   }, 30_000);
 
-  it("loads @sqlrep/ltx's LZ4 addon from the bundle (its path is not beside the bundle's chunks)", async () => {
+  it("loads @sqlrep/ltx's addon (LZ4, CRC-64) from the bundle (its path is not beside the bundle's chunks)", async () => {
     const v = await spawnProcess(process.execPath, [bin, "version", "-verbose"], { env: { NODE_PATH: undefined, NODE_OPTIONS: undefined, SQLREP_LZ4: undefined }, cwd: tmp.path });
     expect((await v.exited).code).toBe(0);
     expect(v.output().join("\n")).toMatch(/^lz4: decode: the @sqlrep\/ltx addon; encode: lz4-napi$/m);
+    expect(v.output().join("\n")).toMatch(/^crc64: the @sqlrep\/ltx addon \((pclmul|table)\)$/m);
   }, 30_000);
 });

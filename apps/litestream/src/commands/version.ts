@@ -1,7 +1,7 @@
 /** `litestream version`: prints the version as Litestream does; `-verbose` adds runtime, SQLite and platform. */
 import { defineCommand } from "../command.js";
 import { sqlite } from "../sqlite.js";
-import { lz4Addon, lz4Backend } from "@sqlrep/ltx";
+import { crc64Addon, lz4Addon, lz4Backend } from "@sqlrep/ltx";
 import { defineFlags, UsageError } from "@sqlrep/runtime";
 import { VERSION } from "../version.js";
 
@@ -31,6 +31,7 @@ export const versionCommand = defineCommand({
         ["platform", `${process.platform}/${process.arch}`],
         ["ltx", "writes LTX v3 with database checksums; reads every version"],
         ["lz4", lz4Line()],
+        ["crc64", crc64Line()],
       ];
       for (const [k, v] of rows) io.stdout.write(`${k}: ${v}\n`);
     }
@@ -46,4 +47,10 @@ function lz4Line(): string {
   const decode = addon.loaded ? "the @sqlrep/ltx addon" : `${native ? "lz4-napi" : "JavaScript"} (${addon.reason})`;
   const encode = native ? "lz4-napi" : `JavaScript (${backend.reason})`;
   return `decode: ${decode}; encode: ${encode}`;
+}
+
+/** Which CRC-64 code hashes pages: the addon (with its kernel), else WebAssembly or JavaScript. */
+function crc64Line(): string {
+  const crc = crc64Addon();
+  return crc.loaded ? `the @sqlrep/ltx addon (${crc.kernel})` : `WebAssembly or JavaScript (${crc.reason})`;
 }
