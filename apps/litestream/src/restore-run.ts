@@ -72,6 +72,11 @@ export async function integrityCheck(path: string, mode: IntegrityCheck): Promis
   // is a fresh restore: no WAL of its own can exist).
   const db = new Database(path, { fileMustExist: true });
   try {
+    // SQLite's own default page cache (2 MiB), not better-sqlite3's 16 MiB: the check reads
+    // each page about once, and a larger cache only keeps them resident (measured on a
+    // 191 MiB database: peak RSS of the check 66.6 -> 52 MiB, quick_check 281 -> ~250 ms,
+    // integrity_check within noise).
+    db.pragma("cache_size = -2000");
     const pragma = mode === "quick" ? "quick_check" : "integrity_check";
     const rows = db.pragma(pragma, { simple: false }) as Record<string, string>[];
     const lines = rows.map((r) => Object.values(r)[0]);
