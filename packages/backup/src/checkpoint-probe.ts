@@ -3,7 +3,8 @@
  * the kernel's table of file locks (Linux's `/proc/locks`): what lets the engine read
  * the WAL rarely and still never keep an application's checkpoint waiting on its read mark.
  */
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
+import { readLockTable as readKernelLockTable } from "./lock-table.js";
 
 /**
  * SQLite's WAL-index locks are bytes 120… of the `-shm` file: the writer's (120), the
@@ -68,7 +69,7 @@ export class CheckpointProbe {
 
   constructor(
     private readonly shmPath: string,
-    private readonly readLockTable: () => string = () => readFileSync("/proc/locks", "latin1"),
+    private readonly readLockTable: () => string = () => readKernelLockTable(),
     private readonly pid: number = process.pid,
   ) {}
 
