@@ -1,6 +1,6 @@
 /** Tests of the lock-table probe: the `/proc/locks` parser, its self-check, and a real checkpoint seen waiting on a reader. */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { tempDir, waitFor } from "@sqlrep/testkit";
@@ -49,6 +49,40 @@ describe("CheckpointProbe's self-check", () => {
       const notUs = new CheckpointProbe(`${path}-shm`, () => TABLE.replaceAll("2146590", "1"), 12345);
       expect(notUs.running()).toBeUndefined();
       expect(new CheckpointProbe(tmp.join("none.db-shm"), () => TABLE).running()).toBeUndefined();
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe("CheckpointProbe's interval", () => {
+  it("stays at the base where the table reads fast, stretches where it reads slowly, up to the cap", () => {
+    const path = tmp.join("interval.db");
+    const db = new Database(path);
+    db.pragma("journal_mode = wal");
+    db.exec("CREATE TABLE t (x)");
+    try {
+      // A table showing our own connection's lock on this -shm, so the probe trusts it.
+      const table = `1: POSIX  ADVISORY  READ 4177 fe:00:${statSync(`${path}-shm`).ino} 128 128\n`;
+      const fast = new CheckpointProbe(`${path}-shm`, () => table, 4177);
+      expect(fast.running()).toBe(false);
+      expect(fast.interval(100, 250)).toBe(100);
+      const slow = (ms: number) =>
+        new CheckpointProbe(
+          `${path}-shm`,
+          () => {
+            const until = performance.now() + ms;
+            while (performance.now() < until);
+            return table;
+          },
+          4177,
+        );
+      const stretched = slow(1.6);
+      expect(stretched.running()).toBe(false);
+      expect(stretched.interval(100, 250)).toBeGreaterThanOrEqual(160);
+      const capped = slow(5);
+      capped.running();
+      expect(capped.interval(100, 250)).toBe(250);
     } finally {
       db.close();
     }

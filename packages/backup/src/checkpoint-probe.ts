@@ -62,6 +62,8 @@ export function locksOnInode(text: string, inode: number): KernelLock[] {
  * answers `undefined` ("cannot tell") and the engine keeps its shorter fixed cadence.
  */
 export class CheckpointProbe {
+  /** How long the last read of the lock table took, in ms (the table is system-wide: it grows with every lock on the machine). */
+  private lastReadMs = 0;
   /** The `-shm` inode the self-check passed for (0: not passed). */
   private trustedInode = 0;
   /** The inode the self-check last failed for: not retried until the file changes. */
@@ -79,7 +81,9 @@ export class CheckpointProbe {
     if (inode === undefined || inode === this.failedInode) return undefined;
     let locks: KernelLock[];
     try {
+      const started = performance.now();
       locks = locksOnInode(this.readLockTable(), inode);
+      this.lastReadMs = performance.now() - started;
     } catch {
       this.failedInode = inode;
       return undefined;
@@ -92,6 +96,15 @@ export class CheckpointProbe {
       this.trustedInode = inode;
     }
     return locks.some((l) => covers(l, CKPT_LOCK_BYTE));
+  }
+
+  /**
+   * How long to wait between probes: `base`, or longer where reading the lock table is
+   * slow (a machine holding thousands of locks), so that probing costs ~1 % of a core per
+   * database, but never longer than `max`.
+   */
+  interval(base: number, max: number): number {
+    return Math.max(base, Math.min(max, 100 * this.lastReadMs));
   }
 
   /** Whether probing works for this database (runs the self-check once per `-shm` file). */

@@ -24,7 +24,7 @@ export const COALESCE_MS = 5;
 const CHECKPOINT_ACTIVE_MS = 1000;
 /** A stage that met a WAL being rewritten looks again this soon. */
 export const BUSY_RETRY_MS = 20;
-/** While a stage waits for its turn, how often the lock table is asked whether a checkpoint waits on us. */
+/** While a stage waits for its turn, how often the lock table is asked whether a checkpoint waits on us (less often where reading it is slow). */
 export const PROBE_MS = 100;
 /** The default cadence under sustained writes where a waiting checkpoint can be seen (else the fallback). */
 const PROBED_STAGE_INTERVAL_MS = 1000;
@@ -119,8 +119,11 @@ export class StageSchedule {
   /** Runs the pending stage when it is due, or earlier when a probe finds a checkpoint running. */
   private armStageTimer(): void {
     const wait = Math.max(0, this.stageDueAt - Date.now());
-    const probing = wait > PROBE_MS * 1.5;
-    this.coalesceTimer = this.host.services.scheduler.schedule(probing ? PROBE_MS : wait, () => {
+    // Where the table is slow to read, probes come less often, never rarer than the
+    // cadence used where no probe works: a waiting checkpoint is seen as soon as without one.
+    const every = this.probe.interval(PROBE_MS, FALLBACK_STAGE_INTERVAL_MS);
+    const probing = wait > every * 1.5;
+    this.coalesceTimer = this.host.services.scheduler.schedule(probing ? every : wait, () => {
       this.coalesceTimer = undefined;
       if (this.host.stopped || this.host.stopping) return;
       if (probing && Date.now() < this.stageDueAt) {
