@@ -125,12 +125,15 @@ describe.skipIf(!lockTable)(`CheckpointProbe on this kernel${lockTable ? "" : " 
       // for the line first, then for the probe.
       await waitFor(() => out.includes("committed"), { timeoutMs: 15_000, message: "the other process's commit" });
       await waitFor(() => probe.running() === true, { timeoutMs: 15_000, message: "the probe seeing the waiting checkpoint" });
+      expect(await probe.runningAsync()).toBe(true); // the engine's probe, read on libuv's pool
       expect(out).toContain("committed");
       expect(out).not.toContain("busy");
       reader.exec("COMMIT");
       await waitFor(() => out.includes("busy"), { timeoutMs: 15_000, message: "the checkpoint finishing" });
       expect(JSON.parse(out.trim().split("\n").pop()!).busy).toBe(0);
       expect(probe.running()).toBe(false);
+      await new Promise((r) => setTimeout(r, 25)); // past the 20 ms a read is shared
+      expect(await probe.runningAsync()).toBe(false);
     } finally {
       child.kill();
       reader.close();

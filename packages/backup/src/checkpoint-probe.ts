@@ -4,7 +4,7 @@
  * the WAL rarely and still never keep an application's checkpoint waiting on its read mark.
  */
 import { statSync } from "node:fs";
-import { readLockTable as readKernelLockTable } from "./lock-table.js";
+import { readLockTable as readKernelLockTable, readLockTableAsync as readKernelLockTableAsync } from "./lock-table.js";
 
 /**
  * SQLite's WAL-index locks are bytes 120… of the `-shm` file: the writer's (120), the
@@ -69,25 +69,57 @@ export class CheckpointProbe {
   /** The inode the self-check last failed for: not retried until the file changes. */
   private failedInode = 0;
 
+  private readonly readTable: () => string;
+  private readonly readTableAsync: () => Promise<string>;
+
+  /**
+   * `readLockTable` stands in for `/proc/locks` (tests): then both `running` and
+   * `runningAsync` read through it; by default `runningAsync` reads on libuv's pool.
+   */
   constructor(
     private readonly shmPath: string,
-    private readonly readLockTable: () => string = () => readKernelLockTable(),
+    readLockTable?: () => string,
     private readonly pid: number = process.pid,
-  ) {}
+  ) {
+    this.readTable = readLockTable ?? (() => readKernelLockTable());
+    this.readTableAsync = readLockTable === undefined ? () => readKernelLockTableAsync() : async () => readLockTable();
+  }
 
   /** Whether another connection holds the checkpoint lock now; `undefined` when this system cannot tell. */
   running(): boolean | undefined {
     const inode = this.inode();
     if (inode === undefined || inode === this.failedInode) return undefined;
-    let locks: KernelLock[];
+    const started = performance.now();
+    let text: string;
     try {
-      const started = performance.now();
-      locks = locksOnInode(this.readLockTable(), inode);
-      this.lastReadMs = performance.now() - started;
+      text = this.readTable();
     } catch {
       this.failedInode = inode;
       return undefined;
     }
+    this.lastReadMs = performance.now() - started;
+    return this.judge(inode, text);
+  }
+
+  /** {@link running} without blocking this thread on the kernel (the engine's probes). */
+  async runningAsync(): Promise<boolean | undefined> {
+    const inode = this.inode();
+    if (inode === undefined || inode === this.failedInode) return undefined;
+    const started = performance.now();
+    let text: string;
+    try {
+      text = await this.readTableAsync();
+    } catch {
+      this.failedInode = inode;
+      return undefined;
+    }
+    this.lastReadMs = performance.now() - started;
+    return this.judge(inode, text);
+  }
+
+  /** What the table says about `inode`: the self-check first (once per file), then the checkpoint lock. */
+  private judge(inode: number, text: string): boolean | undefined {
+    const locks = locksOnInode(text, inode);
     if (inode !== this.trustedInode) {
       if (!locks.some((l) => !l.waiting && l.pid === this.pid && covers(l, DMS_LOCK_BYTE))) {
         this.failedInode = inode;

@@ -3,7 +3,7 @@ import { existsSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { tempDir } from "@sqlrep/testkit";
-import { readLockTable } from "./lock-table.js";
+import { readLockTable, readLockTableAsync } from "./lock-table.js";
 
 const tmp = tempDir("sqlrep-backup-locktable-");
 afterAll(() => tmp.remove());
@@ -22,5 +22,20 @@ describe.skipIf(!lockTable)(`readLockTable${lockTable ? "" : " (skipped: this sy
     db.close(); // the last connection removes the -shm and its locks
     expect(readLockTable(t0 + 5)).toContain(shm); // shared: the same read
     expect(readLockTable(t0 + 25)).not.toContain(shm); // fresh: read again
+  });
+
+  it("reads on libuv's pool the same way, concurrent callers sharing one read", async () => {
+    const path = tmp.join("a.db");
+    const t0 = performance.now() + 2_000_000;
+    const db = new Database(path);
+    db.pragma("journal_mode = wal");
+    db.exec("CREATE TABLE t (x)");
+    const shm = `:${statSync(`${path}-shm`).ino} `;
+    const [a, b] = [readLockTableAsync(t0), readLockTableAsync(t0 + 1)];
+    expect(a).toBe(b);
+    expect(await a).toContain(shm);
+    db.close();
+    expect(await readLockTableAsync(t0 + 5)).toContain(shm); // shared
+    expect(await readLockTableAsync(t0 + 25)).not.toContain(shm); // fresh
   });
 });

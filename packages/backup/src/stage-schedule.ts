@@ -127,14 +127,33 @@ export class StageSchedule {
       this.coalesceTimer = undefined;
       if (this.host.stopped || this.host.stopping) return;
       if (probing && Date.now() < this.stageDueAt) {
-        if (this.probe.running() !== true) {
-          this.armStageTimer();
-          return;
-        }
-        // A checkpoint holds its lock: it may be waiting for our read mark, and its
-        // caller may repeat it (a TRUNCATE after every commit): stay prompt for a while.
-        this.checkpointSeenAt = Date.now();
+        this.probeThenStage();
+        return;
       }
+      this.stageNow();
+      this.host.services.interestChanged(this.host.dir);
+    });
+  }
+
+  /**
+   * Asks the lock table (read off this thread) whether a checkpoint runs: stages at once
+   * if one does, else waits for the next probe. The pending probe stands where the timer
+   * stood, so events and `cancel` treat it as the scheduled stage.
+   */
+  private probeThenStage(): void {
+    const pending = { cancelled: false, cancel: () => void (pending.cancelled = true) };
+    this.coalesceTimer = pending;
+    void this.probe.runningAsync().then((running) => {
+      if (pending.cancelled || this.coalesceTimer !== pending) return;
+      this.coalesceTimer = undefined;
+      if (this.host.stopped || this.host.stopping) return;
+      if (running !== true && Date.now() < this.stageDueAt) {
+        this.armStageTimer();
+        return;
+      }
+      // A checkpoint holds its lock: it may be waiting for our read mark, and its
+      // caller may repeat it (a TRUNCATE after every commit): stay prompt for a while.
+      if (running === true) this.checkpointSeenAt = Date.now();
       this.stageNow();
       this.host.services.interestChanged(this.host.dir);
     });
