@@ -125,9 +125,15 @@ export class Database {
     return this.failure;
   }
 
-  /** The checksum after `txid`, when this node knows it (its history of recent TXIDs). */
+  /**
+   * The checksum after `txid`, when this node knows it (its history of recent TXIDs).
+   * Never past the position: whatever the history holds there is from a lineage this
+   * node left (a crash whose log was cut), and a rejoining node that matched it would
+   * take its own divergent transactions for shared ones and keep nothing of them.
+   */
   checksumAt(txid: number): bigint | undefined {
     if (txid === this.positionValue.txid) return this.positionValue.checksum;
+    if (txid > this.positionValue.txid) return undefined;
     return this.history.get(txid) ?? this.log.checksumAt(txid);
   }
 

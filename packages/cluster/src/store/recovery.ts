@@ -75,6 +75,9 @@ export async function recoverDatabase(db: RecoveryAccess, stored: StoredPosition
       break;
     }
   }
+  // The history may run past where recovery ended (entries of a log that was cut): they
+  // are not this database's. Recording the position again cuts them.
+  if (pos.txid > 0 && db.history.last > pos.txid) db.history.append(pos.txid, pos.checksum);
   db.setPosition(pos, redone === 0);
   if (redone > 0) logger.info("re-applied LTX files after the durable position", { db: name, files: redone, txid: formatTxid(pos.txid) });
 

@@ -131,6 +131,38 @@ describe("Store reopen and crash repair", () => {
     await again.close();
   });
 
+  it("after a crash whose LTX files cannot be re-applied, knows no checksum past its position (a stale one would hide a divergence)", async () => {
+    const dir = tmp.join(`data-${n++}`);
+    const store = await open(dir);
+    const db = await store.create("app.db");
+    const first = await db.commit(allPages(10, 1), 10);
+    await db.sync();
+    for (let v = 2; v <= 4; v++) await db.commit(pages([v], v), 10);
+    expect(db.checksumAt(4)).toBeDefined();
+    // "Crash" before the sync, and TXID 2's LTX file damaged: recovery cuts the log at TXID 1.
+    // The file is put back as it was at TXID 1 (what the position says).
+    const two = db.log.entries.find((e) => e.minTXID === 2)!.file;
+    const damaged = new Uint8Array(readFileSync(two));
+    damaged.fill(0xff, 200, 260);
+    writeFileSync(two, damaged);
+    const bytes = new Uint8Array(readFileSync(db.files.database));
+    bytes.set(allPages(10, 1)[1]!.data, 1 * 4096);
+    bytes.set(allPages(10, 1)[2]!.data, 2 * 4096);
+    bytes.set(allPages(10, 1)[3]!.data, 3 * 4096);
+    writeFileSync(db.files.database, bytes);
+    const again = await open(dir);
+    const re = again.require("app.db");
+    expect(re.position).toMatchObject({ txid: 1, checksum: first.checksum });
+    expect(re.failed).toBeUndefined();
+    expect(re.checksumAt(1)).toBe(first.checksum);
+    for (const txid of [2, 3, 4]) expect(re.checksumAt(txid)).toBeUndefined();
+    // And once it moves on, the history is its own.
+    const next = await re.commit(pages([5], 9), 10);
+    expect(re.checksumAt(2)).toBe(next.checksum);
+    expect(re.checksumAt(3)).toBeUndefined();
+    await again.close();
+  });
+
   it("rebuilds a checksum table that does not add up by hashing the file once, and refuses a file that is not the position", async () => {
     const dir = tmp.join(`data-${n++}`);
     const store = await open(dir);
