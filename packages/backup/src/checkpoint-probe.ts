@@ -87,38 +87,43 @@ export class CheckpointProbe {
 
   /** Whether another connection holds the checkpoint lock now; `undefined` when this system cannot tell. */
   running(): boolean | undefined {
-    const inode = this.inode();
-    if (inode === undefined || inode === this.failedInode) return undefined;
+    const inode = this.probeable();
+    if (inode === undefined) return undefined;
     const started = performance.now();
-    let text: string;
     try {
-      text = this.readTable();
+      return this.judge(inode, this.readTable(), started);
     } catch {
-      this.failedInode = inode;
-      return undefined;
+      return this.unreadable(inode);
     }
-    this.lastReadMs = performance.now() - started;
-    return this.judge(inode, text);
   }
 
   /** {@link running} without blocking this thread on the kernel (the engine's probes). */
   async runningAsync(): Promise<boolean | undefined> {
-    const inode = this.inode();
-    if (inode === undefined || inode === this.failedInode) return undefined;
+    const inode = this.probeable();
+    if (inode === undefined) return undefined;
     const started = performance.now();
-    let text: string;
     try {
-      text = await this.readTableAsync();
+      return this.judge(inode, await this.readTableAsync(), started);
     } catch {
-      this.failedInode = inode;
-      return undefined;
+      return this.unreadable(inode);
     }
-    this.lastReadMs = performance.now() - started;
-    return this.judge(inode, text);
+  }
+
+  /** The `-shm` inode to probe, or undefined when there is none or its self-check failed. */
+  private probeable(): number | undefined {
+    const inode = this.inode();
+    return inode === undefined || inode === this.failedInode ? undefined : inode;
+  }
+
+  /** The table could not be read: this file cannot be probed (until it changes). */
+  private unreadable(inode: number): undefined {
+    this.failedInode = inode;
+    return undefined;
   }
 
   /** What the table says about `inode`: the self-check first (once per file), then the checkpoint lock. */
-  private judge(inode: number, text: string): boolean | undefined {
+  private judge(inode: number, text: string, readStarted: number): boolean | undefined {
+    this.lastReadMs = performance.now() - readStarted;
     const locks = locksOnInode(text, inode);
     if (inode !== this.trustedInode) {
       if (!locks.some((l) => !l.waiting && l.pid === this.pid && covers(l, DMS_LOCK_BYTE))) {

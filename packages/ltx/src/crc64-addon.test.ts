@@ -6,16 +6,10 @@ import { describe, expect, it } from "vitest";
 import { addonCrcPages, addonCrcTable, addonCrcUpdate, crc64Addon, crcSwitch, type CrcPages, type CrcUpdate } from "./crc64-addon.js";
 import { crc64, crcPageRegisters, crcRegister, crcRegisterJs, crcRegisterWasm } from "./crc64.js";
 import { nativeAddon } from "./native-addon.js";
+import { hasCompiler } from "./testing/compiler.js";
+import { bitwiseCrc64 } from "./testing/crc-oracle.js";
 import { Rng } from "./testing/random.js";
 
-const hasCompiler = (() => {
-  try {
-    execFileSync("cc", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 /** Whether this CPU has PCLMULQDQ (Linux says so in /proc/cpuinfo; elsewhere: unknown). */
 const cpuHasPclmul = (() => {
   try {
@@ -35,17 +29,6 @@ function run(fn: CrcUpdate, l: number, h: number, data: Uint8Array): bigint {
   const out = new Int32Array(2).fill(0x5a5a5a5a);
   fn(l, h, data, out);
   return reg(out);
-}
-
-/** The textbook bit-at-a-time definition, as an oracle independent of every table. */
-function bitwiseCrc64(data: Uint8Array): bigint {
-  const mask = (1n << 64n) - 1n;
-  let c = mask;
-  for (const b of data) {
-    c ^= BigInt(b);
-    for (let k = 0; k < 8; k++) c = c & 1n ? (c >> 1n) ^ 0xd800000000000000n : c >> 1n;
-  }
-  return c ^ mask;
 }
 
 // The tests call the addon's functions themselves (not crcRegister, which would fall back

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { Crc64, crc64, crc64Combine, crcRegister, ZeroBytesShift } from "./crc64.js";
+import { bitwiseCrc64 } from "./testing/crc-oracle.js";
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -117,14 +118,3 @@ describe("ZeroBytesShift and crcRegister (the per-page single pass)", () => {
     );
   });
 });
-
-/** The textbook bit-at-a-time definition, as an independent oracle. */
-function bitwiseCrc64(data: Uint8Array): bigint {
-  const mask = (1n << 64n) - 1n;
-  let c = mask;
-  for (const b of data) {
-    c ^= BigInt(b);
-    for (let k = 0; k < 8; k++) c = c & 1n ? (c >> 1n) ^ 0xd800000000000000n : c >> 1n;
-  }
-  return c ^ mask;
-}

@@ -1,21 +1,13 @@
 /** Tests of the addon's batch decoder: built where a C compiler is, byte-equal to the JavaScript decoder, refusing what it refuses, never writing past a page. */
-import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { genPage } from "../testing/pages.js";
+import { hasCompiler } from "../testing/compiler.js";
 import { Rng } from "../testing/random.js";
 import { addonDecodeBlock, decodeBlockBatch, lz4Addon } from "./addon.js";
 import { decodeBlock, decodeBlockFast, lz4CompressBlock } from "./block.js";
 import { lz4Backend, nativeCompressBlock } from "./native.js";
 
 const PAGE = 4096;
-const hasCompiler = (() => {
-  try {
-    execFileSync("cc", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 /** Pages of every kind a database holds: structured, random, constant, and short periods (overlapping matches of every offset under 16). */
 function pages(rng: Rng): Uint8Array[] {

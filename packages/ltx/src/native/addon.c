@@ -6,6 +6,7 @@
  */
 #include <node_api.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "crc64.h"
 #include "lz4-block.h"
@@ -121,25 +122,51 @@ static void store_register(int32_t *out, uint64_t reg) {
   out[1] = (int32_t)(uint32_t)(reg >> 32);
 }
 
+/* A register update of `name`(l, h, data, out) through `update`: the arguments checked, the result into out[0], out[1]. */
+static napi_value register_update(napi_env env, napi_callback_info info, const char *name, uint64_t (*update)(uint64_t, const uint8_t *, size_t)) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char message[96];
+  uint64_t reg;
+  void *data;
+  void *out;
+  size_t data_len, out_len;
+  if (argc < 4) {
+    snprintf(message, sizeof message, "%s(l, h, data, out): 4 arguments expected", name);
+    return throw_error(env, message);
+  }
+  if (!register_arg(env, argv[0], argv[1], &reg)) {
+    snprintf(message, sizeof message, "%s: l and h must be numbers", name);
+    return throw_error(env, message);
+  }
+  if (!typed_bytes(env, argv[2], napi_uint8_array, &data, &data_len)) {
+    snprintf(message, sizeof message, "%s: data must be a Uint8Array", name);
+    return throw_error(env, message);
+  }
+  if (!typed_bytes(env, argv[3], napi_int32_array, &out, &out_len) || out_len < 2) {
+    snprintf(message, sizeof message, "%s: out must be an Int32Array of 2 or more", name);
+    return throw_error(env, message);
+  }
+  store_register(out, update(reg, data, data_len));
+  return NULL;
+}
+
 /*
  * crc64(l: number, h: number, data: Uint8Array, out: Int32Array): void
  * The CRC-64 register (l, h: its low and high halves) after feeding `data`, into out[0]
  * (low) and out[1] (high): the package's crcRegister.
  */
 static napi_value crc64_register(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) return throw_error(env, "crc64(l, h, data, out): 4 arguments expected");
-  uint64_t reg;
-  void *data;
-  void *out;
-  size_t data_len, out_len;
-  if (!register_arg(env, argv[0], argv[1], &reg)) return throw_error(env, "crc64: l and h must be numbers");
-  if (!typed_bytes(env, argv[2], napi_uint8_array, &data, &data_len)) return throw_error(env, "crc64: data must be a Uint8Array");
-  if (!typed_bytes(env, argv[3], napi_int32_array, &out, &out_len) || out_len < 2) return throw_error(env, "crc64: out must be an Int32Array of 2 or more");
-  store_register(out, crc64_update(reg, data, data_len));
-  return NULL;
+  return register_update(env, info, "crc64", crc64_update);
+}
+
+/*
+ * crc64Table(l, h, data, out): crc64 through the table kernel whatever the CPU (what runs
+ * without PCLMULQDQ), so that tests check it on every machine.
+ */
+static napi_value crc64_table(napi_env env, napi_callback_info info) {
+  return register_update(env, info, "crc64Table", crc64_update_table);
 }
 
 /*
@@ -167,26 +194,6 @@ static napi_value crc64_pages(napi_env env, napi_callback_info info) {
   const uint8_t *p = data;
   int32_t *regs = out;
   for (size_t i = 0; i < (size_t)count; i++, p += page_size) store_register(regs + 2 * i, crc64_update(0, p, (size_t)page_size));
-  return NULL;
-}
-
-/*
- * crc64Table(l, h, data, out): crc64 through the table kernel whatever the CPU (what runs
- * without PCLMULQDQ), so that tests check it on every machine.
- */
-static napi_value crc64_table(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) return throw_error(env, "crc64Table(l, h, data, out): 4 arguments expected");
-  uint64_t reg;
-  void *data;
-  void *out;
-  size_t data_len, out_len;
-  if (!register_arg(env, argv[0], argv[1], &reg)) return throw_error(env, "crc64Table: l and h must be numbers");
-  if (!typed_bytes(env, argv[2], napi_uint8_array, &data, &data_len)) return throw_error(env, "crc64Table: data must be a Uint8Array");
-  if (!typed_bytes(env, argv[3], napi_int32_array, &out, &out_len) || out_len < 2) return throw_error(env, "crc64Table: out must be an Int32Array of 2 or more");
-  store_register(out, crc64_update_table(reg, data, data_len));
   return NULL;
 }
 
