@@ -9,7 +9,7 @@
  */
 import { viewOf } from "./binary.js";
 import { CHECKSUM_FLAG, DatabaseChecksum, formatChecksum } from "./checksum.js";
-import { crc64Combine, crcPageRegisters, crcRegister, ZeroBytesShift } from "./crc64.js";
+import { crc64Combine, crcPageRegisters, crcRegisterJs, ZeroBytesShift } from "./crc64.js";
 import { ParserDriver, type LtxSource } from "./decoder.js";
 import { LtxError } from "./errors.js";
 import { PAGE_FLAG_SIZE, type LtxFormat } from "./format.js";
@@ -55,6 +55,9 @@ export interface FrameRunShare {
 }
 
 const FRAME_HEAD = 10;
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** CHECKSUM_FLAG's bit in the high half of a checksum. */
+const FLAG_HIGH = Number(CHECKSUM_FLAG >> 32n);
 /** Spare run buffers kept at most (runs in flight come back as fast as new ones are cut). */
 const MAX_SPARE = 8;
 const reg = new Int32Array(2);
@@ -84,6 +87,8 @@ export function decodeFrameRun(run: Pick<LtxFrameRun, "bytes" | "offset">, optio
   const capacity = Math.floor(out.length / pageSize);
   const pgnos = new Uint32Array(Math.min(capacity, Math.floor(bytes.length / (FRAME_HEAD + 1))));
   const checksums = new BigUint64Array(pgnos.length);
+  // The checksums written as 32-bit halves where the host is little-endian: a BigInt per page was most of this function's garbage.
+  const halves = LITTLE_ENDIAN ? new Uint32Array(checksums.buffer) : undefined;
   // The run's file-checksum stream, as a CRC register (low, high halves), from the initial value.
   let sl = -1;
   let sh = -1;
@@ -137,14 +142,19 @@ export function decodeFrameRun(run: Pick<LtxFrameRun, "bytes" | "offset">, optio
     const frameAt = frames[2 * i]! - FRAME_HEAD;
     const gl = pageRegs[2 * i]!;
     const gh = pageRegs[2 * i + 1]!;
-    crcRegister(sl, sh, bytes.subarray(frameAt, frameAt + FRAME_HEAD), reg);
+    crcRegisterJs(sl, sh, bytes, reg, frameAt, frameAt + FRAME_HEAD);
     shift.apply(reg[0]!, reg[1]!, reg);
     sl = reg[0]! ^ gl;
     sh = reg[1]! ^ gh;
     // The page checksum hashes u32be(pgno) ‖ page: the frame starts with exactly those 4 bytes.
-    crcRegister(-1, -1, bytes.subarray(frameAt, frameAt + 4), reg);
+    crcRegisterJs(-1, -1, bytes, reg, frameAt, frameAt + 4);
     shift.apply(reg[0]!, reg[1]!, reg);
-    checksums[i] = CHECKSUM_FLAG | (BigInt(~(reg[1]! ^ gh) >>> 0) << 32n) | BigInt(~(reg[0]! ^ gl) >>> 0);
+    const cl = ~(reg[0]! ^ gl) >>> 0;
+    const ch = ~(reg[1]! ^ gh) >>> 0;
+    if (halves !== undefined) {
+      halves[2 * i] = cl;
+      halves[2 * i + 1] = (ch | FLAG_HIGH) >>> 0;
+    } else checksums[i] = CHECKSUM_FLAG | (BigInt(ch) << 32n) | BigInt(cl);
   }
   const crc = (BigInt(~sh >>> 0) << 32n) | BigInt(~sl >>> 0);
   return { pages: n, pgnos: pgnos.subarray(0, n), checksums: checksums.subarray(0, n), crc, length: n * (FRAME_HEAD + pageSize) };

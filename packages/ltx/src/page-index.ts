@@ -14,7 +14,7 @@ export interface PageIndexEntry {
 }
 
 /** Longest LEB128 encoding of a u64. */
-const MAX_VARINT_BYTES = 10;
+export const MAX_VARINT_BYTES = 10;
 /** Bytes after the index entries: the u64 IndexSize and the trailer. */
 const INDEX_TAIL = 8 + TRAILER_SIZE;
 /** What `readPageIndex` fetches first, as Litestream does. */
@@ -22,8 +22,12 @@ export const PAGE_INDEX_TAIL_FETCH = 32 * 1024;
 
 /** A growable byte buffer for varint output (amortised doubling). */
 export class ByteBuilder {
-  private buf = new Uint8Array(64);
+  private buf: Uint8Array;
   length = 0;
+
+  constructor(capacity = 64) {
+    this.buf = new Uint8Array(capacity);
+  }
 
   push(byte: number): void {
     if (this.length === this.buf.length) {

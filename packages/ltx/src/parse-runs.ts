@@ -1,5 +1,4 @@
 /** The decoder's run mode for v3-block files: everything checked but the page payloads, which are cut into runs of whole frames for other threads to decode. */
-import { viewOf } from "./binary.js";
 import type { ByteQueue } from "./byte-queue.js";
 import { Crc64 } from "./crc64.js";
 import { PAGE_FLAG_SIZE } from "./format.js";
@@ -81,9 +80,9 @@ function* walkFrameRuns(ctx: Ctx, header: LtxHeader, pages: PageChecks, index: I
   for (;;) {
     const at = q.position;
     if (q.available < 6) yield* ctx.fill(6, "page header");
-    const head = viewOf(q.peek(6));
-    const pgno = head.getUint32(0);
-    const flags = head.getUint16(4);
+    // Fields read in place: a view per field would be an allocation per page.
+    const pgno = q.uint32At(0);
+    const flags = q.uint16At(4);
     if (pgno === 0) {
       if (flags === 0) break;
       throw ctx.error("invalid-page", "page number required", at);
@@ -94,13 +93,13 @@ function* walkFrameRuns(ctx: Ctx, header: LtxHeader, pages: PageChecks, index: I
     pages.pgno(pgno, at);
     if ((flags & PAGE_FLAG_SIZE) === 0) throw ctx.error("unsupported", `page ${pgno} is stored as an LZ4 frame, which frame runs cannot cut`, at);
     if (q.available < 10) yield* ctx.fill(10, `size of page ${pgno}`);
-    const size = viewOf(q.peek(10)).getUint32(6);
+    const size = q.uint32At(6);
     if (size === 0 || size > blockLimit) {
       throw ctx.error("invalid-page", `compressed size ${size} of page ${pgno} is outside 1…${blockLimit}`, at + 6);
     }
     if (q.available < 10 + size) yield* ctx.fill(10 + size, `LZ4 block of page ${pgno}`);
     run ??= { index: count, offset: at, bytes: spareBuffer(options.spare, capacity), firstPgno: pgno, lastPgno: pgno, pages: 0 };
-    run.bytes.set(q.take(10 + size), filled);
+    q.takeInto(run.bytes, filled, 10 + size);
     filled += 10 + size;
     run.lastPgno = pgno;
     run.pages++;

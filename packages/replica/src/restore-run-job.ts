@@ -36,23 +36,33 @@ export interface PageWrite {
 export function decodeRunJob(job: RunJob, out: Uint8Array): { outcome: RunOutcome; writes: PageWrite[] } {
   const { pageSize, limit } = job;
   const result = decodeFrameRun(job.run, { pageSize, out, file: job.file });
-  let all = 0n;
-  let written = 0n;
+  // XORs kept as 32-bit halves: a BigInt per page per sum was garbage the GC had to chase.
+  const halves = new Uint32Array(result.checksums.buffer, result.checksums.byteOffset, 2 * result.pages);
+  const lowFirst = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 0 : 1;
+  let allLo = 0;
+  let allHi = 0;
+  let writtenLo = 0;
+  let writtenHi = 0;
   const writes: PageWrite[] = [];
   let last: PageWrite | undefined;
   let lastPgno = -1;
   for (let i = 0; i < result.pages; i++) {
     const pgno = result.pgnos[i]!;
-    const sum = result.checksums[i]!;
-    all ^= sum;
+    const lo = halves[2 * i + lowFirst]!;
+    const hi = halves[2 * i + 1 - lowFirst]!;
+    allLo ^= lo;
+    allHi ^= hi;
     if (pgno > limit) continue;
-    written ^= sum;
+    writtenLo ^= lo;
+    writtenHi ^= hi;
     const start = i * pageSize;
     // Consecutive pages are consecutive in both the buffer and the file: one write.
     if (last !== undefined && pgno === lastPgno + 1 && last.end === start) last.end = start + pageSize;
     else writes.push((last = { start, end: start + pageSize, position: (pgno - 1) * pageSize }));
     lastPgno = pgno;
   }
+  const all = join(allLo, allHi);
+  const written = join(writtenLo, writtenHi);
   return { outcome: { share: { crc: result.crc, length: result.length, pageSum: all }, written, pages: result.pages }, writes };
 }
 
@@ -63,3 +73,7 @@ export function runPagesFor(pageSize: number): number {
 
 /** Decoded bytes per run (the output buffer of a worker). */
 const RUN_OUTPUT = 2 * 1024 * 1024;
+
+function join(lo: number, hi: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+}
