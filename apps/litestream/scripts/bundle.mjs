@@ -10,7 +10,7 @@
 // The restore worker thread gets its own entry beside the chunks, where
 // @sqlrep/replica's restore-workers.ts looks for it.
 import { build } from "esbuild";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,6 +18,9 @@ import { fileURLToPath } from "node:url";
 const app = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(join(app, "package.json"));
 const replicaDist = dirname(require.resolve("@sqlrep/replica"));
+
+// Chunk names change with their contents: the last build's would pile up beside the new ones.
+for (const name of readdirSync(join(app, "dist"))) if (/^chunk-[A-Z0-9]+\.js$/.test(name)) rmSync(join(app, "dist", name));
 
 await build({
   entryPoints: {
