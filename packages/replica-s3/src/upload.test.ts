@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { isReplicaError, readObject } from "@sqlrep/replica";
 import { startFaultProxy, startS3Server } from "@sqlrep/testkit";
-import { MIN_PART_SIZE, partSizeOf, partition } from "./upload.js";
+import { MIN_PART_SIZE, PartBuffers, partSizeOf, partition } from "./upload.js";
 import { expectSameBytes, oddChunks, readAll, rejection, seededBytes, testStore } from "./testing/helpers.js";
 
 const MiB = 1024 * 1024;
@@ -28,6 +28,32 @@ describe("partition", () => {
     const exact: Uint8Array[] = [];
     for await (const part of partition(oddChunks(bytes.subarray(0, 60_000)), () => 30_000)) exact.push(part);
     expect(exact.map((p) => p.length)).toEqual([30_000, 30_000]);
+  });
+
+  it("reuses the buffers of parts handed back, never one still held, and starts a small body in a small buffer", async () => {
+    const bytes = seededBytes(200_000, 4);
+    const buffers = new PartBuffers(1);
+    const held: Uint8Array[] = [];
+    const copies: Buffer[] = [];
+    const seen = new Set<ArrayBufferLike>();
+    let n = 0;
+    for await (const part of partition(oddChunks(bytes), () => 30_000, buffers)) {
+      copies.push(Buffer.from(part));
+      seen.add(part.buffer);
+      // Every other part is handed back once read; the rest are held to the end.
+      if (++n % 2 === 0) buffers.give(part);
+      else held.push(part);
+    }
+    expectSameBytes(Buffer.concat(copies), bytes);
+    // 7 parts: the 2nd, 4th and 6th were handed back, so 3rd, 5th and 7th each took one of theirs.
+    expect(seen.size).toBe(4);
+    // The held parts were not overwritten by the parts after them.
+    held.forEach((part, i) => expectSameBytes(Buffer.from(part), copies[2 * i]!));
+
+    const small: Uint8Array[] = [];
+    for await (const part of partition(oddChunks(bytes.subarray(0, 100)), () => 5 * MiB, new PartBuffers(2))) small.push(part);
+    expect(small.map((p) => p.length)).toEqual([100]);
+    expect(small[0]!.buffer.byteLength).toBeLessThanOrEqual(64 * 1024);
   });
 
   it("gives an empty body one empty part", async () => {
