@@ -6,6 +6,7 @@
 import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { formatTxid } from "@sqlrep/ltx";
+import { RecentFilesClient } from "@sqlrep/replica";
 import { LtxLog, LtxShipper, type LogFeeder } from "@sqlrep/shipper";
 import { Checkpointer, type CheckpointHost } from "./checkpoints.js";
 import { DatabaseConnections, fileIdentity, sameFile } from "./connections.js";
@@ -166,7 +167,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
             signal: this.signal,
             onEvent: (e) => reportShipperEvent(e, this.path, this.services),
           },
-          { ...this.options, name: r.name, client: new MeteredReplicaClient(r.client, this.services.metrics), syncInterval: r.syncInterval },
+          { ...this.options, name: r.name, client: new RecentFilesClient(new MeteredReplicaClient(r.client, this.services.metrics)), syncInterval: r.syncInterval },
         ),
     );
     const tips = await Promise.all(this.shippers.map((s) => s.loadTip(this.signal)));

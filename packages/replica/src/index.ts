@@ -50,6 +50,7 @@ export {
 export { chooseRestoreSource, restoreNewest, restoreSources, type RestoreNewestOptions, type SourceChoice } from "./restore-select.js";
 export { RangeScheduler, DEFAULT_PARALLELISM, DEFAULT_RANGE_SIZE, type RangeSchedulerOptions } from "./ranged-source.js";
 export { compactLevel, DEFAULT_LEVELS, type CompactLevelOptions, type LevelSchedule } from "./compaction.js";
+export { RecentFilesClient, type RecentFilesOptions } from "./recent-files.js";
 export { enforceRetention, type RetentionOptions } from "./retention.js";
 export { replicaPosition, type ReplicaPosition } from "./position.js";
 export * from "./legacy/index.js";
