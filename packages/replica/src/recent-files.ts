@@ -93,7 +93,7 @@ export class RecentFilesClient implements ReplicaClient {
     this.drop(key);
     if (body instanceof Uint8Array) {
       const info = await this.inner.writeLtxFile(file, body, options);
-      if (body.length === info.size) this.keep(key, body.slice(), info);
+      if (body.length === info.size && body.length <= this.maxFileBytes) this.keep(key, body.slice(), info);
       return info;
     }
     const copy = new Copy(body, this.maxFileBytes);
