@@ -156,7 +156,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
       prepare: () => this.prepare(),
     };
     this.shippers = this.options.replicas.map(
-      (r) =>
+      (r, i) =>
         new LtxShipper(
           {
             label: this.path,
@@ -167,7 +167,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
             signal: this.signal,
             onEvent: (e) => reportShipperEvent(e, this.path, this.services),
           },
-          { ...this.options, name: r.name, client: new RecentFilesClient(new MeteredReplicaClient(r.client, this.services.metrics)), syncInterval: r.syncInterval },
+          { ...this.options, name: r.name, client: new RecentFilesClient(new MeteredReplicaClient(r.client, this.services.metrics), { directory: join(this.metaDir, "recent", String(i)) }), syncInterval: r.syncInterval },
         ),
     );
     const tips = await Promise.all(this.shippers.map((s) => s.loadTip(this.signal)));

@@ -1,11 +1,11 @@
 /** Tests of RecentFilesClient on a real directory replica behind a read-counting store: compaction of files it wrote reads nothing from the replica, and every way a kept copy goes stale drops it. */
-import { writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempDir, type TempDir } from "@sqlrep/testkit";
 import { compactLevel } from "./compaction.js";
 import { FileObjectStore } from "./file-store.js";
 import { directoryLayout } from "./layout.js";
-import { RecentFilesClient } from "./recent-files.js";
+import { RecentFilesClient, type RecentFilesOptions } from "./recent-files.js";
 import { ltxKey, ObjectReplicaClient, type LtxFileRef, type ReplicaClient } from "./replica-client.js";
 import { History, Rng } from "./testing/history.js";
 import { InstrumentedStore } from "./testing/instrumented-store.js";
@@ -13,6 +13,7 @@ import { InstrumentedStore } from "./testing/instrumented-store.js";
 let dir: TempDir;
 let store: InstrumentedStore;
 let plain: ReplicaClient;
+let copiesDirs = 0;
 
 beforeEach(() => {
   dir = tempDir("sqlrep-recent-");
@@ -38,10 +39,14 @@ async function* chunked(bytes: Uint8Array): AsyncIterable<Uint8Array> {
   for (let at = 0; at < bytes.length; at += 100) yield bytes.slice(at, at + 100);
 }
 
-describe("RecentFilesClient", () => {
+describe.each(["memory", "directory"] as const)("RecentFilesClient, copies in %s", (where) => {
+  /** A client keeping its copies where this run says. */
+  const recent = (inner: ReplicaClient, options: RecentFilesOptions = {}) =>
+    new RecentFilesClient(inner, { ...options, directory: where === "directory" ? dir.join(`copies-${++copiesDirs}`) : undefined });
+
   it("compacts the level-0 files it wrote without reading the replica, into the file an uncached compaction writes", async () => {
     const h = history(10);
-    const cached = new RecentFilesClient(plain);
+    const cached = recent(plain);
     for (let t = 1; t <= 10; t++) {
       // Half written as buffers, half as streams.
       const ref = { level: 0, minTXID: t, maxTXID: t };
@@ -65,7 +70,7 @@ describe("RecentFilesClient", () => {
 
   it("serves ranges and whole files as the replica would, and reads the replica for files it did not write", async () => {
     const h = history(3);
-    const cached = new RecentFilesClient(plain);
+    const cached = recent(plain);
     const a = { level: 0, minTXID: 1, maxTXID: 1 };
     await cached.writeLtxFile(a, h.ltx(1, 1));
     await h.write(plain, 0, 2, 2);
@@ -81,7 +86,7 @@ describe("RecentFilesClient", () => {
 
   it("drops a copy when it deletes the file, when a listing shows another size, and when a whole listing of the level misses it", async () => {
     const h = history(4);
-    const cached = new RecentFilesClient(plain);
+    const cached = recent(plain);
     const refs = [1, 2, 3].map((t) => ({ level: 0, minTXID: t, maxTXID: t }));
     for (const [i, ref] of refs.entries()) await cached.writeLtxFile(ref, h.ltx(i + 1, i + 1));
     const reads = () => store.reads;
@@ -109,7 +114,7 @@ describe("RecentFilesClient", () => {
   it("keeps no file over maxFileBytes, drops the oldest past maxBytes, and keeps the bytes of the last reading of a stream", async () => {
     const h = history(6);
     const sizes = [1, 2, 3, 4, 5, 6].map((t) => h.ltx(t, t).length);
-    const cached = new RecentFilesClient(plain, { maxBytes: sizes[0]! + sizes[1]! + sizes[2]!, maxFileBytes: Math.max(...sizes) });
+    const cached = recent(plain, { maxBytes: sizes[0]! + sizes[1]! + sizes[2]!, maxFileBytes: Math.max(...sizes) });
     for (let t = 1; t <= 4; t++) await cached.writeLtxFile({ level: 0, minTXID: t, maxTXID: t }, h.ltx(t, t));
     let before = store.reads;
     await readAll(cached, { level: 0, minTXID: 1, maxTXID: 1 }); // the oldest: dropped when 4 came
@@ -118,7 +123,7 @@ describe("RecentFilesClient", () => {
     await readAll(cached, { level: 0, minTXID: 4, maxTXID: 4 });
     expect(store.reads).toBe(before);
 
-    const small = new RecentFilesClient(plain, { maxFileBytes: 10 });
+    const small = recent(plain, { maxFileBytes: 10 });
     await small.writeLtxFile({ level: 0, minTXID: 5, maxTXID: 5 }, chunked(h.ltx(5, 5)));
     before = store.reads;
     await readAll(small, { level: 0, minTXID: 5, maxTXID: 5 });
@@ -131,11 +136,36 @@ describe("RecentFilesClient", () => {
         return plain.writeLtxFile(ref, body);
       },
     });
-    const retrying = new RecentFilesClient(twice);
+    const retrying = recent(twice);
     const bytes = h.ltx(6, 6);
     await retrying.writeLtxFile({ level: 0, minTXID: 6, maxTXID: 6 }, { [Symbol.asyncIterator]: () => chunked(bytes)[Symbol.asyncIterator]() });
     before = store.reads;
     expect(Buffer.compare(await readAll(retrying, { level: 0, minTXID: 6, maxTXID: 6 }), bytes)).toBe(0);
     expect(store.reads).toBe(before);
+  });
+});
+
+describe("RecentFilesClient in a directory", () => {
+  it("empties the directory at start (copies of an earlier process are stale), and removes a copy's file when it drops it", async () => {
+    const h = history(2);
+    const copies = dir.join("copies");
+    mkdirSync(copies, { recursive: true });
+    writeFileSync(`${copies}/left-over.ltx`, "stale");
+    const cached = new RecentFilesClient(plain, { directory: copies });
+    expect(readdirSync(copies)).toEqual([]);
+    const ref = { level: 0, minTXID: 1, maxTXID: 1 };
+    await cached.writeLtxFile(ref, chunked(h.ltx(1, 1)));
+    expect(readdirSync(copies)).toHaveLength(1);
+    const before = store.reads;
+    expect(Buffer.compare(await readAll(cached, ref), h.ltx(1, 1))).toBe(0);
+    expect(store.reads).toBe(before);
+    await cached.deleteLtxFiles([ref]);
+    expect(readdirSync(copies)).toEqual([]);
+    // A copy removed from under it: the replica answers instead.
+    await cached.writeLtxFile(ref, h.ltx(1, 1));
+    for (const name of readdirSync(copies)) writeFileSync(`${copies}/${name}`, "");
+    expect(existsSync(copies)).toBe(true);
+    expect(Buffer.compare(await readAll(cached, ref), h.ltx(1, 1))).toBe(0);
+    expect(store.reads).toBe(before + 1);
   });
 });
