@@ -167,7 +167,12 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
             signal: this.signal,
             onEvent: (e) => reportShipperEvent(e, this.path, this.services),
           },
-          { ...this.options, name: r.name, client: new RecentFilesClient(new MeteredReplicaClient(r.client, this.services.metrics), { directory: join(this.metaDir, "recent", String(i)) }), syncInterval: r.syncInterval },
+          {
+            ...this.options,
+            name: r.name,
+            client: new RecentFilesClient(new MeteredReplicaClient(r.client, this.services.metrics), { directory: join(this.metaDir, "recent", String(i)) }),
+            syncInterval: r.syncInterval,
+          },
         ),
     );
     const tips = await Promise.all(this.shippers.map((s) => s.loadTip(this.signal)));
