@@ -3,7 +3,7 @@
  * WAL into the local log, one shipper per replica, the checkpoints the engine owns, and
  * the watch on the file itself (replaced or deleted under us).
  */
-import { existsSync, statSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { formatTxid } from "@sqlrep/ltx";
 import { RecentFilesClient } from "@sqlrep/replica";
@@ -170,7 +170,7 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
           {
             ...this.options,
             name: r.name,
-            client: new RecentFilesClient(new MeteredReplicaClient(r.client, this.services.metrics), { directory: join(this.metaDir, "recent", String(i)) }),
+            client: new RecentFilesClient(new MeteredReplicaClient(r.client, this.services.metrics), { directory: join(this.recentDir, String(i)) }),
             syncInterval: r.syncInterval,
           },
         ),
@@ -459,6 +459,11 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
     return report;
   }
 
+  /** Where each replica's `RecentFilesClient` keeps its copies (`recent/<replica index>`). */
+  private get recentDir(): string {
+    return join(this.metaDir, "recent");
+  }
+
   /** Closes connections, files and the lock at once (after `stop`, or when `start` fails). */
   close(): void {
     this.stopped = true;
@@ -467,6 +472,9 @@ export class TrackedDatabase implements WatchedFile, StagerHost, CheckpointHost 
     this.pollTimer?.cancel();
     for (const s of this.shippers) void s.close();
     this.closeConnections();
+    // The copies compaction reads serve only this run (the next start empties them anyway):
+    // no disk held meanwhile. Only while holding the lock: without it they are another process's.
+    if (this.processLock !== undefined) rmSync(this.recentDir, { recursive: true, force: true });
     this.processLock?.release();
     this.processLock = undefined;
   }
