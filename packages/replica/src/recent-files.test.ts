@@ -68,6 +68,16 @@ describe.each(["memory", "directory"] as const)("RecentFilesClient, copies in %s
     expect(store.reads).toBe(before);
   });
 
+  it("keeps no copy of a snapshot (compaction never reads one)", async () => {
+    const h = history(2);
+    const cached = recent(plain);
+    const snapshot = { level: 9, minTXID: 1, maxTXID: 2 };
+    await cached.writeLtxFile(snapshot, chunked(h.ltx(1, 2)));
+    const before = store.reads;
+    expect(Buffer.compare(await readAll(cached, snapshot), h.ltx(1, 2))).toBe(0);
+    expect(store.reads).toBe(before + 1);
+  });
+
   it("serves ranges and whole files as the replica would, and reads the replica for files it did not write", async () => {
     const h = history(3);
     const cached = recent(plain);

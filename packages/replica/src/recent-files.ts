@@ -2,9 +2,10 @@
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
+import { concatBytes } from "@sqlrep/ltx";
 import { ltxKey, type LtxFileInfo, type LtxFileRef, type LtxFilesOptions, type ReplicaClient, type WriteLtxOptions } from "./replica-client.js";
 import type { ObjectStore, SignalOption } from "./object-store.js";
-import type { ReplicaLayout } from "./layout.js";
+import { SNAPSHOT_LEVEL, type ReplicaLayout } from "./layout.js";
 
 /** Where copies are kept, and how many. */
 export interface RecentFilesOptions {
@@ -111,6 +112,8 @@ export class RecentFilesClient implements ReplicaClient {
     const key = ltxKey(this.layout, file);
     // Whatever was kept under this key is stale from now on, whether the write succeeds or not.
     this.drop(key);
+    // Compaction never reads snapshots, and a large one would only be copied up to the limit and thrown away.
+    if (file.level === SNAPSHOT_LEVEL) return this.inner.writeLtxFile(file, body, options);
     const copy = this.directory === undefined ? new MemoryCopy(this.maxFileBytes) : new FileCopy(join(this.directory, `${++this.nextCopy}.ltx.tmp`), this.maxFileBytes);
     try {
       const info = await this.inner.writeLtxFile(file, body instanceof Uint8Array ? copy.whole(body) : copy.through(body), options);
@@ -228,7 +231,7 @@ class MemoryCopy implements CopySink {
 
   finish(size: number): Omit<Kept, "info"> | undefined {
     if (this.chunks === undefined || this.size !== size) return undefined;
-    const bytes = this.chunks.length === 1 ? this.chunks[0]! : concat(this.chunks, size);
+    const bytes = this.chunks.length === 1 ? this.chunks[0]! : concatBytes(this.chunks);
     return { bytes, path: undefined, size };
   }
 
@@ -325,14 +328,4 @@ function passThrough(body: AsyncIterable<Uint8Array>, start: () => void, see: (c
       }
     },
   };
-}
-
-function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }

@@ -6,6 +6,9 @@
  */
 import { decodeFrameRun, type FrameRunShare, type LtxFrameRun } from "@sqlrep/ltx";
 
+/** Index of the low 32-bit half of a u64 in this host's memory (0 on little-endian hosts). */
+const LOW_FIRST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 0 : 1;
+
 /** What a run needs besides its bytes. */
 export interface RunJob {
   run: Pick<LtxFrameRun, "bytes" | "offset">;
@@ -38,7 +41,6 @@ export function decodeRunJob(job: RunJob, out: Uint8Array): { outcome: RunOutcom
   const result = decodeFrameRun(job.run, { pageSize, out, file: job.file });
   // XORs kept as 32-bit halves: a BigInt per page per sum was garbage the GC had to chase.
   const halves = new Uint32Array(result.checksums.buffer, result.checksums.byteOffset, 2 * result.pages);
-  const lowFirst = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 0 : 1;
   let allLo = 0;
   let allHi = 0;
   let writtenLo = 0;
@@ -48,8 +50,8 @@ export function decodeRunJob(job: RunJob, out: Uint8Array): { outcome: RunOutcom
   let lastPgno = -1;
   for (let i = 0; i < result.pages; i++) {
     const pgno = result.pgnos[i]!;
-    const lo = halves[2 * i + lowFirst]!;
-    const hi = halves[2 * i + 1 - lowFirst]!;
+    const lo = halves[2 * i + LOW_FIRST]!;
+    const hi = halves[2 * i + 1 - LOW_FIRST]!;
     allLo ^= lo;
     allHi ^= hi;
     if (pgno > limit) continue;
