@@ -58,6 +58,7 @@ export class StageSchedule {
   private coalesceTimer: Timer | undefined;
   private retryTimer: Timer | undefined;
   private sealTimer: Timer | undefined;
+  private checkpointTimer: Timer | undefined;
   private lastStageAt = 0;
   /** When a WAL change was first noticed since the last complete stage (a replica's lag counts from it). */
   unstagedSince: number | undefined;
@@ -79,7 +80,7 @@ export class StageSchedule {
 
   /** Stops every timer (the database stops). */
   cancel(): void {
-    for (const t of [this.coalesceTimer, this.retryTimer, this.sealTimer]) t?.cancel();
+    for (const t of [this.coalesceTimer, this.retryTimer, this.sealTimer, this.checkpointTimer]) t?.cancel();
   }
 
   /** File-system event: `<db>` or `<db>-wal` changed. */
@@ -195,6 +196,32 @@ export class StageSchedule {
     // snapshot or checkpoint holds the database's lock: they hand off themselves).
     if (outcome.atEnd && !this.host.lock.busy) this.host.handOff();
     this.host.checkpoints.runIfDue();
+    if (this.lastStageAt - this.checkpointSeenAt < CHECKPOINT_ACTIVE_MS) this.followCheckpoint();
+  }
+
+  /**
+   * One hand-off may not free a waiting checkpoint: while it still copies frames (or syncs
+   * the database file), our new read transaction can only start at a frame not copied yet,
+   * and a RESTART/TRUNCATE then waits for that one too, while nothing wakes us (the writer
+   * is the one checkpointing, and the database file's events may have come while a stage
+   * was pending). So while a checkpoint holds its lock, look again every probe and hand on
+   * again: once everything is copied, the read transaction reads the database file alone
+   * and holds no checkpoint back. Where the lock table cannot tell, a fully copied WAL
+   * within the active window stands for "a checkpoint may be waiting".
+   */
+  private followCheckpoint(): void {
+    if (this.checkpointTimer !== undefined || this.coalesceTimer !== undefined) return;
+    const every = this.probe.interval(PROBE_MS, FALLBACK_STAGE_INTERVAL_MS);
+    this.checkpointTimer = this.host.services.scheduler.schedule(every, () => {
+      void this.probe.runningAsync().then((running) => {
+        this.checkpointTimer = undefined;
+        if (this.host.stopped || this.host.stopping || this.coalesceTimer !== undefined) return;
+        const waiting = running ?? (Date.now() - this.checkpointSeenAt < CHECKPOINT_ACTIVE_MS && this.fullyCopied());
+        if (!waiting) return;
+        if (running === true) this.checkpointSeenAt = Date.now();
+        this.stageNow();
+      });
+    });
   }
 
   /**
