@@ -19,7 +19,8 @@
 // Method and figures: apps/litestream/README.md, "Benchmarks". `--quick`: 1 run, shorter
 // load, a 32 MiB database.
 // The pieces are in litestream/: replication.mjs and restore.mjs run the two halves,
-// report.mjs prints the tables, children.mjs forks the S3 server and the writer.
+// report.mjs prints the tables, children.mjs forks the S3 server, the shaped link
+// (link-proxy.mjs, a process of its own) and the writer.
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { MiB } from "../lib/measure.mjs";

@@ -8,12 +8,20 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** The S3 server in its own process (behind a shaped link, `link`, at `proxyEndpoint`); `take()` returns (and clears) its request log. */
+/**
+ * The S3 server in its own process, and behind it a shaped link (`link`, at
+ * `proxyEndpoint`) in a third; `take()` returns (and clears) the server's request log.
+ */
 export async function startS3(directory, link) {
   mkdirSync(directory, { recursive: true });
-  const env = { ...process.env, LINK_MBPS: String(link.mbps), LINK_LATENCY_MS: String(link.latencyMs) };
-  const child = fork(join(here, "s3-server.mjs"), [directory], { stdio: ["ignore", "inherit", "inherit", "ipc"], env });
+  const child = fork(join(here, "s3-server.mjs"), [directory], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const info = await reply(child, "ready");
+  let proxy;
+  if (link.mbps > 0) {
+    const env = { ...process.env, LINK_MBPS: String(link.mbps), LINK_LATENCY_MS: String(link.latencyMs) };
+    proxy = fork(join(here, "link-proxy.mjs"), [info.endpoint], { stdio: ["ignore", "inherit", "inherit", "ipc"], env });
+    info.proxyEndpoint = (await reply(proxy, "ready")).url;
+  }
   return {
     ...info,
     pid: child.pid,
@@ -22,12 +30,17 @@ export async function startS3(directory, link) {
       return (await reply(child, "log")).requests;
     },
     async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      child.send({ type: "stop" });
-      await Promise.race([exited, sleep(10_000).then(() => child.kill("SIGKILL"))]);
+      await Promise.all([proxy, child].filter((c) => c !== undefined).map(stopChild));
     },
   };
+}
+
+/** Asks a forked child to stop, and kills it if it has not exited within 10 s. */
+async function stopChild(child) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.send({ type: "stop" });
+  await Promise.race([exited, sleep(10_000).then(() => child.kill("SIGKILL"))]);
 }
 
 /** The next message of `type` from a forked child; rejects on its `failed` message or its exit. */

@@ -6,15 +6,11 @@
 // shared by every process of the machine (`process.hrtime`). For a write, that time is
 // the moment the object became readable and the writer was told so.
 //
-// With LINK_MBPS / LINK_LATENCY_MS in its environment it also runs testkit's fault proxy
-// in front of the server as a shaped link (that bandwidth per connection, that one-way
-// latency): `proxyEndpoint` in the ready message, for restores "over a real network".
-//
 // Messages in:  { type: "take" } → { type: "log", requests: [...] } (and clears the log)
 //               { type: "stop" } → stops the server and exits.
 // Message out at start: { type: "ready", endpoint, bucket, accessKeyId, secretAccessKey, region }.
 import { subscribe } from "node:diagnostics_channel";
-import { startFaultProxy, startS3Server } from "@sqlrep/testkit";
+import { startS3Server } from "@sqlrep/testkit";
 import { nowMs } from "./clock.mjs";
 
 const directory = process.argv[2];
@@ -35,15 +31,12 @@ subscribe("http.server.response.finish", ({ request, response }) => {
 });
 
 const server = await startS3Server({ directory, bucket: "bench" });
-const mbps = Number(process.env.LINK_MBPS ?? 0);
-const proxy = mbps > 0 ? await startFaultProxy({ target: server.endpoint, link: { bytesPerSecond: mbps * 1e6, latencyMs: Number(process.env.LINK_LATENCY_MS ?? 0) } }) : undefined;
 process.on("message", async (m) => {
   if (m.type === "take") {
     const taken = requests;
     requests = [];
     process.send({ type: "log", requests: taken });
   } else if (m.type === "stop") {
-    await proxy?.stop();
     await server.stop();
     process.exit(0);
   }
@@ -52,7 +45,6 @@ process.on("disconnect", () => void server.stop().then(() => process.exit(0)));
 process.send({
   type: "ready",
   endpoint: server.endpoint,
-  proxyEndpoint: proxy?.url,
   bucket: server.bucket,
   region: server.region,
   accessKeyId: server.accessKeyId,
