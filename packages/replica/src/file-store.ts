@@ -12,6 +12,13 @@ import { sortedListing } from "./sorted-listing.js";
 const TEMP_SUFFIX = ".sqlrep-tmp";
 /** Concurrent stats while listing: enough to overlap syscalls, few enough to bound file handles. */
 const STAT_BATCH = 64;
+/**
+ * Bytes per read of a stream. A 192 MiB restore from a directory peaked at 95–100 MiB
+ * of RSS with 1 MiB reads and 83–86 MiB with 256 KiB ones, in the same time (64 KiB:
+ * 80 MiB, 12 % slower): each read is a new buffer, and the large ones that died
+ * between collections piled up (and stayed with the allocator once freed).
+ */
+const READ_CHUNK = 256 * 1024;
 
 /**
  * An object store in a local directory: keys are relative paths. Writes go to a temp
@@ -59,7 +66,7 @@ export class FileObjectStore implements ObjectStore {
       return (async function* () {})();
     }
     // The stream owns (and closes) the handle.
-    return asUint8Arrays(createReadStream("", { fd: handle, start, end: end - 1, signal: options.signal, highWaterMark: 1 << 20 }));
+    return asUint8Arrays(createReadStream("", { fd: handle, start, end: end - 1, signal: options.signal, highWaterMark: READ_CHUNK }));
   }
 
   async head(key: string, options: SignalOption = {}): Promise<ObjectHead> {
