@@ -1,10 +1,10 @@
 /** Tests of the lock-table probe: the `/proc/locks` parser, its self-check, and a real checkpoint seen waiting on a reader. */
-import { spawn } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { tempDir, waitFor } from "@sqlrep/testkit";
 import { CheckpointProbe, locksOnInode } from "./checkpoint-probe.js";
+import { startAppCheckpoint } from "./testing/app-checkpoint.js";
 
 const tmp = tempDir("sqlrep-backup-probe-");
 afterAll(() => tmp.remove());
@@ -105,37 +105,22 @@ describe.skipIf(!lockTable)(`CheckpointProbe on this kernel${lockTable ? "" : " 
     const reader = new Database(path);
     reader.exec("BEGIN");
     reader.prepare("SELECT count(*) FROM t").get();
-    const script = [
-      "const D = require('better-sqlite3');",
-      `const c = new D(${JSON.stringify(path)});`,
-      "c.pragma('busy_timeout = 20000');",
-      "c.exec('INSERT INTO t VALUES (2)');",
-      "process.stdout.write('committed\\n');",
-      "const t0 = Date.now(); const r = c.pragma('wal_checkpoint(TRUNCATE)')[0];",
-      "process.stdout.write(JSON.stringify({ busy: r.busy, ms: Date.now() - t0 }) + '\\n');",
-    ].join("\n");
-    const child = spawn(process.execPath, ["-e", script], { cwd: import.meta.dirname, stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.on("data", (b: Buffer) => {
-      out += b.toString();
-    });
+    const app = startAppCheckpoint(path);
     try {
       // The child prints "committed" and takes the checkpoint lock moments apart: the probe
       // can see the lock before that line is read from the pipe (a CI run did), so wait
       // for the line first, then for the probe.
-      await waitFor(() => out.includes("committed"), { timeoutMs: 15_000, message: "the other process's commit" });
+      await app.committed();
       await waitFor(() => probe.running() === true, { timeoutMs: 15_000, message: "the probe seeing the waiting checkpoint" });
       expect(await probe.runningAsync()).toBe(true); // the engine's probe, read on libuv's pool
-      expect(out).toContain("committed");
-      expect(out).not.toContain("busy");
+      expect(app.done).toBe(false);
       reader.exec("COMMIT");
-      await waitFor(() => out.includes("busy"), { timeoutMs: 15_000, message: "the checkpoint finishing" });
-      expect(JSON.parse(out.trim().split("\n").pop()!).busy).toBe(0);
+      expect((await app.finished()).busy).toBe(0);
       expect(probe.running()).toBe(false);
       await new Promise((r) => setTimeout(r, 25)); // past the 20 ms a read is shared
       expect(await probe.runningAsync()).toBe(false);
     } finally {
-      child.kill();
+      app.kill();
       reader.close();
       db.close();
     }

@@ -4,7 +4,6 @@
  * transaction on at every probe (one hand-off is not always enough), and stops once the
  * checkpoint is over. The host is a stand-in; the lock table, SQLite and the checkpoint are real.
  */
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
@@ -13,6 +12,7 @@ import { tempDir, waitFor } from "@sqlrep/testkit";
 import { CheckpointProbe } from "./checkpoint-probe.js";
 import { FileSource } from "./file-source.js";
 import { silentLogger } from "./logger.js";
+import { startAppCheckpoint } from "./testing/app-checkpoint.js";
 import { StageSchedule, type StageScheduleHost } from "./stage-schedule.js";
 
 const tmp = tempDir("sqlrep-backup-schedule-");
@@ -65,30 +65,16 @@ describe.skipIf(!lockTable)(`StageSchedule while an application's checkpoint wai
     // A first commit noticed is staged at once; the next one waits for the stage interval.
     schedule.onChange("wal");
     await waitFor(() => handOffs() === 1, { timeoutMs: 2000, message: "the first stage" });
-    const script = [
-      "const D = require('better-sqlite3');",
-      `const c = new D(${JSON.stringify(path)});`,
-      "c.pragma('busy_timeout = 20000');",
-      "c.exec('INSERT INTO t VALUES (2)');",
-      "process.stdout.write('committed\\n');",
-      "const r = c.pragma('wal_checkpoint(TRUNCATE)')[0];",
-      "process.stdout.write(JSON.stringify({ busy: r.busy }) + '\\n');",
-    ].join("\n");
-    const child = spawn(process.execPath, ["-e", script], { cwd: import.meta.dirname, stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.on("data", (b: Buffer) => {
-      out += b.toString();
-    });
+    const app = startAppCheckpoint(path);
     try {
       const probe = new CheckpointProbe(`${path}-shm`);
-      await waitFor(() => out.includes("committed"), { timeoutMs: 15_000, message: "the other process's commit" });
+      await app.committed();
       await waitFor(() => probe.running() === true, { timeoutMs: 15_000, message: "the checkpoint holding its lock" });
       // A commit noticed: the stage is due in 5 s, the probes find the checkpoint sooner.
       schedule.onChange("wal");
       await waitFor(() => handOffs() >= 5, { timeoutMs: 3000, message: "a hand-off at each probe while the checkpoint waits" });
       reader.exec("COMMIT");
-      await waitFor(() => out.includes("busy"), { timeoutMs: 15_000, message: "the checkpoint finishing" });
-      expect(JSON.parse(out.trim().split("\n").pop()!).busy).toBe(0);
+      expect((await app.finished()).busy).toBe(0);
       // A probe already reading may still count one; after that, nothing.
       await new Promise((r) => setTimeout(r, 250));
       const settled = handOffs();
@@ -97,7 +83,7 @@ describe.skipIf(!lockTable)(`StageSchedule while an application's checkpoint wai
     } finally {
       schedule.cancel();
       scheduler.close();
-      child.kill();
+      app.kill();
       reader.close();
       db.close();
     }
