@@ -13,7 +13,7 @@ const TEMP_SUFFIX = ".sqlrep-tmp";
 /** Concurrent stats while listing: enough to overlap syscalls, few enough to bound file handles. */
 const STAT_BATCH = 64;
 /**
- * Bytes per read of a stream. A 192 MiB restore from a directory peaked at 92–97 MiB
+ * Bytes per read of a stream. A 192 MiB restore from a directory peaked at 92–98 MiB
  * of RSS with 1 MiB reads and 81–84 MiB with 256 KiB ones, in the same time (64 KiB:
  * 79–81 MiB, 12 % slower): each read is a new buffer, and the large ones that died
  * between collections piled up (and stayed with the allocator once freed).
