@@ -4,7 +4,7 @@ import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { tempDir, waitFor } from "@sqlrep/testkit";
 import { CheckpointProbe, locksOnInode } from "./checkpoint-probe.js";
-import { startAppCheckpoint } from "./testing/app-checkpoint.js";
+import { pinnedWalDatabase, startAppCheckpoint } from "./testing/app-checkpoint.js";
 
 const tmp = tempDir("sqlrep-backup-probe-");
 afterAll(() => tmp.remove());
@@ -93,18 +93,12 @@ const lockTable = existsSync("/proc/locks");
 describe.skipIf(!lockTable)(`CheckpointProbe on this kernel${lockTable ? "" : " (skipped: this system has no /proc/locks)"}`, () => {
   it("sees another process's TRUNCATE checkpoint while it waits for our reader, and not before or after", async () => {
     const path = tmp.join("real.db");
-    const db = new Database(path);
-    db.pragma("journal_mode = wal");
-    db.exec("CREATE TABLE t (x)");
-    db.exec("INSERT INTO t VALUES (1)");
+    // Our reader pins the WAL at its current end; the other process commits past it and
+    // then checkpoints with TRUNCATE, which must wait for the reader to move on.
+    const pinned = pinnedWalDatabase(path);
     const probe = new CheckpointProbe(`${path}-shm`);
     expect(probe.works()).toBe(true);
     expect(probe.running()).toBe(false);
-    // Our reader pins the WAL at its current end; the other process commits past it and
-    // then checkpoints with TRUNCATE, which must wait for the reader to move on.
-    const reader = new Database(path);
-    reader.exec("BEGIN");
-    reader.prepare("SELECT count(*) FROM t").get();
     const app = startAppCheckpoint(path);
     try {
       // The child prints "committed" and takes the checkpoint lock moments apart: the probe
@@ -114,15 +108,14 @@ describe.skipIf(!lockTable)(`CheckpointProbe on this kernel${lockTable ? "" : " 
       await waitFor(() => probe.running() === true, { timeoutMs: 15_000, message: "the probe seeing the waiting checkpoint" });
       expect(await probe.runningAsync()).toBe(true); // the engine's probe, read on libuv's pool
       expect(app.done).toBe(false);
-      reader.exec("COMMIT");
+      pinned.reader.exec("COMMIT");
       expect((await app.finished()).busy).toBe(0);
       expect(probe.running()).toBe(false);
       await new Promise((r) => setTimeout(r, 25)); // past the 20 ms a read is shared
       expect(await probe.runningAsync()).toBe(false);
     } finally {
       app.kill();
-      reader.close();
-      db.close();
+      pinned.close();
     }
   }, 30_000);
 });

@@ -5,14 +5,13 @@
  * checkpoint is over. The host is a stand-in; the lock table, SQLite and the checkpoint are real.
  */
 import { existsSync } from "node:fs";
-import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { Scheduler } from "@sqlrep/shipper";
 import { tempDir, waitFor } from "@sqlrep/testkit";
 import { CheckpointProbe } from "./checkpoint-probe.js";
 import { FileSource } from "./file-source.js";
 import { silentLogger } from "./logger.js";
-import { startAppCheckpoint } from "./testing/app-checkpoint.js";
+import { pinnedWalDatabase, startAppCheckpoint } from "./testing/app-checkpoint.js";
 import { StageSchedule, type StageScheduleHost } from "./stage-schedule.js";
 
 const tmp = tempDir("sqlrep-backup-schedule-");
@@ -49,14 +48,8 @@ const lockTable = existsSync("/proc/locks");
 describe.skipIf(!lockTable)(`StageSchedule while an application's checkpoint waits${lockTable ? "" : " (skipped: this system has no /proc/locks)"}`, () => {
   it("hands on at every probe while the checkpointer lock is held, not once, and stops when the checkpoint ends", async () => {
     const path = tmp.join("follow.db");
-    const db = new Database(path);
-    db.pragma("journal_mode = wal");
-    db.exec("CREATE TABLE t (x)");
-    db.exec("INSERT INTO t VALUES (1)");
     // The read transaction the stand-in host never really moves: the checkpoint waits on it.
-    const reader = new Database(path);
-    reader.exec("BEGIN");
-    reader.prepare("SELECT count(*) FROM t").get();
+    const pinned = pinnedWalDatabase(path);
     const scheduler = new Scheduler((err) => {
       throw err;
     });
@@ -73,7 +66,7 @@ describe.skipIf(!lockTable)(`StageSchedule while an application's checkpoint wai
       // A commit noticed: the stage is due in 5 s, the probes find the checkpoint sooner.
       schedule.onChange("wal");
       await waitFor(() => handOffs() >= 5, { timeoutMs: 3000, message: "a hand-off at each probe while the checkpoint waits" });
-      reader.exec("COMMIT");
+      pinned.reader.exec("COMMIT");
       expect((await app.finished()).busy).toBe(0);
       // A probe already reading may still count one; after that, nothing.
       await new Promise((r) => setTimeout(r, 250));
@@ -84,8 +77,7 @@ describe.skipIf(!lockTable)(`StageSchedule while an application's checkpoint wai
       schedule.cancel();
       scheduler.close();
       app.kill();
-      reader.close();
-      db.close();
+      pinned.close();
     }
   }, 30_000);
 });

@@ -1,6 +1,26 @@
-/** Test helper: another process commits to a WAL database, then runs its own TRUNCATE checkpoint (which waits for the test's readers). */
+/** Test helpers: a WAL database with a reader pinning it, and another process that commits to it and then runs its own TRUNCATE checkpoint (which waits for that reader). */
 import { spawn } from "node:child_process";
+import Database from "better-sqlite3";
 import { waitFor } from "@sqlrep/testkit";
+
+/** A WAL database with table `t` (one row), and a second connection whose open read transaction pins the WAL's current end. */
+export function pinnedWalDatabase(path: string): { db: Database.Database; reader: Database.Database; close(): void } {
+  const db = new Database(path);
+  db.pragma("journal_mode = wal");
+  db.exec("CREATE TABLE t (x)");
+  db.exec("INSERT INTO t VALUES (1)");
+  const reader = new Database(path);
+  reader.exec("BEGIN");
+  reader.prepare("SELECT count(*) FROM t").get();
+  return {
+    db,
+    reader,
+    close() {
+      reader.close();
+      db.close();
+    },
+  };
+}
 
 /** The other process: its progress, and its checkpoint's answer once it returned. */
 export interface AppCheckpoint {
